@@ -1,0 +1,312 @@
+//! Server configuration: the `plugboard.toml` file format and the resolution of every setting
+//! in the documented precedence — flag, then environment variable, then config file, then
+//! default (`spec/plugboard.md` → Running). Clap fills flags and env; this module merges the
+//! result with the file.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Settings given on the command line or in the environment (`None` = not given).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub config: Option<PathBuf>,
+    pub region: Option<String>,
+    pub public_url: Option<String>,
+    pub log_format: Option<String>,
+}
+
+/// The config file, as written by operators. Every section and key is optional.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub region: Option<String>,
+    pub public_url: Option<String>,
+    pub log_format: Option<String>,
+    pub master_key_file: Option<PathBuf>,
+    pub iam: IamConfig,
+    pub http: HttpConfig,
+    pub gaussdb: GaussDbConfig,
+    pub network: NetworkConfig,
+    pub jobs: JobsConfig,
+}
+
+/// `[iam]`: token lifetime and lockouts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IamConfig {
+    /// Token lifetime (vendor: 24 h).
+    pub token_ttl_seconds: u64,
+    /// Consecutive signature failures that lock an access key (vendor: 5).
+    pub ak_lockout_threshold: u32,
+    /// How long an access key stays locked (vendor: 300 s).
+    pub ak_lockout_seconds: u64,
+    /// Consecutive password failures that lock a user.
+    pub user_lockout_threshold: u32,
+    /// How long a user stays locked.
+    pub user_lockout_seconds: u64,
+    /// Allowed distance between `X-Sdk-Date` and the server clock (vendor: 15 min).
+    pub signature_max_skew_seconds: u64,
+    /// How long a process may answer from its authentication cache before asking the store
+    /// again (changes made through this process take effect at once).
+    pub auth_cache_seconds: u64,
+}
+
+impl Default for IamConfig {
+    fn default() -> Self {
+        Self {
+            token_ttl_seconds: 24 * 3600,
+            ak_lockout_threshold: 5,
+            ak_lockout_seconds: 300,
+            user_lockout_threshold: 5,
+            user_lockout_seconds: 300,
+            signature_max_skew_seconds: 900,
+            auth_cache_seconds: 2,
+        }
+    }
+}
+
+/// `[http]`: request limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest accepted request body (413 beyond it).
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// `[gaussdb]`: the kernel plug-in catalog.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GaussDbConfig {
+    pub supported_plugins: Vec<String>,
+    pub license_required: Vec<String>,
+}
+
+impl Default for GaussDbConfig {
+    fn default() -> Self {
+        Self {
+            supported_plugins: vec!["postgis".into()],
+            license_required: vec![],
+        }
+    }
+}
+
+/// `[network]`: where packages, probes and web hooks may go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    pub allow: Vec<String>,
+    pub allow_private: bool,
+    pub max_package_bytes: u64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            allow: vec![],
+            allow_private: false,
+            max_package_bytes: 2 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[jobs]`: retention.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    pub retention_days: u32,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self { retention_days: 30 }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub region: String,
+    /// `None` = derive from the address actually bound.
+    pub public_url: Option<String>,
+    pub log_format: LogFormat,
+    pub master_key_file: PathBuf,
+    /// The config file that was read, if any.
+    pub config_file: Option<PathBuf>,
+    pub iam: IamConfig,
+    pub http: HttpConfig,
+    pub gaussdb: GaussDbConfig,
+    pub network: NetworkConfig,
+    pub jobs: JobsConfig,
+}
+
+/// A configuration problem, reported before the server starts.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Resolve the configuration from flags/env (`overrides`) and the config file.
+    pub fn resolve(overrides: Overrides) -> Result<Self, ConfigError> {
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("./plugboard-data"));
+        let (file, config_file) = match &overrides.config {
+            Some(path) => (Self::read_file(path)?, Some(path.clone())),
+            None => {
+                let default = data_dir.join("plugboard.toml");
+                if default.exists() {
+                    (Self::read_file(&default)?, Some(default))
+                } else {
+                    (FileConfig::default(), None)
+                }
+            }
+        };
+        let pick = |flag: Option<String>, file: Option<String>, default: &str| {
+            flag.or(file).unwrap_or_else(|| default.to_string())
+        };
+        let database_url = overrides
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}/plugboard.db", data_dir.display()));
+        let log_format = match pick(overrides.log_format, file.log_format, "human").as_str() {
+            "human" | "text" => LogFormat::Human,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "log format must be `human` or `json`, not `{other}`"
+                )))
+            }
+        };
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "database URL must start with sqlite:// or postgres:// (got `{}`)",
+                database_url.split(':').next().unwrap_or_default()
+            )));
+        }
+        let region = pick(overrides.region, file.region, "local");
+        if region.is_empty()
+            || !region
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ConfigError::Invalid(format!(
+                "region must be letters, digits, `-` or `_` (got `{region}`)"
+            )));
+        }
+        Ok(Self {
+            listen: pick(overrides.listen, file.listen, "127.0.0.1:8080"),
+            master_key_file: file
+                .master_key_file
+                .unwrap_or_else(|| data_dir.join("master.key")),
+            data_dir,
+            database_url,
+            region,
+            public_url: overrides
+                .public_url
+                .or(file.public_url)
+                .map(|u| u.trim_end_matches('/').to_string()),
+            log_format,
+            config_file,
+            iam: file.iam,
+            http: file.http,
+            gaussdb: file.gaussdb,
+            network: file.network,
+            jobs: file.jobs,
+        })
+    }
+
+    fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_precedence() {
+        let dir = std::env::temp_dir().join(format!("pb-cfg-{}", crate::ids::hex32()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let cfg = Config::resolve(Overrides {
+            data_dir: Some(dir.clone()),
+            ..Default::default()
+        })
+        .expect("defaults");
+        assert_eq!(cfg.listen, "127.0.0.1:8080");
+        assert_eq!(cfg.region, "local");
+        assert_eq!(
+            cfg.database_url,
+            format!("sqlite://{}/plugboard.db", dir.display())
+        );
+        assert_eq!(cfg.iam.token_ttl_seconds, 86400);
+        assert!(cfg.config_file.is_none());
+
+        std::fs::write(
+            dir.join("plugboard.toml"),
+            "listen = \"127.0.0.1:9000\"\nregion = \"eu-1\"\n[iam]\ntoken_ttl_seconds = 2\n",
+        )
+        .expect("write");
+        let cfg = Config::resolve(Overrides {
+            data_dir: Some(dir.clone()),
+            region: Some("flag-region".into()),
+            ..Default::default()
+        })
+        .expect("file");
+        assert_eq!(cfg.listen, "127.0.0.1:9000", "file beats default");
+        assert_eq!(cfg.region, "flag-region", "flag beats file");
+        assert_eq!(cfg.iam.token_ttl_seconds, 2);
+
+        std::fs::write(dir.join("plugboard.toml"), "[iam]\nbogus = 1\n").expect("write");
+        let err = Config::resolve(Overrides {
+            data_dir: Some(dir.clone()),
+            ..Default::default()
+        })
+        .expect_err("unknown key");
+        assert!(err.to_string().contains("bogus"), "{err}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -1,0 +1,83 @@
+//! Identifier generation and validation in the formats the vendor APIs use (`spec/common.md`).
+//! Every id comes from the operating system's CSPRNG.
+
+use rand::rngs::OsRng;
+use rand::{Rng, RngCore};
+
+const ALNUM_UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const URL_SAFE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn random_from(alphabet: &[u8], len: usize) -> String {
+    let mut rng = OsRng;
+    (0..len)
+        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+        .collect()
+}
+
+/// 32 lowercase hex characters: project, domain, user, group, role ids; ZStack uuids.
+pub fn hex32() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A UUID with hyphens (GaussDB job ids, ServiceStage ids).
+pub fn uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A permanent access key: 20 upper-case alphanumerics.
+pub fn access_key() -> String {
+    random_from(ALNUM_UPPER, 20)
+}
+
+/// A secret key: 40 alphanumerics.
+pub fn secret_key() -> String {
+    random_from(ALNUM, 40)
+}
+
+/// A DBSS database id: 20 characters of `[A-Za-z0-9_-]`.
+pub fn dbss_database_id() -> String {
+    random_from(URL_SAFE, 20)
+}
+
+/// A random password of `len` alphanumerics.
+pub fn password(len: usize) -> String {
+    random_from(ALNUM, len)
+}
+
+/// Whether `s` is exactly 32 lowercase hex characters.
+pub fn is_hex32(s: &str) -> bool {
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether `s` looks like an access key (20 upper-case alphanumerics).
+pub fn is_access_key(s: &str) -> bool {
+    s.len() == 20
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert!(is_hex32(&hex32()));
+        assert!(!is_hex32("0C8243400D37468BB4AED3CC94C2911D"));
+        assert!(!is_hex32("abc"));
+        assert!(is_access_key(&access_key()));
+        assert_eq!(secret_key().len(), 40);
+        let id = dbss_database_id();
+        assert_eq!(id.len(), 20);
+        assert!(id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_eq!(uuid().len(), 36);
+        assert_ne!(hex32(), hex32());
+    }
+}
