@@ -1,0 +1,190 @@
+//! Authentication and authorization for every Huawei-family and admin route, in one layer run
+//! before the handler: `X-Auth-Token` or an `SDK-HMAC-SHA256` signature resolves to a
+//! [`Principal`]; the path's `project_id` (and `X-Project-Id`) must be a project the principal
+//! may act in; the operation's IAM action must be allowed. Refusals are the gateway's
+//! APIG codes (`spec/common.md` → Authentication failures).
+
+use super::error::{CommonError, GatewayError, FAMILY};
+use super::ops::{Access, Family, Operation};
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, OriginalUri, RawPathParams, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use plugboard_auth::identity::{AuthError, Principal};
+use plugboard_auth::signing::{self, RequestParts, SigningError};
+use plugboard_core::ids::is_hex32;
+
+/// What a handler learns from the guard: who calls, and in which project.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    /// The project the request acts in: the path's `project_id`, else the token's scope or
+    /// `X-Project-Id`.
+    pub project_id: Option<String>,
+}
+
+impl Caller {
+    /// Whether the caller's policies allow `action` in the request's project.
+    pub fn allows(&self, action: &str) -> bool {
+        self.principal.allows(action, self.project_id.as_deref())
+    }
+
+    /// The caller's domain.
+    pub fn domain_id(&self) -> &str {
+        &self.principal.subject.domain_id
+    }
+
+    /// The caller's user id.
+    pub fn user_id(&self) -> &str {
+        &self.principal.subject.user_id
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = GatewayError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(GatewayError::NoCredentials)
+    }
+}
+
+/// State of the per-route guard.
+#[derive(Clone)]
+pub struct RouteGuard {
+    pub state: AppState,
+    pub op: &'static Operation,
+}
+
+/// The per-route layer: sets the family (for error envelopes), then authenticates and
+/// authorizes unless the operation is public.
+pub async fn guard(State(g): State<RouteGuard>, req: Request, next: Next) -> Response {
+    FAMILY
+        .scope(g.op.family, async move {
+            if g.op.access == Access::Public {
+                return next.run(req).await;
+            }
+            match authorize(&g, req).await {
+                Ok(req) => next.run(req).await,
+                Err(response) => response,
+            }
+        })
+        .await
+}
+
+fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn authorize(g: &RouteGuard, req: Request) -> Result<Request, Response> {
+    let state = &g.state;
+    let identity = &state.identity;
+    let (mut parts, body) = req.into_parts();
+    let authorization = header(&parts, "authorization").map(str::to_string);
+    let token = header(&parts, "x-auth-token").map(str::to_string);
+
+    let (principal, body) = if let Some(value) = authorization {
+        let auth = signing::parse_authorization(&value)
+            .map_err(|_| GatewayError::BadSignature(None).into_response())?;
+        let bytes = axum::body::to_bytes(body, state.config.http.max_body_bytes)
+            .await
+            .map_err(|_| GatewayError::TooLarge.into_response())?;
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map(|u| u.0.clone())
+            .unwrap_or_else(|| parts.uri.clone());
+        let request = RequestParts {
+            method: parts.method.as_str(),
+            path: uri.path(),
+            query: uri.query(),
+            headers: &parts.headers,
+            body: &bytes,
+        };
+        let principal = identity
+            .authenticate_signature(&request, &auth)
+            .await
+            .map_err(auth_failure)?;
+        (principal, Body::from(bytes))
+    } else if let Some(token) = token {
+        let principal = identity
+            .authenticate_token(token.trim())
+            .await
+            .map_err(auth_failure)?;
+        (principal, body)
+    } else {
+        return Err(GatewayError::NoCredentials.into_response());
+    };
+
+    let subject = principal.subject.clone();
+    if let Some(domain) = header(&parts, "x-domain-id") {
+        if domain != subject.domain_id {
+            return Err(GatewayError::Forbidden.into_response());
+        }
+    }
+    let header_project = header(&parts, "x-project-id").map(str::to_string);
+    let path_project = RawPathParams::from_request_parts(&mut parts, &())
+        .await
+        .ok()
+        .and_then(|p| {
+            p.iter()
+                .find(|(k, _)| *k == "project_id")
+                .map(|(_, v)| v.to_string())
+        });
+
+    // IAM paths name projects as resources, not as the scope of the request.
+    let scoped_by_path = g.op.family != Family::Iam;
+    let project_id = match (scoped_by_path, path_project) {
+        (true, Some(pid)) => {
+            if !is_hex32(&pid) {
+                return Err(CommonError::BadRequest(format!(
+                    "project_id `{pid}` is not a valid project id"
+                ))
+                .into_response());
+            }
+            if header_project.as_deref().is_some_and(|h| h != pid) {
+                return Err(GatewayError::Forbidden.into_response());
+            }
+            Some(pid)
+        }
+        _ => header_project.or_else(|| principal.token_project.clone()),
+    };
+    if let Some(pid) = &project_id {
+        let domain = state
+            .project_domain(pid)
+            .await
+            .map_err(|e| CommonError::from(e).into_response())?;
+        match domain {
+            Some(d) if principal.may_use_project(pid, &d) => {}
+            _ => return Err(GatewayError::Forbidden.into_response()),
+        }
+    }
+    if let Access::Action(action) = g.op.access {
+        if !principal.allows(action, project_id.as_deref()) {
+            return Err(GatewayError::Forbidden.into_response());
+        }
+    }
+    parts.extensions.insert(Caller {
+        principal,
+        project_id,
+    });
+    Ok(Request::from_parts(parts, body))
+}
+
+fn auth_failure(e: AuthError) -> Response {
+    match e {
+        AuthError::BadToken => GatewayError::BadToken.into_response(),
+        AuthError::TokenExpired => GatewayError::TokenExpired.into_response(),
+        AuthError::UnknownAccessKey => GatewayError::UnknownAccessKey.into_response(),
+        AuthError::BadSignature(SigningError::SignatureMismatch { canonical_request }) => {
+            GatewayError::BadSignature(Some(canonical_request)).into_response()
+        }
+        AuthError::BadSignature(_) => GatewayError::BadSignature(None).into_response(),
+        AuthError::Store(e) => CommonError::from(e).into_response(),
+    }
+}

@@ -1,0 +1,244 @@
+//! Error rendering, in one place per envelope (`spec/common.md` → Error envelopes). Family
+//! modules never build an error body: they return their error enum, which names a status, a
+//! vendor code and a message, and the functions here turn it into the family's envelope.
+//! `CommonError` covers what every family reports (malformed input, store failures) and is
+//! rendered in the envelope of the family whose route is running.
+
+use super::context::request_id;
+use super::ops::Family;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+tokio::task_local! {
+    /// The family of the route being served (set by the route layer).
+    pub static FAMILY: Family;
+}
+
+/// The family of the route being served ([`Family::System`] outside any route).
+pub fn current_family() -> Family {
+    FAMILY.try_with(|f| *f).unwrap_or(Family::System)
+}
+
+/// The JSON content type every body carries.
+pub const JSON_UTF8: &str = "application/json;charset=UTF-8";
+
+/// A JSON response with the exact content type the vendors send.
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
+    response
+}
+
+/// The envelopes.
+pub mod envelope {
+    use super::*;
+
+    /// `{"error_code", "error_msg"}` (GaussDB, ServiceStage, plugboard admin).
+    pub fn flat(status: StatusCode, code: &str, msg: &str) -> Response {
+        json_response(status, &json!({"error_code": code, "error_msg": msg}))
+    }
+
+    /// `{"error_code", "error_msg", "request_id"}` (the API gateway, every Huawei family).
+    pub fn gateway(status: StatusCode, code: &str, msg: &str) -> Response {
+        json_response(
+            status,
+            &json!({"error_code": code, "error_msg": msg, "request_id": request_id()}),
+        )
+    }
+
+    /// `{"error": {"error_code", "error_msg"}}` (DBSS).
+    pub fn nested(status: StatusCode, code: &str, msg: &str) -> Response {
+        json_response(
+            status,
+            &json!({"error": {"error_code": code, "error_msg": msg}}),
+        )
+    }
+
+    /// `{"error": {"code", "title", "message"}}` (IAM Keystone APIs).
+    pub fn keystone(status: StatusCode, msg: &str) -> Response {
+        json_response(
+            status,
+            &json!({"error": {"code": status.as_u16(), "title": status.canonical_reason().unwrap_or("Error"), "message": msg}}),
+        )
+    }
+}
+
+/// Refusals by the API gateway: authentication, authorization, routing and size limits. The
+/// same flat envelope for every Huawei family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayError {
+    /// Neither a token nor a signature.
+    NoCredentials,
+    /// A token that is malformed or unknown.
+    BadToken,
+    /// A token that expired or was revoked.
+    TokenExpired,
+    /// A signature that does not verify; carries the server's canonical request when known.
+    BadSignature(Option<String>),
+    /// An access key that does not exist (or is locked or inactive).
+    UnknownAccessKey,
+    /// Authenticated, but not allowed.
+    Forbidden,
+    /// No such route or method.
+    NoSuchApi,
+    /// The body is larger than allowed.
+    TooLarge,
+}
+
+impl GatewayError {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        const AUTH: &str = "Incorrect IAM authentication information: ";
+        match self {
+            Self::NoCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "APIG.0301",
+                format!("{AUTH}x-auth-token not found"),
+            ),
+            Self::BadToken => (
+                StatusCode::UNAUTHORIZED,
+                "APIG.0301",
+                format!("{AUTH}decrypt token fail"),
+            ),
+            Self::TokenExpired => (
+                StatusCode::UNAUTHORIZED,
+                "APIG.0307",
+                "The token must be updated.".into(),
+            ),
+            Self::BadSignature(None) => (
+                StatusCode::UNAUTHORIZED,
+                "APIG.0301",
+                format!("{AUTH}verify aksk signature fail"),
+            ),
+            Self::BadSignature(Some(canonical)) => (
+                StatusCode::UNAUTHORIZED,
+                "APIG.0301",
+                format!(
+                    "{AUTH}verify aksk signature fail, canonicalRequest: {}",
+                    canonical.replace('\n', "|")
+                ),
+            ),
+            Self::UnknownAccessKey => (
+                StatusCode::UNAUTHORIZED,
+                "APIG.0301",
+                format!("{AUTH}Get secretKey failed"),
+            ),
+            Self::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "APIG.0302",
+                "The IAM user is not authorized to access the API.".into(),
+            ),
+            Self::NoSuchApi => (
+                StatusCode::NOT_FOUND,
+                "APIG.0101",
+                "The API does not exist or has not been published in the environment.".into(),
+            ),
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "APIG.0201",
+                "Request entity too large.".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let (status, code, msg) = self.parts();
+        envelope::gateway(status, code, &msg)
+    }
+}
+
+/// What every family reports, rendered in the running family's envelope.
+#[derive(Debug, thiserror::Error)]
+pub enum CommonError {
+    /// Malformed or invalid input; the message names the field.
+    #[error("{0}")]
+    BadRequest(String),
+    /// An empty body where one is required.
+    #[error("The request is null. Enter a request parameter.")]
+    EmptyBody,
+    /// The body is over the size limit.
+    #[error("Request entity too large.")]
+    TooLarge,
+    /// Something failed inside plugboard; the detail is logged, not returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<plugboard_store::StoreError> for CommonError {
+    fn from(e: plugboard_store::StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl CommonError {
+    /// Log an internal error (with the request id) and say whether it was one.
+    pub fn log_if_internal(&self) {
+        if let Self::Internal(detail) = self {
+            tracing::error!(request_id = %request_id(), %detail, "internal error");
+        }
+    }
+}
+
+impl IntoResponse for CommonError {
+    fn into_response(self) -> Response {
+        self.log_if_internal();
+        if matches!(self, Self::TooLarge) {
+            return GatewayError::TooLarge.into_response();
+        }
+        let bad = StatusCode::BAD_REQUEST;
+        let internal = StatusCode::INTERNAL_SERVER_ERROR;
+        let msg = self.to_string();
+        let is_internal = matches!(self, Self::Internal(_));
+        let empty = matches!(self, Self::EmptyBody);
+        match current_family() {
+            Family::Iam => {
+                if is_internal {
+                    envelope::keystone(
+                        internal,
+                        "An unexpected error prevented the server from fulfilling your request.",
+                    )
+                } else {
+                    envelope::keystone(bad, &msg)
+                }
+            }
+            Family::GaussDb => match (is_internal, empty) {
+                (true, _) => envelope::flat(internal, "DBS.200000", "Internal error."),
+                (_, true) => envelope::flat(bad, "DBS.200006", &msg),
+                _ => envelope::flat(bad, "DBS.200001", &format!("Parameter error. {msg}")),
+            },
+            Family::Dbss => {
+                if is_internal {
+                    envelope::nested(
+                        internal,
+                        "DBSS.11000000",
+                        "Internal system exception. Contact technical support engineers",
+                    )
+                } else {
+                    envelope::nested(
+                        bad,
+                        "DBSS.10000001",
+                        &format!("Enter a valid request message: {msg}"),
+                    )
+                }
+            }
+            Family::ServiceStage => {
+                if is_internal {
+                    envelope::flat(internal, "SVCSTG.00100500", "internal error")
+                } else {
+                    envelope::flat(bad, "SVCSTG.00100400", &format!("parameter invalid: {msg}"))
+                }
+            }
+            Family::Admin | Family::System => {
+                if is_internal {
+                    envelope::flat(internal, "PLUGBOARD.0500", "internal error")
+                } else {
+                    envelope::flat(bad, "PLUGBOARD.0400", &msg)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! What every API family shares: the operations table, the request context (request id,
+//! metrics), authentication and authorization, the envelopes errors are rendered in, and the
+//! extractors that turn malformed input into the family's 400.
+
+pub mod auth;
+pub mod context;
+pub mod error;
+pub mod extract;
+pub mod ops;

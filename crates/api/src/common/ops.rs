@@ -1,0 +1,72 @@
+//! The operations table: every route plugboard serves, with its vendor operation name, its
+//! family (which decides the error envelope) and the IAM action it requires. The router, the
+//! authorization layer and `/openapi.json` are all built from these tables, so they cannot
+//! disagree.
+
+use axum::http::Method;
+
+/// The API family a route belongs to; it picks the error envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// IAM (Keystone-style nested envelope).
+    Iam,
+    /// GaussDB (flat `error_code`/`error_msg`).
+    GaussDb,
+    /// DBSS (nested `{"error": {...}}`).
+    Dbss,
+    /// ServiceStage (flat).
+    ServiceStage,
+    /// plugboard's own admin API (flat `PLUGBOARD.xxxx`).
+    Admin,
+    /// Health, metrics and the OpenAPI document.
+    System,
+}
+
+impl Family {
+    /// The OpenAPI tag for the family.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Family::Iam => "iam",
+            Family::GaussDb => "gaussdb",
+            Family::Dbss => "dbss",
+            Family::ServiceStage => "servicestage",
+            Family::Admin => "admin",
+            Family::System => "system",
+        }
+    }
+}
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No credentials (token creation, health).
+    Public,
+    /// Any authenticated caller (e.g. listing the caller's own projects).
+    Authenticated,
+    /// Callers whose policies allow this IAM action (`service:resource:verb`).
+    Action(&'static str),
+}
+
+/// One route.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Operation {
+    /// The vendor operation name (the official SDK's, where there is one).
+    pub name: &'static str,
+    pub method: Method,
+    /// The axum path (`{param}` segments); `project_id` always names the project.
+    pub path: &'static str,
+    pub family: Family,
+    pub access: Access,
+    /// One line for the OpenAPI document.
+    pub summary: &'static str,
+}
+
+impl Operation {
+    /// The IAM action, if the operation requires one.
+    pub fn action(&self) -> Option<&'static str> {
+        match self.access {
+            Access::Action(a) => Some(a),
+            _ => None,
+        }
+    }
+}

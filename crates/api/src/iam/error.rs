@@ -1,0 +1,66 @@
+//! IAM errors, rendered in Keystone's nested envelope (`{"error": {"code", "title",
+//! "message"}}`); permission refusals are the gateway's APIG.0302 like everywhere else.
+
+use crate::common::error::{envelope, CommonError, GatewayError};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use plugboard_store::StoreError;
+
+/// What an IAM operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum IamError {
+    #[error(transparent)]
+    Common(#[from] CommonError),
+    /// Wrong credentials at token creation (one answer for every cause).
+    #[error("The request you have made requires authentication.")]
+    Unauthorized,
+    /// The caller's policies do not allow this.
+    #[error("not authorized")]
+    Forbidden,
+    /// A rule of the domain forbids this (e.g. deleting the domain owner).
+    #[error("{0}")]
+    Refused(String),
+    /// No such resource; the message names it.
+    #[error("{0}")]
+    NotFound(String),
+    /// A name or key already in use.
+    #[error("{0}")]
+    Conflict(String),
+    /// Invalid input; the message names the field.
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+impl IamError {
+    /// A store error, with `what` naming the resource for not-found and conflicts.
+    pub fn store(what: &str) -> impl Fn(StoreError) -> IamError + '_ {
+        move |e| match e {
+            StoreError::NotFound => IamError::NotFound(format!("Could not find {what}.")),
+            StoreError::Conflict(c) => IamError::Conflict(format!(
+                "Conflict occurred attempting to store {what}: {c} is already in use."
+            )),
+            e => IamError::Common(e.into()),
+        }
+    }
+}
+
+impl From<StoreError> for IamError {
+    fn from(e: StoreError) -> Self {
+        IamError::Common(e.into())
+    }
+}
+
+impl IntoResponse for IamError {
+    fn into_response(self) -> Response {
+        let msg = self.to_string();
+        match self {
+            Self::Common(e) => e.into_response(),
+            Self::Forbidden => GatewayError::Forbidden.into_response(),
+            Self::Unauthorized => envelope::keystone(StatusCode::UNAUTHORIZED, &msg),
+            Self::Refused(_) => envelope::keystone(StatusCode::FORBIDDEN, &msg),
+            Self::NotFound(_) => envelope::keystone(StatusCode::NOT_FOUND, &msg),
+            Self::Conflict(_) => envelope::keystone(StatusCode::CONFLICT, &msg),
+            Self::BadRequest(_) => envelope::keystone(StatusCode::BAD_REQUEST, &msg),
+        }
+    }
+}

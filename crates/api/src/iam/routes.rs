@@ -1,0 +1,224 @@
+//! The IAM operations: path, method, vendor operation name and IAM action of each.
+
+use super::handlers;
+use crate::common::ops::{Access, Family, Operation};
+use crate::routing::{op_route, OpRoute};
+use axum::http::Method;
+
+macro_rules! iam_op {
+    ($ident:ident, $name:literal, $method:ident, $path:literal, $access:expr, $summary:literal) => {
+        pub static $ident: Operation = Operation {
+            name: $name,
+            method: Method::$method,
+            path: $path,
+            family: Family::Iam,
+            access: $access,
+            summary: $summary,
+        };
+    };
+}
+
+iam_op!(
+    CREATE_TOKEN,
+    "KeystoneCreateUserTokenByPassword",
+    POST,
+    "/v3/auth/tokens",
+    Access::Public,
+    "Create a token with a password"
+);
+iam_op!(
+    VALIDATE_TOKEN,
+    "KeystoneValidateToken",
+    GET,
+    "/v3/auth/tokens",
+    Access::Authenticated,
+    "Validate the token in X-Subject-Token"
+);
+iam_op!(
+    REVOKE_TOKEN,
+    "KeystoneRevokeToken",
+    DELETE,
+    "/v3/auth/tokens",
+    Access::Authenticated,
+    "Revoke the token in X-Subject-Token"
+);
+iam_op!(
+    LIST_AUTH_PROJECTS,
+    "KeystoneListAuthProjects",
+    GET,
+    "/v3/auth/projects",
+    Access::Authenticated,
+    "List the projects the caller can use"
+);
+iam_op!(
+    LIST_AUTH_DOMAINS,
+    "KeystoneListAuthDomains",
+    GET,
+    "/v3/auth/domains",
+    Access::Authenticated,
+    "List the caller's domain"
+);
+iam_op!(
+    LIST_PROJECTS,
+    "KeystoneListProjects",
+    GET,
+    "/v3/projects",
+    Access::Authenticated,
+    "List projects (all with iam:projects:listProjects, else the caller's)"
+);
+iam_op!(
+    CREATE_PROJECT,
+    "KeystoneCreateProject",
+    POST,
+    "/v3/projects",
+    Access::Action("iam:projects:createProject"),
+    "Create a project"
+);
+iam_op!(
+    SHOW_PROJECT,
+    "KeystoneShowProject",
+    GET,
+    "/v3/projects/{project_id}",
+    Access::Action("iam:projects:getProject"),
+    "Show a project"
+);
+iam_op!(
+    CREATE_USER,
+    "CreateUser",
+    POST,
+    "/v3.0/OS-USER/users",
+    Access::Action("iam:users:createUser"),
+    "Create a user"
+);
+iam_op!(
+    UPDATE_USER,
+    "UpdateUser",
+    PUT,
+    "/v3.0/OS-USER/users/{user_id}",
+    Access::Action("iam:users:updateUser"),
+    "Change a user's password or enabled flag"
+);
+iam_op!(
+    LIST_USERS,
+    "KeystoneListUsers",
+    GET,
+    "/v3/users",
+    Access::Action("iam:users:listUsers"),
+    "List users"
+);
+iam_op!(
+    SHOW_USER,
+    "KeystoneShowUser",
+    GET,
+    "/v3/users/{user_id}",
+    Access::Action("iam:users:getUser"),
+    "Show a user"
+);
+iam_op!(
+    DELETE_USER,
+    "KeystoneDeleteUser",
+    DELETE,
+    "/v3/users/{user_id}",
+    Access::Action("iam:users:deleteUser"),
+    "Delete a user"
+);
+iam_op!(
+    CREATE_GROUP,
+    "KeystoneCreateGroup",
+    POST,
+    "/v3/groups",
+    Access::Action("iam:groups:createGroup"),
+    "Create a group"
+);
+iam_op!(
+    LIST_GROUPS,
+    "KeystoneListGroups",
+    GET,
+    "/v3/groups",
+    Access::Action("iam:groups:listGroups"),
+    "List groups"
+);
+iam_op!(
+    ADD_USER_TO_GROUP,
+    "KeystoneAddUserToGroup",
+    PUT,
+    "/v3/groups/{group_id}/users/{user_id}",
+    Access::Action("iam:groups:addUserToGroup"),
+    "Add a user to a group"
+);
+iam_op!(
+    LIST_ROLES,
+    "KeystoneListPermissions",
+    GET,
+    "/v3/roles",
+    Access::Action("iam:roles:listRoles"),
+    "List roles"
+);
+iam_op!(
+    GRANT_ON_PROJECT,
+    "KeystoneAssociateGroupWithProjectPermission",
+    PUT,
+    "/v3/projects/{project_id}/groups/{group_id}/roles/{role_id}",
+    Access::Action("iam:permissions:grantRoleToGroupOnProject"),
+    "Grant a role to a group on a project"
+);
+iam_op!(
+    GRANT_ON_DOMAIN,
+    "KeystoneAssociateGroupWithDomainPermission",
+    PUT,
+    "/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}",
+    Access::Action("iam:permissions:grantRoleToGroupOnDomain"),
+    "Grant a role to a group on the whole domain"
+);
+iam_op!(
+    CREATE_CREDENTIAL,
+    "CreatePermanentAccessKey",
+    POST,
+    "/v3.0/OS-CREDENTIAL/credentials",
+    Access::Authenticated,
+    "Create an access key (own, or iam:credentials:createCredential)"
+);
+iam_op!(
+    LIST_CREDENTIALS,
+    "ListPermanentAccessKeys",
+    GET,
+    "/v3.0/OS-CREDENTIAL/credentials",
+    Access::Authenticated,
+    "List access keys (own, or iam:credentials:listCredentials)"
+);
+iam_op!(
+    DELETE_CREDENTIAL,
+    "DeletePermanentAccessKey",
+    DELETE,
+    "/v3.0/OS-CREDENTIAL/credentials/{access_key}",
+    Access::Authenticated,
+    "Delete an access key (own, or iam:credentials:deleteCredential)"
+);
+
+/// Every IAM route.
+pub fn routes() -> Vec<OpRoute> {
+    vec![
+        op_route(&CREATE_TOKEN, handlers::create_token),
+        op_route(&VALIDATE_TOKEN, handlers::validate_token),
+        op_route(&REVOKE_TOKEN, handlers::revoke_token),
+        op_route(&LIST_AUTH_PROJECTS, handlers::list_auth_projects),
+        op_route(&LIST_AUTH_DOMAINS, handlers::list_auth_domains),
+        op_route(&LIST_PROJECTS, handlers::list_projects),
+        op_route(&CREATE_PROJECT, handlers::create_project),
+        op_route(&SHOW_PROJECT, handlers::show_project),
+        op_route(&CREATE_USER, handlers::create_user),
+        op_route(&UPDATE_USER, handlers::update_user),
+        op_route(&LIST_USERS, handlers::list_users),
+        op_route(&SHOW_USER, handlers::show_user),
+        op_route(&DELETE_USER, handlers::delete_user),
+        op_route(&CREATE_GROUP, handlers::create_group),
+        op_route(&LIST_GROUPS, handlers::list_groups),
+        op_route(&ADD_USER_TO_GROUP, handlers::add_user_to_group),
+        op_route(&LIST_ROLES, handlers::list_roles),
+        op_route(&GRANT_ON_PROJECT, handlers::grant_on_project),
+        op_route(&GRANT_ON_DOMAIN, handlers::grant_on_domain),
+        op_route(&CREATE_CREDENTIAL, handlers::create_credential),
+        op_route(&LIST_CREDENTIALS, handlers::list_credentials),
+        op_route(&DELETE_CREDENTIAL, handlers::delete_credential),
+    ]
+}

@@ -1,0 +1,123 @@
+//! The HTTP face of plugboard: one axum application serving every API family. Each family
+//! (`iam/`, later `gaussdb/`, `dbss/`, ...) has the same files — `routes.rs` (operations
+//! table), `dto.rs` (wire types), `handlers.rs`, `error.rs` (its envelope) — and shares
+//! `common/` (request context, auth layer, envelopes, extractors).
+
+pub mod common;
+pub mod gaussdb;
+pub mod iam;
+pub mod routing;
+pub mod system;
+
+pub use routing::router;
+
+use iam::dto::{CatalogEntry, Endpoint};
+use metrics_exporter_prometheus::PrometheusHandle;
+use plugboard_auth::identity::Identity;
+use plugboard_core::config::Config;
+use plugboard_store::{Store, StoreError};
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::{Arc, RwLock};
+
+/// Shared state of the application. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// What the state holds.
+pub struct Inner {
+    pub config: Config,
+    pub store: Store,
+    pub identity: Identity,
+    /// The URL clients reach this server at (no trailing slash).
+    pub public_url: String,
+    pub metrics: Option<PrometheusHandle>,
+    /// Project id → domain id (projects never move between domains).
+    project_domains: RwLock<HashMap<String, String>>,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// The catalog's service types and names.
+const CATALOG: &[(&str, &str)] = &[
+    ("iam", "iam"),
+    ("gaussdbv3", "gaussdb"),
+    ("dbss", "dbss"),
+    ("servicestage", "servicestage"),
+    ("plugboard", "plugboard"),
+];
+
+impl AppState {
+    pub fn new(
+        config: Config,
+        store: Store,
+        identity: Identity,
+        public_url: String,
+        metrics: Option<PrometheusHandle>,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            config,
+            store,
+            identity,
+            public_url,
+            metrics,
+            project_domains: RwLock::new(HashMap::new()),
+        }))
+    }
+
+    /// An absolute link to `path` on this server.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{}", self.public_url, path)
+    }
+
+    /// The token catalog: every family at this server's public URL.
+    pub fn catalog(&self, _project: Option<&str>) -> Vec<CatalogEntry> {
+        let region = &self.config.region;
+        CATALOG
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, name))| CatalogEntry {
+                id: format!("{:032x}", i + 1),
+                kind: kind.to_string(),
+                name: name.to_string(),
+                endpoints: vec![Endpoint {
+                    id: format!("{:032x}", 0x100 + i),
+                    interface: "public".into(),
+                    region: region.clone(),
+                    region_id: region.clone(),
+                    url: self.public_url.clone(),
+                }],
+            })
+            .collect()
+    }
+
+    /// The domain of a project (`None`: no such project). Cached: projects never move.
+    pub async fn project_domain(&self, project_id: &str) -> Result<Option<String>, StoreError> {
+        if let Some(d) = self
+            .project_domains
+            .read()
+            .ok()
+            .and_then(|m| m.get(project_id).cloned())
+        {
+            return Ok(Some(d));
+        }
+        match self.store.get_project(project_id).await {
+            Ok(p) => {
+                if let Ok(mut m) = self.project_domains.write() {
+                    if m.len() > 100_000 {
+                        m.clear();
+                    }
+                    m.insert(p.id, p.domain_id.clone());
+                }
+                Ok(Some(p.domain_id))
+            }
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

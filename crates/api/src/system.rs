@@ -1,0 +1,150 @@
+//! System routes: `/healthz` (process up), `/readyz` (store reachable, migrations applied),
+//! `/metrics` (Prometheus text) and `/openapi.json` (generated from the operations tables, so
+//! it lists exactly the routes the router serves).
+
+use crate::common::error::{json_response, CommonError};
+use crate::common::ops::{Access, Family, Operation};
+use crate::routing::{op_route, operations, OpRoute};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{
+    InfoBuilder, OpenApiBuilder, PathItem, PathsBuilder, Required, ResponseBuilder,
+};
+
+macro_rules! system_op {
+    ($ident:ident, $name:literal, $path:literal, $summary:literal) => {
+        pub static $ident: Operation = Operation {
+            name: $name,
+            method: Method::GET,
+            path: $path,
+            family: Family::System,
+            access: Access::Public,
+            summary: $summary,
+        };
+    };
+}
+
+system_op!(HEALTHZ, "Healthz", "/healthz", "The process is up");
+system_op!(
+    READYZ,
+    "Readyz",
+    "/readyz",
+    "The store is reachable and migrated"
+);
+system_op!(METRICS, "Metrics", "/metrics", "Prometheus metrics");
+system_op!(OPENAPI, "OpenApi", "/openapi.json", "This document");
+
+/// The system routes.
+pub fn routes() -> Vec<OpRoute> {
+    vec![
+        op_route(&HEALTHZ, healthz),
+        op_route(&READYZ, readyz),
+        op_route(&METRICS, metrics),
+        op_route(&OPENAPI, openapi),
+    ]
+}
+
+async fn healthz() -> Response {
+    json_response(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ready().await {
+        Ok(true) => json_response(StatusCode::OK, &json!({"status": "ready"})),
+        Ok(false) => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "migrations pending"}),
+        ),
+        Err(e) => {
+            CommonError::Internal(e.to_string()).log_if_internal();
+            json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({"status": "store unreachable"}),
+            )
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let text = state
+        .metrics
+        .as_ref()
+        .map(|h| h.render())
+        .unwrap_or_default();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+async fn openapi() -> Response {
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(openapi_document()).unwrap_or_default(),
+    )
+}
+
+fn http_method(m: &Method) -> HttpMethod {
+    match *m {
+        Method::POST => HttpMethod::Post,
+        Method::PUT => HttpMethod::Put,
+        Method::DELETE => HttpMethod::Delete,
+        Method::PATCH => HttpMethod::Patch,
+        Method::HEAD => HttpMethod::Head,
+        _ => HttpMethod::Get,
+    }
+}
+
+/// The OpenAPI document of every operation the server serves.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut paths = PathsBuilder::new();
+    for op in operations() {
+        let parameters = op
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| {
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build()
+            })
+            .collect::<Vec<_>>();
+        let access = match op.access {
+            Access::Public => "No authentication.".to_string(),
+            Access::Authenticated => "Any authenticated caller (token or AK/SK).".to_string(),
+            Access::Action(a) => format!("IAM action `{a}`."),
+        };
+        let operation = OperationBuilder::new()
+            .operation_id(Some(op.name))
+            .summary(Some(op.summary))
+            .description(Some(access))
+            .tag(op.family.tag())
+            .parameters((!parameters.is_empty()).then_some(parameters))
+            .response("default", ResponseBuilder::new().description("See docs/"))
+            .build();
+        paths = paths.path(op.path, PathItem::new(http_method(&op.method), operation));
+    }
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("plugboard")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Huawei Cloud IAM, GaussDB, DBSS, ServiceStage and ZStack APIs, self-hosted.",
+                )),
+        )
+        .paths(paths)
+        .build()
+}

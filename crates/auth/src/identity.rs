@@ -1,0 +1,416 @@
+//! The identity service: password login, token issue and validation, AK/SK verification and
+//! the principal a request acts as, with the policies it holds. A small per-process cache keeps
+//! authentication off the database on the hot path; changes made through this process clear it
+//! at once, changes made by other processes are seen within `auth_cache_seconds`.
+
+use crate::lockout::Lockout;
+use crate::policy::{self, Decision, Policy};
+use crate::signing::{self, Authorization, RequestParts, SigningError};
+use crate::token;
+use plugboard_core::config::IamConfig;
+use plugboard_core::password;
+use plugboard_core::secrets::MasterKey;
+use plugboard_core::time::{now_micros, Micros};
+use plugboard_store::identity::{Scope, TokenRecord, User};
+use plugboard_store::{Store, StoreError};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How a request authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    Token,
+    AccessKey(String),
+}
+
+/// One policy the user holds, and where.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub scope: Scope,
+    pub role: String,
+    pub policy: Policy,
+}
+
+/// The user behind a request.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub user_id: String,
+    pub user_name: String,
+    pub domain_id: String,
+    pub domain_name: String,
+    pub is_owner: bool,
+    pub grants: Vec<Grant>,
+}
+
+/// Who a request acts as.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub subject: Arc<Subject>,
+    pub method: Method,
+    /// The project a token is scoped to (`None`: domain-scoped token, or AK/SK).
+    pub token_project: Option<String>,
+    /// When the token expires (tokens only).
+    pub token_expires_at: Option<Micros>,
+}
+
+impl Principal {
+    /// Whether the principal may act in `project_id` of `project_domain` at all (before any
+    /// action is checked): the project is in the principal's domain, a token is scoped to it,
+    /// and the user holds some role there (on the project or on the whole domain).
+    pub fn may_use_project(&self, project_id: &str, project_domain: &str) -> bool {
+        let s = &self.subject;
+        if project_domain != s.domain_id {
+            return false;
+        }
+        match (&self.method, &self.token_project) {
+            (Method::Token, Some(p)) if p != project_id => return false,
+            (Method::Token, None) => return false,
+            _ => {}
+        }
+        s.is_owner
+            || s.grants.iter().any(|g| match &g.scope {
+                Scope::Project(p) => p == project_id,
+                Scope::Domain(d) => d == &s.domain_id,
+            })
+    }
+
+    /// Whether policies allow `action`. `project` is the project the request acts in (the
+    /// path's, or for domain-level APIs the token's / `X-Project-Id`'s); grants on the whole
+    /// domain always count. The domain owner may do everything in the domain.
+    pub fn allows(&self, action: &str, project: Option<&str>) -> bool {
+        let s = &self.subject;
+        if s.is_owner {
+            return true;
+        }
+        let policies = s.grants.iter().filter_map(|g| match &g.scope {
+            Scope::Domain(d) if d == &s.domain_id => Some(&g.policy),
+            Scope::Project(p) if Some(p.as_str()) == project => Some(&g.policy),
+            _ => None,
+        });
+        policy::evaluate(policies, action) == Decision::Allow
+    }
+}
+
+/// Why authentication failed (mapped to gateway codes by the HTTP layer).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("no such token")]
+    BadToken,
+    #[error("token expired or revoked")]
+    TokenExpired,
+    #[error("unknown, inactive or locked access key")]
+    UnknownAccessKey,
+    #[error("signature does not verify: {0}")]
+    BadSignature(SigningError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a password login failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Wrong domain, user or password, or a disabled or locked user: one answer for all.
+    #[error("The request you have made requires authentication.")]
+    Unauthorized,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+enum Cached {
+    Token(Arc<Subject>, TokenRecord),
+    AccessKey(Arc<Subject>, Arc<Vec<u8>>),
+}
+
+struct CacheEntry {
+    at: Instant,
+    generation: u64,
+    value: Cached,
+}
+
+const CACHE_CAP: usize = 50_000;
+
+/// The identity service. Cheap to share behind an `Arc`.
+pub struct Identity {
+    store: Store,
+    key: MasterKey,
+    cfg: IamConfig,
+    ak_lockout: Lockout,
+    user_lockout: Lockout,
+    generation: AtomicU64,
+    cache: Mutex<HashMap<String, CacheEntry>>,
+}
+
+impl Identity {
+    pub fn new(store: Store, key: MasterKey, cfg: IamConfig) -> Self {
+        Self {
+            ak_lockout: Lockout::new(
+                cfg.ak_lockout_threshold,
+                Duration::from_secs(cfg.ak_lockout_seconds),
+            ),
+            user_lockout: Lockout::new(
+                cfg.user_lockout_threshold,
+                Duration::from_secs(cfg.user_lockout_seconds),
+            ),
+            store,
+            key,
+            cfg,
+            generation: AtomicU64::new(0),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The master key.
+    pub fn key(&self) -> &MasterKey {
+        &self.key
+    }
+
+    /// The IAM settings.
+    pub fn config(&self) -> &IamConfig {
+        &self.cfg
+    }
+
+    /// Forget everything cached: call after any change to users, groups, grants, tokens or keys.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.clear();
+        }
+    }
+
+    fn cache_get(&self, key: &str) -> Option<Cached> {
+        let ttl = Duration::from_secs(self.cfg.auth_cache_seconds);
+        let generation = self.generation.load(Ordering::SeqCst);
+        let cache = self.cache.lock().ok()?;
+        let entry = cache.get(key)?;
+        (entry.generation == generation && entry.at.elapsed() < ttl).then(|| entry.value.clone())
+    }
+
+    fn cache_put(&self, key: String, value: Cached, generation: u64) {
+        if self.cfg.auth_cache_seconds == 0 {
+            return;
+        }
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_CAP {
+                cache.clear();
+            }
+            cache.insert(
+                key,
+                CacheEntry {
+                    at: Instant::now(),
+                    generation,
+                    value,
+                },
+            );
+        }
+    }
+
+    /// Load the subject (user, domain, grants) for a user id.
+    pub async fn subject(&self, user: &User) -> Result<Subject, StoreError> {
+        let domain = self.store.get_domain(&user.domain_id).await?;
+        let grants = self
+            .store
+            .effective_grants(&user.id)
+            .await?
+            .into_iter()
+            .filter_map(|g| {
+                serde_json::from_str::<Policy>(&g.policy)
+                    .ok()
+                    .map(|policy| Grant {
+                        scope: g.scope,
+                        role: g.role_name,
+                        policy,
+                    })
+            })
+            .collect();
+        Ok(Subject {
+            user_id: user.id.clone(),
+            user_name: user.name.clone(),
+            domain_id: domain.id,
+            domain_name: domain.name,
+            is_owner: user.is_owner,
+            grants,
+        })
+    }
+
+    /// Check a password login. Repeated failures lock the user for a while.
+    pub async fn password_login(
+        &self,
+        domain_id: &str,
+        user_name: Option<&str>,
+        user_id: Option<&str>,
+        password: &str,
+    ) -> Result<User, LoginError> {
+        let user = match (user_id, user_name) {
+            (Some(id), _) => self.store.get_user(id).await,
+            (None, Some(name)) => self.store.find_user_by_name(domain_id, name).await,
+            (None, None) => return Err(LoginError::Unauthorized),
+        };
+        let user = match user {
+            Ok(u) if u.domain_id == domain_id => u,
+            Ok(_) | Err(StoreError::NotFound) => return Err(LoginError::Unauthorized),
+            Err(e) => return Err(e.into()),
+        };
+        let lock_key = format!("user:{}", user.id);
+        if self.user_lockout.is_locked(&lock_key, Instant::now()) || !user.enabled {
+            return Err(LoginError::Unauthorized);
+        }
+        let stored = user.password_hash.clone().unwrap_or_default();
+        let plain = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || password::verify_password(&stored, &plain))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            self.user_lockout.record_failure(&lock_key, Instant::now());
+            return Err(LoginError::Unauthorized);
+        }
+        self.user_lockout.record_success(&lock_key);
+        Ok(user)
+    }
+
+    /// Issue a token for `user`, scoped to `project_id` (or the domain).
+    pub async fn issue_token(
+        &self,
+        user: &User,
+        project_id: Option<String>,
+    ) -> Result<(String, TokenRecord), StoreError> {
+        let token = token::new_token();
+        let now = now_micros();
+        let record = TokenRecord {
+            user_id: user.id.clone(),
+            project_id,
+            methods: "password".into(),
+            issued_at: now,
+            expires_at: now + (self.cfg.token_ttl_seconds as i64) * 1_000_000,
+            revoked: false,
+        };
+        self.store
+            .insert_token(&token::token_hash(&token), &record)
+            .await?;
+        Ok((token, record))
+    }
+
+    /// Revoke a token (204 on success, NotFound otherwise).
+    pub async fn revoke_token(&self, token: &str) -> Result<(), StoreError> {
+        self.store.revoke_token(&token::token_hash(token)).await?;
+        self.invalidate();
+        Ok(())
+    }
+
+    /// Resolve a token to the record and its user, checking expiry and revocation.
+    pub async fn validate_token(
+        &self,
+        token: &str,
+    ) -> Result<(TokenRecord, Arc<Subject>), AuthError> {
+        if !token::plausible(token) {
+            return Err(AuthError::BadToken);
+        }
+        let hash = token::token_hash(token);
+        let (subject, record) = match self.cache_get(&hash) {
+            Some(Cached::Token(s, r)) => (s, r),
+            _ => {
+                let generation = self.generation.load(Ordering::SeqCst);
+                let record = match self.store.get_token(&hash).await {
+                    Ok(r) => r,
+                    Err(StoreError::NotFound) => return Err(AuthError::BadToken),
+                    Err(e) => return Err(e.into()),
+                };
+                let user = match self.store.get_user(&record.user_id).await {
+                    Ok(u) => u,
+                    Err(StoreError::NotFound) => return Err(AuthError::TokenExpired),
+                    Err(e) => return Err(e.into()),
+                };
+                if !user.enabled || record.issued_at < user.tokens_valid_after {
+                    return Err(AuthError::TokenExpired);
+                }
+                let subject = Arc::new(self.subject(&user).await?);
+                self.cache_put(
+                    hash,
+                    Cached::Token(subject.clone(), record.clone()),
+                    generation,
+                );
+                (subject, record)
+            }
+        };
+        if record.revoked || record.expires_at <= now_micros() {
+            return Err(AuthError::TokenExpired);
+        }
+        Ok((record, subject))
+    }
+
+    /// Authenticate a token.
+    pub async fn authenticate_token(&self, token: &str) -> Result<Principal, AuthError> {
+        let (record, subject) = self.validate_token(token).await?;
+        Ok(Principal {
+            subject,
+            method: Method::Token,
+            token_project: record.project_id,
+            token_expires_at: Some(record.expires_at),
+        })
+    }
+
+    /// Authenticate an AK/SK-signed request. Failures count towards the access key's lockout.
+    pub async fn authenticate_signature(
+        &self,
+        req: &RequestParts<'_>,
+        auth: &Authorization,
+    ) -> Result<Principal, AuthError> {
+        let now = Instant::now();
+        if !plugboard_core::ids::is_access_key(&auth.access)
+            || self.ak_lockout.is_locked(&auth.access, now)
+        {
+            return Err(AuthError::UnknownAccessKey);
+        }
+        let cache_key = format!("ak:{}", auth.access);
+        let (subject, secret) = match self.cache_get(&cache_key) {
+            Some(Cached::AccessKey(s, secret)) => (s, secret),
+            _ => {
+                let generation = self.generation.load(Ordering::SeqCst);
+                let credential = match self.store.get_credential(&auth.access).await {
+                    Ok(c) if c.status == "active" => c,
+                    Ok(_) | Err(StoreError::NotFound) => return Err(AuthError::UnknownAccessKey),
+                    Err(e) => return Err(e.into()),
+                };
+                let user = self.store.get_user(&credential.user_id).await?;
+                if !user.enabled {
+                    return Err(AuthError::UnknownAccessKey);
+                }
+                let secret = Arc::new(
+                    self.key
+                        .open(&credential.secret_sealed)
+                        .map_err(|_| AuthError::UnknownAccessKey)?,
+                );
+                let subject = Arc::new(self.subject(&user).await?);
+                self.cache_put(
+                    cache_key,
+                    Cached::AccessKey(subject.clone(), secret.clone()),
+                    generation,
+                );
+                (subject, secret)
+            }
+        };
+        let skew = chrono::Duration::seconds(self.cfg.signature_max_skew_seconds as i64);
+        match signing::verify(req, auth, &secret, chrono::Utc::now(), skew) {
+            Ok(()) => {
+                self.ak_lockout.record_success(&auth.access);
+                Ok(Principal {
+                    subject,
+                    method: Method::AccessKey(auth.access.clone()),
+                    token_project: None,
+                    token_expires_at: None,
+                })
+            }
+            Err(e) => {
+                self.ak_lockout.record_failure(&auth.access, now);
+                Err(AuthError::BadSignature(e))
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Token strings: at least 32 random bytes, base64url, stored only as their SHA-256.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::{rngs::OsRng, RngCore};
+use sha2::{Digest, Sha256};
+
+/// A new token string (48 random bytes → 64 base64url characters).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 48];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The form a token is stored and looked up in.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Whether a string could be a token we issued (cheap check before any lookup).
+pub fn plausible(token: &str) -> bool {
+    (32..=512).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let a = new_token();
+        assert_eq!(a.len(), 64);
+        assert!(plausible(&a));
+        assert_ne!(a, new_token());
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+        assert!(!plausible("short"));
+        assert!(!plausible(&"a b".repeat(20)));
+    }
+}

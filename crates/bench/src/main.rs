@@ -1,0 +1,350 @@
+//! `plugboard-bench auth`: the authentication benchmark of `docs/benchmarks.md`. Starts the
+//! given `plugboard` binary on a fresh data directory, measures cold start (spawn → first 200)
+//! and idle RSS, then drives 64 keep-alive connections against `/healthz` (baseline),
+//! token-authenticated and AK/SK-authenticated `GET /v3/auth/projects`, and prints requests/s,
+//! p50/p99 latency and each figure's ratio to the baseline measured in the same run.
+
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use sha2::Sha256;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Args {
+    binary: PathBuf,
+    connections: usize,
+    seconds: f64,
+    database_url: Option<String>,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("auth") => {}
+        _ => bail!("usage: plugboard-bench auth --binary PATH [--connections 64] [--seconds 5] [--database-url URL]"),
+    }
+    let mut out = Args {
+        binary: PathBuf::from("target/release/plugboard"),
+        connections: 64,
+        seconds: 5.0,
+        database_url: None,
+    };
+    while let Some(flag) = args.next() {
+        let value = args
+            .next()
+            .with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--binary" => out.binary = value.into(),
+            "--connections" => out.connections = value.parse()?,
+            "--seconds" => out.seconds = value.parse()?,
+            "--database-url" => out.database_url = Some(value),
+            _ => bail!("unknown flag {flag}"),
+        }
+    }
+    Ok(out)
+}
+
+struct ServerProc {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .ok();
+        self.child.wait().ok();
+    }
+}
+
+/// Start the server; returns it and the time from spawn to the first 200 on /healthz.
+async fn start(args: &Args, data_dir: &Path) -> Result<(ServerProc, Duration)> {
+    std::fs::remove_file(data_dir.join("listen-addr")).ok();
+    let started = Instant::now();
+    let mut cmd = Command::new(&args.binary);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("PLUGBOARD_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(url) = &args.database_url {
+        cmd.env("PLUGBOARD_DATABASE_URL", url);
+    }
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", args.binary.display()))?;
+    let addr = loop {
+        if let Ok(text) = std::fs::read_to_string(data_dir.join("listen-addr")) {
+            if text.ends_with('\n') {
+                break text.trim().to_string();
+            }
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("server did not start");
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    };
+    let server = ServerProc { child, addr };
+    loop {
+        if let Ok(mut conn) = Conn::open(&server.addr).await {
+            if conn
+                .get("/healthz", &[])
+                .await
+                .map(|s| s == 200)
+                .unwrap_or(false)
+            {
+                break;
+            }
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("server never answered /healthz");
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    Ok((server, started.elapsed()))
+}
+
+struct Conn {
+    sender: http1::SendRequest<Empty<Bytes>>,
+    host: String,
+}
+
+impl Conn {
+    async fn open(addr: &str) -> Result<Self> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        Ok(Self {
+            sender,
+            host: addr.to_string(),
+        })
+    }
+
+    async fn get(&mut self, path: &str, headers: &[(String, String)]) -> Result<u16> {
+        let mut req = Request::get(path).header("host", &self.host);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        self.sender.ready().await?;
+        let response = self.sender.send_request(req.body(Empty::new())?).await?;
+        let status = response.status().as_u16();
+        response.into_body().collect().await?;
+        Ok(status)
+    }
+}
+
+struct Figures {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: usize,
+}
+
+async fn load(
+    addr: &str,
+    path: &str,
+    headers: Vec<(String, String)>,
+    args: &Args,
+) -> Result<Figures> {
+    let deadline_warm = Instant::now() + Duration::from_millis(500);
+    let run_for = Duration::from_secs_f64(args.seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..args.connections {
+        let addr = addr.to_string();
+        let path = path.to_string();
+        let headers = headers.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::open(&addr).await?;
+            while Instant::now() < deadline_warm {
+                conn.get(&path, &headers).await?;
+            }
+            let start = Instant::now();
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            while start.elapsed() < run_for {
+                let t = Instant::now();
+                let status = conn.get(&path, &headers).await?;
+                latencies.push(t.elapsed());
+                if status != 200 {
+                    errors += 1;
+                }
+            }
+            anyhow::Ok((latencies, errors))
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await??;
+        all.extend(l);
+        errors += e;
+    }
+    all.sort();
+    let pct =
+        |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
+    Ok(Figures {
+        rps: all.len() as f64 / args.seconds,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        errors,
+    })
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+async fn token(addr: &str, bootstrap: &serde_json::Value) -> Result<String> {
+    let body = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"domain": {"name": bootstrap["domain_name"]}, "name": bootstrap["user_name"], "password": bootstrap["password"]}}}, "scope": {"project": {"id": bootstrap["project_id"]}}}});
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, connection) =
+        http1::handshake::<_, http_body_util::Full<Bytes>>(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let req = Request::post("/v3/auth/tokens?nocatalog=true")
+        .header("host", addr)
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(Bytes::from(body.to_string())))?;
+    let response = sender.send_request(req).await?;
+    if response.status() != 201 {
+        bail!("token request answered {}", response.status());
+    }
+    Ok(response.headers()["x-subject-token"].to_str()?.to_string())
+}
+
+fn signed_headers(
+    addr: &str,
+    bootstrap: &serde_json::Value,
+    path: &str,
+) -> Result<Vec<(String, String)>> {
+    let ak = bootstrap["access_key"].as_str().context("access_key")?;
+    let sk = bootstrap["secret_key"].as_str().context("secret_key")?;
+    let project = bootstrap["project_id"].as_str().context("project_id")?;
+    let date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("host", addr.parse()?);
+    headers.insert("x-project-id", project.parse()?);
+    headers.insert("x-sdk-date", date.parse()?);
+    let auth = plugboard_auth::signing::Authorization {
+        access: ak.into(),
+        signed_headers: vec!["host".into(), "x-project-id".into(), "x-sdk-date".into()],
+        signed_headers_raw: "host;x-project-id;x-sdk-date".into(),
+        signature: String::new(),
+    };
+    let parts = plugboard_auth::signing::RequestParts {
+        method: "GET",
+        path,
+        query: None,
+        headers: &headers,
+        body: b"",
+    };
+    let canonical = plugboard_auth::signing::canonical_request(&parts, &auth)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(sk.as_bytes())?;
+    mac.update(plugboard_auth::signing::string_to_sign(&date, &canonical).as_bytes());
+    let signature = hex::encode(mac.finalize().into_bytes());
+    Ok(vec![
+        ("x-project-id".into(), project.into()),
+        ("x-sdk-date".into(), date),
+        ("authorization".into(), format!("SDK-HMAC-SHA256 Access={ak}, SignedHeaders=host;x-project-id;x-sdk-date, Signature={signature}")),
+    ])
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    rt.block_on(run(args))
+}
+
+async fn run(args: Args) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    // First start bootstraps (argon2, migrations); the cold start measured is a restart.
+    let (first, first_start) = start(&args, dir.path()).await?;
+    drop(first);
+    let (server, cold) = start(&args, dir.path()).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_rss = rss_kib(server.child.id()).unwrap_or(0);
+    let bootstrap: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("bootstrap.json"))?)?;
+    let path = "/v3/auth/projects";
+    let token = token(&server.addr, &bootstrap).await?;
+
+    println!(
+        "plugboard auth benchmark: {} connections, {} s per scenario, store {}",
+        args.connections,
+        args.seconds,
+        args.database_url
+            .as_deref()
+            .map(|u| u.split(':').next().unwrap_or(""))
+            .unwrap_or("sqlite")
+    );
+    println!(
+        "first start (bootstrap) to first 200: {:.1} ms",
+        first_start.as_secs_f64() * 1000.0
+    );
+    println!(
+        "cold start (restart) to first 200:    {:.1} ms   (target < 100 ms)",
+        cold.as_secs_f64() * 1000.0
+    );
+    println!(
+        "idle RSS:                             {:.1} MiB  (target < 30 MiB)",
+        idle_rss as f64 / 1024.0
+    );
+    let baseline = load(&server.addr, "/healthz", vec![], &args).await?;
+    let tok = load(
+        &server.addr,
+        path,
+        vec![("x-auth-token".into(), token)],
+        &args,
+    )
+    .await?;
+    let aksk = load(
+        &server.addr,
+        path,
+        signed_headers(&server.addr, &bootstrap, path)?,
+        &args,
+    )
+    .await?;
+    let loaded_rss = rss_kib(server.child.id()).unwrap_or(0);
+    println!();
+    println!(
+        "{:<34} {:>10} {:>9} {:>9} {:>7} {:>8}",
+        "scenario", "req/s", "p50 ms", "p99 ms", "errors", "ratio"
+    );
+    for (name, f, target) in [
+        ("GET /healthz (baseline)", &baseline, None),
+        ("GET /v3/auth/projects, token", &tok, Some(0.5)),
+        ("GET /v3/auth/projects, AK/SK", &aksk, Some(0.4)),
+    ] {
+        let ratio = f.rps / baseline.rps;
+        let target = target
+            .map(|t| format!("  (target ≥ {t})"))
+            .unwrap_or_default();
+        println!(
+            "{name:<34} {:>10.0} {:>9.2} {:>9.2} {:>7} {:>8.2}{target}",
+            f.rps, f.p50_ms, f.p99_ms, f.errors, ratio
+        );
+    }
+    println!("RSS after load: {:.1} MiB", loaded_rss as f64 / 1024.0);
+    if tok.errors + aksk.errors + baseline.errors > 0 {
+        bail!("some requests failed");
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! The `plugboard` binary: `plugboard serve` runs the server.
+
+mod bootstrap;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "plugboard",
+    version,
+    about = "A self-hosted control plane for plug-ins and add-ons"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+/// Flags of `plugboard serve`; each has an environment variable and falls back to the config
+/// file, then to the default.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "PLUGBOARD_LISTEN")]
+    listen: Option<String>,
+    /// Data directory [default: ./plugboard-data]
+    #[arg(long, env = "PLUGBOARD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://... or postgres://... [default: sqlite://<data-dir>/plugboard.db]
+    #[arg(long, env = "PLUGBOARD_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Config file [default: <data-dir>/plugboard.toml if present]
+    #[arg(long, env = "PLUGBOARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Region name [default: local]
+    #[arg(long, env = "PLUGBOARD_REGION")]
+    region: Option<String>,
+    /// Public URL [default: derived from the listen address]
+    #[arg(long, env = "PLUGBOARD_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Log format: human or json [default: human]
+    #[arg(long, env = "PLUGBOARD_LOG_FORMAT")]
+    log_format: Option<String>,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+    }
+}

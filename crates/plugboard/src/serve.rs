@@ -1,0 +1,163 @@
+//! `plugboard serve`: resolve the configuration, open and migrate the store, bootstrap, listen,
+//! and shut down gracefully on SIGTERM or Ctrl-C.
+
+use crate::{bootstrap, ServeArgs};
+use anyhow::Context;
+use metrics_exporter_prometheus::PrometheusBuilder;
+use plugboard_api::AppState;
+use plugboard_auth::identity::Identity;
+use plugboard_core::config::{Config, LogFormat, Overrides};
+use plugboard_core::secrets::MasterKey;
+use plugboard_store::Store;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Run the server; the exit code says how it ended.
+pub fn run(args: ServeArgs) -> ExitCode {
+    let config = match Config::resolve(Overrides {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        database_url: args.database_url,
+        config: args.config,
+        region: args.region,
+        public_url: args.public_url,
+        log_format: args.log_format,
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("plugboard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "plugboard stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PLUGBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Human => builder.init(),
+    }
+}
+
+/// Redact the password of a database URL for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{}@{}", &url[..scheme + 3], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let key = MasterKey::load_or_create(&config.master_key_file)?;
+    let store = Store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
+    store.migrate().await.context("applying migrations")?;
+    bootstrap::seed_roles(&store).await?;
+
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+    bootstrap::bootstrap(&store, &key, &config, &public_url).await?;
+
+    let metrics = PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
+        .ok();
+    let identity = Identity::new(store.clone(), key, config.iam.clone());
+    let state = AppState::new(
+        config.clone(),
+        store.clone(),
+        identity,
+        public_url.clone(),
+        metrics,
+    );
+    let app = plugboard_api::router(state);
+
+    std::fs::write(config.data_dir.join("listen-addr"), format!("{local}\n"))
+        .context("writing listen-addr")?;
+    tracing::info!(
+        addr = %local,
+        public_url = %public_url,
+        database = %redact(&config.database_url),
+        config_file = ?config.config_file,
+        "plugboard listening"
+    );
+
+    let pruner = tokio::spawn(prune_loop(store.clone()));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    pruner.abort();
+    store.close().await;
+    tracing::info!("plugboard stopped cleanly");
+    Ok(())
+}
+
+/// Remove expired tokens once an hour.
+async fn prune_loop(store: Store) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let cutoff = plugboard_core::time::now_micros() - 3600 * 1_000_000;
+        if let Err(e) = store.prune_tokens(cutoff).await {
+            tracing::warn!(error = %e, "pruning tokens failed");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
