@@ -15,10 +15,12 @@ use iam::dto::{CatalogEntry, Endpoint};
 use metrics_exporter_prometheus::PrometheusHandle;
 use plugboard_auth::identity::Identity;
 use plugboard_core::config::Config;
+use plugboard_store::identity::{Project, ProjectFilter};
 use plugboard_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 /// Shared state of the application. Cheap to clone.
 #[derive(Clone)]
@@ -34,6 +36,8 @@ pub struct Inner {
     pub metrics: Option<PrometheusHandle>,
     /// Project id → domain id (projects never move between domains).
     project_domains: RwLock<HashMap<String, String>>,
+    /// Domain id → its projects, read through for `auth_cache_seconds`.
+    domain_projects: Mutex<HashMap<String, (Instant, Arc<Vec<Project>>)>>,
 }
 
 impl Deref for AppState {
@@ -67,6 +71,7 @@ impl AppState {
             public_url,
             metrics,
             project_domains: RwLock::new(HashMap::new()),
+            domain_projects: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -118,6 +123,45 @@ impl AppState {
             }
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// The projects of a domain, by name. Cached like authentication (see
+    /// `docs/operations.md`): projects created through this process show at once, those
+    /// created through another within `auth_cache_seconds`.
+    pub async fn domain_projects(&self, domain_id: &str) -> Result<Arc<Vec<Project>>, StoreError> {
+        let ttl = Duration::from_secs(self.config.iam.auth_cache_seconds);
+        if let Some((at, projects)) = self
+            .domain_projects
+            .lock()
+            .ok()
+            .and_then(|m| m.get(domain_id).cloned())
+        {
+            if at.elapsed() < ttl {
+                return Ok(projects);
+            }
+        }
+        let projects = Arc::new(
+            self.store
+                .list_projects(&ProjectFilter {
+                    domain_id: Some(domain_id.to_string()),
+                    ..Default::default()
+                })
+                .await?,
+        );
+        if let Ok(mut m) = self.domain_projects.lock() {
+            if m.len() > 10_000 {
+                m.clear();
+            }
+            m.insert(domain_id.to_string(), (Instant::now(), projects.clone()));
+        }
+        Ok(projects)
+    }
+
+    /// Forget cached project lists (after a project is created).
+    pub fn projects_changed(&self) {
+        if let Ok(mut m) = self.domain_projects.lock() {
+            m.clear();
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The gateway layer over the real binary: request ids, unknown routes, credentials, tokens,
 //! signatures, project scoping, body limits and malformed input — exact status, code and body.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{sign_at, status_json, Server};

@@ -1,6 +1,8 @@
 //! IAM over the real binary with tokens (curl-style): token shapes, users, groups, grants,
 //! access keys, permission refusals and invalidation. The official-SDK flow is in tests/sdk.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{status_json, Server};

@@ -1,6 +1,8 @@
 //! Process lifecycle over the real binary: bootstrap file, restarts, graceful shutdown,
 //! configuration errors.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{status_json, Server};

@@ -443,15 +443,11 @@ pub async fn list_projects(
 /// `GET /v3/auth/projects` (KeystoneListAuthProjects): the projects the caller can use.
 pub async fn list_auth_projects(State(state): State<AppState>, caller: Caller) -> Result<Response> {
     let projects = state
-        .store
-        .list_projects(&plugboard_store::identity::ProjectFilter {
-            domain_id: Some(caller.domain_id().to_string()),
-            ..Default::default()
-        })
+        .domain_projects(caller.domain_id())
         .await?
-        .into_iter()
+        .iter()
         .filter(|p| p.enabled && caller.principal.may_use_project(&p.id, &p.domain_id))
-        .map(|p| project_view(&state, p))
+        .map(|p| project_view(&state, p.clone()))
         .collect();
     Ok(json(
         StatusCode::OK,
@@ -534,6 +530,7 @@ pub async fn create_project(
         .create_project(&project)
         .await
         .map_err(IamError::store("project"))?;
+    state.projects_changed();
     Ok(json(
         StatusCode::CREATED,
         &ProjectResponse {
