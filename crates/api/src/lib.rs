@@ -22,6 +22,9 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+/// A domain's projects and when they were read.
+type CachedProjects = (Instant, Arc<Vec<Project>>);
+
 /// Shared state of the application. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -37,7 +40,7 @@ pub struct Inner {
     /// Project id → domain id (projects never move between domains).
     project_domains: RwLock<HashMap<String, String>>,
     /// Domain id → its projects, read through for `auth_cache_seconds`.
-    domain_projects: Mutex<HashMap<String, (Instant, Arc<Vec<Project>>)>>,
+    domain_projects: Mutex<HashMap<String, CachedProjects>>,
 }
 
 impl Deref for AppState {
