@@ -63,8 +63,8 @@ iam_op!(
     "KeystoneListProjects",
     GET,
     "/v3/projects",
-    Access::Authenticated,
-    "List projects (all with iam:projects:listProjects, else the caller's)"
+    Access::Action("iam:projects:listProjects"),
+    "List projects"
 );
 iam_op!(
     CREATE_PROJECT,
