@@ -33,6 +33,29 @@ pub struct FileConfig {
     pub gaussdb: GaussDbConfig,
     pub network: NetworkConfig,
     pub jobs: JobsConfig,
+    pub dbss: DbssConfig,
+}
+
+/// `[dbss]`: the audit monitor.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DbssConfig {
+    /// How often a database with audit ON is probed again.
+    pub probe_interval_seconds: u64,
+    /// How long one probe may take (connect plus greeting).
+    pub probe_timeout_ms: u64,
+    /// How many probes run at once in one process.
+    pub probe_concurrency: usize,
+}
+
+impl Default for DbssConfig {
+    fn default() -> Self {
+        Self {
+            probe_interval_seconds: 30,
+            probe_timeout_ms: 3000,
+            probe_concurrency: 256,
+        }
+    }
 }
 
 /// `[iam]`: token lifetime and lockouts.
@@ -107,9 +130,15 @@ impl Default for GaussDbConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkConfig {
+    /// URL prefixes / host patterns packages may come from.
     pub allow: Vec<String>,
+    /// Whether package URLs may resolve to loopback, private, link-local or ULA addresses.
     pub allow_private: bool,
     pub max_package_bytes: u64,
+    /// Networks (CIDR, e.g. `10.0.0.0/8`, `127.0.0.1/32`) that audit probes may reach even
+    /// though they are loopback, private, link-local or ULA. Public addresses are always
+    /// allowed for probes; metadata addresses never.
+    pub probe_allow: Vec<String>,
 }
 
 impl Default for NetworkConfig {
@@ -118,6 +147,7 @@ impl Default for NetworkConfig {
             allow: vec![],
             allow_private: false,
             max_package_bytes: 2 * 1024 * 1024 * 1024,
+            probe_allow: vec![],
         }
     }
 }
@@ -160,6 +190,7 @@ pub struct Config {
     pub gaussdb: GaussDbConfig,
     pub network: NetworkConfig,
     pub jobs: JobsConfig,
+    pub dbss: DbssConfig,
 }
 
 /// A configuration problem, reported before the server starts.
@@ -248,6 +279,7 @@ impl Config {
             gaussdb: file.gaussdb,
             network: file.network,
             jobs: file.jobs,
+            dbss: file.dbss,
         })
     }
 

@@ -1,0 +1,1 @@
+//! placeholder (the drivers helper replaces this)
