@@ -5,6 +5,7 @@
 //! on both.
 
 pub mod bootstrap;
+pub mod dbss;
 pub mod identity;
 pub mod testing;
 
@@ -53,11 +54,14 @@ impl StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The migrations, embedded in the binary. Portable SQL: one set for both back-ends.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "identity",
-    include_str!("../migrations/0001_identity.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "identity",
+        include_str!("../migrations/0001_identity.sql"),
+    ),
+    (2, "dbss", include_str!("../migrations/0002_dbss.sql")),
+];
 
 fn migrator() -> Migrator {
     Migrator {
