@@ -3,7 +3,9 @@
 //! table), `dto.rs` (wire types), `handlers.rs`, `error.rs` (its envelope) — and shares
 //! `common/` (request context, auth layer, envelopes, extractors).
 
+pub mod admin;
 pub mod common;
+pub mod dbss;
 pub mod gaussdb;
 pub mod iam;
 pub mod routing;
@@ -41,6 +43,8 @@ pub struct Inner {
     project_domains: RwLock<HashMap<String, String>>,
     /// Domain id → its projects, read through for `auth_cache_seconds`.
     domain_projects: Mutex<HashMap<String, CachedProjects>>,
+    /// Wakes the audit monitor (a database was switched ON).
+    pub audit_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl Deref for AppState {
@@ -75,6 +79,7 @@ impl AppState {
             metrics,
             project_domains: RwLock::new(HashMap::new()),
             domain_projects: Mutex::new(HashMap::new()),
+            audit_wakeup: Arc::new(tokio::sync::Notify::new()),
         }))
     }
 

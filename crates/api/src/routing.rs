@@ -37,6 +37,8 @@ pub fn all_routes() -> Vec<OpRoute> {
     let mut routes = crate::system::routes();
     routes.extend(crate::iam::routes::routes());
     routes.extend(crate::gaussdb::routes::routes());
+    routes.extend(crate::dbss::routes::routes());
+    routes.extend(crate::admin::routes::routes());
     routes
 }
 

@@ -1,0 +1,35 @@
+//! Admin API errors: flat `{"error_code": "PLUGBOARD.xxxx", "error_msg"}`.
+
+use crate::common::error::{envelope, CommonError};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// What an admin operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Common(#[from] CommonError),
+    /// Invalid input; the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such resource in this project.
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl From<plugboard_store::StoreError> for AdminError {
+    fn from(e: plugboard_store::StoreError) -> Self {
+        Self::Common(e.into())
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let msg = self.to_string();
+        match self {
+            Self::Common(e) => e.into_response(),
+            Self::Invalid(_) => envelope::flat(StatusCode::BAD_REQUEST, "PLUGBOARD.0400", &msg),
+            Self::NotFound(_) => envelope::flat(StatusCode::NOT_FOUND, "PLUGBOARD.0404", &msg),
+        }
+    }
+}

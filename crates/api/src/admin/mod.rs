@@ -1,0 +1,7 @@
+//! plugboard's own admin API (`spec/plugboard.md` → Admin API): the resources the vendor APIs
+//! assume exist. Today: DBSS audit instances.
+
+pub mod dto;
+pub mod error;
+pub mod handlers;
+pub mod routes;

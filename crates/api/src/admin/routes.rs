@@ -1,0 +1,62 @@
+//! The admin operations.
+
+use super::handlers;
+use crate::common::ops::{Access, Family, Operation};
+use crate::routing::{op_route, OpRoute};
+use axum::http::Method;
+
+macro_rules! admin_op {
+    ($ident:ident, $name:literal, $method:ident, $path:literal, $action:literal, $summary:literal) => {
+        pub static $ident: Operation = Operation {
+            name: $name,
+            method: Method::$method,
+            path: $path,
+            family: Family::Admin,
+            access: Access::Action($action),
+            summary: $summary,
+        };
+    };
+}
+
+admin_op!(
+    CREATE_AUDIT_INSTANCE,
+    "CreateAuditInstance",
+    POST,
+    "/plugboard/v1/projects/{project_id}/dbss/instances",
+    "plugboard:dbssInstance:create",
+    "Create a DBSS audit instance"
+);
+admin_op!(
+    LIST_AUDIT_INSTANCES,
+    "ListAuditInstancesAdmin",
+    GET,
+    "/plugboard/v1/projects/{project_id}/dbss/instances",
+    "plugboard:dbssInstance:list",
+    "List DBSS audit instances"
+);
+admin_op!(
+    SHOW_AUDIT_INSTANCE,
+    "ShowAuditInstance",
+    GET,
+    "/plugboard/v1/projects/{project_id}/dbss/instances/{instance_id}",
+    "plugboard:dbssInstance:get",
+    "Show a DBSS audit instance"
+);
+admin_op!(
+    DELETE_AUDIT_INSTANCE,
+    "DeleteAuditInstance",
+    DELETE,
+    "/plugboard/v1/projects/{project_id}/dbss/instances/{instance_id}",
+    "plugboard:dbssInstance:delete",
+    "Delete a DBSS audit instance and its databases"
+);
+
+/// Every admin route.
+pub fn routes() -> Vec<OpRoute> {
+    vec![
+        op_route(&CREATE_AUDIT_INSTANCE, handlers::create_audit_instance),
+        op_route(&LIST_AUDIT_INSTANCES, handlers::list_audit_instances),
+        op_route(&SHOW_AUDIT_INSTANCE, handlers::show_audit_instance),
+        op_route(&DELETE_AUDIT_INSTANCE, handlers::delete_audit_instance),
+    ]
+}

@@ -1,0 +1,44 @@
+//! DBSS errors, rendered in the nested `{"error": {"error_code", "error_msg"}}` envelope.
+
+use crate::common::error::{envelope, CommonError};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// What a DBSS operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum DbssError {
+    #[error(transparent)]
+    Common(#[from] CommonError),
+    /// A field is missing or invalid; the message names it.
+    #[error("Enter a valid request message: {0}")]
+    Invalid(String),
+    /// The instance audits as many databases as its edition allows.
+    #[error("Failed to add database, exceeding the limit")]
+    LimitReached,
+    /// A path id that cannot be an id.
+    #[error("Invalid request parameter ID. {0}")]
+    InvalidId(String),
+    /// No such audit instance or database (in this project).
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl From<plugboard_store::StoreError> for DbssError {
+    fn from(e: plugboard_store::StoreError) -> Self {
+        Self::Common(e.into())
+    }
+}
+
+impl IntoResponse for DbssError {
+    fn into_response(self) -> Response {
+        let msg = self.to_string();
+        let (status, code) = match self {
+            Self::Common(e) => return e.into_response(),
+            Self::Invalid(_) => (StatusCode::BAD_REQUEST, "DBSS.10000001"),
+            Self::LimitReached => (StatusCode::BAD_REQUEST, "DBSS.10020118"),
+            Self::InvalidId(_) => (StatusCode::BAD_REQUEST, "DBSS.10020021"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "DBSS.10021004"),
+        };
+        envelope::nested(status, code, &msg)
+    }
+}
