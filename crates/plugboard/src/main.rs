@@ -1,5 +1,6 @@
 //! The `plugboard` binary: `plugboard serve` runs the server.
 
+mod audit_monitor;
 mod bootstrap;
 mod serve;
 

@@ -1,6 +1,7 @@
 //! `plugboard serve`: resolve the configuration, open and migrate the store, bootstrap, listen,
 //! and shut down gracefully on SIGTERM or Ctrl-C.
 
+use crate::audit_monitor::AuditMonitor;
 use crate::{bootstrap, ServeArgs};
 use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusBuilder;
@@ -8,6 +9,7 @@ use plugboard_api::AppState;
 use plugboard_auth::identity::Identity;
 use plugboard_core::config::{Config, LogFormat, Overrides};
 use plugboard_core::secrets::MasterKey;
+use plugboard_drivers::netpolicy::NetworkPolicy;
 use plugboard_store::Store;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -97,6 +99,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .install_recorder()
         .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
         .ok();
+    let policy = std::sync::Arc::new(
+        NetworkPolicy::from_config(&config.network).context("[network] configuration")?,
+    );
     let identity = Identity::new(store.clone(), key, config.iam.clone());
     let state = AppState::new(
         config.clone(),
@@ -105,6 +110,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         public_url.clone(),
         metrics,
     );
+    let state_wakeup = state.audit_wakeup.clone();
     let app = plugboard_api::router(state);
 
     std::fs::write(config.data_dir.join("listen-addr"), format!("{local}\n"))
@@ -118,11 +124,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
 
     let pruner = tokio::spawn(prune_loop(store.clone()));
+    let monitor = tokio::spawn(
+        AuditMonitor {
+            store: store.clone(),
+            policy,
+            config: config.dbss.clone(),
+            wakeup: state_wakeup,
+        }
+        .run(),
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
     pruner.abort();
+    monitor.abort();
     store.close().await;
     tracing::info!("plugboard stopped cleanly");
     Ok(())
