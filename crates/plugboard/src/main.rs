@@ -1,7 +1,9 @@
-//! The `plugboard` binary: `plugboard serve` runs the server.
+//! The `plugboard` binary: `plugboard serve` runs the server; `plugboard login` and
+//! `plugboard audit ...` are its client for people (`cli`).
 
 mod audit_monitor;
 mod bootstrap;
+mod cli;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +24,10 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Save an endpoint, access key and project as the client profile, and check them.
+    Login(cli::LoginArgs),
+    /// DBSS: audit instances, audited databases, audit on and off.
+    Audit(cli::AuditArgs),
 }
 
 /// Flags of `plugboard serve`; each has an environment variable and falls back to the config
@@ -55,5 +61,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Login(args) => cli::run(cli::login::run(args)),
+        Command::Audit(args) => cli::run(cli::audit::run(args)),
     }
 }

@@ -381,17 +381,29 @@ async fn password_change_ends_tokens_and_projects_resolve_by_name() {
 
 #[tokio::test]
 async fn repeated_wrong_passwords_lock_the_user() {
-    let s = Server::start(Some("[iam]\nuser_lockout_threshold = 3\nuser_lockout_seconds = 60\n")).await;
+    let s = Server::start(Some(
+        "[iam]\nuser_lockout_threshold = 3\nuser_lockout_seconds = 60\n",
+    ))
+    .await;
     let good = s.b("password");
     assert!(s.token("admin", &good, Some("local")).await.is_some());
     for _ in 0..3 {
-        assert!(s.token("admin", "Wrong-passw0rd", Some("local")).await.is_none());
+        assert!(s
+            .token("admin", "Wrong-passw0rd", Some("local"))
+            .await
+            .is_none());
     }
     assert!(
         s.token("admin", &good, Some("local")).await.is_none(),
         "the right password is refused while the user is locked"
     );
     // Signatures are not passwords: the admin's access key still works.
-    let (st, _) = status_json(s.admin_signed("GET", "/v3/auth/projects", b"").send().await.unwrap()).await;
+    let (st, _) = status_json(
+        s.admin_signed("GET", "/v3/auth/projects", b"")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(st, 200);
 }

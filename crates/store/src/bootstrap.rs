@@ -35,7 +35,7 @@ impl Store {
     /// Write `seed` if and only if no process has bootstrapped this store yet. Returns whether
     /// this call did it.
     pub async fn bootstrap_once(&self, seed: &BootstrapSeed) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let claimed =
             sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(MARK)

@@ -181,7 +181,7 @@ impl Store {
 
     /// Delete an audit instance and every database it audits, in one transaction.
     pub async fn delete_audit_instance(&self, project_id: &str, id: &str) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM dbss_databases WHERE instance_id IN (SELECT id FROM dbss_instances WHERE id = $1 AND project_id = $2)")
             .bind(id)
             .bind(project_id)
@@ -206,7 +206,7 @@ impl Store {
         project_id: &str,
         d: &AuditDatabase,
     ) -> Result<(), AddDatabaseError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let counted = sqlx::query("UPDATE dbss_instances SET database_count = database_count + 1 WHERE id = $1 AND project_id = $2 AND database_count < database_limit")
             .bind(&d.instance_id)
             .bind(project_id)
@@ -307,7 +307,7 @@ impl Store {
 
     /// Delete a database (and count it out of its instance).
     pub async fn delete_audit_database(&self, instance_id: &str, id: &str) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "DELETE FROM dbss_databases WHERE id = $1 AND instance_id = $2 RETURNING status",
         )
@@ -327,35 +327,39 @@ impl Store {
     }
 
     /// Switch audit ON (probe due now) or OFF (`SHUTOFF`). Returns whether anything changed.
+    /// The counter follows the conditional update's own result, so concurrent switches of one
+    /// database count once.
     pub async fn switch_audit_database(
         &self,
         instance_id: &str,
         id: &str,
         on: bool,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
-        let current: String =
-            sqlx::query("SELECT status FROM dbss_databases WHERE id = $1 AND instance_id = $2")
-                .bind(id)
-                .bind(instance_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?
-                .try_get(0)?;
-        let target = if on { "ON" } else { "OFF" };
-        if current == target {
-            return Ok(false);
-        }
-        if on {
-            sqlx::query("UPDATE dbss_databases SET status = 'ON', next_probe_at = 0 WHERE id = $1 AND status = 'OFF'")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+        let mut tx = self.begin_write().await?;
+        let sql = if on {
+            "UPDATE dbss_databases SET status = 'ON', next_probe_at = 0 WHERE id = $1 AND instance_id = $2 AND status = 'OFF'"
         } else {
-            sqlx::query("UPDATE dbss_databases SET status = 'OFF', audit_status = 'SHUTOFF', audit_reason = '' WHERE id = $1 AND status = 'ON'")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            "UPDATE dbss_databases SET status = 'OFF', audit_status = 'SHUTOFF', audit_reason = '' WHERE id = $1 AND instance_id = $2 AND status = 'ON'"
+        };
+        let changed = sqlx::query(sql)
+            .bind(id)
+            .bind(instance_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            let exists =
+                sqlx::query("SELECT id FROM dbss_databases WHERE id = $1 AND instance_id = $2")
+                    .bind(id)
+                    .bind(instance_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+            return if exists {
+                Ok(false)
+            } else {
+                Err(StoreError::NotFound)
+            };
         }
         sqlx::query("UPDATE dbss_instances SET on_count = on_count + $2 WHERE id = $1")
             .bind(instance_id)
@@ -401,7 +405,7 @@ impl Store {
     /// Record probe outcomes in one transaction; a database switched OFF meanwhile keeps
     /// `SHUTOFF`.
     pub async fn record_probes(&self, outcomes: &[ProbeOutcome]) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for o in outcomes {
             sqlx::query("UPDATE dbss_databases SET audit_status = $2, audit_reason = $3, probed_at = $4 WHERE id = $1 AND status = 'ON'")
                 .bind(&o.id)

@@ -338,7 +338,7 @@ impl Store {
 
     /// Delete a user with its memberships, tokens and access keys, in one transaction.
     pub async fn delete_user(&self, id: &str) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for sql in [
             "DELETE FROM tokens WHERE user_id = $1",
             "DELETE FROM credentials WHERE user_id = $1",

@@ -152,6 +152,16 @@ impl Store {
         self.backend
     }
 
+    /// Begin a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails with
+    /// `SQLITE_BUSY` when another writer committed in between, which busy_timeout cannot help.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// The pool, for crates that keep their own tables.
     pub fn pool(&self) -> &AnyPool {
         &self.pool

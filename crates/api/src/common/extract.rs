@@ -39,10 +39,63 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// Whether the JSON text holds a `\u0000` escape (a NUL character in a string). Raw NUL
+/// bytes are not valid JSON; the escape is, but no store keeps NUL in text the same way
+/// (PostgreSQL refuses it), so it is refused for every family.
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i + 6 <= bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes[i + 1] == b'u' && &bytes[i + 2..i + 6] == b"0000" {
+                return true;
+            }
+            // Skip the escaped character, so `\\u0000` (a backslash, then text) is not a NUL.
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// The path (`database.name`, `items[2]`) of the first string (or key) holding a NUL.
+fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
+    let join = |key: &str| {
+        if at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => Some(at),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(join(&k.replace('\0', "\\u0000")))
+            } else {
+                nul_path(v, join(k))
+            }
+        }),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_path(v, format!("{at}[{i}]"))),
+        _ => None,
+    }
+}
+
 /// Parse JSON bytes, naming the offending field on error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CommonError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(CommonError::EmptyBody);
+    }
+    if has_nul_escape(bytes) {
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| CommonError::BadRequest(format!("malformed JSON: {e}")))?;
+        let path = nul_path(&value, String::new()).unwrap_or_else(|| ".".into());
+        return Err(CommonError::BadRequest(format!(
+            "{path}: text must not contain NUL characters (\\u0000)"
+        )));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -90,5 +143,32 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
             .map_err(|e: PathRejection| {
                 CommonError::BadRequest(format!("invalid path: {}", e.body_text()))
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_escapes_are_found_and_escaped_backslashes_are_not() {
+        assert!(has_nul_escape(br#"{"a": "x\u0000y"}"#));
+        assert!(
+            !has_nul_escape(br#"{"a": "x\\u0000y"}"#),
+            "an escaped backslash, then text"
+        );
+        assert!(
+            has_nul_escape(br#"{"a": "\\\u0000"}"#),
+            "a backslash, then a NUL"
+        );
+        assert!(!has_nul_escape(br#"{"a": "\u0001"}"#));
+        let err =
+            parse_json::<serde_json::Value>(br#"{"database": {"name": "a\u0000b"}}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "database.name: text must not contain NUL characters (\\u0000)"
+        );
+        let err = parse_json::<serde_json::Value>(br#"{"list": ["ok", "\u0000"]}"#).unwrap_err();
+        assert!(err.to_string().starts_with("list[1]: "), "{err}");
     }
 }

@@ -1,0 +1,435 @@
+//! The `plugboard` client commands (`login`, `audit ...`) run as a subprocess against the real
+//! server: profile handling, signed requests, tables and JSON, error envelopes and exit codes,
+//! and `audit on --wait` following the probe of the machine's real MariaDB.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::Server;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const PROBE_LOOPBACK: &str = "[network]\nprobe_allow = [\"127.0.0.0/8\"]\n";
+
+/// A client with its own profile file (not yet written) in a temporary directory.
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn profile(&self) -> PathBuf {
+        self.dir.path().join("conf").join("credentials.json")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_plugboard"));
+        cmd.args(args)
+            .env("PLUGBOARD_CLI_CONFIG", self.profile())
+            .env("HOME", self.dir.path())
+            .env_remove("XDG_CONFIG_HOME");
+        for var in [
+            "PLUGBOARD_ENDPOINT",
+            "PLUGBOARD_ACCESS_KEY",
+            "PLUGBOARD_SECRET_KEY",
+            "PLUGBOARD_PROJECT_ID",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        Run(self.command(args).output().unwrap())
+    }
+
+    fn login(&self, s: &Server) {
+        let boot = s.data_dir.join("bootstrap.json");
+        let r = self.run(&["login", "--bootstrap-file", boot.to_str().unwrap()]);
+        r.ok();
+    }
+}
+
+struct Run(Output);
+
+impl Run {
+    fn code(&self) -> Option<i32> {
+        self.0.status.code()
+    }
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    /// Assert exit 0; return stdout.
+    fn ok(&self) -> String {
+        assert_eq!(
+            self.code(),
+            Some(0),
+            "stdout: {}\nstderr: {}",
+            self.stdout(),
+            self.stderr()
+        );
+        self.stdout()
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.ok()).unwrap()
+    }
+    /// Assert a failure with this exit code; return stderr.
+    fn fails(&self, code: i32) -> String {
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "stdout: {}\nstderr: {}",
+            self.stdout(),
+            self.stderr()
+        );
+        self.stderr()
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn closed_port() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port().to_string()
+}
+
+fn create_instance(cli: &Cli, edition: &str) -> String {
+    let i = cli
+        .run(&[
+            "audit",
+            "instance",
+            "create",
+            "--name",
+            "cli",
+            "--edition",
+            edition,
+            "-o",
+            "json",
+        ])
+        .json();
+    i["id"].as_str().unwrap().to_string()
+}
+
+fn add_database(cli: &Cli, instance: &str, name: &str, port: &str) -> Run {
+    cli.run(&[
+        "audit",
+        "add-database",
+        "--instance",
+        instance,
+        "--name",
+        name,
+        "--type",
+        "MYSQL",
+        "--version",
+        "10.11",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        port,
+        "--instance-name",
+        "local",
+    ])
+}
+
+#[tokio::test]
+async fn login_from_the_bootstrap_file_writes_a_private_profile() {
+    let s = Server::start(Some(PROBE_LOOPBACK)).await;
+    let cli = Cli::new();
+    let boot = s.data_dir.join("bootstrap.json");
+    let r = cli.run(&["login", "--bootstrap-file", boot.to_str().unwrap()]);
+    let out = r.ok();
+    let secret = s.b("secret_key");
+    assert!(!out.contains(&secret) && !r.stderr().contains(&secret));
+    assert!(out.contains(&s.b("access_key")), "{out}");
+    assert!(
+        out.contains(&s.b("project_id")) && out.contains("local"),
+        "{out}"
+    );
+    assert!(out.contains(&s.base), "{out}");
+    assert!(out.contains(cli.profile().to_str().unwrap()), "{out}");
+
+    assert_eq!(mode(&cli.profile()), 0o600);
+    let profile: Value =
+        serde_json::from_str(&std::fs::read_to_string(cli.profile()).unwrap()).unwrap();
+    assert_eq!(profile["endpoint"], s.base.as_str());
+    assert_eq!(profile["access_key"], s.b("access_key").as_str());
+    assert_eq!(profile["secret_key"], secret.as_str());
+    assert_eq!(profile["project_id"], s.b("project_id").as_str());
+
+    // Explicit flags, JSON output; a second login rewrites the file, still 0600.
+    let r = cli.run(&[
+        "login",
+        "--endpoint",
+        &format!("{}/", s.base),
+        "--access-key",
+        &s.b("access_key"),
+        "--secret-key",
+        &secret,
+        "--project-id",
+        &s.b("project_id"),
+        "--output",
+        "json",
+    ]);
+    let j = r.json();
+    assert_eq!(j["project_name"], "local");
+    assert_eq!(j["endpoint"], s.base.as_str());
+    assert!(!r.stdout().contains(&secret) && !r.stderr().contains(&secret));
+    assert_eq!(mode(&cli.profile()), 0o600);
+
+    // A wrong secret: the gateway's refusal, exit 1, the secret never echoed.
+    let wrong = "Wrong-secret-0123456789";
+    let r = cli.run(&[
+        "login",
+        "--bootstrap-file",
+        boot.to_str().unwrap(),
+        "--secret-key",
+        wrong,
+    ]);
+    let err = r.fails(1);
+    assert!(err.contains("error: APIG.0301"), "{err}");
+    assert!(!err.contains(wrong) && !r.stdout().contains(wrong));
+
+    // A project the key cannot use: the gateway refuses the scope.
+    let other = plugboard_core::ids::hex32();
+    let r = cli.run(&[
+        "login",
+        "--bootstrap-file",
+        boot.to_str().unwrap(),
+        "--project-id",
+        &other,
+    ]);
+    let err = r.fails(1);
+    assert!(err.starts_with("error: APIG.0302: "), "{err}");
+}
+
+#[tokio::test]
+async fn audit_a_real_mariadb_from_the_command_line() {
+    let s = Server::start(Some(PROBE_LOOPBACK)).await;
+    let cli = Cli::new();
+    cli.login(&s);
+    let inst = create_instance(&cli, "basic");
+
+    // add-database prints the id, nothing else.
+    let maria = add_database(&cli, &inst, "maria", "3306").ok();
+    let maria = maria.trim().to_string();
+    assert_eq!(maria.len(), 20, "{maria}");
+
+    // on --wait: the probe reaches MariaDB; exit 0 and ACTIVE.
+    let out = cli
+        .run(&["audit", "on", "--instance", &inst, &maria, "--wait"])
+        .ok();
+    assert!(out.contains(&maria) && out.contains("ACTIVE"), "{out}");
+    assert!(out.contains("127.0.0.1:3306"), "{out}");
+
+    // A closed port: exit non-zero, the reason shown.
+    let port = closed_port();
+    let gone = add_database(&cli, &inst, "gone", &port).ok();
+    let gone = gone.trim().to_string();
+    let r = cli.run(&[
+        "audit",
+        "on",
+        "--instance",
+        &inst,
+        &gone,
+        "--wait",
+        "--timeout",
+        "20",
+    ]);
+    let err = r.fails(1);
+    assert!(
+        err.contains("ERROR") && err.contains("refused") && err.contains(&port),
+        "{err}"
+    );
+    assert!(r.stdout().contains("ERROR"), "{}", r.stdout());
+
+    // The listing, as JSON: the server's body with both databases.
+    let list = cli
+        .run(&["audit", "list", "--instance", &inst, "--output", "json"])
+        .json();
+    assert_eq!(list["total"], 2);
+    let dbs: Vec<&Value> = list["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["database"])
+        .collect();
+    let by_id = |id: &str| *dbs.iter().find(|d| d["id"] == id).unwrap();
+    assert_eq!(by_id(&maria)["audit_status"], "ACTIVE");
+    assert_eq!(by_id(&maria)["port"], "3306");
+    assert_eq!(by_id(&gone)["audit_status"], "ERROR");
+
+    // As a table; --output before the subcommand works too.
+    let table = cli
+        .run(&["audit", "-o", "table", "list", "--instance", &inst])
+        .ok();
+    let header = table.lines().next().unwrap();
+    let cols: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(
+        cols,
+        ["ID", "NAME", "TYPE", "ADDRESS", "STATUS", "AUDIT", "REASON"]
+    );
+    assert_eq!(table.lines().count(), 3, "{table}");
+    assert!(table.contains(&format!("127.0.0.1:{port}")), "{table}");
+    let on = cli
+        .run(&["audit", "list", "--instance", &inst, "--status", "on"])
+        .ok();
+    assert_eq!(on.lines().count(), 3, "{on}");
+
+    // A bad field: the server's DBSS error, exit 1, nothing added.
+    let r = add_database(&cli, &inst, "bad", "70000");
+    let err = r.fails(1);
+    assert!(err.starts_with("error: DBSS.10000001: "), "{err}");
+    assert!(err.contains("database.port"), "{err}");
+    assert_eq!(r.stdout(), "");
+    // The instance is full (basic: 3): the vendor's limit error.
+    add_database(&cli, &inst, "third", "3307").ok();
+    let err = add_database(&cli, &inst, "fourth", "3308").fails(1);
+    assert!(err.contains("DBSS.10020118"), "{err}");
+    let list = cli
+        .run(&["audit", "list", "--instance", &inst, "-o", "json"])
+        .json();
+    assert_eq!(list["total"], 3);
+
+    // OFF, and the instance listing.
+    let out = cli.run(&["audit", "off", "--instance", &inst, &gone]).ok();
+    assert!(out.contains("OFF"), "{out}");
+    let r = cli.run(&["audit", "off", "--instance", &inst, &gone, "-o", "json"]);
+    assert_eq!(r.json()["status"], "SUCCESS");
+    let table = cli.run(&["audit", "instance", "list"]).ok();
+    assert!(table.starts_with("ID "), "{table}");
+    assert!(table.contains(&inst) && table.contains("basic"), "{table}");
+    let instances = cli.run(&["audit", "instance", "list", "-o", "json"]).json();
+    assert_eq!(instances["instances"][0]["database_count"], 3);
+
+    // Unknown ids: the server's 404 in its envelope.
+    let other = plugboard_core::ids::hex32();
+    let err = cli.run(&["audit", "list", "--instance", &other]).fails(1);
+    assert!(err.starts_with("error: DBSS.10021004: "), "{err}");
+    let err = cli
+        .run(&["audit", "on", "--instance", &inst, "AAAAAAAAAAAAAAAAAAAA"])
+        .fails(1);
+    assert!(err.contains("DBSS.10021004"), "{err}");
+
+    // Delete the instance (admin API, flat envelope on a second try).
+    let out = cli.run(&["audit", "instance", "delete", &inst]).ok();
+    assert!(out.contains(&inst), "{out}");
+    let err = cli.run(&["audit", "instance", "delete", &inst]).fails(1);
+    assert!(err.starts_with("error: PLUGBOARD.0404: "), "{err}");
+}
+
+#[tokio::test]
+async fn credentials_come_from_flags_and_environment_before_the_profile() {
+    let s = Server::start(None).await;
+    let cli = Cli::new();
+
+    // No profile, no flags: a clear message, exit 1.
+    let err = cli.run(&["audit", "instance", "list"]).fails(1);
+    assert!(
+        err.contains("no credentials") && err.contains("plugboard login"),
+        "{err}"
+    );
+    assert!(err.contains(cli.profile().to_str().unwrap()), "{err}");
+
+    // Flags alone are enough.
+    let flags = [
+        "--endpoint".to_string(),
+        s.base.clone(),
+        "--access-key".into(),
+        s.b("access_key"),
+        "--secret-key".into(),
+        s.b("secret_key"),
+        "--project-id".into(),
+        s.b("project_id"),
+    ];
+    let mut args: Vec<&str> = vec!["audit", "instance", "list", "-o", "json"];
+    args.extend(flags.iter().map(String::as_str));
+    assert_eq!(cli.run(&args).json()["total"], 0);
+
+    // A profile pointing at a dead endpoint; the environment wins over it.
+    cli.login(&s);
+    let mut profile: Value =
+        serde_json::from_str(&std::fs::read_to_string(cli.profile()).unwrap()).unwrap();
+    let dead = format!("http://127.0.0.1:{}", closed_port());
+    profile["endpoint"] = Value::String(dead.clone());
+    std::fs::write(cli.profile(), profile.to_string()).unwrap();
+    let err = cli.run(&["audit", "instance", "list"]).fails(1);
+    assert!(
+        err.contains(&format!("could not reach plugboard at {dead}")),
+        "{err}"
+    );
+    let r = Run(cli
+        .command(&["audit", "instance", "list", "-o", "json"])
+        .env("PLUGBOARD_ENDPOINT", &s.base)
+        .output()
+        .unwrap());
+    assert_eq!(r.json()["total"], 0);
+
+    // A wrong secret in the environment beats the right one in the profile.
+    let r = Run(cli
+        .command(&["audit", "instance", "list"])
+        .env("PLUGBOARD_ENDPOINT", &s.base)
+        .env("PLUGBOARD_SECRET_KEY", "not-the-secret")
+        .output()
+        .unwrap());
+    let err = r.fails(1);
+    assert!(err.starts_with("error: APIG.0301: "), "{err}");
+    assert!(!err.contains("not-the-secret") && !err.contains(&s.b("secret_key")));
+
+    // Usage errors are clap's: exit 2.
+    let base = ["--endpoint", s.base.as_str()];
+    for args in [
+        vec!["audit", "instance", "create", "--name", "x"],
+        vec![
+            "audit",
+            "instance",
+            "create",
+            "--name",
+            "x",
+            "--edition",
+            "basic",
+            "--database-limit",
+            "3",
+        ],
+        vec![
+            "audit",
+            "instance",
+            "create",
+            "--name",
+            "x",
+            "--edition",
+            "platinum",
+        ],
+        vec!["audit", "list"],
+        vec!["audit", "on", "--instance", "x"],
+        vec!["audit", "off", "--instance", "x", "y", "--wait"],
+        vec!["audit", "list", "--instance", "x", "--output", "yaml"],
+    ] {
+        let mut full = args.clone();
+        full.extend(base);
+        cli.run(&full).fails(2);
+    }
+    // Help never shows the secret from the environment.
+    let r = Run(cli
+        .command(&["audit", "--help"])
+        .env("PLUGBOARD_SECRET_KEY", "help-secret")
+        .output()
+        .unwrap());
+    let help = r.ok();
+    assert!(
+        help.contains("--secret-key") && !help.contains("help-secret"),
+        "{help}"
+    );
+}
