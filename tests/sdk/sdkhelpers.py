@@ -251,3 +251,85 @@ def provision_readonly_user(pb):
 
     ak, sk = create_access_key(admin, user_id)
     return ProvisionedUser(user_id, name, password, group_id, role_id, ak, sk)
+
+
+# -- DBSS -----------------------------------------------------------------------------------------
+DBSS_DB_ID = re.compile(r"^[A-Za-z0-9_-]{20}$")
+DBSS_INVALID = "DBSS.10000001"         # 400 Enter a valid request message (names the field)
+DBSS_LIMIT = "DBSS.10020118"           # 400 Failed to add database, exceeding the limit
+DBSS_BAD_ID = "DBSS.10020021"          # 400 Invalid request parameter ID.
+DBSS_NOT_FOUND = "DBSS.10021004"       # 404 audit instance or database not found
+EDITION_LIMITS = {"entry": 1, "basic": 3, "professional": 6, "advanced": 30}
+
+
+def dbss_client(pb, ak=None, sk=None, project_id=None):
+    """DbssClient the way Huawei documents it: BasicCredentials(ak, sk, project_id) + endpoint.
+    (The DBSS client accepts BasicCredentials only.)"""
+    from huaweicloudsdkdbss.v1 import DbssClient
+    boot = pb.bootstrap
+    creds = BasicCredentials(ak or boot["access_key"], sk or boot["secret_key"], project_id or boot["project_id"])
+    return DbssClient.new_builder().with_http_config(_config()).with_credentials(creds) \
+        .with_endpoints([pb.base_url]).build()
+
+
+def expect_dbss_error(resp, status, code, field=None):
+    """Raw response must be the nested DBSS envelope `{"error": {"error_code", "error_msg"}}`."""
+    assert resp.status == status, (resp.status, resp.body)
+    body = resp.json()
+    assert set(body) == {"error"}, f"DBSS errors are nested: {body}"
+    assert body["error"].get("error_code") == code, body
+    assert isinstance(body["error"].get("error_msg"), str) and body["error"]["error_msg"], body
+    if field is not None:
+        assert field in body["error"]["error_msg"], f"error_msg must name {field!r}: {body}"
+    assert HEX32.match(resp.headers.get("X-Request-Id") or ""), dict(resp.headers)
+    return body
+
+
+def admin_token(pb, project_id=None):
+    """A token of the bootstrap admin scoped to `project_id` (default: the bootstrap project)."""
+    boot = pb.bootstrap
+    resp = http("POST", pb.base_url + "/v3/auth/tokens?nocatalog=true", json_body=password_token_body(
+        boot["user_name"], boot["password"], domain_name=boot["domain_name"],
+        project_id=project_id or boot["project_id"]))
+    assert resp.status == 201, resp.body
+    return resp.headers["X-Subject-Token"]
+
+
+def signed_call(pb, method, path, json_body=None, project_id=None, ak=None, sk=None):
+    """Raw call signed with AK/SK (default: the bootstrap admin's) and X-Project-Id = project_id.
+    `path` may carry a query string, which must already be canonical (sorted, encoded)."""
+    boot = pb.bootstrap
+    url = pb.base_url + path
+    body = b"" if json_body is None else json.dumps(json_body).encode()
+    headers = signed_headers(method, url, ak or boot["access_key"], sk or boot["secret_key"], body=body,
+                             project_id=project_id or boot["project_id"])
+    return http(method, url, headers=headers, body=body if json_body is not None else None)
+
+
+def create_audit_instance(pb, project_id=None, name=None, edition=None, database_limit=None):
+    """Plugboard admin API: POST /plugboard/v1/projects/{project_id}/dbss/instances → 201 view."""
+    project_id = project_id or pb.bootstrap["project_id"]
+    body = {"name": name or unique("audit")}
+    if edition is not None:
+        body["edition"] = edition
+    if database_limit is not None:
+        body["database_limit"] = database_limit
+    if edition is None and database_limit is None:
+        body["database_limit"] = 100
+    resp = signed_call(pb, "POST", f"/plugboard/v1/projects/{project_id}/dbss/instances", body,
+                       project_id=project_id)
+    assert resp.status == 201, f"create audit instance answered {resp.status}: {resp.body[:300]!r}"
+    view = resp.json()
+    assert HEX32.match(view.get("id", "")), view
+    return view
+
+
+def create_sub_project(pb):
+    """A second project in the bootstrap domain (the admin, domain owner, may use it)."""
+    boot = pb.bootstrap
+    resp = iam_global(pb).keystone_create_project(iam.KeystoneCreateProjectRequest(
+        body=iam.KeystoneCreateProjectRequestBody(project=iam.KeystoneCreateProjectOption(
+            name="local_" + secrets.token_hex(4), domain_id=boot["domain_id"], parent_id=boot["project_id"]))))
+    _status(resp, 201, "KeystoneCreateProject")
+    assert HEX32.match(resp.project.id), resp.project
+    return resp.project.id

@@ -1,0 +1,603 @@
+#!/usr/bin/env python3
+"""The DBSS benchmark of docs/benchmarks.md (standard library only; no venv needed).
+
+Starts the given plugboard binary on a fresh data directory (SQLite, and then PostgreSQL when
+--database-url or --postgres is given) with `[network] probe_allow = ["127.0.0.0/8"]`, and
+measures, all through the public HTTP API with an admin token:
+
+  1. paging: an instance holding --small databases (100) and one holding --big (100,000);
+     GET list?limit=100 (v2, first page) and v1 with offset=<total-100>, --samples times each,
+     one keep-alive connection: median and p99, and the big/small ratio (target <= 1.5);
+  2. add rate: the first --rate-sample (10,000) adds into the big instance, --connections (64)
+     keep-alive connections with one request in flight each: requests/s, p50, p99;
+  3. probing: --probe-count (10,000) databases switched ON against a mix of open loopback
+     listeners this script runs (TCP-only, PostgreSQL-like, MySQL-like) and closed loopback
+     ports: p99 of an unrelated call (GET /v3/auth/projects, token) made from another process
+     over the probing window (target < 50 ms), and the time until every database shows its
+     true state (open → ACTIVE, closed → ERROR).
+
+    python3 scripts/bench-dbss.py --build                 # SQLite
+    python3 scripts/bench-dbss.py --build --postgres      # SQLite, then a fresh PostgreSQL database
+"""
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+# -- small statistics ------------------------------------------------------------------------------
+def pct(values, p):
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, int(round(p / 100 * len(s) + 0.5)) - 1))]
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.2f}"
+
+
+# -- a minimal HTTP/1.1 keep-alive client on asyncio streams -------------------------------------------
+class Conn:
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def open(self):
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        sock = self.writer.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    async def request(self, method, path, headers, body=b""):
+        if self.writer is None:
+            await self.open()
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
+        head += [f"{k}: {v}" for k, v in headers.items()]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("server closed the connection")
+        status = int(status_line.split()[1])
+        hdrs = {}
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            k, _, v = line.decode("latin-1").partition(":")
+            hdrs[k.strip().lower()] = v.strip()
+        if "content-length" in hdrs:
+            data = await self.reader.readexactly(int(hdrs["content-length"]))
+        elif hdrs.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int((await self.reader.readline()).split(b";")[0], 16)
+                if size == 0:
+                    await self.reader.readline()
+                    break
+                chunks.append(await self.reader.readexactly(size))
+                await self.reader.readline()
+            data = b"".join(chunks)
+        else:
+            data = b""
+        if hdrs.get("connection", "").lower() == "close":
+            self.close()
+        return status, data
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = self.reader = None
+
+
+async def run_pool(addr, jobs, connections, expect=200, tolerate=False):
+    """Run (method, path, headers, body) jobs over `connections` keep-alive connections, one
+    request in flight each. Returns (elapsed seconds, latencies, responses in job order); with
+    `tolerate`, a failed job's response is (status, body) instead of failing the run."""
+    host, port = addr
+    jobs = list(jobs)
+    latencies, answers = [0.0] * len(jobs), [None] * len(jobs)
+    nxt = iter(range(len(jobs)))
+    failures = []
+
+    async def worker():
+        conn = Conn(host, port)
+        try:
+            for i in nxt:
+                method, path, headers, body = jobs[i]
+                t0 = time.perf_counter()
+                status, data = await conn.request(method, path, headers, body)
+                latencies[i] = time.perf_counter() - t0
+                answers[i] = data
+                if status != expect:
+                    if tolerate:
+                        answers[i] = (status, data)
+                    elif len(failures) < 5:
+                        failures.append((method, path, status, data[:300]))
+        finally:
+            conn.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(min(connections, max(1, len(jobs))))))
+    elapsed = time.perf_counter() - t0
+    if failures:
+        raise SystemExit(f"unexpected answers (first {len(failures)}): {failures}")
+    return elapsed, latencies, answers
+
+
+# -- the server ----------------------------------------------------------------------------------------
+class Server:
+    def __init__(self, binary, root, database_url=None, config=""):
+        self.binary, self.root, self.database_url = binary, Path(root), database_url
+        self.data = self.root / "data"
+        self.data.mkdir(parents=True)
+        (self.data / "plugboard.toml").write_text(config)
+        self.proc = None
+
+    def start(self, timeout=30):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
+        env["PLUGBOARD_LOG"] = "warn"
+        if self.database_url:
+            env["PLUGBOARD_DATABASE_URL"] = self.database_url
+        self.log = open(self.root / "server.log", "wb")
+        self.proc = subprocess.Popen([str(self.binary), "serve", "--listen", "127.0.0.1:0", "--data-dir",
+                                      str(self.data)], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"plugboard exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                addr = (self.data / "listen-addr").read_text().strip()
+                self.boot = json.loads((self.data / "bootstrap.json").read_text())
+                with urllib.request.urlopen(f"http://{addr}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        host, port = addr.rsplit(":", 1)
+                        self.addr = (host, int(port))
+                        return self
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.05)
+        raise SystemExit(f"plugboard not ready within {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, n=30):
+        try:
+            return "\n".join((self.root / "server.log").read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "<no log>"
+
+    def rss_mib(self):
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return float("nan")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def call(server, method, path, token=None, body=None, expect=200):
+    """One blocking call (set-up only)."""
+    url = f"http://{server.addr[0]}:{server.addr[1]}{path}"
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("X-Auth-Token", token)
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            status, payload, headers = r.status, r.read(), r.headers
+    except urllib.error.HTTPError as e:
+        status, payload, headers = e.code, e.read(), e.headers
+    if status != expect:
+        raise SystemExit(f"{method} {path} answered {status}, expected {expect}: {payload[:300]!r}")
+    return payload, headers
+
+
+def get_token(server):
+    boot = server.boot
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "domain": {"name": boot["domain_name"]}, "name": boot["user_name"], "password": boot["password"]}}},
+        "scope": {"project": {"id": boot["project_id"]}}}}
+    _, headers = call(server, "POST", "/v3/auth/tokens?nocatalog=true", body=body, expect=201)
+    return headers["X-Subject-Token"]
+
+
+# -- probe targets: loopback listeners in a process of their own ---------------------------------------
+def mysql_handshake():
+    """A MySQL protocol-10 initial handshake packet, as MySQL/MariaDB send it."""
+    payload = (b"\x0a" + b"8.0.36-plugboard-bench\x00" + struct.pack("<I", 7) + b"abcdefgh" + b"\x00"
+               + struct.pack("<H", 0xF7FF) + b"\x21" + struct.pack("<H", 0x0002) + struct.pack("<H", 0x81FF)
+               + b"\x15" + b"\x00" * 10 + b"ijklmnopqrst\x00" + b"mysql_native_password\x00")
+    return struct.pack("<I", len(payload))[:3] + b"\x00" + payload
+
+
+def serve_listeners(kinds, ports_out, ready, stop):
+    """Child process: one asyncio server per kind ("tcp", "pg", "mysql"); reports ports."""
+    async def handle(kind, reader, writer):
+        try:
+            if kind == "mysql":
+                writer.write(mysql_handshake())
+                await writer.drain()
+            elif kind == "pg":
+                await asyncio.wait_for(reader.readexactly(8), 5)
+                writer.write(b"N")
+                await writer.drain()
+            await asyncio.wait_for(reader.read(1), 5)  # until the prober hangs up
+        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
+            pass
+        finally:
+            writer.close()
+
+    async def main():
+        # handlers still waiting when the process stops are cancelled: nothing to report
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
+        servers = []
+        for kind in kinds:
+            srv = await asyncio.start_server(lambda r, w, k=kind: handle(k, r, w), "127.0.0.1", 0, backlog=4096)
+            servers.append(srv)
+            ports_out.append(srv.sockets[0].getsockname()[1])
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.2)
+        for srv in servers:
+            srv.close()
+
+    asyncio.run(main())
+
+
+def closed_ports(n):
+    ports = []
+    for _ in range(n):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    return ports
+
+
+# -- the unrelated call, sampled from a process of its own ---------------------------------------------
+def sample_unrelated(addr, token, out, stop, interval):
+    """Child process: GET /v3/auth/projects in a loop on one keep-alive connection; appends
+    (wall-clock time, latency) pairs to `out` when stopped."""
+    async def main():
+        conn = Conn(*addr)
+        got = []
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            try:
+                status, _ = await conn.request("GET", "/v3/auth/projects", {"X-Auth-Token": token})
+            except (OSError, ConnectionError, asyncio.IncompleteReadError):
+                status = None  # counted as a failure by the parent
+                conn.close()
+            got.append((time.time(), time.perf_counter() - t0, status))
+            await asyncio.sleep(interval)
+        conn.close()
+        out.extend(got)
+
+    asyncio.run(main())
+
+
+# -- the scenarios --------------------------------------------------------------------------------------
+def db_body(name, ip="127.0.0.1", port="3306", db_type="MYSQL"):
+    return json.dumps({"database": {"db_classification": "ECS", "name": name, "type": db_type, "version": "1",
+                                    "charset": "UTF8", "ip": ip, "port": str(port), "os": "LINUX64"}}).encode()
+
+
+def create_instance(server, token, name, limit):
+    path = f"/plugboard/v1/projects/{server.boot['project_id']}/dbss/instances"
+    payload, _ = call(server, "POST", path, token, {"name": name, "database_limit": limit}, expect=201)
+    return json.loads(payload)["id"]
+
+
+def add_jobs(server, token, instance, names, targets=None):
+    path = f"/v2/{server.boot['project_id']}/audit/{instance}/databases"
+    headers = {"X-Auth-Token": token, "Content-Type": "application/json;charset=UTF-8"}
+    for i, name in enumerate(names):
+        if targets:
+            db_type, port = targets[i]
+            yield "POST", path, headers, db_body(name, port=port, db_type=db_type)
+        else:
+            yield "POST", path, headers, db_body(name, port=str(1 + i % 65535))
+
+
+def time_gets(server, token, path, samples):
+    async def main():
+        conn = Conn(*server.addr)
+        lat = []
+        for _ in range(samples + 5):
+            t0 = time.perf_counter()
+            status, data = await conn.request("GET", path, {"X-Auth-Token": token})
+            lat.append(time.perf_counter() - t0)
+            if status != 200:
+                raise SystemExit(f"GET {path} answered {status}: {data[:300]!r}")
+        conn.close()
+        return lat[5:], json.loads(data)  # the first few warm the connection and caches
+    return asyncio.run(main())
+
+
+def scenario_paging_and_add_rate(server, token, args, report):
+    project = server.boot["project_id"]
+    small = create_instance(server, token, "bench-small", args.small)
+    big = create_instance(server, token, "bench-big", args.big)
+
+    asyncio.run(run_pool(server.addr, add_jobs(server, token, small, [f"s{i}" for i in range(args.small)]),
+                         args.connections))
+    first = min(args.rate_sample, args.big)
+    elapsed, lat, _ = asyncio.run(run_pool(
+        server.addr, add_jobs(server, token, big, [f"b{i}" for i in range(first)]), args.connections))
+    rate = first / elapsed
+    print(f"add (v2), {args.connections} connections, first {first} into one instance: {rate:,.0f} req/s, "
+          f"p50 {ms(pct(lat, 50))} ms, p99 {ms(pct(lat, 99))} ms")
+    report["add"] = (rate, pct(lat, 50), pct(lat, 99), first)
+    if args.big > first:
+        t0 = time.perf_counter()
+        names = [f"b{i}" for i in range(first, args.big)]
+        jobs = add_jobs(server, token, big, names)
+        # keep the port pattern of the first part going (ports 1..65535, names unique anyway)
+        asyncio.run(run_pool(server.addr, jobs, args.connections))
+        rest = time.perf_counter() - t0
+        print(f"  the remaining {args.big - first} adds took {rest:.1f} s ({(args.big - first) / rest:,.0f} req/s)")
+
+    rows = []
+    for label, inst, n in (("small", small, args.small), ("big", big, args.big)):
+        v2 = f"/v2/{project}/audit/{inst}/databases?limit=100"
+        lat2, body = time_gets(server, token, v2, args.samples)
+        assert body["total"] == n and len(body["databases"]) == min(100, n), (body["total"], n)
+        off = max(0, n - 100)
+        v1 = f"/v1/{project}/{inst}/dbss/audit/databases?limit=100&offset={off}"
+        lat1, body = time_gets(server, token, v1, args.samples)
+        assert body["total"] == n and len(body["databases"]) == min(100, n - off)
+        rows.append((label, n, off, lat2, lat1))
+    print(f"list, limit=100, {args.samples} sequential requests each (one connection):")
+    print(f"  {'instance':<8} {'databases':>9}  {'v2 first page p50/p99 ms':>26}  {'v1 offset':>9} "
+          f"{'p50/p99 ms':>14}")
+    for label, n, off, lat2, lat1 in rows:
+        print(f"  {label:<8} {n:>9}  {ms(statistics.median(lat2)):>12} / {ms(pct(lat2, 99)):<11}  {off:>9} "
+              f"{ms(statistics.median(lat1)):>6} / {ms(pct(lat1, 99))}")
+    (_, _, _, s2, s1), (_, _, _, b2, b1) = rows
+    r2 = statistics.median(b2) / statistics.median(s2)
+    r1 = statistics.median(b1) / statistics.median(s1)
+    print(f"  ratio big/small (median): v2 first page {r2:.2f}, v1 deep offset {r1:.2f}  (target <= 1.5)")
+    report["paging"] = rows
+    report["paging_ratio"] = (r2, r1)
+
+
+def scenario_probing(server, token, args, report):
+    project = server.boot["project_id"]
+    n = args.probe_count
+    stop, ready = mp.Event(), mp.Event()
+    manager = mp.Manager()
+    ports = manager.list()
+    kinds = ["tcp", "tcp", "pg", "mysql"]
+    lst = mp.Process(target=serve_listeners, args=(kinds, ports, ready, stop), daemon=True)
+    lst.start()
+    if not ready.wait(10):
+        raise SystemExit("probe listeners did not start")
+    open_targets = [("ORACLE", ports[0]), ("SQLSERVER", ports[1]), ("POSTGRESQL", ports[2]), ("MYSQL", ports[3])]
+    closed = [("MYSQL", p) for p in closed_ports(8)] + [("POSTGRESQL", p) for p in closed_ports(4)] + \
+             [("ORACLE", p) for p in closed_ports(4)]
+    rng = random.Random(7)
+    targets, truth = [], {}
+    for i in range(n):
+        if i % 5 < 2:  # 40 % open
+            targets.append(open_targets[rng.randrange(len(open_targets))])
+        else:
+            targets.append(closed[rng.randrange(len(closed))])
+    inst = create_instance(server, token, "bench-probe", n)
+    _, _, answers = asyncio.run(run_pool(server.addr, add_jobs(server, token, inst, [f"p{i}" for i in range(n)],
+                                                               targets), args.connections))
+    open_ports = {p for _, p in open_targets}
+    for i, data in enumerate(answers):
+        truth[json.loads(data)["id"]] = "ACTIVE" if targets[i][1] in open_ports else "ERROR"
+
+    samples = manager.list()
+    sampler_stop = mp.Event()
+    sampler = mp.Process(target=sample_unrelated, args=(server.addr, token, samples, sampler_stop, 0.005),
+                         daemon=True)
+    sampler.start()
+    time.sleep(1.0)  # a baseline second before switching
+
+    switch_path = f"/v3/{project}/audit/{inst}/databases/switch"
+    headers = {"X-Auth-Token": token, "Content-Type": "application/json;charset=UTF-8"}
+    jobs = [("POST", switch_path, headers, json.dumps({"id": db_id, "status": "ON"}).encode()) for db_id in truth]
+    t_switch = time.time()
+    elapsed, lat, answers = asyncio.run(run_pool(server.addr, jobs, args.connections, tolerate=True))
+    failed = [(jobs[i], a) for i, a in enumerate(answers) if isinstance(a, tuple)]
+    print(f"switch ON (v3), {args.connections} connections: {n / elapsed:,.0f} req/s, p50 {ms(pct(lat, 50))} ms, "
+          f"p99 {ms(pct(lat, 99))} ms")
+    report["switch_failures"] = len(failed)
+    if failed:
+        codes = sorted({a[0] for _, a in failed})
+        print(f"  WARNING: {len(failed)} of {n} switch calls failed (status {codes}, e.g. {failed[0][1][1][:160]!r}); "
+              "retrying them one at a time so the probe figures can still be taken")
+        for _ in range(20):
+            _, _, answers = asyncio.run(run_pool(server.addr, [j for j, _ in failed], 1, tolerate=True))
+            failed = [(j, a) for (j, _), a in zip(failed, answers) if isinstance(a, tuple)]
+            if not failed:
+                break
+        if failed:
+            raise SystemExit(f"{len(failed)} switch calls still fail after 20 retries: {failed[0][1]!r}")
+    t_switched = time.time()
+
+    list_path = f"/v2/{project}/audit/{inst}/databases?limit=10000"
+    converged = None
+    deadline = time.time() + args.probe_deadline
+    last_wrong = None
+    while time.time() < deadline:
+        body = json.loads(call(server, "GET", list_path, token)[0])
+        wrong = sum(1 for item in body["databases"]
+                    if truth[item["database"]["id"]] != item["database"]["audit_status"])
+        if wrong == 0:
+            converged = time.time()
+            break
+        last_wrong = wrong
+        time.sleep(args.poll)
+    if converged is None:
+        raise SystemExit(f"{last_wrong} of {n} databases not in their true state after {args.probe_deadline}s")
+    # keep sampling through re-probe rounds after convergence
+    time.sleep(2 * args.probe_interval)
+    t_end = time.time()
+    sampler_stop.set()
+    sampler.join(30)
+    stop.set()
+    lst.join(10)
+
+    got = list(samples)
+    bad = [s for s in got if s[2] != 200]
+    if bad:
+        raise SystemExit(f"the unrelated call failed {len(bad)} times: {bad[:3]}")
+    base = [lat for t, lat, _ in got if t < t_switch]
+    during_switch = [lat for t, lat, _ in got if t_switch <= t < t_switched]
+    probing = [lat for t, lat, _ in got if t_switched <= t <= t_end]
+    everything = [lat for t, lat, _ in got if t >= t_switch]
+    print(f"{n} databases ON ({sum(1 for v in truth.values() if v == 'ACTIVE')} open, "
+          f"{sum(1 for v in truth.values() if v == 'ERROR')} closed): every one in its true state "
+          f"{converged - t_switch:.2f} s after the first switch ({converged - t_switched:.2f} s after the last)")
+    for label, values in (("before switching", base), ("during the switch-on calls", during_switch),
+                          ("probing only (after the last switch, + 2 re-probe rounds)", probing),
+                          ("whole window", everything)):
+        if values:
+            print(f"  GET /v3/auth/projects {label}: n={len(values)}, p50 {ms(pct(values, 50))} ms, "
+                  f"p99 {ms(pct(values, 99))} ms, max {ms(max(values))} ms")
+    report["probe"] = (n, converged - t_switch, converged - t_switched, pct(probing, 99), pct(everything, 99),
+                       pct(base, 99), n / elapsed)
+    manager.shutdown()
+
+
+def run_once(args, label, database_url):
+    print(f"== {label}")
+    root = Path(tempfile.mkdtemp(prefix="pbbench-dbss-"))
+    config = ("[network]\nprobe_allow = [\"127.0.0.0/8\"]\n\n[dbss]\n"
+              f"probe_interval_seconds = {args.probe_interval}\nprobe_timeout_ms = {args.probe_timeout_ms}\n")
+    server = Server(args.binary, root, database_url, config).start()
+    report = {}
+    try:
+        token = get_token(server)
+        if not args.skip_paging:
+            scenario_paging_and_add_rate(server, token, args, report)
+        if not args.skip_probing:
+            scenario_probing(server, token, args, report)
+        print(f"server RSS at the end: {server.rss_mib():.1f} MiB")
+    except BaseException:
+        print(f"server log tail ({root / 'server.log'} is kept):\n{server.log_tail()}", file=sys.stderr)
+        server.stop()
+        raise
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+    return report
+
+
+def markdown(label, report):
+    lines = []
+    if "add" in report:
+        rate, p50, p99, n = report["add"]
+        lines.append(f"| {label} | add, 64 connections (first {n:,}) | {rate:,.0f} req/s | p50 {ms(p50)} ms, "
+                     f"p99 {ms(p99)} ms |")
+    if "paging" in report:
+        for name, n, off, l2, l1 in report["paging"]:
+            lines.append(f"| {label} | list v2 limit=100, {n:,} databases | {ms(statistics.median(l2))} ms | "
+                         f"p99 {ms(pct(l2, 99))} ms |")
+            lines.append(f"| {label} | list v1 limit=100 offset={off:,}, {n:,} databases | "
+                         f"{ms(statistics.median(l1))} ms | p99 {ms(pct(l1, 99))} ms |")
+        r2, r1 = report["paging_ratio"]
+        lines.append(f"| {label} | ratio big/small (v2 / v1 deep) | **{r2:.2f}** / **{r1:.2f}** | target ≤ 1.5 |")
+    if "probe" in report:
+        n, conv, conv_after, p99_probe, p99_all, p99_base, switch_rate = report["probe"]
+        failures = report.get("switch_failures", 0)
+        note = f", **{failures:,} answered 5xx** and were retried" if failures else ""
+        lines.append(f"| {label} | {n:,} ON → all true | **{conv:.2f} s** ({conv_after:.2f} s after the last switch) | "
+                     f"switch-on {switch_rate:,.0f} req/s{note} |")
+        lines.append(f"| {label} | unrelated call p99 while probing | **{ms(p99_probe)} ms** | whole window "
+                     f"{ms(p99_all)} ms, before {ms(p99_base)} ms; target < 50 ms |")
+    return lines
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--binary", default=str(REPO / "target" / "release" / "plugboard"))
+    ap.add_argument("--build", action="store_true", help="cargo build --release -p plugboard first")
+    ap.add_argument("--database-url", help="also run on this (empty) PostgreSQL database")
+    ap.add_argument("--postgres", action="store_true",
+                    help="also run on a fresh PostgreSQL database created (and dropped) with psql via "
+                         "PLUGBOARD_TEST_PG_ADMIN_URL (default %s)" % DEFAULT_PG_ADMIN)
+    ap.add_argument("--skip-sqlite", action="store_true")
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--small", type=int, default=100)
+    ap.add_argument("--big", type=int, default=100_000)
+    ap.add_argument("--rate-sample", type=int, default=10_000)
+    ap.add_argument("--samples", type=int, default=300)
+    ap.add_argument("--probe-count", type=int, default=10_000)
+    ap.add_argument("--probe-interval", type=int, default=5, help="[dbss] probe_interval_seconds")
+    ap.add_argument("--probe-timeout-ms", type=int, default=1000)
+    ap.add_argument("--probe-deadline", type=float, default=120.0)
+    ap.add_argument("--poll", type=float, default=0.5, help="seconds between list polls while converging")
+    ap.add_argument("--skip-paging", action="store_true")
+    ap.add_argument("--skip-probing", action="store_true")
+    args = ap.parse_args()
+
+    if args.build:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "plugboard"], cwd=REPO, check=True)
+    if not os.access(args.binary, os.X_OK):
+        raise SystemExit(f"no binary at {args.binary}: cargo build --release -p plugboard (or --build)")
+    print(f"binary {args.binary}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
+
+    results = []
+    if not args.skip_sqlite:
+        results.append(("SQLite", run_once(args, "SQLite", None)))
+    pg_admin, pg_db = None, None
+    urls = []
+    if args.database_url:
+        urls.append(args.database_url)
+    if args.postgres:
+        pg_admin = os.environ.get("PLUGBOARD_TEST_PG_ADMIN_URL", DEFAULT_PG_ADMIN)
+        pg_db = f"pbbench_dbss_{int(time.time())}"
+        subprocess.run(["psql", pg_admin, "-qXc", f"CREATE DATABASE {pg_db}"], check=True)
+        parts = urlsplit(pg_admin)
+        urls.append(urlunsplit((parts.scheme, parts.netloc, "/" + pg_db, parts.query, parts.fragment)))
+    try:
+        for url in urls:
+            print()
+            results.append(("PostgreSQL", run_once(args, "PostgreSQL", url)))
+    finally:
+        if pg_db:
+            subprocess.run(["psql", pg_admin, "-qXc", f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"],
+                           check=False, capture_output=True)
+
+    print("\nmarkdown rows (docs/benchmarks.md):")
+    print("| store | figure | value | detail |")
+    print("|---|---|---|---|")
+    for label, report in results:
+        for line in markdown(label, report):
+            print(line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
