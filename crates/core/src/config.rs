@@ -152,16 +152,34 @@ impl Default for NetworkConfig {
     }
 }
 
-/// `[jobs]`: retention.
+/// `[jobs]`: the job engine.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JobsConfig {
+    /// Finished jobs are kept this long, then pruned.
     pub retention_days: u32,
+    /// How long a process holds a job without renewing its lease; a process that dies has its
+    /// jobs taken over this long after its last heartbeat.
+    pub lease_seconds: u64,
+    /// How many jobs one process runs at once.
+    pub max_concurrent: usize,
+    /// How often a process looks for jobs submitted through other processes (jobs submitted
+    /// through this one start at once).
+    pub poll_interval_ms: u64,
+    /// How many times a step failing with a transient error (connection refused, 5xx,
+    /// timeout) is tried before the job fails.
+    pub max_attempts: u32,
 }
 
 impl Default for JobsConfig {
     fn default() -> Self {
-        Self { retention_days: 30 }
+        Self {
+            retention_days: 30,
+            lease_seconds: 30,
+            max_concurrent: 16,
+            poll_interval_ms: 1000,
+            max_attempts: 5,
+        }
     }
 }
 

@@ -54,6 +54,21 @@ pub fn is_hex32(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Whether `s` is a GaussDB instance id: 32 lowercase hex characters and `in14`.
+pub fn is_gaussdb_instance_id(s: &str) -> bool {
+    s.strip_suffix("in14").is_some_and(is_hex32)
+}
+
+/// Whether `s` is a hyphenated UUID (GaussDB job ids), in lower case.
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    s.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+        })
+}
+
 /// Whether `s` looks like an access key (20 upper-case alphanumerics).
 pub fn is_access_key(s: &str) -> bool {
     s.len() == 20
@@ -78,6 +93,11 @@ mod tests {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_eq!(uuid().len(), 36);
+        assert!(is_uuid(&uuid()));
+        assert!(!is_uuid("bf26cf3c-d046-4080-bb45-f114be7afa5"));
+        assert!(!is_uuid("bf26cf3c0d046-4080-bb45-f114be7afa5f"));
+        assert!(is_gaussdb_instance_id(&format!("{}in14", hex32())));
+        assert!(!is_gaussdb_instance_id(&hex32()));
         assert_ne!(hex32(), hex32());
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod bootstrap;
 pub mod dbss;
+pub mod gaussdb;
 pub mod identity;
 pub mod testing;
 
@@ -61,6 +62,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0001_identity.sql"),
     ),
     (2, "dbss", include_str!("../migrations/0002_dbss.sql")),
+    (4, "gaussdb", include_str!("../migrations/0004_gaussdb.sql")),
 ];
 
 fn migrator() -> Migrator {
