@@ -1,5 +1,5 @@
 //! The HTTP face of plugboard: one axum application serving every API family. Each family
-//! (`iam/`, later `gaussdb/`, `dbss/`, ...) has the same files — `routes.rs` (operations
+//! (`iam/`, `gaussdb/`, `dbss/`, `admin/`, ...) has the same files — `routes.rs` (operations
 //! table), `dto.rs` (wire types), `handlers.rs`, `error.rs` (its envelope) — and shares
 //! `common/` (request context, auth layer, envelopes, extractors).
 
@@ -17,6 +17,7 @@ use iam::dto::{CatalogEntry, Endpoint};
 use metrics_exporter_prometheus::PrometheusHandle;
 use plugboard_auth::identity::Identity;
 use plugboard_core::config::Config;
+use plugboard_drivers::netpolicy::NetworkPolicy;
 use plugboard_store::identity::{Project, ProjectFilter};
 use plugboard_store::{Store, StoreError};
 use std::collections::HashMap;
@@ -45,6 +46,10 @@ pub struct Inner {
     domain_projects: Mutex<HashMap<String, CachedProjects>>,
     /// Wakes the audit monitor (a database was switched ON).
     pub audit_wakeup: Arc<tokio::sync::Notify>,
+    /// Where packages may come from (checked again at submit time).
+    pub network: Arc<NetworkPolicy>,
+    /// Wakes the job engine (a job was submitted).
+    pub job_waker: Arc<tokio::sync::Notify>,
 }
 
 impl Deref for AppState {
@@ -70,6 +75,8 @@ impl AppState {
         identity: Identity,
         public_url: String,
         metrics: Option<PrometheusHandle>,
+        network: Arc<NetworkPolicy>,
+        job_waker: Arc<tokio::sync::Notify>,
     ) -> Self {
         Self(Arc::new(Inner {
             config,
@@ -80,6 +87,8 @@ impl AppState {
             project_domains: RwLock::new(HashMap::new()),
             domain_projects: Mutex::new(HashMap::new()),
             audit_wakeup: Arc::new(tokio::sync::Notify::new()),
+            network,
+            job_waker,
         }))
     }
 

@@ -2,6 +2,7 @@
 //! and shut down gracefully on SIGTERM or Ctrl-C.
 
 use crate::audit_monitor::AuditMonitor;
+use crate::kernel_plugin_job::InstallKernelPlugin;
 use crate::{bootstrap, ServeArgs};
 use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusBuilder;
@@ -10,9 +11,13 @@ use plugboard_auth::identity::Identity;
 use plugboard_core::config::{Config, LogFormat, Overrides};
 use plugboard_core::secrets::MasterKey;
 use plugboard_drivers::netpolicy::NetworkPolicy;
+use plugboard_drivers::package::PackageLimits;
+use plugboard_jobs::{Engine, EngineConfig};
 use plugboard_store::Store;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Run the server; the exit code says how it ended.
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -99,16 +104,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .install_recorder()
         .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
         .ok();
-    let policy = std::sync::Arc::new(
-        NetworkPolicy::from_config(&config.network).context("[network] configuration")?,
-    );
-    let identity = Identity::new(store.clone(), key, config.iam.clone());
+    let policy =
+        Arc::new(NetworkPolicy::from_config(&config.network).context("[network] configuration")?);
+    let identity = Identity::new(store.clone(), key.clone(), config.iam.clone());
+    let engine = job_engine(&config, &store, &policy, &key).await?;
     let state = AppState::new(
         config.clone(),
         store.clone(),
         identity,
         public_url.clone(),
         metrics,
+        policy.clone(),
+        engine.waker(),
     );
     let state_wakeup = state.audit_wakeup.clone();
     let app = plugboard_api::router(state);
@@ -133,15 +140,61 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         .run(),
     );
+    let stop_jobs = CancellationToken::new();
+    let jobs = tokio::spawn(engine.run(stop_jobs.clone()));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    // Running steps get a grace period, then leases are released for another process.
+    stop_jobs.cancel();
+    jobs.await.ok();
     pruner.abort();
     monitor.abort();
     store.close().await;
     tracing::info!("plugboard stopped cleanly");
     Ok(())
+}
+
+/// The job engine with every job kind registered. Staging left by an earlier run of this
+/// process is removed first: every step that needs staged files makes them again.
+async fn job_engine(
+    config: &Config,
+    store: &Store,
+    policy: &Arc<NetworkPolicy>,
+    key: &MasterKey,
+) -> anyhow::Result<Engine> {
+    let staging_root = config.data_dir.join("staging");
+    if staging_root.exists() {
+        std::fs::remove_dir_all(&staging_root)
+            .with_context(|| format!("clearing {}", staging_root.display()))?;
+    }
+    std::fs::create_dir_all(&staging_root)
+        .with_context(|| format!("creating {}", staging_root.display()))?;
+    let jobs = &config.jobs;
+    let mut engine = Engine::new(
+        store.clone(),
+        format!("{}-{}", std::process::id(), plugboard_core::ids::hex32()),
+        EngineConfig {
+            lease_seconds: jobs.lease_seconds.max(1),
+            poll_interval: Duration::from_millis(jobs.poll_interval_ms.max(10)),
+            max_concurrent_jobs: jobs.max_concurrent.max(1),
+            max_attempts: jobs.max_attempts.max(1),
+            retention: Duration::from_secs(u64::from(jobs.retention_days) * 86_400),
+            ..EngineConfig::default()
+        },
+    );
+    engine.register(
+        plugboard_api::gaussdb::INSTALL_KERNEL_PLUGIN,
+        Arc::new(InstallKernelPlugin {
+            store: store.clone(),
+            policy: policy.clone(),
+            key: key.clone(),
+            staging_root,
+            limits: PackageLimits::default(),
+        }),
+    );
+    Ok(engine)
 }
 
 /// Remove expired tokens once an hour.

@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod dbss;
 pub mod gaussdb;
 pub mod identity;
+pub mod jobs;
 pub mod testing;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -62,6 +63,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0001_identity.sql"),
     ),
     (2, "dbss", include_str!("../migrations/0002_dbss.sql")),
+    (3, "jobs", include_str!("../migrations/0003_jobs.sql")),
     (4, "gaussdb", include_str!("../migrations/0004_gaussdb.sql")),
 ];
 

@@ -40,3 +40,64 @@ pub struct PageQuery {
     pub offset: Option<i64>,
     pub limit: Option<i64>,
 }
+
+/// `POST /plugboard/v1/projects/{project_id}/gaussdb/instances`: a PostgreSQL-compatible server
+/// plugboard manages.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub struct RegisterGaussDbInstanceRequest {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default = "default_database")]
+    pub database: String,
+    pub install: InstallSpec,
+}
+
+fn default_database() -> String {
+    "postgres".into()
+}
+
+/// How plug-in files reach the server.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub struct InstallSpec {
+    /// `local` or `simulated`.
+    pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pg_config: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharedir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkglibdir: Option<String>,
+}
+
+/// A managed instance (the password is never returned).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub struct GaussDbInstanceView {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub host: String,
+    pub port: i64,
+    pub user: String,
+    pub database: String,
+    pub install: InstallSpec,
+    /// The server's version (`15.19`).
+    pub version: String,
+    pub status: String,
+    pub created: String,
+    pub updated: String,
+}
+
+/// `GET .../gaussdb/instances`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub struct GaussDbInstanceList {
+    pub instances: Vec<GaussDbInstanceView>,
+    pub total: i64,
+}

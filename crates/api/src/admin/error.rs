@@ -15,6 +15,9 @@ pub enum AdminError {
     /// No such resource in this project.
     #[error("{0}")]
     NotFound(String),
+    /// The resource is in use or the name is taken.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl From<plugboard_store::StoreError> for AdminError {
@@ -30,6 +33,7 @@ impl IntoResponse for AdminError {
             Self::Common(e) => e.into_response(),
             Self::Invalid(_) => envelope::flat(StatusCode::BAD_REQUEST, "PLUGBOARD.0400", &msg),
             Self::NotFound(_) => envelope::flat(StatusCode::NOT_FOUND, "PLUGBOARD.0404", &msg),
+            Self::Conflict(_) => envelope::flat(StatusCode::CONFLICT, "PLUGBOARD.0409", &msg),
         }
     }
 }

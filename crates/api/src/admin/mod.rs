@@ -1,5 +1,5 @@
 //! plugboard's own admin API (`spec/plugboard.md` → Admin API): the resources the vendor APIs
-//! assume exist. Today: DBSS audit instances.
+//! assume exist. Today: DBSS audit instances and GaussDB instances.
 
 pub mod dto;
 pub mod error;

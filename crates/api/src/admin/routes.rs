@@ -51,6 +51,39 @@ admin_op!(
     "Delete a DBSS audit instance and its databases"
 );
 
+admin_op!(
+    REGISTER_GAUSSDB_INSTANCE,
+    "RegisterGaussDbInstance",
+    POST,
+    "/plugboard/v1/projects/{project_id}/gaussdb/instances",
+    "plugboard:gaussdbInstance:create",
+    "Register a PostgreSQL-compatible server as a GaussDB instance (connection test first)"
+);
+admin_op!(
+    LIST_GAUSSDB_INSTANCES_ADMIN,
+    "ListGaussDbInstancesAdmin",
+    GET,
+    "/plugboard/v1/projects/{project_id}/gaussdb/instances",
+    "plugboard:gaussdbInstance:list",
+    "List registered GaussDB instances"
+);
+admin_op!(
+    SHOW_GAUSSDB_INSTANCE,
+    "ShowGaussDbInstance",
+    GET,
+    "/plugboard/v1/projects/{project_id}/gaussdb/instances/{instance_id}",
+    "plugboard:gaussdbInstance:get",
+    "Show a registered GaussDB instance"
+);
+admin_op!(
+    DELETE_GAUSSDB_INSTANCE,
+    "DeleteGaussDbInstance",
+    DELETE,
+    "/plugboard/v1/projects/{project_id}/gaussdb/instances/{instance_id}",
+    "plugboard:gaussdbInstance:delete",
+    "Forget a GaussDB instance (refused while a job runs on it)"
+);
+
 /// Every admin route.
 pub fn routes() -> Vec<OpRoute> {
     vec![
@@ -58,5 +91,15 @@ pub fn routes() -> Vec<OpRoute> {
         op_route(&LIST_AUDIT_INSTANCES, handlers::list_audit_instances),
         op_route(&SHOW_AUDIT_INSTANCE, handlers::show_audit_instance),
         op_route(&DELETE_AUDIT_INSTANCE, handlers::delete_audit_instance),
+        op_route(
+            &REGISTER_GAUSSDB_INSTANCE,
+            handlers::register_gaussdb_instance,
+        ),
+        op_route(
+            &LIST_GAUSSDB_INSTANCES_ADMIN,
+            handlers::list_gaussdb_instances_admin,
+        ),
+        op_route(&SHOW_GAUSSDB_INSTANCE, handlers::show_gaussdb_instance),
+        op_route(&DELETE_GAUSSDB_INSTANCE, handlers::delete_gaussdb_instance),
     ]
 }

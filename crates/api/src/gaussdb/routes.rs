@@ -1,23 +1,134 @@
-//! The GaussDB operations.
+//! The GaussDB operations (`spec/gaussdb.md`), with the IAM action each requires.
 
 use super::handlers;
 use crate::common::ops::{Access, Family, Operation};
 use crate::routing::{op_route, OpRoute};
 use axum::http::Method;
 
-pub static LIST_SUPPORT_KERNEL_PLUGINS: Operation = Operation {
-    name: "ListSupportKernelPlugins",
-    method: Method::GET,
-    path: "/v3/{project_id}/instances/kernel-plugins",
-    family: Family::GaussDb,
-    access: Access::Action("gaussdb:instance:listSupportKernelPlugins"),
-    summary: "List the kernel plug-ins that can be installed",
-};
+macro_rules! gaussdb_op {
+    ($ident:ident, $name:literal, $method:ident, $path:literal, $action:literal, $summary:literal) => {
+        pub static $ident: Operation = Operation {
+            name: $name,
+            method: Method::$method,
+            path: $path,
+            family: Family::GaussDb,
+            access: Access::Action($action),
+            summary: $summary,
+        };
+    };
+}
+
+gaussdb_op!(
+    LIST_SUPPORT_KERNEL_PLUGINS,
+    "ListSupportKernelPlugins",
+    GET,
+    "/v3/{project_id}/instances/kernel-plugins",
+    "gaussdb:instance:listSupportKernelPlugins",
+    "List the kernel plug-ins that can be installed"
+);
+gaussdb_op!(
+    INSTALL_KERNEL_PLUGIN,
+    "InstallKernelPlugin",
+    POST,
+    "/v3/{project_id}/instances/{instance_id}/kernel-plugin",
+    "gaussdb:instance:installKernelPlugin",
+    "Install a kernel plug-in package (a job: download, verify, unpack, install, check)"
+);
+gaussdb_op!(
+    LIST_KERNEL_PLUGINS,
+    "ListKernelPlugins",
+    GET,
+    "/v3/{project_id}/instances/{instance_id}/kernel-plugins",
+    "gaussdb:instance:listKernelPlugins",
+    "List the kernel plug-ins installed on an instance"
+);
+gaussdb_op!(
+    LIST_PLUGIN_INFO_LIST,
+    "ListPluginInfoList",
+    GET,
+    "/v3/{project_id}/instances/{instance_id}/plugins",
+    "gaussdb:instance:listPluginInfo",
+    "List the plug-in catalog with the instance's installed versions"
+);
+gaussdb_op!(
+    SET_KERNEL_PLUGIN_LICENSE,
+    "SetKernelPluginLicense",
+    PUT,
+    "/v3/{project_id}/instances/{instance_id}/kernel-plugin-license",
+    "gaussdb:instance:setKernelPluginLicense",
+    "Set the kernel plug-in license of an instance"
+);
+gaussdb_op!(
+    LIST_PLUGIN_EXTENSIONS,
+    "ListPluginExtensions",
+    GET,
+    "/v3/{project_id}/instances/{instance_id}/plugin-extensions",
+    "gaussdb:instance:listPluginExtensions",
+    "List a plug-in's extensions and whether each is on in a database"
+);
+gaussdb_op!(
+    RESUME_PLUGIN_EXTENSIONS,
+    "ResumePluginExtensions",
+    POST,
+    "/v3/{project_id}/instances/{instance_id}/config-plugin-extensions",
+    "gaussdb:instance:configPluginExtensions",
+    "Turn a plug-in extension on or off in up to 10 databases"
+);
+gaussdb_op!(
+    SHOW_JOB_DETAIL,
+    "ShowJobDetail",
+    GET,
+    "/v3/{project_id}/jobs",
+    "gaussdb:job:get",
+    "Show a job (?id=)"
+);
+gaussdb_op!(
+    LIST_TASKS,
+    "ListTasks",
+    GET,
+    "/v3/{project_id}/tasks",
+    "gaussdb:task:list",
+    "List jobs as tasks"
+);
+gaussdb_op!(
+    DELETE_JOB,
+    "DeleteJob",
+    DELETE,
+    "/v3/{project_id}/jobs/{job_id}",
+    "gaussdb:job:delete",
+    "Delete a finished job's record"
+);
+gaussdb_op!(
+    LIST_INSTANCES,
+    "ListInstances",
+    GET,
+    "/v3/{project_id}/instances",
+    "gaussdb:instance:list",
+    "List GaussDB instances"
+);
 
 /// Every GaussDB route.
 pub fn routes() -> Vec<OpRoute> {
-    vec![op_route(
-        &LIST_SUPPORT_KERNEL_PLUGINS,
-        handlers::list_support_kernel_plugins,
-    )]
+    vec![
+        op_route(
+            &LIST_SUPPORT_KERNEL_PLUGINS,
+            handlers::list_support_kernel_plugins,
+        ),
+        op_route(&INSTALL_KERNEL_PLUGIN, handlers::install_kernel_plugin),
+        op_route(&LIST_KERNEL_PLUGINS, handlers::list_kernel_plugins),
+        op_route(&LIST_PLUGIN_INFO_LIST, handlers::list_plugin_info_list),
+        op_route(
+            &SET_KERNEL_PLUGIN_LICENSE,
+            handlers::set_kernel_plugin_license,
+        ),
+        op_route(&LIST_PLUGIN_EXTENSIONS, handlers::list_plugin_extensions),
+        op_route(
+            &RESUME_PLUGIN_EXTENSIONS,
+            handlers::resume_plugin_extensions,
+        ),
+        op_route(&SHOW_JOB_DETAIL, handlers::show_job_detail),
+        op_route(&LIST_TASKS, handlers::list_tasks),
+        op_route(&DELETE_JOB, handlers::delete_job),
+        op_route(&LIST_INSTANCES, handlers::list_instances),
+    ]
 }

@@ -1,0 +1,493 @@
+//! The job engine (`spec/plugboard.md` → Jobs): runs the durable jobs of the store. Each
+//! process claims due jobs under a lease (on PostgreSQL with `SKIP LOCKED`, so processes
+//! sharing the database split the work and a job runs in exactly one of them), renews the lease
+//! while it works, and runs the job's ordered steps through the handler registered for its kind,
+//! saving after each step. A process that dies leaves a lease that expires; whoever claims the
+//! job next resumes at the step that did not finish, so handlers write steps that can run
+//! again. Transient step errors are retried with exponential back-off; anything else fails the
+//! job with the handler's reason. Finished jobs are pruned after the retention period.
+//!
+//! The engine knows nothing of what jobs do: a handler is `(job, step) → outcome`, which is
+//! also the shape of the external drivers to come (a step = driver, action, input → events).
+
+use plugboard_core::time::now_micros;
+use plugboard_store::jobs::{Job, JobStep, StepUpdate, COMPLETED, FAILED};
+use plugboard_store::Store;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Why a step did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepError {
+    /// Worth trying again (connection refused, timeouts, 5xx): retried with back-off up to
+    /// `max_attempts`, then the job fails with this message.
+    Transient(String),
+    /// The job fails now, with this reason.
+    Failed(String),
+}
+
+/// How a job ended, for [`JobHandler::on_finish`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Completed,
+    Failed(String),
+}
+
+/// What runs the steps of one kind of job.
+#[async_trait::async_trait]
+pub trait JobHandler: Send + Sync {
+    /// Run step `ctx.step()` of `ctx.job`. Must be safe to run again after a crash.
+    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError>;
+
+    /// Called once when the job has ended in this process (clean-up such as staging files).
+    async fn on_finish(&self, _job: &Job, _outcome: &JobOutcome) {}
+}
+
+/// What a handler sees while it runs a step.
+pub struct StepCtx {
+    /// The job, as claimed.
+    pub job: Job,
+    /// State the steps accumulate; saved after every successful step and visible on resume.
+    pub context: serde_json::Map<String, serde_json::Value>,
+    step: usize,
+    steps: Vec<JobStep>,
+    store: Store,
+    owner: String,
+    last_write: Option<Instant>,
+}
+
+/// How often progress within a step is written at most.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+impl StepCtx {
+    /// The index of the step being run.
+    pub fn step(&self) -> usize {
+        self.step
+    }
+
+    /// The name of the step being run.
+    pub fn step_name(&self) -> &str {
+        self.steps
+            .get(self.step)
+            .map(|s| s.name.as_str())
+            .unwrap_or_default()
+    }
+
+    /// Set the step's message (shown with the job's steps).
+    pub fn log(&mut self, message: String) {
+        if let Some(s) = self.steps.get_mut(self.step) {
+            s.message = message;
+        }
+    }
+
+    /// Report progress within the step (0–100); mapped onto the job's overall progress and
+    /// written at most twice a second.
+    pub async fn progress(&mut self, percent: u8) {
+        if self
+            .last_write
+            .is_some_and(|at| at.elapsed() < PROGRESS_EVERY)
+        {
+            return;
+        }
+        self.last_write = Some(Instant::now());
+        let overall = overall_progress(self.step, percent, self.steps.len());
+        if let Err(e) = self
+            .store
+            .set_job_progress(&self.owner, &self.job.id, overall, &self.steps)
+            .await
+        {
+            tracing::warn!(job_id = %self.job.id, error = %e, "cannot record progress");
+        }
+    }
+}
+
+/// The job's progress when step `step` of `total` is `percent` done.
+fn overall_progress(step: usize, percent: u8, total: usize) -> i64 {
+    let total = total.max(1) as i64;
+    let done = (step as i64) * 100 + i64::from(percent.min(100));
+    (done / total).clamp(0, 100)
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// How long a claimed job stays leased without a heartbeat.
+    pub lease_seconds: u64,
+    /// How often to look for jobs submitted through other processes.
+    pub poll_interval: Duration,
+    /// Jobs run at once by this process.
+    pub max_concurrent_jobs: usize,
+    /// Tries of a step failing transiently before the job fails.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt up to `backoff_max`.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Finished jobs older than this are pruned.
+    pub retention: Duration,
+    pub prune_interval: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            lease_seconds: 30,
+            poll_interval: Duration::from_secs(1),
+            max_concurrent_jobs: 16,
+            max_attempts: 5,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+            retention: Duration::from_secs(30 * 86_400),
+            prune_interval: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl EngineConfig {
+    fn lease(&self) -> i64 {
+        (self.lease_seconds.max(1) as i64) * 1_000_000
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
+        self.backoff_base
+            .saturating_mul(factor)
+            .min(self.backoff_max)
+    }
+}
+
+/// The engine of one process.
+pub struct Engine {
+    store: Store,
+    owner: String,
+    config: EngineConfig,
+    handlers: HashMap<String, Arc<dyn JobHandler>>,
+    waker: Arc<Notify>,
+}
+
+/// What the runners share.
+struct Shared {
+    store: Store,
+    owner: String,
+    config: EngineConfig,
+    handlers: HashMap<String, Arc<dyn JobHandler>>,
+    running: Mutex<HashSet<String>>,
+}
+
+impl Engine {
+    /// An engine claiming jobs as `owner` (unique per process).
+    pub fn new(store: Store, owner: String, config: EngineConfig) -> Self {
+        Self {
+            store,
+            owner,
+            config,
+            handlers: HashMap::new(),
+            waker: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Run jobs of `kind` with `handler`.
+    pub fn register(&mut self, kind: &str, handler: Arc<dyn JobHandler>) {
+        self.handlers.insert(kind.to_string(), handler);
+    }
+
+    /// Notify this to start a job submitted through this process at once.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.waker.clone()
+    }
+
+    /// Run until `stop` is cancelled; then stop the running steps and release their leases
+    /// so another process (or the next start) resumes them.
+    pub async fn run(self, stop: CancellationToken) {
+        let shared = Arc::new(Shared {
+            store: self.store,
+            owner: self.owner,
+            config: self.config,
+            handlers: self.handlers,
+            running: Mutex::new(HashSet::new()),
+        });
+        let slots = Arc::new(Semaphore::new(shared.config.max_concurrent_jobs.max(1)));
+        let heartbeat = tokio::spawn(heartbeat_loop(shared.clone(), stop.clone()));
+        let pruner = tokio::spawn(prune_loop(shared.clone(), stop.clone()));
+        let mut tasks = JoinSet::new();
+        while !stop.is_cancelled() {
+            let free = slots.available_permits();
+            let mut claimed = 0;
+            if free > 0 {
+                let now = now_micros();
+                match shared
+                    .store
+                    .claim_jobs(&shared.owner, now, now + shared.config.lease(), free as i64)
+                    .await
+                {
+                    Ok(jobs) => {
+                        claimed = jobs.len();
+                        for job in jobs {
+                            let Ok(permit) = slots.clone().acquire_owned().await else {
+                                break;
+                            };
+                            if let Ok(mut r) = shared.running.lock() {
+                                r.insert(job.id.clone());
+                            }
+                            tasks.spawn(run_job(shared.clone(), job, permit, stop.clone()));
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "claiming jobs failed; retrying"),
+                }
+            }
+            while tasks.try_join_next().is_some() {}
+            metrics::gauge!("plugboard_jobs_running").set(tasks.len() as f64);
+            if claimed > 0 && claimed == free {
+                continue; // there may be more due
+            }
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = self.waker.notified() => {}
+                _ = tokio::time::sleep(shared.config.poll_interval) => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+        heartbeat.abort();
+        pruner.abort();
+        match shared.store.release_job_leases(&shared.owner).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "released job leases for another process"),
+            Err(e) => {
+                tracing::warn!(error = %e, "releasing job leases failed; they expire by themselves")
+            }
+        }
+    }
+}
+
+async fn heartbeat_loop(shared: Arc<Shared>, stop: CancellationToken) {
+    let every = Duration::from_micros((shared.config.lease() / 3).max(100_000) as u64);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let ids: Vec<String> = shared
+            .running
+            .lock()
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default();
+        if ids.is_empty() {
+            continue;
+        }
+        let until = now_micros() + shared.config.lease();
+        if let Err(e) = shared
+            .store
+            .heartbeat_jobs(&shared.owner, &ids, until)
+            .await
+        {
+            tracing::warn!(error = %e, "job heartbeat failed");
+        }
+    }
+}
+
+async fn prune_loop(shared: Arc<Shared>, stop: CancellationToken) {
+    loop {
+        let cutoff =
+            now_micros() - shared.config.retention.as_micros().min(i64::MAX as u128) as i64;
+        match shared.store.prune_jobs(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "pruned finished jobs"),
+            Err(e) => tracing::warn!(error = %e, "pruning jobs failed"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(shared.config.prune_interval) => {}
+        }
+    }
+}
+
+/// Run one claimed job from its current step.
+async fn run_job(
+    shared: Arc<Shared>,
+    job: Job,
+    _permit: OwnedSemaphorePermit,
+    stop: CancellationToken,
+) {
+    let id = job.id.clone();
+    let kind = job.kind.clone();
+    let started = Instant::now();
+    let outcome = tokio::select! {
+        outcome = drive(&shared, job) => outcome,
+        _ = stop.cancelled() => None,
+    };
+    if let Ok(mut r) = shared.running.lock() {
+        r.remove(&id);
+    }
+    if let Some(outcome) = outcome {
+        let status = match outcome {
+            JobOutcome::Completed => COMPLETED,
+            JobOutcome::Failed(_) => FAILED,
+        };
+        metrics::counter!("plugboard_jobs_total", "kind" => kind.clone(), "status" => status)
+            .increment(1);
+        metrics::histogram!("plugboard_job_duration_seconds", "kind" => kind)
+            .record(started.elapsed().as_secs_f64());
+    }
+}
+
+/// The steps of one job; `None` when the job did not end here (retry scheduled, lease lost).
+async fn drive(shared: &Shared, job: Job) -> Option<JobOutcome> {
+    let store = &shared.store;
+    let owner = &shared.owner;
+    let Some(handler) = shared.handlers.get(&job.kind).cloned() else {
+        let reason = format!("no handler for jobs of kind {}", job.kind);
+        store
+            .finish_job(
+                owner,
+                &job.id,
+                FAILED,
+                &reason,
+                job.progress,
+                &job.steps,
+                &job.context,
+                now_micros(),
+            )
+            .await
+            .ok();
+        return Some(JobOutcome::Failed(reason));
+    };
+    let total = job.steps.len();
+    let first = usize::try_from(job.current_step).unwrap_or(0);
+    let mut ctx = StepCtx {
+        context: job.context.clone(),
+        steps: job.steps.clone(),
+        step: first,
+        store: store.clone(),
+        owner: owner.clone(),
+        last_write: None,
+        job,
+    };
+    for step in first..total {
+        ctx.step = step;
+        ctx.last_write = None;
+        if let Some(s) = ctx.steps.get_mut(step) {
+            s.status = "running".into();
+            s.started_at = now_micros();
+        }
+        let result = handler.run_step(&mut ctx).await;
+        let now = now_micros();
+        match result {
+            Ok(()) => {
+                if let Some(s) = ctx.steps.get_mut(step) {
+                    s.status = "done".into();
+                    s.ended_at = now;
+                }
+                let update = StepUpdate {
+                    current_step: step as i64 + 1,
+                    progress: overall_progress(step + 1, 0, total),
+                    steps: &ctx.steps,
+                    context: &ctx.context,
+                };
+                match store.save_job_step(owner, &ctx.job.id, &update).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(job_id = %ctx.job.id, "lease lost; another process has the job");
+                        return None;
+                    }
+                    Err(e) => {
+                        tracing::warn!(job_id = %ctx.job.id, error = %e, "saving a step failed; the job resumes when its lease expires");
+                        return None;
+                    }
+                }
+            }
+            Err(StepError::Transient(message)) => {
+                let attempts = ctx.job.attempts + 1;
+                if let Some(s) = ctx.steps.get_mut(step) {
+                    s.message = message.clone();
+                }
+                if attempts >= i64::from(shared.config.max_attempts.max(1)) {
+                    let reason = format!("{message} (gave up after {attempts} attempts)");
+                    return fail(shared, handler.as_ref(), &mut ctx, step, reason).await;
+                }
+                let delay = shared.config.backoff(attempts as u32);
+                let at = now + delay.as_micros().min(i64::MAX as u128) as i64;
+                tracing::info!(job_id = %ctx.job.id, step = ctx.step_name(), attempts, error = %message, "transient failure; retrying");
+                store
+                    .retry_job(owner, &ctx.job.id, attempts, at, &ctx.steps)
+                    .await
+                    .ok();
+                return None;
+            }
+            Err(StepError::Failed(reason)) => {
+                return fail(shared, handler.as_ref(), &mut ctx, step, reason).await;
+            }
+        }
+    }
+    let ended = store
+        .finish_job(
+            owner,
+            &ctx.job.id,
+            COMPLETED,
+            "",
+            100,
+            &ctx.steps,
+            &ctx.context,
+            now_micros(),
+        )
+        .await;
+    if !matches!(ended, Ok(true)) {
+        return None;
+    }
+    handler.on_finish(&ctx.job, &JobOutcome::Completed).await;
+    Some(JobOutcome::Completed)
+}
+
+async fn fail(
+    shared: &Shared,
+    handler: &dyn JobHandler,
+    ctx: &mut StepCtx,
+    step: usize,
+    reason: String,
+) -> Option<JobOutcome> {
+    if let Some(s) = ctx.steps.get_mut(step) {
+        s.status = "failed".into();
+        s.ended_at = now_micros();
+        s.message = reason.clone();
+    }
+    let progress = overall_progress(step, 0, ctx.steps.len());
+    let ended = shared
+        .store
+        .finish_job(
+            &shared.owner,
+            &ctx.job.id,
+            FAILED,
+            &reason,
+            progress,
+            &ctx.steps,
+            &ctx.context,
+            now_micros(),
+        )
+        .await;
+    if !matches!(ended, Ok(true)) {
+        return None;
+    }
+    let outcome = JobOutcome::Failed(reason);
+    handler.on_finish(&ctx.job, &outcome).await;
+    Some(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_and_backoff() {
+        assert_eq!(overall_progress(0, 0, 4), 0);
+        assert_eq!(overall_progress(1, 50, 4), 37);
+        assert_eq!(overall_progress(4, 0, 4), 100);
+        assert_eq!(overall_progress(0, 200, 1), 100);
+        let c = EngineConfig::default();
+        assert_eq!(c.backoff(1), Duration::from_secs(1));
+        assert_eq!(c.backoff(3), Duration::from_secs(4));
+        assert_eq!(c.backoff(30), Duration::from_secs(60));
+    }
+}

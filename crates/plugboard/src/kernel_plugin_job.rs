@@ -1,0 +1,340 @@
+//! The `InstallKernelPlugin` job: what runs behind `POST .../kernel-plugin`. Its steps, each
+//! idempotent so a job resumed by another process (or after a crash) simply does it again:
+//!
+//! 1. `download` — stream the package into this process's staging directory under the
+//!    network policy (every redirect and resolved address checked), with a size cap, hashing
+//!    as it goes; a SHA-256 other than the one given fails the job.
+//! 2. `unpack` — unpack into staging with every rule of the package format (no links, no
+//!    escapes, no devices, limits, a control file for the plug-in), check `pg_major` against
+//!    the server and refuse packages that need a preload.
+//! 3. `install` — move the files into the server's `sharedir`/`pkglibdir` atomically, each
+//!    with its SHA-256.
+//! 4. `check` — `pg_available_extensions` must list the plug-in; then the install is recorded.
+//!
+//! Staging lives in `<data-dir>/staging/<job_id>/`; a step that finds it missing (another
+//! process ran the earlier steps, or this one restarted) fetches and unpacks again. `simulated`
+//! instances touch no server and no network: the job walks its steps and records the result.
+
+use plugboard_core::secrets::MasterKey;
+use plugboard_core::time::now_micros;
+use plugboard_drivers::fetch::download;
+use plugboard_drivers::netpolicy::NetworkPolicy;
+use plugboard_drivers::package::{unpack, Package, PackageLimits};
+use plugboard_drivers::pg::PgTarget;
+use plugboard_drivers::pginstall::{install_files, PgLayout};
+use plugboard_jobs::{JobHandler, JobOutcome, StepCtx, StepError};
+use plugboard_store::gaussdb::{GaussDbInstance, InstalledPlugin, PluginFile};
+use plugboard_store::jobs::Job;
+use plugboard_store::{Store, StoreError};
+use serde::Deserialize;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the install call committed as the job's input.
+#[derive(Debug, Deserialize)]
+struct Input {
+    instance_id: String,
+    plugin_name: String,
+    url: String,
+    sha_256: String,
+}
+
+/// Runs kernel plug-in installs.
+pub struct InstallKernelPlugin {
+    pub store: Store,
+    pub policy: Arc<NetworkPolicy>,
+    pub key: MasterKey,
+    /// `<data-dir>/staging`.
+    pub staging_root: PathBuf,
+    pub limits: PackageLimits,
+}
+
+const PACKAGE_FILE: &str = "package.tar.gz";
+const UNPACKED_DIR: &str = "unpacked";
+
+fn failed(message: impl Into<String>) -> StepError {
+    StepError::Failed(message.into())
+}
+
+fn store_error(e: StoreError) -> StepError {
+    StepError::Transient(format!("the store failed: {e}"))
+}
+
+impl InstallKernelPlugin {
+    fn staging(&self, job: &Job) -> PathBuf {
+        self.staging_root.join(&job.id)
+    }
+
+    async fn instance(&self, input: &Input) -> Result<GaussDbInstance, StepError> {
+        match self.store.gaussdb_instance(&input.instance_id).await {
+            Ok(i) => Ok(i),
+            Err(StoreError::NotFound) => Err(failed(format!(
+                "instance {} no longer exists",
+                input.instance_id
+            ))),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    fn target(&self, i: &GaussDbInstance) -> Result<PgTarget, StepError> {
+        let password = self
+            .key
+            .open(&i.password_sealed)
+            .map_err(|e| failed(format!("the instance password cannot be opened: {e}")))?;
+        Ok(PgTarget {
+            host: i.host.clone(),
+            port: u16::try_from(i.port).unwrap_or(5432),
+            user: i.db_user.clone(),
+            password: String::from_utf8_lossy(&password).into_owned(),
+            database: i.database_name.clone(),
+        })
+    }
+
+    /// Download the package into staging and check its SHA-256; progress 0–100 % of the step.
+    async fn fetch(&self, ctx: &mut StepCtx, input: &Input) -> Result<PathBuf, StepError> {
+        let dir = self.staging(&ctx.job);
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| StepError::Transient(format!("cannot create {}: {e}", dir.display())))?;
+        let file = dir.join(PACKAGE_FILE);
+        let percent = Arc::new(AtomicU64::new(0));
+        let seen = percent.clone();
+        let policy = self.policy.clone();
+        let url = input.url.clone();
+        let dest = file.clone();
+        let max = policy.max_package_bytes();
+        let mut fetching = tokio::spawn(async move {
+            let mut progress = move |done: u64, total: Option<u64>| {
+                if let Some(total) = total.filter(|t| *t > 0) {
+                    seen.store(done.saturating_mul(100) / total, Ordering::Relaxed);
+                }
+            };
+            download(&policy, &url, &dest, max, &mut progress).await
+        });
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let downloaded = loop {
+            tokio::select! {
+                done = &mut fetching => break done,
+                _ = tick.tick() => {
+                    let p = percent.load(Ordering::Relaxed).min(100) as u8;
+                    ctx.progress(p).await;
+                }
+            }
+        };
+        let downloaded = match downloaded {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) if e.is_transient() => return Err(StepError::Transient(e.to_string())),
+            Ok(Err(e)) => return Err(failed(e.to_string())),
+            Err(e) => {
+                return Err(StepError::Transient(format!(
+                    "the download task failed: {e}"
+                )))
+            }
+        };
+        if !downloaded.sha256.eq_ignore_ascii_case(&input.sha_256) {
+            tokio::fs::remove_file(&file).await.ok();
+            return Err(failed(format!(
+                "sha_256 mismatch: expected {}, got {} ({} bytes downloaded from {})",
+                input.sha_256, downloaded.sha256, downloaded.bytes, input.url
+            )));
+        }
+        ctx.context
+            .insert("package_bytes".into(), json!(downloaded.bytes));
+        ctx.log(format!(
+            "downloaded {} bytes, sha256 {}",
+            downloaded.bytes, downloaded.sha256
+        ));
+        Ok(file)
+    }
+
+    /// Unpack the package (fetching it first when this process has not) and check it against
+    /// the server.
+    async fn unpack(
+        &self,
+        ctx: &mut StepCtx,
+        input: &Input,
+        instance: &GaussDbInstance,
+    ) -> Result<(PathBuf, Package), StepError> {
+        let dir = self.staging(&ctx.job);
+        let mut file = dir.join(PACKAGE_FILE);
+        if !file.is_file() {
+            file = self.fetch(ctx, input).await?;
+        }
+        let staging = dir.join(UNPACKED_DIR);
+        if staging.exists() {
+            tokio::fs::remove_dir_all(&staging).await.map_err(|e| {
+                StepError::Transient(format!("cannot clear {}: {e}", staging.display()))
+            })?;
+        }
+        let limits = self.limits.clone();
+        let name = input.plugin_name.clone();
+        let into = staging.clone();
+        let package = tokio::task::spawn_blocking(move || unpack(&file, &into, &name, &limits))
+            .await
+            .map_err(|e| StepError::Transient(format!("the unpack task failed: {e}")))?
+            .map_err(|e| failed(e.to_string()))?;
+        if let Some(major) = package.manifest.pg_major {
+            if i64::from(major) != instance.pg_major {
+                return Err(failed(format!(
+                    "package pg_major {major} does not match the server's PostgreSQL {}",
+                    instance.pg_major
+                )));
+            }
+        }
+        if package.manifest.preload {
+            return Err(failed(format!(
+                "package {} needs shared_preload_libraries (preload = true) and so a server restart, which plugboard does not do yet",
+                input.plugin_name
+            )));
+        }
+        Ok((staging, package))
+    }
+}
+
+/// The extensions a package ships: the names of its control files.
+fn extensions_of(package: &Package) -> Vec<String> {
+    let mut names: Vec<String> = package
+        .files
+        .iter()
+        .filter_map(|f| {
+            let rel = f.rel.to_str()?;
+            let name = rel
+                .strip_prefix("share/extension/")?
+                .strip_suffix(".control")?;
+            (!name.contains('/')).then(|| name.to_string())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[async_trait::async_trait]
+impl JobHandler for InstallKernelPlugin {
+    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
+        let input: Input = serde_json::from_value(ctx.job.input.clone())
+            .map_err(|e| failed(format!("the job's input is not an install request: {e}")))?;
+        let instance = self.instance(&input).await?;
+        let simulated = instance.install_mode == "simulated";
+        let step = ctx.step_name().to_string();
+        match step.as_str() {
+            "download" if simulated => ctx.log("simulated instance: nothing downloaded".into()),
+            "download" => {
+                self.fetch(ctx, &input).await?;
+            }
+            "unpack" if simulated => ctx.log("simulated instance: nothing unpacked".into()),
+            "unpack" => {
+                let (_, package) = self.unpack(ctx, &input, &instance).await?;
+                ctx.log(format!(
+                    "{} files, version {}",
+                    package.files.len(),
+                    package.version()
+                ));
+            }
+            "install" if simulated => ctx.log("simulated instance: no files written".into()),
+            "install" => {
+                let (staging, package) = self.unpack(ctx, &input, &instance).await?;
+                let layout = PgLayout {
+                    sharedir: instance.sharedir.clone().into(),
+                    pkglibdir: instance.pkglibdir.clone().into(),
+                };
+                let pkg = package.clone();
+                let installed =
+                    tokio::task::spawn_blocking(move || install_files(&pkg, &staging, &layout))
+                        .await
+                        .map_err(|e| StepError::Transient(format!("the install task failed: {e}")))?
+                        .map_err(|e| failed(e.to_string()))?;
+                let files: Vec<serde_json::Value> = installed
+                    .iter()
+                    .map(|f| json!({"path": f.path.display().to_string(), "sha256": f.sha256}))
+                    .collect();
+                let replaced = installed.iter().filter(|f| f.replaced).count();
+                ctx.context.insert("files".into(), json!(files));
+                ctx.context
+                    .insert("extensions".into(), json!(extensions_of(&package)));
+                ctx.context
+                    .insert("version".into(), json!(package.version()));
+                ctx.log(format!(
+                    "{} files in place ({replaced} written, the rest already identical)",
+                    installed.len()
+                ));
+            }
+            "check" => {
+                let version = if simulated {
+                    "simulated".to_string()
+                } else {
+                    let target = self.target(&instance)?;
+                    match target.available_extension(&input.plugin_name).await {
+                        Ok(Some(_)) => {}
+                        Ok(None) => {
+                            return Err(failed(format!(
+                                "after install, pg_available_extensions on {}:{} does not list {}",
+                                instance.host, instance.port, input.plugin_name
+                            )))
+                        }
+                        Err(e) => return Err(StepError::Transient(e.to_string())),
+                    }
+                    ctx.context
+                        .get("version")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("unknown")
+                        .to_string()
+                };
+                let files: Vec<PluginFile> = ctx
+                    .context
+                    .get("files")
+                    .and_then(|f| f.as_array())
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|f| {
+                                Some(PluginFile {
+                                    path: f.get("path")?.as_str()?.to_string(),
+                                    sha256: f.get("sha256")?.as_str()?.to_string(),
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let extensions: Vec<String> = ctx
+                    .context
+                    .get("extensions")
+                    .and_then(|e| serde_json::from_value(e.clone()).ok())
+                    .unwrap_or_else(|| vec![input.plugin_name.clone()]);
+                self.store
+                    .record_plugin_install(
+                        &InstalledPlugin {
+                            instance_id: instance.id.clone(),
+                            plugin_name: input.plugin_name.clone(),
+                            version,
+                            sha256: input.sha_256.clone(),
+                            extensions,
+                            job_id: ctx.job.id.clone(),
+                            installed_at: now_micros(),
+                        },
+                        &files,
+                    )
+                    .await
+                    .map_err(store_error)?;
+            }
+            other => return Err(failed(format!("unknown step `{other}`"))),
+        }
+        Ok(())
+    }
+
+    async fn on_finish(&self, job: &Job, _outcome: &JobOutcome) {
+        remove_staging(&self.staging(job)).await;
+    }
+}
+
+/// Remove a staging directory (nothing to do when it is gone).
+pub async fn remove_staging(dir: &Path) {
+    if let Err(e) = tokio::fs::remove_dir_all(dir).await {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot remove staging");
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! Durable job rows (`spec/plugboard.md` → Jobs). A job is inserted in the transaction of the
+//! change that caused it; at most one job per target runs at a time (a partial unique index);
+//! processes claim due jobs under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), renew it
+//! while they work, and every write of a running job is fenced by the lease owner, so a process
+//! that lost its lease cannot overwrite the work of the one that took the job over.
+
+use crate::{Backend, Result, Store, StoreError};
+use plugboard_core::time::Micros;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// Job states, as GaussDB shows them.
+pub const RUNNING: &str = "Running";
+pub const COMPLETED: &str = "Completed";
+pub const FAILED: &str = "Failed";
+
+/// One step of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStep {
+    pub name: String,
+    /// `pending`, `running`, `done`, `failed`.
+    pub status: String,
+    pub started_at: Micros,
+    pub ended_at: Micros,
+    pub message: String,
+}
+
+impl JobStep {
+    /// A step not yet run.
+    pub fn pending(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            status: "pending".into(),
+            started_at: 0,
+            ended_at: 0,
+            message: String::new(),
+        }
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: String,
+    pub project_id: String,
+    pub kind: String,
+    pub target: String,
+    pub target_name: String,
+    pub status: String,
+    pub progress: i64,
+    pub current_step: i64,
+    pub steps: Vec<JobStep>,
+    pub input: serde_json::Value,
+    pub context: serde_json::Map<String, serde_json::Value>,
+    pub fail_reason: String,
+    pub attempts: i64,
+    pub next_run_at: Micros,
+    pub lease_owner: String,
+    pub lease_expires_at: Micros,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+    pub ended_at: Micros,
+}
+
+/// A job to submit.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// Chosen by the caller (GaussDB: a hyphenated UUID).
+    pub id: String,
+    pub project_id: String,
+    pub kind: String,
+    pub target: String,
+    pub target_name: String,
+    pub steps: Vec<String>,
+    pub input: serde_json::Value,
+    pub created_at: Micros,
+}
+
+/// Why a job could not be inserted.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertJobError {
+    /// Another job runs on the same target.
+    #[error("another job is running on the target")]
+    TargetBusy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for InsertJobError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::TargetBusy,
+            _ => Self::Store(StoreError::Db(e)),
+        }
+    }
+}
+
+/// Why a job could not be deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteJobError {
+    #[error("not found")]
+    NotFound,
+    /// Only finished jobs can be deleted.
+    #[error("the job is running")]
+    Running,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for DeleteJobError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(StoreError::Db(e))
+    }
+}
+
+/// How jobs are filtered when listed.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    pub created_from: Option<Micros>,
+    pub created_to: Option<Micros>,
+}
+
+/// What a runner saves after a step.
+#[derive(Debug, Clone)]
+pub struct StepUpdate<'a> {
+    pub current_step: i64,
+    pub progress: i64,
+    pub steps: &'a [JobStep],
+    pub context: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+const COLS: &str = "id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at";
+
+fn job_from(row: &AnyRow) -> Result<Job> {
+    let steps: String = row.try_get("steps")?;
+    let input: String = row.try_get("input")?;
+    let context: String = row.try_get("context")?;
+    Ok(Job {
+        id: row.try_get("id")?,
+        project_id: row.try_get("project_id")?,
+        kind: row.try_get("kind")?,
+        target: row.try_get("target")?,
+        target_name: row.try_get("target_name")?,
+        status: row.try_get("status")?,
+        progress: row.try_get("progress")?,
+        current_step: row.try_get("current_step")?,
+        steps: serde_json::from_str(&steps).unwrap_or_default(),
+        input: serde_json::from_str(&input).unwrap_or_default(),
+        context: serde_json::from_str(&context).unwrap_or_default(),
+        fail_reason: row.try_get("fail_reason")?,
+        attempts: row.try_get("attempts")?,
+        next_run_at: row.try_get("next_run_at")?,
+        lease_owner: row.try_get("lease_owner")?,
+        lease_expires_at: row.try_get("lease_expires_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        ended_at: row.try_get("ended_at")?,
+    })
+}
+
+fn json_text<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+impl Store {
+    /// Insert a job inside the caller's transaction, so it commits with the change that caused
+    /// it. `TargetBusy` when another job runs on the target.
+    pub async fn insert_job(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        job: &NewJob,
+    ) -> Result<(), InsertJobError> {
+        let steps: Vec<JobStep> = job.steps.iter().map(|s| JobStep::pending(s)).collect();
+        sqlx::query(&format!(
+            "INSERT INTO jobs ({COLS}) VALUES ($1, $2, $3, $4, $5, 'Running', 0, 0, $6, $7, '{{}}', '', 0, 0, '', 0, $8, $8, 0)"
+        ))
+        .bind(&job.id)
+        .bind(&job.project_id)
+        .bind(&job.kind)
+        .bind(&job.target)
+        .bind(&job.target_name)
+        .bind(json_text(&steps))
+        .bind(json_text(&job.input))
+        .bind(job.created_at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Insert a job in a transaction of its own.
+    pub async fn submit_job(&self, job: &NewJob) -> Result<(), InsertJobError> {
+        let mut tx = self.begin_write().await?;
+        self.insert_job(&mut tx, job).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A job of `project_id` (another project's is `NotFound`).
+    pub async fn get_job(&self, project_id: &str, id: &str) -> Result<Job> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLS} FROM jobs WHERE id = $1 AND project_id = $2"
+        ))
+        .bind(id)
+        .bind(project_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        job_from(&row)
+    }
+
+    /// Whether a job runs on `target`.
+    pub async fn target_has_running_job(&self, target: &str) -> Result<bool> {
+        Ok(
+            sqlx::query("SELECT 1 FROM jobs WHERE target = $1 AND status = 'Running'")
+                .bind(target)
+                .fetch_optional(self.pool())
+                .await?
+                .is_some(),
+        )
+    }
+
+    /// A page of a project's jobs, newest first, and the total that match.
+    pub async fn list_jobs(
+        &self,
+        project_id: &str,
+        filter: &JobFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<Job>, i64)> {
+        let mut clause = String::from("project_id = $1");
+        let mut texts = vec![project_id.to_string()];
+        let mut n = 1;
+        if let Some(status) = &filter.status {
+            texts.push(status.clone());
+            n += 1;
+            clause.push_str(&format!(" AND status = ${n}"));
+        }
+        if let Some(kind) = &filter.kind {
+            texts.push(kind.clone());
+            n += 1;
+            clause.push_str(&format!(" AND kind = ${n}"));
+        }
+        let mut numbers = vec![];
+        if let Some(from) = filter.created_from {
+            numbers.push(from);
+            clause.push_str(&format!(" AND created_at >= ${}", n + numbers.len()));
+        }
+        if let Some(to) = filter.created_to {
+            numbers.push(to);
+            clause.push_str(&format!(" AND created_at <= ${}", n + numbers.len()));
+        }
+        let used = n + numbers.len();
+        let page_sql = format!(
+            "SELECT {COLS} FROM jobs WHERE {clause} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+            used + 1,
+            used + 2
+        );
+        let mut page = sqlx::query(&page_sql);
+        for t in &texts {
+            page = page.bind(t);
+        }
+        for v in &numbers {
+            page = page.bind(*v);
+        }
+        let rows = page.bind(limit).bind(offset).fetch_all(self.pool()).await?;
+        let count_sql = format!("SELECT COUNT(*) FROM jobs WHERE {clause}");
+        let mut count = sqlx::query(&count_sql);
+        for t in &texts {
+            count = count.bind(t);
+        }
+        for v in &numbers {
+            count = count.bind(*v);
+        }
+        let total: i64 = count.fetch_one(self.pool()).await?.try_get(0)?;
+        Ok((rows.iter().map(job_from).collect::<Result<_>>()?, total))
+    }
+
+    /// Delete a finished job.
+    pub async fn delete_job(&self, project_id: &str, id: &str) -> Result<(), DeleteJobError> {
+        let done = sqlx::query(
+            "DELETE FROM jobs WHERE id = $1 AND project_id = $2 AND status <> 'Running'",
+        )
+        .bind(id)
+        .bind(project_id)
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        match self.get_job(project_id, id).await {
+            Ok(_) => Err(DeleteJobError::Running),
+            Err(StoreError::NotFound) => Err(DeleteJobError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Claim up to `limit` running jobs that are due at `now` and hold no live lease, leasing
+    /// them to `owner` until `lease_until`. On PostgreSQL rows locked by another claimer are
+    /// skipped, so every job goes to exactly one process.
+    pub async fn claim_jobs(
+        &self,
+        owner: &str,
+        now: Micros,
+        lease_until: Micros,
+        limit: i64,
+    ) -> Result<Vec<Job>> {
+        let lock = match self.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE jobs SET lease_owner = $1, lease_expires_at = $2 WHERE id IN (SELECT id FROM jobs WHERE status = 'Running' AND next_run_at <= $3 AND (lease_owner = '' OR lease_expires_at < $3) ORDER BY next_run_at, created_at LIMIT $4{lock}) RETURNING {COLS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(owner)
+            .bind(lease_until)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(job_from).collect()
+    }
+
+    /// Renew the leases `owner` holds on `ids`; returns the ids still held.
+    pub async fn heartbeat_jobs(
+        &self,
+        owner: &str,
+        ids: &[String],
+        lease_until: Micros,
+    ) -> Result<Vec<String>> {
+        let mut held = Vec::with_capacity(ids.len());
+        for id in ids {
+            let done = sqlx::query("UPDATE jobs SET lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'Running'")
+                .bind(id)
+                .bind(owner)
+                .bind(lease_until)
+                .execute(self.pool())
+                .await?;
+            if done.rows_affected() == 1 {
+                held.push(id.clone());
+            }
+        }
+        Ok(held)
+    }
+
+    /// Save a step's outcome (fenced by the lease); `false`: the lease is lost, stop.
+    pub async fn save_job_step(&self, owner: &str, id: &str, u: &StepUpdate<'_>) -> Result<bool> {
+        let done = sqlx::query("UPDATE jobs SET current_step = $3, progress = $4, steps = $5, context = $6, attempts = 0, updated_at = $7 WHERE id = $1 AND lease_owner = $2 AND status = 'Running'")
+            .bind(id)
+            .bind(owner)
+            .bind(u.current_step)
+            .bind(u.progress)
+            .bind(json_text(&u.steps))
+            .bind(json_text(&u.context))
+            .bind(plugboard_core::time::now_micros())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Record progress within a step (fenced by the lease).
+    pub async fn set_job_progress(
+        &self,
+        owner: &str,
+        id: &str,
+        progress: i64,
+        steps: &[JobStep],
+    ) -> Result<bool> {
+        let done = sqlx::query("UPDATE jobs SET progress = $3, steps = $4, updated_at = $5 WHERE id = $1 AND lease_owner = $2 AND status = 'Running'")
+            .bind(id)
+            .bind(owner)
+            .bind(progress)
+            .bind(json_text(&steps))
+            .bind(plugboard_core::time::now_micros())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// End a job (`Completed` or `Failed`), releasing its lease.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn finish_job(
+        &self,
+        owner: &str,
+        id: &str,
+        status: &str,
+        fail_reason: &str,
+        progress: i64,
+        steps: &[JobStep],
+        context: &serde_json::Map<String, serde_json::Value>,
+        now: Micros,
+    ) -> Result<bool> {
+        let done = sqlx::query("UPDATE jobs SET status = $3, fail_reason = $4, progress = $5, steps = $6, context = $7, lease_owner = '', lease_expires_at = 0, updated_at = $8, ended_at = $8 WHERE id = $1 AND lease_owner = $2 AND status = 'Running'")
+            .bind(id)
+            .bind(owner)
+            .bind(status)
+            .bind(fail_reason)
+            .bind(progress)
+            .bind(json_text(&steps))
+            .bind(json_text(&context))
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Put a job back to be tried again at `next_run_at` (a transient failure), releasing the
+    /// lease.
+    pub async fn retry_job(
+        &self,
+        owner: &str,
+        id: &str,
+        attempts: i64,
+        next_run_at: Micros,
+        steps: &[JobStep],
+    ) -> Result<bool> {
+        let done = sqlx::query("UPDATE jobs SET attempts = $3, next_run_at = $4, steps = $5, lease_owner = '', lease_expires_at = 0, updated_at = $6 WHERE id = $1 AND lease_owner = $2 AND status = 'Running'")
+            .bind(id)
+            .bind(owner)
+            .bind(attempts)
+            .bind(next_run_at)
+            .bind(json_text(&steps))
+            .bind(plugboard_core::time::now_micros())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Release every lease `owner` holds (graceful shutdown): another process resumes them now.
+    pub async fn release_job_leases(&self, owner: &str) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE jobs SET lease_owner = '', lease_expires_at = 0 WHERE lease_owner = $1 AND status = 'Running'",
+        )
+        .bind(owner)
+        .execute(self.pool())
+        .await?
+        .rows_affected())
+    }
+
+    /// Delete jobs that ended before `ended_before`.
+    pub async fn prune_jobs(&self, ended_before: Micros) -> Result<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM jobs WHERE status <> 'Running' AND ended_at > 0 AND ended_at < $1",
+        )
+        .bind(ended_before)
+        .execute(self.pool())
+        .await?
+        .rows_affected())
+    }
+}
