@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust tests on SQLite, then on PostgreSQL, then the official-SDK tests
-# on both back-ends. Needs PostgreSQL on 127.0.0.1:5432 (trust auth) and python3 with PyPI.
-# Exits non-zero on any failure.
+# on both back-ends. Needs PostgreSQL on 127.0.0.1:5432 (trust auth) and python3 with PyPI;
+# the GaussDB tests install extensions into that server's directories (root) and build a
+# PostGIS package from Debian's packages (apt). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,8 @@ PLUGBOARD_TEST_BACKEND=postgres run_rust
 
 echo "== official SDK tests"
 venv="$(bash scripts/sdk-venv.sh)"
+PLUGBOARD_TEST_POSTGIS_PACKAGE="$(bash scripts/postgis-package.sh)"
+export PLUGBOARD_TEST_POSTGIS_PACKAGE
 export PLUGBOARD_BIN="$PWD/target/debug/plugboard"
 PLUGBOARD_TEST_BACKEND=sqlite "$venv/bin/python" -m pytest -q tests/sdk
 PLUGBOARD_TEST_BACKEND=postgres "$venv/bin/python" -m pytest -q tests/sdk
