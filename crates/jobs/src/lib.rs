@@ -210,8 +210,11 @@ impl Engine {
             running: Mutex::new(HashSet::new()),
         });
         let slots = Arc::new(Semaphore::new(shared.config.max_concurrent_jobs.max(1)));
-        let heartbeat = tokio::spawn(heartbeat_loop(shared.clone(), stop.clone()));
-        let pruner = tokio::spawn(prune_loop(shared.clone(), stop.clone()));
+        // Dropped with this future: a process whose engine is gone renews nothing.
+        let _background = AbortOnDrop(vec![
+            tokio::spawn(heartbeat_loop(shared.clone(), stop.clone())),
+            tokio::spawn(prune_loop(shared.clone(), stop.clone())),
+        ]);
         let mut tasks = JoinSet::new();
         while !stop.is_cancelled() {
             let free = slots.available_permits();
@@ -251,14 +254,23 @@ impl Engine {
             }
         }
         while tasks.join_next().await.is_some() {}
-        heartbeat.abort();
-        pruner.abort();
         match shared.store.release_job_leases(&shared.owner).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "released job leases for another process"),
             Err(e) => {
                 tracing::warn!(error = %e, "releasing job leases failed; they expire by themselves")
             }
+        }
+    }
+}
+
+/// Background tasks that end with their owner.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
         }
     }
 }

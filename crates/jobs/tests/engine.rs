@@ -1,0 +1,425 @@
+//! The job engine against a real store: order and context, retries, failures, resume after a
+//! process dies (lease expiry) or stops (released leases), exactly-once execution with two
+//! engines on one PostgreSQL database, per-target exclusion. The back-end follows
+//! `PLUGBOARD_TEST_BACKEND` (PostgreSQL-only cases always use PostgreSQL).
+
+#![allow(clippy::unwrap_used)]
+
+use plugboard_core::ids::{hex32, uuid};
+use plugboard_core::time::now_micros;
+use plugboard_jobs::{Engine, EngineConfig, JobHandler, JobOutcome, StepCtx, StepError};
+use plugboard_store::jobs::{InsertJobError, Job, NewJob};
+use plugboard_store::testing::TestDb;
+use plugboard_store::{Backend, Store};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+fn backend() -> Backend {
+    match std::env::var("PLUGBOARD_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
+type Behaviour = dyn Fn(&str, usize, u32) -> Option<Result<(), StepError>> + Send + Sync;
+
+/// Records every step it runs; `behave(job_id, step, nth call of that step)` decides the
+/// outcome (`None`: hang until cancelled).
+struct Recorder {
+    runs: Mutex<Vec<(String, usize)>>,
+    finished: Mutex<Vec<(String, JobOutcome)>>,
+    behave: Box<Behaviour>,
+}
+
+impl Recorder {
+    fn new(
+        behave: impl Fn(&str, usize, u32) -> Option<Result<(), StepError>> + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            runs: Mutex::new(vec![]),
+            finished: Mutex::new(vec![]),
+            behave: Box::new(behave),
+        })
+    }
+
+    fn runs_of(&self, job: &str) -> Vec<usize> {
+        self.runs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(j, _)| j == job)
+            .map(|(_, s)| *s)
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Recorder {
+    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
+        let step = ctx.step();
+        let nth = {
+            let mut runs = self.runs.lock().unwrap();
+            runs.push((ctx.job.id.clone(), step));
+            runs.iter()
+                .filter(|(j, s)| *j == ctx.job.id && *s == step)
+                .count() as u32
+        };
+        // context carried from step to step (and across processes)
+        let seen = ctx.context.len();
+        assert_eq!(
+            seen, step,
+            "step {step} sees the context of the steps before it"
+        );
+        ctx.context
+            .insert(format!("step{step}"), serde_json::json!(ctx.step_name()));
+        ctx.progress(50).await;
+        ctx.log(format!("ran {}", ctx.step_name()));
+        match (self.behave)(&ctx.job.id, step, nth) {
+            Some(r) => r,
+            None => {
+                std::future::pending::<()>().await;
+                Ok(())
+            }
+        }
+    }
+
+    async fn on_finish(&self, job: &Job, outcome: &JobOutcome) {
+        self.finished
+            .lock()
+            .unwrap()
+            .push((job.id.clone(), outcome.clone()));
+    }
+}
+
+fn config(lease_seconds: u64) -> EngineConfig {
+    EngineConfig {
+        lease_seconds,
+        poll_interval: Duration::from_millis(50),
+        max_attempts: 3,
+        backoff_base: Duration::from_millis(20),
+        backoff_max: Duration::from_millis(100),
+        ..EngineConfig::default()
+    }
+}
+
+fn new_job(target: &str) -> NewJob {
+    NewJob {
+        id: uuid(),
+        project_id: "p".repeat(32),
+        kind: "Test".into(),
+        target: target.into(),
+        target_name: "t".into(),
+        steps: vec!["fetch".into(), "build".into(), "check".into()],
+        input: serde_json::json!({"n": 1}),
+        created_at: now_micros(),
+    }
+}
+
+struct Running {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn start(store: &Store, handler: Arc<Recorder>, lease: u64) -> Running {
+    let mut engine = Engine::new(store.clone(), hex32(), config(lease));
+    engine.register("Test", handler);
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(engine.run(stop.clone()));
+    Running { stop, task }
+}
+
+async fn wait_done(store: &Store, id: &str, timeout: Duration) -> Job {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let job = store.get_job(&"p".repeat(32), id).await.unwrap();
+        if job.status != "Running" {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job still running: {job:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn wait_for(cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "condition not reached");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn steps_run_in_order_and_complete() {
+    let db = TestDb::new(backend()).await;
+    let store = db.store().await;
+    let rec = Recorder::new(|_, _, _| Some(Ok(())));
+    let run = start(&store, rec.clone(), 5);
+    let job = new_job(&hex32());
+    store.submit_job(&job).await.unwrap();
+    let done = wait_done(&store, &job.id, Duration::from_secs(10)).await;
+    assert_eq!(
+        (
+            done.status.as_str(),
+            done.progress,
+            done.fail_reason.as_str()
+        ),
+        ("Completed", 100, "")
+    );
+    assert_eq!(rec.runs_of(&job.id), vec![0, 1, 2]);
+    assert!(done
+        .steps
+        .iter()
+        .all(|s| s.status == "done" && s.ended_at >= s.started_at && s.started_at > 0));
+    assert_eq!(done.steps[1].message, "ran build");
+    assert_eq!(done.context.get("step2"), Some(&serde_json::json!("check")));
+    assert!(done.ended_at > 0 && done.lease_owner.is_empty());
+    assert_eq!(
+        rec.finished.lock().unwrap().clone(),
+        vec![(job.id.clone(), JobOutcome::Completed)]
+    );
+    run.stop.cancel();
+    run.task.await.unwrap();
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn transient_errors_are_retried_then_succeed_or_give_up() {
+    let db = TestDb::new(backend()).await;
+    let store = db.store().await;
+    let flaky = new_job(&hex32());
+    let hopeless = new_job(&hex32());
+    let (flaky_id, hopeless_id) = (flaky.id.clone(), hopeless.id.clone());
+    let rec = Recorder::new(move |job, step, nth| {
+        if job == flaky_id && step == 1 && nth <= 2 {
+            Some(Err(StepError::Transient("connection refused".into())))
+        } else if job == hopeless_id && step == 0 {
+            Some(Err(StepError::Transient("HTTP 503".into())))
+        } else {
+            Some(Ok(()))
+        }
+    });
+    let run = start(&store, rec.clone(), 5);
+    store.submit_job(&flaky).await.unwrap();
+    store.submit_job(&hopeless).await.unwrap();
+    let done = wait_done(&store, &flaky.id, Duration::from_secs(10)).await;
+    assert_eq!(done.status, "Completed");
+    assert_eq!(
+        rec.runs_of(&flaky.id),
+        vec![0, 1, 1, 1, 2],
+        "step 1 tried three times, step 0 once"
+    );
+    let failed = wait_done(&store, &hopeless.id, Duration::from_secs(10)).await;
+    assert_eq!(failed.status, "Failed");
+    assert_eq!(failed.fail_reason, "HTTP 503 (gave up after 3 attempts)");
+    assert_eq!(rec.runs_of(&hopeless.id), vec![0, 0, 0]);
+    run.stop.cancel();
+    run.task.await.unwrap();
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_failed_step_fails_the_job_and_stops_it() {
+    let db = TestDb::new(backend()).await;
+    let store = db.store().await;
+    let rec = Recorder::new(|_, step, _| {
+        Some(if step == 1 {
+            Err(StepError::Failed("sha_256 mismatch".into()))
+        } else {
+            Ok(())
+        })
+    });
+    let run = start(&store, rec.clone(), 5);
+    let job = new_job(&hex32());
+    store.submit_job(&job).await.unwrap();
+    let done = wait_done(&store, &job.id, Duration::from_secs(10)).await;
+    assert_eq!(
+        (done.status.as_str(), done.fail_reason.as_str()),
+        ("Failed", "sha_256 mismatch")
+    );
+    assert_eq!(rec.runs_of(&job.id), vec![0, 1]);
+    assert_eq!(done.steps[1].status, "failed");
+    assert_eq!(done.steps[2].status, "pending");
+    assert_eq!(
+        rec.finished.lock().unwrap().clone(),
+        vec![(
+            job.id.clone(),
+            JobOutcome::Failed("sha_256 mismatch".into())
+        )]
+    );
+    // the target is free again: a new job is accepted
+    let mut again = new_job(&job.target);
+    again.steps = vec!["fetch".into()];
+    store.submit_job(&again).await.unwrap();
+    run.stop.cancel();
+    run.task.await.unwrap();
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_dead_process_job_is_resumed_at_its_unfinished_step() {
+    let db = TestDb::new(backend()).await;
+    let store = db.store().await;
+    // A hangs in step 1; it "dies" (task aborted: no lease released, no clean-up).
+    let a = Recorder::new(|_, step, _| if step == 1 { None } else { Some(Ok(())) });
+    let run_a = start(&store, a.clone(), 1);
+    let job = new_job(&hex32());
+    store.submit_job(&job).await.unwrap();
+    wait_for(|| a.runs_of(&job.id) == vec![0, 1]).await;
+    run_a.task.abort();
+    let b = Recorder::new(|_, _, _| Some(Ok(())));
+    let started = Instant::now();
+    let run_b = start(&store, b.clone(), 1);
+    let done = wait_done(&store, &job.id, Duration::from_secs(15)).await;
+    assert_eq!(done.status, "Completed");
+    assert_eq!(
+        b.runs_of(&job.id),
+        vec![1, 2],
+        "B starts at the step A did not finish"
+    );
+    assert_eq!(a.runs_of(&job.id), vec![0, 1], "step 0 ran once in all");
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "B waited for A's lease to expire"
+    );
+    run_b.stop.cancel();
+    run_b.task.await.unwrap();
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_stopped_process_releases_its_leases() {
+    let db = TestDb::new(backend()).await;
+    let store = db.store().await;
+    let a = Recorder::new(|_, step, _| if step == 0 { None } else { Some(Ok(())) });
+    let run_a = start(&store, a.clone(), 60);
+    let job = new_job(&hex32());
+    store.submit_job(&job).await.unwrap();
+    wait_for(|| a.runs_of(&job.id) == vec![0]).await;
+    run_a.stop.cancel();
+    run_a.task.await.unwrap();
+    let held = store.get_job(&job.project_id, &job.id).await.unwrap();
+    assert_eq!(
+        (held.status.as_str(), held.lease_owner.as_str()),
+        ("Running", "")
+    );
+    // a 60 s lease, yet B takes the job over at once
+    let b = Recorder::new(|_, _, _| Some(Ok(())));
+    let run_b = start(&store, b.clone(), 60);
+    let done = wait_done(&store, &job.id, Duration::from_secs(5)).await;
+    assert_eq!(done.status, "Completed");
+    assert_eq!(b.runs_of(&job.id), vec![0, 1, 2]);
+    run_b.stop.cancel();
+    run_b.task.await.unwrap();
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn two_engines_on_postgres_run_every_job_exactly_once() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = db.store().await;
+    let other = Store::connect(&db.url).await.unwrap();
+    let a = Recorder::new(|_, _, _| Some(Ok(())));
+    let b = Recorder::new(|_, _, _| Some(Ok(())));
+    let run_a = start(&store, a.clone(), 5);
+    let run_b = start(&other, b.clone(), 5);
+    let jobs: Vec<NewJob> = (0..50).map(|_| new_job(&hex32())).collect();
+    for j in &jobs {
+        store.submit_job(j).await.unwrap();
+    }
+    for j in &jobs {
+        assert_eq!(
+            wait_done(&store, &j.id, Duration::from_secs(30))
+                .await
+                .status,
+            "Completed"
+        );
+    }
+    let mut per_job: HashMap<String, Vec<usize>> = HashMap::new();
+    for (job, step) in a
+        .runs
+        .lock()
+        .unwrap()
+        .iter()
+        .chain(b.runs.lock().unwrap().iter())
+    {
+        per_job.entry(job.clone()).or_default().push(*step);
+    }
+    for j in &jobs {
+        let mut steps = per_job.remove(&j.id).unwrap_or_default();
+        steps.sort();
+        assert_eq!(
+            steps,
+            vec![0, 1, 2],
+            "job {} ran each step exactly once",
+            j.id
+        );
+    }
+    assert!(
+        !a.runs.lock().unwrap().is_empty() && !b.runs.lock().unwrap().is_empty(),
+        "both engines worked"
+    );
+    for run in [run_a, run_b] {
+        run.stop.cancel();
+        run.task.await.unwrap();
+    }
+    other.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn one_running_job_per_target_and_unknown_kinds_fail() {
+    let db = TestDb::new(backend()).await;
+    let store = db.store().await;
+    let target = hex32();
+    let first = new_job(&target);
+    store.submit_job(&first).await.unwrap();
+    assert!(matches!(
+        store.submit_job(&new_job(&target)).await,
+        Err(InsertJobError::TargetBusy)
+    ));
+    store.submit_job(&new_job(&hex32())).await.unwrap();
+    // no handler registered for "Test": the job fails with a reason
+    let engine = Engine::new(store.clone(), hex32(), config(5));
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(engine.run(stop.clone()));
+    let done = wait_done(&store, &first.id, Duration::from_secs(10)).await;
+    assert_eq!(
+        (done.status.as_str(), done.fail_reason.as_str()),
+        ("Failed", "no handler for jobs of kind Test")
+    );
+    store.submit_job(&new_job(&target)).await.unwrap();
+    stop.cancel();
+    task.await.unwrap();
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn finished_jobs_are_listed_deleted_and_pruned() {
+    let db = TestDb::new(backend()).await;
+    let store = db.store().await;
+    let rec = Recorder::new(|_, _, _| Some(Ok(())));
+    let run = start(&store, rec, 5);
+    let job = new_job(&hex32());
+    store.submit_job(&job).await.unwrap();
+    wait_done(&store, &job.id, Duration::from_secs(10)).await;
+    let (listed, total) = store
+        .list_jobs(&job.project_id, &Default::default(), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!((listed.len(), total), (1, 1));
+    assert_eq!(
+        store
+            .prune_jobs(now_micros() - 3_600_000_000)
+            .await
+            .unwrap(),
+        0,
+        "recent jobs stay"
+    );
+    assert_eq!(store.prune_jobs(now_micros() + 1).await.unwrap(), 1);
+    assert!(store.get_job(&job.project_id, &job.id).await.is_err());
+    run.stop.cancel();
+    run.task.await.unwrap();
+    db.cleanup().await;
+}
