@@ -1,9 +1,10 @@
 //! Putting an unpacked package into a PostgreSQL installation on this host: `share/…` into the
 //! server's `sharedir`, `lib/…` into its `pkglibdir` (as `pg_config` reports them). Every
 //! target is checked before anything is written (no links or directories in the way); each file
-//! is then written to a temporary file in its target directory and renamed into place, so the
-//! server never sees half a file; a file already there with the same SHA-256 is left alone, so
-//! a repeat install writes nothing.
+//! is then moved out of staging (a rename where staging shares the file system, else a copy)
+//! to a temporary file in its target directory, flushed, and renamed into place, so the server
+//! never sees half a file; a file already there with the same SHA-256 is left alone, so a
+//! repeat install writes nothing. Staging is consumed by the install.
 
 use crate::package::Package;
 use sha2::{Digest, Sha256};
@@ -155,7 +156,8 @@ pub fn install_files(
     Ok(installed)
 }
 
-/// Copy `from` to a temporary file beside `to`, then rename it over `to`.
+/// Move `from` (a staging file; same file system: a rename, else a copy) to a temporary file
+/// beside `to`, flush it to disk, then rename it over `to`.
 fn write_atomically(from: &Path, to: &Path) -> Result<(), InstallError> {
     let io = |e: io::Error| InstallError::Io {
         path: to.display().to_string(),
@@ -174,11 +176,12 @@ fn write_atomically(from: &Path, to: &Path) -> Result<(), InstallError> {
         ".{name}.plugboard-{}",
         plugboard_core::ids::hex32()
     ));
-    let result = fs::copy(from, &tmp).and_then(|_| {
-        let f = File::open(&tmp)?;
-        f.sync_all()?;
-        fs::rename(&tmp, to)
-    });
+    let result = fs::rename(from, &tmp)
+        .or_else(|_| fs::copy(from, &tmp).map(|_| ()))
+        .and_then(|_| {
+            File::open(&tmp)?.sync_all()?;
+            fs::rename(&tmp, to)
+        });
     if let Err(e) = result {
         fs::remove_file(&tmp).ok();
         return Err(io(e));

@@ -28,9 +28,10 @@ use plugboard_store::jobs::Job;
 use plugboard_store::{Store, StoreError};
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What the install call committed as the job's input.
@@ -50,6 +51,9 @@ pub struct InstallKernelPlugin {
     /// `<data-dir>/staging`.
     pub staging_root: PathBuf,
     pub limits: PackageLimits,
+    /// Packages this process has unpacked, by job id: the install step uses them instead of
+    /// unpacking again (a job resumed elsewhere unpacks afresh).
+    pub unpacked: Mutex<HashMap<String, Package>>,
 }
 
 const PACKAGE_FILE: &str = "package.tar.gz";
@@ -233,10 +237,23 @@ impl JobHandler for InstallKernelPlugin {
                     package.files.len(),
                     package.version()
                 ));
+                if let Ok(mut m) = self.unpacked.lock() {
+                    m.insert(ctx.job.id.clone(), package);
+                }
             }
             "install" if simulated => ctx.log("simulated instance: no files written".into()),
             "install" => {
-                let (staging, package) = self.unpack(ctx, &input, &instance).await?;
+                let staging = self.staging(&ctx.job).join(UNPACKED_DIR);
+                let cached = self
+                    .unpacked
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&ctx.job.id).cloned())
+                    .filter(|_| staging.is_dir());
+                let (staging, package) = match cached {
+                    Some(package) => (staging, package),
+                    None => self.unpack(ctx, &input, &instance).await?,
+                };
                 let layout = PgLayout {
                     sharedir: instance.sharedir.clone().into(),
                     pkglibdir: instance.pkglibdir.clone().into(),
@@ -326,6 +343,9 @@ impl JobHandler for InstallKernelPlugin {
     }
 
     async fn on_finish(&self, job: &Job, _outcome: &JobOutcome) {
+        if let Ok(mut m) = self.unpacked.lock() {
+            m.remove(&job.id);
+        }
         remove_staging(&self.staging(job)).await;
     }
 }
