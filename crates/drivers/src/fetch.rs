@@ -372,6 +372,7 @@ pub async fn download(
         }
         hasher.update(&chunk);
         file.write_all(&chunk).await.map_err(io)?;
+        metrics::counter!("plugboard_download_bytes_total").increment(chunk.len() as u64);
         progress(done, total);
     }
     file.flush().await.map_err(io)?;

@@ -58,6 +58,7 @@ pub struct StepCtx {
     store: Store,
     owner: String,
     last_write: Option<Instant>,
+    checkpoint: bool,
 }
 
 /// How often progress within a step is written at most.
@@ -75,6 +76,12 @@ impl StepCtx {
             .get(self.step)
             .map(|s| s.name.as_str())
             .unwrap_or_default()
+    }
+
+    /// The step changed nothing durable (a `simulated` target, say): no need to save the job
+    /// after it. Should the process die before the next save, the step simply runs again.
+    pub fn skip_checkpoint(&mut self) {
+        self.checkpoint = false;
     }
 
     /// Set the step's message (shown with the job's steps).
@@ -376,11 +383,13 @@ async fn drive(shared: &Shared, job: Job) -> Option<JobOutcome> {
         store: store.clone(),
         owner: owner.clone(),
         last_write: None,
+        checkpoint: true,
         job,
     };
     for step in first..total {
         ctx.step = step;
         ctx.last_write = None;
+        ctx.checkpoint = true;
         if let Some(s) = ctx.steps.get_mut(step) {
             s.status = "running".into();
             s.started_at = now_micros();
@@ -392,6 +401,10 @@ async fn drive(shared: &Shared, job: Job) -> Option<JobOutcome> {
                 if let Some(s) = ctx.steps.get_mut(step) {
                     s.status = "done".into();
                     s.ended_at = now;
+                }
+                // The last step is saved by finishing the job.
+                if !ctx.checkpoint || step + 1 == total {
+                    continue;
                 }
                 let update = StepUpdate {
                     current_step: step as i64 + 1,

@@ -41,6 +41,9 @@ struct Input {
     plugin_name: String,
     url: String,
     sha_256: String,
+    /// The instance is `simulated` (nothing to read from it: no server is touched).
+    #[serde(default)]
+    simulated: bool,
 }
 
 /// Runs kernel plug-in installs.
@@ -51,9 +54,17 @@ pub struct InstallKernelPlugin {
     /// `<data-dir>/staging`.
     pub staging_root: PathBuf,
     pub limits: PackageLimits,
-    /// Packages this process has unpacked, by job id: the install step uses them instead of
-    /// unpacking again (a job resumed elsewhere unpacks afresh).
-    pub unpacked: Mutex<HashMap<String, Package>>,
+    /// What this process already knows of the jobs it runs, by job id: the instance (read
+    /// once per job, not per step) and the unpacked package (the install step uses it instead
+    /// of unpacking again; a job resumed elsewhere unpacks afresh). Dropped when a job ends.
+    pub cache: Mutex<HashMap<String, Cached>>,
+}
+
+/// See [`InstallKernelPlugin::cache`].
+#[derive(Default)]
+pub struct Cached {
+    instance: Option<GaussDbInstance>,
+    package: Option<Package>,
 }
 
 const PACKAGE_FILE: &str = "package.tar.gz";
@@ -72,9 +83,25 @@ impl InstallKernelPlugin {
         self.staging_root.join(&job.id)
     }
 
-    async fn instance(&self, input: &Input) -> Result<GaussDbInstance, StepError> {
+    async fn instance(&self, job: &Job, input: &Input) -> Result<GaussDbInstance, StepError> {
+        let known = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&job.id).and_then(|e| e.instance.clone()));
+        if let Some(i) = known {
+            return Ok(i);
+        }
         match self.store.gaussdb_instance(&input.instance_id).await {
-            Ok(i) => Ok(i),
+            Ok(i) => {
+                if let Ok(mut c) = self.cache.lock() {
+                    if c.len() > 10_000 {
+                        c.clear(); // only jobs whose lease was lost leave entries behind
+                    }
+                    c.entry(job.id.clone()).or_default().instance = Some(i.clone());
+                }
+                Ok(i)
+            }
             Err(StoreError::NotFound) => Err(failed(format!(
                 "instance {} no longer exists",
                 input.instance_id
@@ -221,34 +248,36 @@ impl JobHandler for InstallKernelPlugin {
     async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
         let input: Input = serde_json::from_value(ctx.job.input.clone())
             .map_err(|e| failed(format!("the job's input is not an install request: {e}")))?;
-        let instance = self.instance(&input).await?;
-        let simulated = instance.install_mode == "simulated";
+        let simulated = input.simulated;
         let step = ctx.step_name().to_string();
         match step.as_str() {
-            "download" if simulated => ctx.log("simulated instance: nothing downloaded".into()),
+            "download" | "unpack" | "install" if simulated => {
+                ctx.log(format!("simulated instance: nothing to {step}"));
+                ctx.skip_checkpoint();
+            }
             "download" => {
                 self.fetch(ctx, &input).await?;
             }
-            "unpack" if simulated => ctx.log("simulated instance: nothing unpacked".into()),
             "unpack" => {
+                let instance = self.instance(&ctx.job, &input).await?;
                 let (_, package) = self.unpack(ctx, &input, &instance).await?;
                 ctx.log(format!(
                     "{} files, version {}",
                     package.files.len(),
                     package.version()
                 ));
-                if let Ok(mut m) = self.unpacked.lock() {
-                    m.insert(ctx.job.id.clone(), package);
+                if let Ok(mut c) = self.cache.lock() {
+                    c.entry(ctx.job.id.clone()).or_default().package = Some(package);
                 }
             }
-            "install" if simulated => ctx.log("simulated instance: no files written".into()),
             "install" => {
+                let instance = self.instance(&ctx.job, &input).await?;
                 let staging = self.staging(&ctx.job).join(UNPACKED_DIR);
                 let cached = self
-                    .unpacked
+                    .cache
                     .lock()
                     .ok()
-                    .and_then(|m| m.get(&ctx.job.id).cloned())
+                    .and_then(|c| c.get(&ctx.job.id).and_then(|e| e.package.clone()))
                     .filter(|_| staging.is_dir());
                 let (staging, package) = match cached {
                     Some(package) => (staging, package),
@@ -283,6 +312,7 @@ impl JobHandler for InstallKernelPlugin {
                 let version = if simulated {
                     "simulated".to_string()
                 } else {
+                    let instance = self.instance(&ctx.job, &input).await?;
                     let target = self.target(&instance)?;
                     match target.available_extension(&input.plugin_name).await {
                         Ok(Some(_)) => {}
@@ -324,7 +354,7 @@ impl JobHandler for InstallKernelPlugin {
                 self.store
                     .record_plugin_install(
                         &InstalledPlugin {
-                            instance_id: instance.id.clone(),
+                            instance_id: input.instance_id.clone(),
                             plugin_name: input.plugin_name.clone(),
                             version,
                             sha256: input.sha_256.clone(),
@@ -343,8 +373,8 @@ impl JobHandler for InstallKernelPlugin {
     }
 
     async fn on_finish(&self, job: &Job, _outcome: &JobOutcome) {
-        if let Ok(mut m) = self.unpacked.lock() {
-            m.remove(&job.id);
+        if let Ok(mut c) = self.cache.lock() {
+            c.remove(&job.id);
         }
         remove_staging(&self.staging(job)).await;
     }

@@ -192,7 +192,7 @@ async fn job_engine(
             key: key.clone(),
             staging_root,
             limits: PackageLimits::default(),
-            unpacked: Default::default(),
+            cache: Default::default(),
         }),
     );
     Ok(engine)

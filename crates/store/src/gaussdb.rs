@@ -246,29 +246,35 @@ impl Store {
         plugin: &InstalledPlugin,
         files: &[PluginFile],
     ) -> Result<()> {
+        let forget_files = || {
+            sqlx::query(
+                "DELETE FROM gaussdb_plugin_files WHERE instance_id = $1 AND plugin_name = $2",
+            )
+            .bind(&plugin.instance_id)
+            .bind(&plugin.plugin_name)
+        };
+        let upsert_sql = format!(
+            "INSERT INTO gaussdb_plugins ({PLUGIN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (instance_id, plugin_name) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, extensions = excluded.extensions, job_id = excluded.job_id, installed_at = excluded.installed_at"
+        );
+        let extensions = serde_json::to_string(&plugin.extensions).unwrap_or_else(|_| "[]".into());
+        let upsert = sqlx::query(&upsert_sql)
+            .bind(&plugin.instance_id)
+            .bind(&plugin.plugin_name)
+            .bind(&plugin.version)
+            .bind(&plugin.sha256)
+            .bind(extensions)
+            .bind(&plugin.job_id)
+            .bind(plugin.installed_at);
+        if files.is_empty() {
+            // No transaction needed: a crash between the two leaves the plug-in's earlier row
+            // without file records, and the job that resumes repeats this call.
+            forget_files().execute(self.pool()).await?;
+            upsert.execute(self.pool()).await?;
+            return Ok(());
+        }
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM gaussdb_plugin_files WHERE instance_id = $1 AND plugin_name = $2")
-            .bind(&plugin.instance_id)
-            .bind(&plugin.plugin_name)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM gaussdb_plugins WHERE instance_id = $1 AND plugin_name = $2")
-            .bind(&plugin.instance_id)
-            .bind(&plugin.plugin_name)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(&format!(
-            "INSERT INTO gaussdb_plugins ({PLUGIN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        ))
-        .bind(&plugin.instance_id)
-        .bind(&plugin.plugin_name)
-        .bind(&plugin.version)
-        .bind(&plugin.sha256)
-        .bind(serde_json::to_string(&plugin.extensions).unwrap_or_else(|_| "[]".into()))
-        .bind(&plugin.job_id)
-        .bind(plugin.installed_at)
-        .execute(&mut *tx)
-        .await?;
+        forget_files().execute(&mut *tx).await?;
+        upsert.execute(&mut *tx).await?;
         for f in files {
             // A file another plug-in recorded at the same path now belongs to this one.
             sqlx::query("DELETE FROM gaussdb_plugin_files WHERE instance_id = $1 AND path = $2")

@@ -132,6 +132,7 @@ pub struct StepUpdate<'a> {
     pub context: &'a serde_json::Map<String, serde_json::Value>,
 }
 
+const INSERT_SQL: &str = "INSERT INTO jobs (id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at) VALUES ($1, $2, $3, $4, $5, 'Running', 0, 0, $6, $7, '{}', '', 0, 0, '', 0, $8, $8, 0)";
 const COLS: &str = "id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at";
 
 fn job_from(row: &AnyRow) -> Result<Job> {
@@ -174,28 +175,35 @@ impl Store {
         job: &NewJob,
     ) -> Result<(), InsertJobError> {
         let steps: Vec<JobStep> = job.steps.iter().map(|s| JobStep::pending(s)).collect();
-        sqlx::query(&format!(
-            "INSERT INTO jobs ({COLS}) VALUES ($1, $2, $3, $4, $5, 'Running', 0, 0, $6, $7, '{{}}', '', 0, 0, '', 0, $8, $8, 0)"
-        ))
-        .bind(&job.id)
-        .bind(&job.project_id)
-        .bind(&job.kind)
-        .bind(&job.target)
-        .bind(&job.target_name)
-        .bind(json_text(&steps))
-        .bind(json_text(&job.input))
-        .bind(job.created_at)
-        .execute(&mut **tx)
-        .await?;
+        self.insert_job_query(job, &steps)
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 
-    /// Insert a job in a transaction of its own.
+    /// Insert a job on its own (one statement, committed at once).
     pub async fn submit_job(&self, job: &NewJob) -> Result<(), InsertJobError> {
-        let mut tx = self.begin_write().await?;
-        self.insert_job(&mut tx, job).await?;
-        tx.commit().await?;
+        let steps: Vec<JobStep> = job.steps.iter().map(|s| JobStep::pending(s)).collect();
+        self.insert_job_query(job, &steps)
+            .execute(self.pool())
+            .await?;
         Ok(())
+    }
+
+    fn insert_job_query<'q>(
+        &self,
+        job: &'q NewJob,
+        steps: &[JobStep],
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        sqlx::query(INSERT_SQL)
+            .bind(&job.id)
+            .bind(&job.project_id)
+            .bind(&job.kind)
+            .bind(&job.target)
+            .bind(&job.target_name)
+            .bind(json_text(&steps))
+            .bind(json_text(&job.input))
+            .bind(job.created_at)
     }
 
     /// A job of `project_id` (another project's is `NotFound`).

@@ -181,6 +181,7 @@ pub async fn install_kernel_plugin(
             "plugin_name": plugin,
             "url": url.as_str(),
             "sha_256": sha.to_ascii_lowercase(),
+            "simulated": i.install_mode == "simulated",
         }),
         created_at: time::now_micros(),
     };

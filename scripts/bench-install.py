@@ -1,0 +1,384 @@
+#!/usr/bin/env python3
+"""The kernel plug-in benchmarks of docs/benchmarks.md (standard library only; npm for the peer).
+
+(a) `install`: a ~1 GiB package (one incompressible library) served on loopback, installed
+    through the GaussDB API into the machine's PostgreSQL (mode `local`) by the release binary,
+    against `openssl dgst -sha256` plus `tar xzf` of the same file in the same run. Prints both
+    times, the ratio (target <= 2) and the server's RSS growth (peak minus before; target
+    < 100 MiB). The installed files are removed afterwards.
+
+(b) `jobs`: end-to-end throughput of `simulated` install jobs: --jobs jobs, each on an instance
+    of its own, submitted through the API from --connections connections while the engine runs;
+    jobs/s and p50/p99 submit→Completed (from the job rows' own timestamps), on SQLite and on
+    PostgreSQL; and graphile-worker@0.17.3 (npm) draining the same number of no-op jobs, added
+    from as many connections while its runner (same concurrency) works, on the same PostgreSQL.
+
+    python3 scripts/bench-install.py --build            # both
+    python3 scripts/bench-install.py --only install --size-mib 1024
+    python3 scripts/bench-install.py --only jobs --jobs 2000
+"""
+
+import argparse
+import concurrent.futures
+import hashlib
+import http.server
+import json
+import os
+import secrets
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_CONFIG = shutil.which("pg_config") or "/usr/lib/postgresql/15/bin/pg_config"
+GRAPHILE = "graphile-worker@0.17.3"
+
+
+def pct(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, int(round(p / 100 * len(s) + 0.5)) - 1))] if s else float("nan")
+
+
+def psql(url, sql):
+    res = subprocess.run(["psql", url, "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                         capture_output=True, text=True, timeout=120)
+    if res.returncode != 0:
+        raise SystemExit(f"psql: {res.stderr.strip()}")
+    return res.stdout.strip()
+
+
+def fresh_pg_db(admin):
+    name = "pbbench_" + secrets.token_hex(6)
+    psql(admin, f"CREATE DATABASE {name}")
+    p = urlsplit(admin)
+    return name, urlunsplit((p.scheme, p.netloc, "/" + name, p.query, p.fragment))
+
+
+class Server:
+    def __init__(self, binary, root, config, database_url=None):
+        self.binary, self.root, self.database_url = binary, Path(root), database_url
+        self.data = self.root / "data"
+        self.data.mkdir(parents=True)
+        (self.data / "plugboard.toml").write_text(config)
+        self.proc = None
+
+    def start(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
+        env["PLUGBOARD_LOG"] = "warn"
+        if self.database_url:
+            env["PLUGBOARD_DATABASE_URL"] = self.database_url
+        self.log = open(self.root / "server.log", "wb")
+        self.proc = subprocess.Popen([str(self.binary), "serve", "--listen", "127.0.0.1:0", "--data-dir",
+                                      str(self.data)], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"plugboard exited: {(self.root / 'server.log').read_text()[-2000:]}")
+            try:
+                self.addr = (self.data / "listen-addr").read_text().strip()
+                self.boot = json.loads((self.data / "bootstrap.json").read_text())
+                with urllib.request.urlopen(f"http://{self.addr}/healthz", timeout=1):
+                    break
+            except (OSError, ValueError):
+                time.sleep(0.05)
+        self.token = self.call("POST", "/v3/auth/tokens?nocatalog=true", {"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "domain": {"name": self.boot["domain_name"]}, "name": self.boot["user_name"],
+                "password": self.boot["password"]}}},
+            "scope": {"project": {"id": self.boot["project_id"]}}}}, expect=201, header="X-Subject-Token")
+        return self
+
+    def call(self, method, path, body=None, expect=200, header=None):
+        req = urllib.request.Request(f"http://{self.addr}{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode())
+        req.add_header("Content-Type", "application/json")
+        if getattr(self, "token", None):
+            req.add_header("X-Auth-Token", self.token)
+        try:
+            with urllib.request.urlopen(req, timeout=600) as r:
+                status, payload, headers = r.status, r.read(), r.headers
+        except urllib.error.HTTPError as e:
+            status, payload, headers = e.code, e.read(), e.headers
+        if status != expect:
+            raise SystemExit(f"{method} {path} answered {status}: {payload[:300]!r}")
+        return headers[header] if header else (json.loads(payload) if payload else None)
+
+    def status_kib(self, key):
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+def serve_dir(root):
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(root), **kw)  # noqa: E731
+    http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+def wait_job(server, job_id, timeout=3600):
+    pid = server.boot["project_id"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = server.call("GET", f"/v3/{pid}/jobs?id={job_id}")["job"]
+        if job["status"] != "Running":
+            return job
+        time.sleep(0.05)
+    raise SystemExit(f"job {job_id} did not end")
+
+
+# -- (a) install a 1 GiB package --------------------------------------------------------------------------
+def bench_install(args, work):
+    name = "pbbig_" + secrets.token_hex(3)
+    pkgdir = work / "pkgsrc"
+    (pkgdir / "share" / "extension").mkdir(parents=True)
+    (pkgdir / "lib").mkdir()
+    (pkgdir / "share" / "extension" / f"{name}.control").write_text(
+        f"comment = 'benchmark'\ndefault_version = '1.0'\nrelocatable = true\n")
+    (pkgdir / "share" / "extension" / f"{name}--1.0.sql").write_text("SELECT 1;\n")
+    size = args.size_mib * 1024 * 1024
+    print(f"(a) building a {args.size_mib} MiB package ...", file=sys.stderr)
+    with open(pkgdir / "lib" / f"{name}.so", "wb") as f:
+        left = size
+        while left:
+            n = min(left, 8 << 20)
+            f.write(os.urandom(n))
+            left -= n
+    served = work / "served"
+    served.mkdir()
+    archive = served / f"{name}.tar.gz"
+    subprocess.run(["tar", "-I", "gzip -1", "-C", str(pkgdir), "-cf", str(archive), "share", "lib"], check=True)
+    shutil.rmtree(pkgdir)
+    archive_bytes = archive.stat().st_size
+
+    # baseline: openssl dgst -sha256 + tar xzf of the same file
+    out = work / "baseline"
+    base_times = []
+    for _ in range(args.rounds):
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        subprocess.run(["sync"])
+        t0 = time.monotonic()
+        subprocess.run(["openssl", "dgst", "-sha256", str(archive)], check=True, capture_output=True)
+        subprocess.run(["tar", "xzf", str(archive), "-C", str(out)], check=True)
+        base_times.append(time.monotonic() - t0)
+    shutil.rmtree(out, ignore_errors=True)
+    sha = hashlib.sha256()
+    with open(archive, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            sha.update(chunk)
+    sha = sha.hexdigest()
+
+    httpd = serve_dir(served)
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/{archive.name}"
+    config = (f'[gaussdb]\nsupported_plugins = ["{name}"]\n[network]\nallow = ["http://127.0.0.1:{httpd.server_address[1]}/"]\n'
+              f"allow_private = true\nmax_package_bytes = {archive_bytes * 2}\n")
+    server = Server(args.binary, work / "server-install", config).start()
+    sharedir = Path(subprocess.run([PG_CONFIG, "--sharedir"], capture_output=True, text=True).stdout.strip())
+    pkglibdir = Path(subprocess.run([PG_CONFIG, "--pkglibdir"], capture_output=True, text=True).stdout.strip())
+    targets = [sharedir / "extension" / f"{name}.control", sharedir / "extension" / f"{name}--1.0.sql",
+               pkglibdir / f"{name}.so"]
+    times, growth = [], []
+    try:
+        pid = server.boot["project_id"]
+        inst = server.call("POST", f"/plugboard/v1/projects/{pid}/gaussdb/instances", {
+            "name": "bench", "host": "127.0.0.1", "port": 5432, "user": "postgres", "password": "",
+            "database": "postgres", "install": {"mode": "local", "pg_config": PG_CONFIG}}, expect=201)
+        for _ in range(args.rounds):
+            for t in targets:
+                t.unlink(missing_ok=True)
+            subprocess.run(["sync"])
+            before = server.status_kib("VmRSS")
+            t0 = time.monotonic()
+            job_id = server.call("POST", f"/v3/{pid}/instances/{inst['id']}/kernel-plugin",
+                                 {"plugin_name": name, "url": url, "sha_256": sha})["job_id"]
+            job = wait_job(server, job_id)
+            times.append(time.monotonic() - t0)
+            if job["status"] != "Completed":
+                raise SystemExit(f"install failed: {job}")
+            growth.append((server.status_kib("VmHWM") - before) / 1024)
+    finally:
+        server.stop()
+        httpd.shutdown()
+        for t in targets:
+            t.unlink(missing_ok=True)
+    base, mine = statistics.median(base_times), statistics.median(times)
+    print(f"(a) install of a {archive_bytes / 2**20:.0f} MiB package ({args.size_mib} MiB unpacked), {args.rounds} rounds, medians:")
+    print(f"    openssl dgst -sha256 + tar xzf (baseline): {base:.2f} s   (runs: {', '.join(f'{t:.2f}' for t in base_times)})")
+    print(f"    plugboard submit → Completed:              {mine:.2f} s   (runs: {', '.join(f'{t:.2f}' for t in times)})")
+    print(f"    ratio plugboard/baseline: {mine / base:.2f}  (target <= 2)")
+    print(f"    server RSS growth (peak - before): max {max(growth):.1f} MiB  (target < 100 MiB)")
+    return {"baseline_s": base, "plugboard_s": mine, "ratio": mine / base, "rss_growth_mib": max(growth)}
+
+
+# -- (b) simulated job throughput --------------------------------------------------------------------------
+def job_rows_sqlite(path):
+    with sqlite3.connect(path) as c:
+        return c.execute("SELECT created_at, ended_at, status FROM jobs").fetchall()
+
+
+def job_rows_pg(url):
+    out = psql(url, "SELECT created_at, ended_at, status FROM jobs")
+    return [(int(a), int(b), s) for a, b, s in (line.split("|") for line in out.splitlines() if line)]
+
+
+def bench_plugboard_jobs(args, work, label, database_url=None):
+    # simulated installs download nothing, but the URL is still checked when submitted
+    config = ('[network]\nallow = ["http://127.0.0.1:9/"]\nallow_private = true\n'
+              f"[jobs]\nmax_concurrent = {args.concurrency}\npoll_interval_ms = 200\n")
+    server = Server(args.binary, work / f"server-jobs-{label}", config, database_url).start()
+    try:
+        pid = server.boot["project_id"]
+        ids = []
+        for i in range(args.jobs):
+            ids.append(server.call("POST", f"/plugboard/v1/projects/{pid}/gaussdb/instances", {
+                "name": f"sim{i}", "host": "db.invalid", "port": 5432, "user": "app",
+                "install": {"mode": "simulated"}}, expect=201)["id"])
+        body = {"plugin_name": "postgis", "url": "http://127.0.0.1:9/postgis.tar.gz", "sha_256": "a" * 64}
+        t0 = time.monotonic()
+
+        def submit(instance_id):
+            return server.call("POST", f"/v3/{pid}/instances/{instance_id}/kernel-plugin", body)["job_id"]
+
+        with concurrent.futures.ThreadPoolExecutor(args.connections) as pool:
+            job_ids = list(pool.map(submit, ids))
+        submitted = time.monotonic() - t0
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            running = server.call("GET", f"/v3/{pid}/tasks?status=Running&limit=1")["total_count"]
+            if running == 0:
+                break
+            time.sleep(0.05)
+        rows = job_rows_pg(database_url) if database_url else job_rows_sqlite(server.data / "plugboard.db")
+    finally:
+        server.stop()
+    done = [r for r in rows if r[2] == "Completed"]
+    if len(done) != len(job_ids):
+        raise SystemExit(f"{label}: {len(done)} of {len(job_ids)} jobs completed")
+    lat = [(e - c) / 1000 for c, e, _ in done]
+    span = (max(e for _, e, _ in done) - min(c for c, _, _ in done)) / 1e6
+    return {"label": f"plugboard, {label}", "jobs": len(done), "jobs_per_s": len(done) / span,
+            "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "submit_s": submitted}
+
+
+GRAPHILE_SCRIPT = r"""
+const { run, makeWorkerUtils } = require("graphile-worker");
+const { Pool } = require("pg");
+(async () => {
+  const [url, n, conns, concurrency] = [process.env.DB, +process.env.N, +process.env.CONNS, +process.env.CONC];
+  const done = [];
+  const utils = await makeWorkerUtils({ connectionString: url });
+  await utils.migrate();
+  const runner = await run({
+    connectionString: url, concurrency, noHandleSignals: true, pollInterval: 200,
+    taskList: { noop: async (payload) => { done.push(Date.now() - payload.t); } },
+  });
+  const pool = new Pool({ connectionString: url, max: conns });
+  const t0 = Date.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: conns }, async () => {
+    while (next < n) { next++; await pool.query("SELECT graphile_worker.add_job('noop', json_build_object('t', $1::bigint))", [Date.now()]); }
+  }));
+  while (done.length < n) { await new Promise((r) => setTimeout(r, 10)); }
+  const span = (Date.now() - t0) / 1000;
+  await runner.stop(); await pool.end(); await utils.release();
+  done.sort((a, b) => a - b);
+  const q = (p) => done[Math.min(done.length - 1, Math.max(0, Math.ceil(p / 100 * done.length) - 1))];
+  console.log(JSON.stringify({ jobs: n, jobs_per_s: n / span, p50_ms: q(50), p99_ms: q(99) }));
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+
+def bench_graphile(args, work, database_url):
+    node_dir = REPO / "target" / "bench-node"
+    if not (node_dir / "node_modules" / "graphile-worker").is_dir():
+        node_dir.mkdir(parents=True, exist_ok=True)
+        print(f"(b) npm install {GRAPHILE} ...", file=sys.stderr)
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(node_dir),
+                        GRAPHILE, "pg"], check=True, stdout=subprocess.DEVNULL)
+    script = node_dir / "drain.js"
+    script.write_text(GRAPHILE_SCRIPT)
+    env = dict(os.environ, DB=database_url, N=str(args.jobs), CONNS=str(args.connections),
+               CONC=str(args.concurrency), NODE_PATH=str(node_dir / "node_modules"))
+    res = subprocess.run(["node", str(script)], env=env, capture_output=True, text=True, timeout=900,
+                         cwd=node_dir)
+    if res.returncode != 0:
+        raise SystemExit(f"graphile-worker run failed: {res.stderr[-2000:]}")
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    out["label"] = "graphile-worker 0.17.3, PostgreSQL (no-op jobs)"
+    return out
+
+
+def bench_jobs(args, work):
+    results = [bench_plugboard_jobs(args, work, "SQLite")]
+    name, url = fresh_pg_db(args.pg_admin)
+    try:
+        results.append(bench_plugboard_jobs(args, work, "PostgreSQL", url))
+    finally:
+        psql(args.pg_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    name, url = fresh_pg_db(args.pg_admin)
+    try:
+        results.append(bench_graphile(args, work, url))
+    finally:
+        psql(args.pg_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    peer = results[-1]["jobs_per_s"]
+    print(f"(b) {args.jobs} jobs, {args.connections} submitting connections, concurrency {args.concurrency}:")
+    for r in results:
+        print(f"    {r['label']:<48} {r['jobs_per_s']:8.0f} jobs/s  p50 {r['p50_ms']:8.1f} ms  p99 {r['p99_ms']:8.1f} ms"
+              f"  ratio to peer {r['jobs_per_s'] / peer:.2f}")
+    print("    (target: plugboard on PostgreSQL >= 1x graphile-worker)")
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", default=str(REPO / "target" / "release" / "plugboard"))
+    ap.add_argument("--build", action="store_true", help="cargo build --release -p plugboard first")
+    ap.add_argument("--only", choices=["install", "jobs"])
+    ap.add_argument("--size-mib", type=int, default=1024)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--jobs", type=int, default=2000)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--pg-admin", default=os.environ.get("PLUGBOARD_TEST_PG_ADMIN_URL", DEFAULT_PG_ADMIN))
+    args = ap.parse_args()
+    if args.build:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "plugboard"], cwd=REPO, check=True)
+    args.binary = Path(args.binary)
+    if not args.binary.is_file():
+        raise SystemExit(f"no binary at {args.binary}: cargo build --release -p plugboard (or --build)")
+    print(f"binary {args.binary}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
+    work = Path(tempfile.mkdtemp(prefix="pbbench-"))
+    try:
+        if args.only in (None, "install"):
+            bench_install(args, work)
+        if args.only in (None, "jobs"):
+            bench_jobs(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
