@@ -362,7 +362,7 @@ impl JobHandler for InstallKernelPlugin {
                             job_id: ctx.job.id.clone(),
                             installed_at: now_micros(),
                         },
-                        &files,
+                        (!simulated).then_some(files.as_slice()),
                     )
                     .await
                     .map_err(store_error)?;

@@ -1,5 +1,5 @@
-//! The `plugboard` binary: `plugboard serve` runs the server; `plugboard login` and
-//! `plugboard audit ...` are its client for people (`cli`).
+//! The `plugboard` binary: `plugboard serve` runs the server; `plugboard login`, `audit`,
+//! `instance`, `plugin` and `job` are its client for people (`cli`).
 
 mod audit_monitor;
 mod bootstrap;
@@ -29,6 +29,12 @@ enum Command {
     Login(cli::LoginArgs),
     /// DBSS: audit instances, audited databases, audit on and off.
     Audit(cli::AuditArgs),
+    /// GaussDB instances plugboard manages: register, list, show, delete.
+    Instance(cli::InstanceArgs),
+    /// Kernel plug-ins: install (with --wait), list, extensions on and off.
+    Plugin(cli::PluginArgs),
+    /// Jobs: show one, list them.
+    Job(cli::JobArgs),
 }
 
 /// Flags of `plugboard serve`; each has an environment variable and falls back to the config
@@ -64,5 +70,8 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Login(args) => cli::run(cli::login::run(args)),
         Command::Audit(args) => cli::run(cli::audit::run(args)),
+        Command::Instance(args) => cli::run(cli::gaussdb::run_instance(args)),
+        Command::Plugin(args) => cli::run(cli::gaussdb::run_plugin(args)),
+        Command::Job(args) => cli::run(cli::gaussdb::run_job(args)),
     }
 }

@@ -433,3 +433,288 @@ async fn credentials_come_from_flags_and_environment_before_the_profile() {
         "{help}"
     );
 }
+
+/// Serve `body` to every GET on a loopback port (one thread); returns the base URL.
+fn serve_bytes(body: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    base
+}
+
+/// A valid extension package, built with tar; returns (bytes, sha256 hex).
+fn extension_package(name: &str) -> (Vec<u8>, String) {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let ext = dir.path().join("share/extension");
+    std::fs::create_dir_all(&ext).unwrap();
+    std::fs::write(
+        ext.join(format!("{name}.control")),
+        "default_version = '1.0'\nrelocatable = true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ext.join(format!("{name}--1.0.sql")),
+        format!("CREATE FUNCTION {name}_one() RETURNS int LANGUAGE sql AS 'SELECT 1';\n"),
+    )
+    .unwrap();
+    let archive = dir.path().join("p.tar.gz");
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(dir.path())
+        .arg("-czf")
+        .arg(&archive)
+        .arg("share")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(&archive).unwrap();
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    (bytes, sha)
+}
+
+fn pg_dir(flag: &str) -> PathBuf {
+    let out = Command::new("pg_config").arg(flag).output().unwrap();
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+#[tokio::test]
+async fn install_a_plugin_and_follow_its_job_from_the_command_line() {
+    let name = format!("pbcli_{}", &plugboard_core::ids::hex32()[..6]);
+    let (package, sha) = extension_package(&name);
+    let base = serve_bytes(package);
+    let config = format!(
+        "[gaussdb]\nsupported_plugins = [\"postgis\", \"{name}\"]\n[network]\nallow = [\"{base}/\"]\nallow_private = true\n"
+    );
+    let mut s = Server::start(Some(&config)).await;
+    let cli = Cli::new();
+    cli.login(&s);
+    let url = format!("{base}/{name}.tar.gz");
+    let sharedir = pg_dir("--sharedir");
+    let installed = [
+        sharedir.join(format!("extension/{name}.control")),
+        sharedir.join(format!("extension/{name}--1.0.sql")),
+    ];
+
+    // a simulated instance: register, install with --wait, list
+    let sim = cli
+        .run(&[
+            "instance",
+            "register",
+            "--name",
+            "sim",
+            "--host",
+            "db.example",
+            "--port",
+            "6000",
+            "--user",
+            "app",
+            "--simulated",
+            "-o",
+            "json",
+        ])
+        .json();
+    assert_eq!(sim["install"], serde_json::json!({"mode": "simulated"}));
+    let sim_id = sim["id"].as_str().unwrap().to_string();
+    let out = cli
+        .run(&[
+            "plugin",
+            "install",
+            "--instance",
+            &sim_id,
+            "--name",
+            &name,
+            "--url",
+            &url,
+            "--sha256",
+            &sha,
+            "--wait",
+        ])
+        .ok();
+    assert!(out.contains("Completed") && out.contains("100%"), "{out}");
+    assert_eq!(
+        cli.run(&["plugin", "list", "--instance", &sim_id]).ok(),
+        format!("{name}\n")
+    );
+    let supported = cli.run(&["plugin", "supported", "-o", "json"]).json();
+    assert_eq!(supported, serde_json::json!(["postgis", name]));
+
+    // a real (local) instance: a failing job exits 1 with its reason, a good one installs
+    let pg_config = Command::new("which").arg("pg_config").output().unwrap();
+    let pg_config = String::from_utf8(pg_config.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let local = cli
+        .run(&[
+            "instance",
+            "register",
+            "--name",
+            "pg",
+            "--host",
+            "127.0.0.1",
+            "--user",
+            "postgres",
+            "--pg-config",
+            &pg_config,
+            "-o",
+            "json",
+        ])
+        .json();
+    assert_eq!(local["status"], "ACTIVE");
+    let local_id = local["id"].as_str().unwrap().to_string();
+    let wrong = "0".repeat(64);
+    let err = cli
+        .run(&[
+            "plugin",
+            "install",
+            "--instance",
+            &local_id,
+            "--name",
+            &name,
+            "--url",
+            &url,
+            "--sha256",
+            &wrong,
+            "--wait",
+        ])
+        .fails(1);
+    assert!(err.contains("failed: sha_256 mismatch"), "{err}");
+    assert!(!installed[0].exists());
+    let job_id = cli
+        .run(&[
+            "plugin",
+            "install",
+            "--instance",
+            &local_id,
+            "--name",
+            &name,
+            "--url",
+            &url,
+            "--sha256",
+            &sha,
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let job = loop {
+        let job = cli.run(&["job", "show", &job_id, "-o", "json"]).json();
+        if job["status"] != "Running" || std::time::Instant::now() > deadline {
+            break job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(job["status"], "Completed", "{job}");
+    assert!(installed.iter().all(|f| f.is_file()));
+    let list = cli.run(&["job", "list", "--status", "Completed"]).ok();
+    assert!(list.contains(&job_id), "{list}");
+    cli.run(&[
+        "plugin",
+        "extension",
+        "on",
+        "--instance",
+        &local_id,
+        "--plugin",
+        &name,
+        "--extension",
+        &name,
+        "--db",
+        "postgres",
+    ])
+    .ok();
+    let ext = cli
+        .run(&[
+            "plugin",
+            "extension",
+            "list",
+            "--instance",
+            &local_id,
+            "--plugin",
+            &name,
+            "--db",
+            "postgres",
+            "-o",
+            "json",
+        ])
+        .json();
+    assert_eq!(
+        ext,
+        serde_json::json!([{"extension_name": name, "status": "on"}])
+    );
+    cli.run(&[
+        "plugin",
+        "extension",
+        "off",
+        "--instance",
+        &local_id,
+        "--plugin",
+        &name,
+        "--extension",
+        &name,
+        "--db",
+        "postgres",
+    ])
+    .ok();
+
+    // refusals: the server's envelope and code, usage errors
+    let err = cli
+        .run(&[
+            "plugin",
+            "install",
+            "--instance",
+            &local_id,
+            "--name",
+            &name,
+            "--url",
+            &url,
+            "--sha256",
+            "abc",
+        ])
+        .fails(1);
+    assert!(
+        err.contains("DBS.200001") && err.contains("sha_256"),
+        "{err}"
+    );
+    let err = cli
+        .run(&[
+            "instance",
+            "register",
+            "--name",
+            "x",
+            "--host",
+            "h",
+            "--user",
+            "u",
+            "--simulated",
+            "--password-env",
+            "PLUGBOARD_TEST_NO_SUCH_VARIABLE",
+        ])
+        .fails(1);
+    assert!(
+        err.contains("PLUGBOARD_TEST_NO_SUCH_VARIABLE is not set"),
+        "{err}"
+    );
+    cli.run(&[
+        "instance", "register", "--name", "x", "--host", "h", "--user", "u",
+    ])
+    .fails(2);
+
+    for f in &installed {
+        std::fs::remove_file(f).ok();
+    }
+    s.stop();
+}

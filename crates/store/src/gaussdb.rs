@@ -240,11 +240,12 @@ impl Store {
     }
 
     /// Record a finished install: the plug-in row and the files it put in place, replacing
-    /// what an earlier install of the same plug-in recorded.
+    /// what an earlier install of the same plug-in recorded. `files: None` records no files and
+    /// leaves any recorded ones alone (a `simulated` instance writes none).
     pub async fn record_plugin_install(
         &self,
         plugin: &InstalledPlugin,
-        files: &[PluginFile],
+        files: Option<&[PluginFile]>,
     ) -> Result<()> {
         let forget_files = || {
             sqlx::query(
@@ -265,13 +266,10 @@ impl Store {
             .bind(extensions)
             .bind(&plugin.job_id)
             .bind(plugin.installed_at);
-        if files.is_empty() {
-            // No transaction needed: a crash between the two leaves the plug-in's earlier row
-            // without file records, and the job that resumes repeats this call.
-            forget_files().execute(self.pool()).await?;
+        let Some(files) = files else {
             upsert.execute(self.pool()).await?;
             return Ok(());
-        }
+        };
         let mut tx = self.begin_write().await?;
         forget_files().execute(&mut *tx).await?;
         upsert.execute(&mut *tx).await?;

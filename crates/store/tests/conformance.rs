@@ -887,10 +887,30 @@ async fn gaussdb_instances_plugins_licenses_and_extensions() {
             "3.3.1",
             &["/share/extension/postgis.control", "/lib/postgis-3.so"],
         );
-        store.record_plugin_install(&p1, &f1).await.expect("record");
+        store
+            .record_plugin_install(&p1, Some(&f1))
+            .await
+            .expect("record");
         let (p2, f2) = plugin("3.3.2", &["/share/extension/postgis.control"]);
         store
-            .record_plugin_install(&p2, &f2)
+            .record_plugin_install(&p2, Some(&f2))
+            .await
+            .expect("record again");
+        let (p3, _) = plugin("3.3.3", &[]);
+        store
+            .record_plugin_install(&p3, None)
+            .await
+            .expect("record without files");
+        assert_eq!(
+            store
+                .list_plugin_files(&a.id, "postgis")
+                .await
+                .expect("files"),
+            f2,
+            "{backend:?}: None leaves the file records alone"
+        );
+        store
+            .record_plugin_install(&p2, Some(&f2))
             .await
             .expect("record again");
         assert_eq!(
