@@ -181,7 +181,9 @@ struct Shared {
     owner: String,
     config: EngineConfig,
     handlers: HashMap<String, Arc<dyn JobHandler>>,
-    running: Mutex<HashSet<String>>,
+    /// The jobs running in this process, each with what stops it (the process stopping, or
+    /// its lease lost).
+    running: Mutex<HashMap<String, CancellationToken>>,
 }
 
 impl Engine {
@@ -214,7 +216,7 @@ impl Engine {
             owner: self.owner,
             config: self.config,
             handlers: self.handlers,
-            running: Mutex::new(HashSet::new()),
+            running: Mutex::new(HashMap::new()),
         });
         let slots = Arc::new(Semaphore::new(shared.config.max_concurrent_jobs.max(1)));
         // Dropped with this future: a process whose engine is gone renews nothing.
@@ -236,13 +238,24 @@ impl Engine {
                     Ok(jobs) => {
                         claimed = jobs.len();
                         for job in jobs {
+                            // A job whose lease ran out while it still runs here (a stalled
+                            // heartbeat) and that this process claimed again: the run goes on,
+                            // under the renewed lease; never a second one beside it.
+                            let cancel = {
+                                let Ok(mut r) = shared.running.lock() else {
+                                    break;
+                                };
+                                if r.contains_key(&job.id) {
+                                    continue;
+                                }
+                                let cancel = stop.child_token();
+                                r.insert(job.id.clone(), cancel.clone());
+                                cancel
+                            };
                             let Ok(permit) = slots.clone().acquire_owned().await else {
                                 break;
                             };
-                            if let Ok(mut r) = shared.running.lock() {
-                                r.insert(job.id.clone());
-                            }
-                            tasks.spawn(run_job(shared.clone(), job, permit, stop.clone()));
+                            tasks.spawn(run_job(shared.clone(), job, permit, cancel));
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "claiming jobs failed; retrying"),
@@ -284,6 +297,8 @@ impl Drop for AbortOnDrop {
 
 async fn heartbeat_loop(shared: Arc<Shared>, stop: CancellationToken) {
     let every = Duration::from_micros((shared.config.lease() / 3).max(100_000) as u64);
+    let lease = Duration::from_micros(shared.config.lease() as u64);
+    let mut renewed = Instant::now();
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -292,18 +307,48 @@ async fn heartbeat_loop(shared: Arc<Shared>, stop: CancellationToken) {
         let ids: Vec<String> = shared
             .running
             .lock()
-            .map(|r| r.iter().cloned().collect())
+            .map(|r| r.keys().cloned().collect())
             .unwrap_or_default();
         if ids.is_empty() {
+            renewed = Instant::now();
             continue;
         }
         let until = now_micros() + shared.config.lease();
-        if let Err(e) = shared
+        match shared
             .store
             .heartbeat_jobs(&shared.owner, &ids, until)
             .await
         {
-            tracing::warn!(error = %e, "job heartbeat failed");
+            Ok(held) => {
+                renewed = Instant::now();
+                let held: HashSet<&String> = held.iter().collect();
+                let lost: Vec<&String> = ids.iter().filter(|id| !held.contains(id)).collect();
+                if !lost.is_empty() {
+                    stop_runs(&shared, &lost, "lease lost; another process has the job");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "job heartbeat failed");
+                // Past the lease, another process may have taken the jobs over: stop them
+                // here rather than run them twice at once.
+                if renewed.elapsed() >= lease {
+                    let all: Vec<&String> = ids.iter().collect();
+                    stop_runs(&shared, &all, "leases not renewed in time; stopping the job here");
+                }
+            }
+        }
+    }
+}
+
+/// Stop the runs of `ids` in this process (they end without touching the job rows).
+fn stop_runs(shared: &Shared, ids: &[&String], why: &str) {
+    let Ok(running) = shared.running.lock() else {
+        return;
+    };
+    for id in ids {
+        if let Some(cancel) = running.get(*id) {
+            tracing::warn!(job_id = %id, "{why}");
+            cancel.cancel();
         }
     }
 }
@@ -329,14 +374,14 @@ async fn run_job(
     shared: Arc<Shared>,
     job: Job,
     _permit: OwnedSemaphorePermit,
-    stop: CancellationToken,
+    cancel: CancellationToken,
 ) {
     let id = job.id.clone();
     let kind = job.kind.clone();
     let started = Instant::now();
     let outcome = tokio::select! {
         outcome = drive(&shared, job) => outcome,
-        _ = stop.cancelled() => None,
+        _ = cancel.cancelled() => None,
     };
     if let Ok(mut r) = shared.running.lock() {
         r.remove(&id);

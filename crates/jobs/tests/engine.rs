@@ -12,6 +12,7 @@ use plugboard_store::jobs::{InsertJobError, Job, NewJob};
 use plugboard_store::testing::TestDb;
 use plugboard_store::{Backend, Store};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -421,5 +422,103 @@ async fn finished_jobs_are_listed_deleted_and_pruned() {
     assert!(store.get_job(&job.project_id, &job.id).await.is_err());
     run.stop.cancel();
     run.task.await.unwrap();
+    db.cleanup().await;
+}
+
+/// Hangs in every step; records that a step began and that it was stopped (its future dropped).
+struct Hang {
+    began: Arc<AtomicBool>,
+    stopped: Arc<AtomicBool>,
+}
+
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Hang {
+    async fn run_step(&self, _ctx: &mut StepCtx) -> Result<(), StepError> {
+        let _stopped = SetOnDrop(self.stopped.clone());
+        self.began.store(true, Ordering::SeqCst);
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_step_whose_lease_is_lost_stops_and_leaves_the_job_alone() {
+    let db = TestDb::new(backend()).await;
+    let store = db.store().await;
+    let (began, stopped) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let mut engine = Engine::new(store.clone(), hex32(), config(1));
+    engine.register(
+        "Test",
+        Arc::new(Hang {
+            began: began.clone(),
+            stopped: stopped.clone(),
+        }),
+    );
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(engine.run(stop.clone()));
+    let job = new_job(&hex32());
+    store.submit_job(&job).await.unwrap();
+    wait_for(|| began.load(Ordering::SeqCst)).await;
+    // The heartbeat keeps the lease: the step still runs well past the 1 s lease.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!stopped.load(Ordering::SeqCst), "a renewed lease keeps the step running");
+    // Another process takes the job over (as after a stall past the lease).
+    sqlx::query("UPDATE jobs SET lease_owner = 'thief', lease_expires_at = $2 WHERE id = $1")
+        .bind(&job.id)
+        .bind(now_micros() + 600_000_000)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    wait_for(|| stopped.load(Ordering::SeqCst)).await;
+    // ... and this process leaves the job to it: no outcome, no step saved.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = store.get_job(&job.project_id, &job.id).await.unwrap();
+    assert_eq!(
+        (held.status.as_str(), held.lease_owner.as_str(), held.current_step),
+        ("Running", "thief", 0)
+    );
+    stop.cancel();
+    task.await.unwrap();
+    let after = store.get_job(&job.project_id, &job.id).await.unwrap();
+    assert_eq!(after.lease_owner, "thief", "stopping does not release a lease it lost");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn finished_jobs_are_pruned_by_the_engine_on_its_own() {
+    let db = TestDb::new(backend()).await;
+    let store = db.store().await;
+    let rec = Recorder::new(|_, _, _| Some(Ok(())));
+    let mut engine = Engine::new(
+        store.clone(),
+        hex32(),
+        EngineConfig {
+            retention: Duration::from_millis(200),
+            prune_interval: Duration::from_millis(100),
+            ..config(5)
+        },
+    );
+    engine.register("Test", rec);
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(engine.run(stop.clone()));
+    let job = new_job(&hex32());
+    store.submit_job(&job).await.unwrap();
+    let done = wait_done(&store, &job.id, Duration::from_secs(10)).await;
+    assert_eq!(done.status, "Completed");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.get_job(&job.project_id, &job.id).await.is_ok() {
+        assert!(Instant::now() < deadline, "the finished job was never pruned");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    task.await.unwrap();
     db.cleanup().await;
 }

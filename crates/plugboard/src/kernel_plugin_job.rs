@@ -133,18 +133,16 @@ impl InstallKernelPlugin {
         let file = dir.join(PACKAGE_FILE);
         let percent = Arc::new(AtomicU64::new(0));
         let seen = percent.clone();
-        let policy = self.policy.clone();
-        let url = input.url.clone();
-        let dest = file.clone();
-        let max = policy.max_package_bytes();
-        let mut fetching = tokio::spawn(async move {
-            let mut progress = move |done: u64, total: Option<u64>| {
-                if let Some(total) = total.filter(|t| *t > 0) {
-                    seen.store(done.saturating_mul(100) / total, Ordering::Relaxed);
-                }
-            };
-            download(&policy, &url, &dest, max, &mut progress).await
-        });
+        let max = self.policy.max_package_bytes();
+        let mut progress = move |done: u64, total: Option<u64>| {
+            if let Some(total) = total.filter(|t| *t > 0) {
+                seen.store(done.saturating_mul(100) / total, Ordering::Relaxed);
+            }
+        };
+        // Polled here rather than spawned: a step stopped by the engine (the process stopping,
+        // or the job's lease lost) stops its download with it.
+        let fetching = download(&self.policy, &input.url, &file, max, &mut progress);
+        tokio::pin!(fetching);
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         let downloaded = loop {
             tokio::select! {
@@ -156,14 +154,9 @@ impl InstallKernelPlugin {
             }
         };
         let downloaded = match downloaded {
-            Ok(Ok(d)) => d,
-            Ok(Err(e)) if e.is_transient() => return Err(StepError::Transient(e.to_string())),
-            Ok(Err(e)) => return Err(failed(e.to_string())),
-            Err(e) => {
-                return Err(StepError::Transient(format!(
-                    "the download task failed: {e}"
-                )))
-            }
+            Ok(d) => d,
+            Err(e) if e.is_transient() => return Err(StepError::Transient(e.to_string())),
+            Err(e) => return Err(failed(e.to_string())),
         };
         if !downloaded.sha256.eq_ignore_ascii_case(&input.sha_256) {
             tokio::fs::remove_file(&file).await.ok();
