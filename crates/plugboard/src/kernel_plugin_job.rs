@@ -141,15 +141,17 @@ impl InstallKernelPlugin {
         };
         // Polled here rather than spawned: a step stopped by the engine (the process stopping,
         // or the job's lease lost) stops its download with it.
-        let fetching = download(&self.policy, &input.url, &file, max, &mut progress);
-        tokio::pin!(fetching);
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        let downloaded = loop {
-            tokio::select! {
-                done = &mut fetching => break done,
-                _ = tick.tick() => {
-                    let p = percent.load(Ordering::Relaxed).min(100) as u8;
-                    ctx.progress(p).await;
+        let downloaded = {
+            let fetching = download(&self.policy, &input.url, &file, max, &mut progress);
+            tokio::pin!(fetching);
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tokio::select! {
+                    done = &mut fetching => break done,
+                    _ = tick.tick() => {
+                        let p = percent.load(Ordering::Relaxed).min(100) as u8;
+                        ctx.progress(p).await;
+                    }
                 }
             }
         };
