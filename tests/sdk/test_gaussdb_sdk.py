@@ -40,7 +40,8 @@ GOOD = f"pbhello_{SUFFIX}"          # the plug-in of the main flow
 OTHER = f"pbother_{SUFFIX}"         # used by the concurrency and crash tests
 HOSTILE = f"pbhostile_{SUFFIX}"     # every hostile package claims this name
 SIMULATED = f"pbsim_{SUFFIX}"
-ALL_NAMES = [GOOD, OTHER, HOSTILE, SIMULATED]
+LICENSED = f"pblic_{SUFFIX}"        # in [gaussdb] license_required
+ALL_NAMES = [GOOD, OTHER, HOSTILE, SIMULATED, LICENSED]
 MAX_PACKAGE = 16 * 1024 * 1024  # the PostGIS package is ~8.2 MB
 JOB_TIMEOUT = 60.0
 JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -69,6 +70,7 @@ def config(server, lease=2, extra=""):
     return f"""
 [gaussdb]
 supported_plugins = [{names}]
+license_required = ["{LICENSED}"]
 
 [network]
 allow = ["{server.base}/"]
@@ -442,6 +444,74 @@ def test_extension_refusals(pb, client, instance, extdb):
     expect_code(resume(db_list=[f"nosuchdb_{SUFFIX}"]), 400, "DBS.280009", f"nosuchdb_{SUFFIX}")
     expect_code(lambda: client.list_plugin_extensions(gdb.ListPluginExtensionsRequest(
         instance_id=iid, plugin_name=GOOD)), 400, "DBS.200001", "db_name")
+
+
+def test_extension_limit_of_200_databases_per_instance(pb, client, packages):
+    sim = register(pb, mode="simulated").json()
+    # a simulated install downloads nothing: the URL only has to pass the policy
+    url = packages.url(f"never-fetched-{SUFFIX}.tar.gz")
+    assert wait_job(client, install(client, sim["id"], SIMULATED, url, "a" * 64))["status"] == "Completed"
+
+    def on(dbs):
+        return client.resume_plugin_extensions(gdb.ResumePluginExtensionsRequest(
+            instance_id=sim["id"], body=gdb.ResumePluginExtensionsRequestBody(
+                plugin_name=SIMULATED, db_list=dbs, extension_name=SIMULATED, extension_action="on")))
+
+    for start in range(0, 200, 10):
+        assert raw_json(on([f"db{i}" for i in range(start, start + 10)])) == "SUCCESS"
+    # the same databases again are no new ones; a 201st is refused and stored nowhere
+    assert raw_json(on(["db0", "db199"])) == "SUCCESS"
+    expect_code(lambda: on(["db200"]), 400, "DBS.280006", "200")
+    listed = client.list_plugin_extensions(gdb.ListPluginExtensionsRequest(
+        instance_id=sim["id"], db_name="db200", plugin_name=SIMULATED))
+    assert raw_json(listed) == [{"extension_name": SIMULATED, "status": "off"}]
+
+
+def test_license_required_before_install(pb, client, packages):
+    sim = register(pb, mode="simulated").json()
+    url, sha = publish(packages, LICENSED)
+    e = expect_code(lambda: install(client, sim["id"], LICENSED, url, sha), 400, "DBS.280002", LICENSED)
+    assert "kernel-plugin-license" in e.error_msg
+    tasks = raw_json(client.list_tasks(gdb.ListTasksRequest(limit=100)))["tasks"]
+    assert all(t["instance_info"]["instance_id"] != sim["id"] for t in tasks), "a refused install leaves no job"
+    lic = client.set_kernel_plugin_license(gdb.SetKernelPluginLicenseRequest(
+        instance_id=sim["id"], body=gdb.SetKernelPluginLicenseRequestBody(license_str="LICENSE-" + SUFFIX)))
+    assert raw_json(lic) == "SUCCESS"
+    assert wait_job(client, install(client, sim["id"], LICENSED, url, sha))["status"] == "Completed"
+    assert LICENSED in client.list_kernel_plugins(gdb.ListKernelPluginsRequest(instance_id=sim["id"])).body
+
+
+def test_a_running_job_cannot_be_deleted(pb, client, packages, instance):
+    url, sha, _ = _slow_package(packages, OTHER, mib=1, delay_ms=100)
+    job_id = install(client, instance["id"], OTHER, url, sha)
+    e = expect_code(lambda: client.delete_job(gdb.DeleteJobRequest(job_id=job_id)), 409, "DBS.280008", job_id)
+    assert job(client, job_id)["id"] == job_id
+    assert wait_job(client, job_id)["status"] == "Completed"
+    assert client.delete_job(gdb.DeleteJobRequest(job_id=job_id)).status_code == 200
+    assert e.request_id
+
+
+def test_x_language_zh_cn_gives_chinese_messages(pb, client, packages, instance):
+    url, sha = publish(packages, GOOD)
+    zh = lambda **kw: client.install_kernel_plugin(gdb.InstallKernelPluginRequest(  # noqa: E731
+        instance_id=instance["id"], x_language="zh-cn",
+        body=gdb.InstallKernelPluginRequestBody(**{"plugin_name": GOOD, "url": url, "sha_256": sha, **kw})))
+    en = lambda **kw: client.install_kernel_plugin(gdb.InstallKernelPluginRequest(  # noqa: E731
+        instance_id=instance["id"], x_language="en-us",
+        body=gdb.InstallKernelPluginRequestBody(**{"plugin_name": GOOD, "url": url, "sha_256": sha, **kw})))
+    e = expect_code(lambda: zh(sha_256="xyz"), 400, "DBS.200001")
+    assert e.error_msg.startswith("参数错误。") and "sha_256" in e.error_msg, e.error_msg
+    e = expect_code(lambda: en(sha_256="xyz"), 400, "DBS.200001")
+    assert e.error_msg.startswith("Parameter error.") and "sha_256" in e.error_msg, e.error_msg
+    e = expect_code(lambda: zh(plugin_name="nosuch"), 400, "DBS.280001")
+    assert e.error_msg.startswith("不支持该插件：`nosuch`"), e.error_msg
+    missing = "0" * 32 + "in14"
+    e = expect_code(lambda: client.list_kernel_plugins(gdb.ListKernelPluginsRequest(
+        instance_id=missing, x_language="zh-cn")), 404, "DBS.200002")
+    assert e.error_msg == "实例不存在。", e.error_msg
+    e = expect_code(lambda: client.list_kernel_plugins(gdb.ListKernelPluginsRequest(instance_id=missing)),
+                    404, "DBS.200002")
+    assert e.error_msg == "The DB instance does not exist.", e.error_msg
 
 
 # -- simulated instances ------------------------------------------------------------------------------

@@ -205,11 +205,14 @@ impl IntoResponse for CommonError {
                     envelope::keystone(bad, &msg)
                 }
             }
-            Family::GaussDb => match (is_internal, empty) {
-                (true, _) => envelope::flat(internal, "DBS.200000", "Internal error."),
-                (_, true) => envelope::flat(bad, "DBS.200006", &msg),
-                _ => envelope::flat(bad, "DBS.200001", &format!("Parameter error. {msg}")),
-            },
+            Family::GaussDb => {
+                use crate::gaussdb::error::render;
+                match (is_internal, empty) {
+                    (true, _) => render(internal, "DBS.200000", "Internal error.", ""),
+                    (_, true) => render(bad, "DBS.200006", &msg, ""),
+                    _ => render(bad, "DBS.200001", &format!("Parameter error. {msg}"), &msg),
+                }
+            }
             Family::Dbss => {
                 if is_internal {
                     envelope::nested(

@@ -107,9 +107,9 @@ gaussdb_op!(
     "List GaussDB instances"
 );
 
-/// Every GaussDB route.
+/// Every GaussDB route, each served in the language of its request's `X-Language`.
 pub fn routes() -> Vec<OpRoute> {
-    vec![
+    let routes = vec![
         op_route(
             &LIST_SUPPORT_KERNEL_PLUGINS,
             handlers::list_support_kernel_plugins,
@@ -130,5 +130,12 @@ pub fn routes() -> Vec<OpRoute> {
         op_route(&LIST_TASKS, handlers::list_tasks),
         op_route(&DELETE_JOB, handlers::delete_job),
         op_route(&LIST_INSTANCES, handlers::list_instances),
-    ]
+    ];
+    routes
+        .into_iter()
+        .map(|OpRoute { op, route }| OpRoute {
+            op,
+            route: route.layer(axum::middleware::from_fn(super::error::with_language)),
+        })
+        .collect()
 }
