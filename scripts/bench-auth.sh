@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The authentication benchmark (docs/benchmarks.md): release build, then SQLite and, when
 # PostgreSQL answers on 127.0.0.1:5432, a fresh PostgreSQL database. Prints its figures.
+# plugboard-bench starts the server with PLUGBOARD_LOG=warn: the per-request `info` log line
+# would otherwise be part of what is measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p plugboard -p plugboard-bench

@@ -20,7 +20,8 @@ from sdkhelpers import (
     AK_RE, BAD_SIGNATURE, BAD_TOKEN, EXPIRED_TOKEN, FORBIDDEN, HEX32, KEYSTONE_UNAUTHORIZED,
     NO_CREDENTIALS, SK_RE, UNKNOWN_AK, create_access_key, create_token, create_user,
     expect_gateway_error, expect_sdk_error, http, iam_basic, iam_global, iam_token,
-    parse_token_time, provision_readonly_user, raw_json, signed_headers, unique,
+    parse_token_time, provision_readonly_user, raw_json, signed_call, signed_headers, unique,
+    create_sub_project, password_token_body,
 )
 
 
@@ -298,21 +299,82 @@ def test_token_expiry(start_plugboard):
 
 # -- 6. a path naming another project ------------------------------------------------------------------
 def test_other_project_in_path_is_forbidden(plugboard, reader):
-    """No project-scoped read API exists yet, so this uses the grant path (see SDK_NOTES.md)."""
+    """`reader` holds `readonly` on project A (the bootstrap project) only, granted through the
+    SDK. A project-scoped read of A answers 200; the same read naming project B (another real
+    project of the same domain, which the admin can read) in its path is 403 APIG.0302 — signed
+    with AK/SK (X-Project-Id A or B) and with a token scoped to A alike."""
     boot = plugboard.bootstrap
-    other = secrets.token_hex(16)
-    client = iam_basic(plugboard, reader.access_key, reader.secret_key, boot["project_id"])
-    expect_sdk_error(lambda: client.keystone_associate_group_with_project_permission(
-        iam.KeystoneAssociateGroupWithProjectPermissionRequest(project_id=other, group_id=reader.group_id,
-                                                               role_id=reader.role_id)), FORBIDDEN)
+    project_a = boot["project_id"]
+    project_b = create_sub_project(plugboard)
+    path = "/v3/{}/instances/kernel-plugins"
+
+    def signed(project_in_path, x_project_id):
+        return signed_call(plugboard, "GET", path.format(project_in_path), project_id=x_project_id,
+                           ak=reader.access_key, sk=reader.secret_key)
+
+    ok = signed(project_a, project_a)
+    assert ok.status == 200, ok.body
+    assert isinstance(ok.json(), list), ok.body
+    admin_on_b = signed_call(plugboard, "GET", path.format(project_b), project_id=project_b)
+    assert admin_on_b.status == 200, f"the route serves project B: {admin_on_b.body}"
+    expect_gateway_error(signed(project_b, project_b), FORBIDDEN)
+    expect_gateway_error(signed(project_b, project_a), FORBIDDEN)
 
     resp = create_token(plugboard, reader.name, reader.password)
     assert resp.status == 201, resp.body
     token = resp.headers["X-Subject-Token"]
-    ok = http("GET", plugboard.base_url + "/v3/projects?name=local", headers={"X-Auth-Token": token})
-    assert ok.status == 200, ok.body  # the token itself is good
-    grant = f"{plugboard.base_url}/v3/projects/{other}/groups/{reader.group_id}/roles/{reader.role_id}"
-    expect_gateway_error(http("PUT", grant, headers={"X-Auth-Token": token}), FORBIDDEN)
+    ok = http("GET", plugboard.base_url + path.format(project_a), headers={"X-Auth-Token": token})
+    assert ok.status == 200, ok.body
+    expect_gateway_error(http("GET", plugboard.base_url + path.format(project_b),
+                              headers={"X-Auth-Token": token}), FORBIDDEN)
+
+
+def test_domain_grant_reaches_every_project_of_the_domain(plugboard):
+    """KeystoneAssociateGroupWithDomainPermission (PUT /v3/domains/{d}/groups/{g}/roles/{r}):
+    `readonly` granted on the domain lets the user read in every project of the domain — the
+    bootstrap project and one created after the grant — with AK/SK and with tokens."""
+    boot = plugboard.bootstrap
+    admin = iam_global(plugboard)
+    user_id, name, password = create_user(admin, plugboard)
+    resp = admin.keystone_create_group(iam.KeystoneCreateGroupRequest(body=iam.KeystoneCreateGroupRequestBody(
+        group=iam.KeystoneCreateGroupOption(name=unique("domain-readers"), domain_id=boot["domain_id"]))))
+    assert resp.status_code == 201
+    group_id = resp.group.id
+    assert admin.keystone_add_user_to_group(iam.KeystoneAddUserToGroupRequest(
+        group_id=group_id, user_id=user_id)).status_code == 204
+    ak, sk = create_access_key(admin, user_id)
+    before = create_sub_project(plugboard)
+    path = "/v3/{}/instances/kernel-plugins"
+
+    def read(project):
+        return signed_call(plugboard, "GET", path.format(project), project_id=project, ak=ak, sk=sk)
+
+    expect_gateway_error(read(boot["project_id"]), FORBIDDEN)  # no role anywhere yet
+    expect_gateway_error(read(before), FORBIDDEN)
+
+    role_id = next(r.id for r in admin.keystone_list_permissions(iam.KeystoneListPermissionsRequest()).roles
+                   if r.name == "readonly")
+    resp = admin.keystone_associate_group_with_domain_permission(
+        iam.KeystoneAssociateGroupWithDomainPermissionRequest(domain_id=boot["domain_id"], group_id=group_id,
+                                                              role_id=role_id))
+    assert resp.status_code == 204
+
+    after = create_sub_project(plugboard)
+    for project in (boot["project_id"], before, after):
+        resp = read(project)
+        assert resp.status == 200, (project, resp.body)
+        assert isinstance(resp.json(), list), resp.body
+        token = http("POST", plugboard.base_url + "/v3/auth/tokens?nocatalog=true",
+                     json_body=password_token_body(name, password, project_id=project))
+        assert token.status == 201, token.body
+        resp = http("GET", plugboard.base_url + path.format(project),
+                    headers={"X-Auth-Token": token.headers["X-Subject-Token"]})
+        assert resp.status == 200, (project, resp.body)
+    # still read-only: the domain grant does not allow writes
+    client = iam_basic(plugboard, ak, sk, after)
+    expect_sdk_error(lambda: client.keystone_create_group(iam.KeystoneCreateGroupRequest(
+        body=iam.KeystoneCreateGroupRequestBody(group=iam.KeystoneCreateGroupOption(
+            name=unique("denied"), domain_id=boot["domain_id"])))), FORBIDDEN)
 
 
 # -- 7. ids the SDK discovers by itself -------------------------------------------------------------

@@ -2,7 +2,7 @@
 //! its operation; unknown routes and wrong methods get the gateway's APIG.0101.
 
 use crate::common::auth::{guard, RouteGuard};
-use crate::common::context::request_context;
+use crate::common::context::{panic_response, request_context};
 use crate::common::error::GatewayError;
 use crate::common::ops::Operation;
 use crate::AppState;
@@ -11,6 +11,7 @@ use axum::handler::Handler;
 use axum::response::IntoResponse;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
 
 /// An operation and the method router serving it.
 pub struct OpRoute {
@@ -53,8 +54,13 @@ async fn no_such_api() -> impl IntoResponse {
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
+    build(state, all_routes())
+}
+
+/// The application serving `routes`, with the layers every route gets.
+fn build(state: AppState, routes: Vec<OpRoute>) -> Router {
     let mut router: Router<AppState> = Router::new();
-    for OpRoute { op, route } in all_routes() {
+    for OpRoute { op, route } in routes {
         let guarded = route.layer(axum::middleware::from_fn_with_state(
             RouteGuard {
                 state: state.clone(),
@@ -68,10 +74,127 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(no_such_api)
         .method_not_allowed_fallback(no_such_api)
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             request_context,
         ))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::ops::{Access, Family};
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use plugboard_core::config::{Config, Overrides};
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    use tower::ServiceExt;
+
+    static PANICS: Operation = Operation {
+        name: "Panics",
+        method: Method::GET,
+        path: "/panics",
+        family: Family::System,
+        access: Access::Public,
+        summary: "A handler that panics",
+    };
+
+    async fn panicking_handler() -> &'static str {
+        panic!("secret detail the client must not see")
+    }
+
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut v) = self.0.lock() {
+                v.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_in_the_gateway_envelope_and_logged() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config::resolve(Overrides {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        })
+        .expect("config");
+        let db = plugboard_store::testing::TestDb::new(plugboard_store::Backend::Sqlite).await;
+        let store = db.store().await;
+        let key =
+            plugboard_core::secrets::MasterKey::load_or_create(&dir.path().join("master.key"))
+                .expect("key");
+        let identity =
+            plugboard_auth::identity::Identity::new(store.clone(), key, config.iam.clone());
+        let state = AppState::new(
+            config,
+            store,
+            identity,
+            "http://127.0.0.1:1".into(),
+            None,
+            Arc::new(Default::default()),
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        let app = build(state, vec![op_route(&PANICS, panicking_handler)]);
+
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let response = app
+            .oneshot(
+                Request::get("/panics")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("a response, not a dropped connection");
+
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .expect("id")
+            .to_string();
+        assert!(plugboard_core::ids::is_hex32(&id));
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON body");
+        assert_eq!(
+            body,
+            serde_json::json!({"error_code": "APIG.0500", "error_msg": "Internal server error.", "request_id": id})
+        );
+        let text = String::from_utf8(logs.0.lock().expect("logs").clone()).expect("UTF-8 logs");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON log line"))
+            .collect();
+        let panic_line = lines
+            .iter()
+            .find(|l| l["fields"]["message"] == "request handler panicked")
+            .unwrap_or_else(|| panic!("no panic log line in {text}"));
+        assert_eq!(panic_line["fields"]["request_id"], id.as_str());
+        assert_eq!(panic_line["level"], "ERROR");
+        let request_line = lines
+            .iter()
+            .find(|l| l["fields"]["message"] == "request")
+            .unwrap_or_else(|| panic!("no request log line in {text}"));
+        assert_eq!(request_line["fields"]["request_id"], id.as_str());
+        assert_eq!(request_line["fields"]["status"], 500);
+        db.cleanup().await;
+    }
 }

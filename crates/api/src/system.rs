@@ -1,6 +1,7 @@
 //! System routes: `/healthz` (process up), `/readyz` (store reachable, migrations applied),
-//! `/metrics` (Prometheus text) and `/openapi.json` (generated from the operations tables, so
-//! it lists exactly the routes the router serves).
+//! `/metrics` (Prometheus text; the job-state gauge is read from the store at scrape time) and
+//! `/openapi.json` (generated from the operations tables, so it lists exactly the routes the
+//! router serves).
 
 use crate::common::error::{json_response, CommonError};
 use crate::common::ops::{Access, Family, Operation};
@@ -10,6 +11,8 @@ use axum::extract::State;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{
@@ -71,11 +74,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let text = state
-        .metrics
-        .as_ref()
-        .map(|h| h.render())
-        .unwrap_or_default();
+    let text = match state.metrics.as_ref() {
+        Some(handle) => {
+            record_job_states(&state).await;
+            handle.render()
+        }
+        None => String::new(),
+    };
     (
         [(
             header::CONTENT_TYPE,
@@ -84,6 +89,38 @@ async fn metrics(State(state): State<AppState>) -> Response {
         text,
     )
         .into_response()
+}
+
+/// The (kind, state) pairs the jobs gauge was last set for, so a pair whose jobs are all gone
+/// drops to 0 instead of keeping its old value.
+static JOB_STATES_SEEN: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new());
+
+/// Set `plugboard_jobs{kind, state}` to the number of jobs in the store by kind and state
+/// (`Running`, `Completed`, `Failed`), read at scrape time so every process of a scale-out
+/// deployment reports the same, current numbers.
+async fn record_job_states(state: &AppState) {
+    let now: BTreeMap<(String, String), i64> =
+        match state.store.count_jobs_by_kind_and_status().await {
+            Ok(rows) => rows.into_iter().map(|(k, s, n)| ((k, s), n)).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "counting jobs for /metrics failed");
+                return;
+            }
+        };
+    let Ok(mut seen) = JOB_STATES_SEEN.lock() else {
+        return;
+    };
+    for (kind, status) in seen.iter() {
+        if !now.contains_key(&(kind.clone(), status.clone())) {
+            metrics::gauge!("plugboard_jobs", "kind" => kind.clone(), "state" => status.clone())
+                .set(0.0);
+        }
+    }
+    for ((kind, status), n) in &now {
+        metrics::gauge!("plugboard_jobs", "kind" => kind.clone(), "state" => status.clone())
+            .set(*n as f64);
+        seen.insert((kind.clone(), status.clone()));
+    }
 }
 
 async fn openapi() -> Response {

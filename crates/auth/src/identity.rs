@@ -18,6 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The system role that makes its holder a tenant administrator.
+pub const TENANT_ADMIN_ROLE: &str = "te_admin";
+
 /// How a request authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Method {
@@ -73,6 +76,23 @@ impl Principal {
             || s.grants.iter().any(|g| match &g.scope {
                 Scope::Project(p) => p == project_id,
                 Scope::Domain(d) => d == &s.domain_id,
+            })
+    }
+
+    /// Whether the principal is a tenant administrator where the request acts: the domain
+    /// owner, or a holder of the `te_admin` system role on the whole domain or on `project`.
+    /// plugboard's admin API requires this on top of its action (`spec/plugboard.md` → Admin
+    /// API), so a policy that merely matches a `plugboard:*` action (`readonly`'s
+    /// `*:*:list*`) is not enough.
+    pub fn is_tenant_admin(&self, project: Option<&str>) -> bool {
+        let s = &self.subject;
+        s.is_owner
+            || s.grants.iter().any(|g| {
+                g.role == TENANT_ADMIN_ROLE
+                    && match &g.scope {
+                        Scope::Domain(d) => d == &s.domain_id,
+                        Scope::Project(p) => Some(p.as_str()) == project,
+                    }
             })
     }
 

@@ -237,7 +237,8 @@ pub fn compute_signature(secret_key: &[u8], string_to_sign: &str) -> String {
 }
 
 /// Verify a signed request: `X-Sdk-Date` present, well-formed and within `max_skew` of `now`
-/// (either direction, the bound itself allowed); every signed header present; a literal
+/// (either direction, the bound itself allowed); the method upper case; every signed header
+/// present; a literal
 /// `X-Sdk-Content-Sha256` other than `UNSIGNED-PAYLOAD` equal to the body's hash; and the
 /// signature equal, compared in constant time, to the HMAC of the string to sign.
 pub fn verify(
@@ -266,6 +267,12 @@ pub fn verify(
         }
     }
     let mismatch = |canonical_request| SigningError::SignatureMismatch { canonical_request };
+    // The canonical request upper-cases the method (as the SDK's signer does), but methods are
+    // case-sensitive (RFC 9110 §9.1): `gEt` is not the `GET` that was signed, so it is refused
+    // rather than verified against the upper-cased form.
+    if req.method.bytes().any(|b| b.is_ascii_lowercase()) {
+        return Err(mismatch(canonical));
+    }
     let Ok(given) = hex::decode(&auth.signature) else {
         return Err(mismatch(canonical));
     };

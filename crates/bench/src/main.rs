@@ -72,6 +72,7 @@ async fn start(args: &Args, data_dir: &Path) -> Result<(ServerProc, Duration)> {
     let mut cmd = Command::new(&args.binary);
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        // At `info` the server logs one line per request; the benchmark measures auth, not logs.
         .env("PLUGBOARD_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());

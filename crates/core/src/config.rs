@@ -99,12 +99,16 @@ impl Default for IamConfig {
 pub struct HttpConfig {
     /// Largest accepted request body (413 beyond it).
     pub max_body_bytes: usize,
+    /// On SIGTERM / Ctrl-C, how long in-flight requests may take to finish before the process
+    /// exits anyway.
+    pub shutdown_timeout_seconds: u64,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 1024 * 1024,
+            shutdown_timeout_seconds: 30,
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::audit_monitor::AuditMonitor;
 use crate::kernel_plugin_job::InstallKernelPlugin;
 use crate::{bootstrap, ServeArgs};
 use anyhow::Context;
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use plugboard_api::AppState;
 use plugboard_auth::identity::Identity;
 use plugboard_core::config::{Config, LogFormat, Overrides};
@@ -14,6 +14,8 @@ use plugboard_drivers::netpolicy::NetworkPolicy;
 use plugboard_drivers::package::PackageLimits;
 use plugboard_jobs::{Engine, EngineConfig};
 use plugboard_store::Store;
+use std::future::IntoFuture;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,13 +99,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let public_url = config
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{local}"));
+        .unwrap_or_else(|| derived_public_url(local));
     bootstrap::bootstrap(&store, &key, &config, &public_url).await?;
 
     let metrics = PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
         .ok();
+    if metrics.is_some() {
+        describe_metrics();
+    }
+    let metrics_handle = metrics.clone();
     let policy =
         Arc::new(NetworkPolicy::from_config(&config.network).context("[network] configuration")?);
     let identity = Identity::new(store.clone(), key.clone(), config.iam.clone());
@@ -131,6 +137,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
 
     let pruner = tokio::spawn(prune_loop(store.clone()));
+    let upkeep = metrics_handle.map(|h| tokio::spawn(metrics_upkeep(h)));
     let monitor = tokio::spawn(
         AuditMonitor {
             store: store.clone(),
@@ -141,16 +148,46 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .run(),
     );
     let stop_jobs = CancellationToken::new();
-    let jobs = tokio::spawn(engine.run(stop_jobs.clone()));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
-    // Running steps get a grace period, then leases are released for another process.
+    // `[jobs] max_concurrent = 0`: a process that serves the API and runs no jobs (others
+    // sharing the PostgreSQL database run them).
+    let runs_jobs = config.jobs.max_concurrent > 0;
+    let stop_engine = stop_jobs.clone();
+    let jobs = tokio::spawn(async move {
+        if runs_jobs {
+            engine.run(stop_engine).await;
+        }
+    });
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = stopping.clone();
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            signalled.notify_one();
+        })
+        .into_future();
+    // In-flight requests get `shutdown_timeout_seconds` to finish; then the process exits anyway.
+    let grace = Duration::from_secs(config.http.shutdown_timeout_seconds);
+    tokio::select! {
+        served = server => served.context("serving")?,
+        _ = async {
+            stopping.notified().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(
+                seconds = grace.as_secs(),
+                "in-flight requests did not finish in time; stopping anyway"
+            );
+        }
+    }
+    // Running steps stop where they are and their leases are released: the next process to
+    // claim a job resumes it at the step that did not finish (steps are idempotent).
     stop_jobs.cancel();
     jobs.await.ok();
     pruner.abort();
     monitor.abort();
+    if let Some(upkeep) = upkeep {
+        upkeep.abort();
+    }
     store.close().await;
     tracing::info!("plugboard stopped cleanly");
     Ok(())
@@ -198,6 +235,71 @@ async fn job_engine(
     Ok(engine)
 }
 
+/// Help text for every metric plugboard records (`spec/plugboard.md` → Running: requests by
+/// route/status/latency, jobs by type/state, job durations, download bytes). The download
+/// counter starts at 0 so that it is listed before the first download.
+fn describe_metrics() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!(
+        "plugboard_http_requests_total",
+        "HTTP requests answered, by matched route, method and status"
+    );
+    describe_histogram!(
+        "plugboard_http_request_duration_seconds",
+        Unit::Seconds,
+        "HTTP request latency, by matched route"
+    );
+    describe_gauge!(
+        "plugboard_jobs",
+        "Jobs in the store by kind and state (Running, Completed, Failed), read at scrape time"
+    );
+    describe_counter!(
+        "plugboard_jobs_total",
+        "Jobs this process finished, by kind and final status"
+    );
+    describe_gauge!(
+        "plugboard_jobs_running",
+        "Jobs this process is executing now"
+    );
+    describe_histogram!(
+        "plugboard_job_duration_seconds",
+        Unit::Seconds,
+        "Time this process spent on a job until it finished, by kind"
+    );
+    describe_counter!(
+        "plugboard_download_bytes_total",
+        Unit::Bytes,
+        "Package bytes downloaded"
+    );
+    describe_counter!(
+        "plugboard_audit_probes_total",
+        "DBSS audit probes, by resulting audit status"
+    );
+    metrics::counter!("plugboard_download_bytes_total").increment(0);
+}
+
+/// Drain the histograms' pending samples into their summaries every few seconds, so memory
+/// stays bounded however rarely `/metrics` is scraped (`install_recorder` does not do this).
+async fn metrics_upkeep(handle: PrometheusHandle) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        handle.run_upkeep();
+    }
+}
+
+/// The public URL when none is configured: the address listened on, with a wildcard address
+/// (`0.0.0.0`, `[::]`) replaced by the loopback address of the same family, since clients
+/// cannot connect to a wildcard.
+fn derived_public_url(local: SocketAddr) -> String {
+    let ip = match local.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, local.port()))
+}
+
 /// Remove expired tokens once an hour.
 async fn prune_loop(store: Store) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -230,4 +332,19 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url_from_the_listen_address() {
+        let url = |a: &str| derived_public_url(a.parse().expect("address"));
+        assert_eq!(url("127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080");
+        assert_eq!(url("[::]:8080"), "http://[::1]:8080");
+        assert_eq!(url("[::1]:9000"), "http://[::1]:9000");
+        assert_eq!(url("192.0.2.7:80"), "http://192.0.2.7:80");
+    }
 }

@@ -63,6 +63,187 @@ async fn health_ready_metrics() {
     assert!(text.contains("route=\"/healthz\""), "{text}");
 }
 
+/// Serve `body` to every request on a loopback port (one thread); returns the base URL.
+fn serve_bytes(body: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    base
+}
+
+/// A valid extension package built with tar: (bytes, sha256 hex).
+fn extension_package(name: &str) -> (Vec<u8>, String) {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let ext = dir.path().join("share/extension");
+    std::fs::create_dir_all(&ext).unwrap();
+    std::fs::write(
+        ext.join(format!("{name}.control")),
+        "default_version = '1.0'\nrelocatable = true\n",
+    )
+    .unwrap();
+    std::fs::write(ext.join(format!("{name}--1.0.sql")), "SELECT 1;\n").unwrap();
+    let archive = dir.path().join("p.tar.gz");
+    let status = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(dir.path())
+        .arg("-czf")
+        .arg(&archive)
+        .arg("share")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(&archive).unwrap();
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    (bytes, sha)
+}
+
+/// The value of the sample `name{labels}` in a Prometheus text page (labels in any order).
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?;
+        let (label_part, value) = match rest.strip_prefix('{') {
+            Some(r) => r.split_once("} ")?,
+            None => ("", rest.strip_prefix(' ')?),
+        };
+        labels
+            .iter()
+            .all(|(k, v)| label_part.split(',').any(|l| l == format!("{k}=\"{v}\"")))
+            .then(|| value.trim().parse().ok())
+            .flatten()
+    })
+}
+
+#[tokio::test]
+async fn metrics_expose_requests_jobs_by_kind_and_state_and_job_durations() {
+    let name = format!("pbmetrics_{}", &plugboard_core::ids::hex32()[..6]);
+    let (package, sha) = extension_package(&name);
+    let base = serve_bytes(package);
+    let config = format!(
+        "[gaussdb]\nsupported_plugins = [\"{name}\"]\n[network]\nallow = [\"{base}/\"]\nallow_private = true\n"
+    );
+    let s = Server::start(Some(&config)).await;
+    let pid = s.b("project_id");
+    let body = serde_json::to_vec(&json!({"name": "sim", "host": "db.example", "port": 6000,
+        "user": "app", "password": "", "database": "postgres", "install": {"mode": "simulated"}}))
+    .unwrap();
+    let (st, inst) = status_json(
+        s.admin_signed(
+            "POST",
+            &format!("/plugboard/v1/projects/{pid}/gaussdb/instances"),
+            &body,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 201, "{inst}");
+    let iid = inst["id"].as_str().unwrap();
+    let body = serde_json::to_vec(
+        &json!({"plugin_name": name, "url": format!("{base}/{name}.tar.gz"), "sha_256": sha}),
+    )
+    .unwrap();
+    let (st, job) = status_json(
+        s.admin_signed(
+            "POST",
+            &format!("/v3/{pid}/instances/{iid}/kernel-plugin"),
+            &body,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert!(st == 200 || st == 202, "{st} {job}");
+
+    let kind = [("kind", "InstallKernelPlugin")];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let text = loop {
+        let text = s
+            .client
+            .get(s.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let done = [("kind", "InstallKernelPlugin"), ("status", "Completed")];
+        if sample(&text, "plugboard_jobs_total", &done) == Some(1.0) {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no finished job in\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    // Jobs by kind and state (read from the store at scrape time), and job durations.
+    assert_eq!(
+        sample(
+            &text,
+            "plugboard_jobs",
+            &[("kind", "InstallKernelPlugin"), ("state", "Completed")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "plugboard_job_duration_seconds_count", &kind),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(text.contains("plugboard_jobs_running"), "{text}");
+    // Requests by route, method and status, with latency.
+    let install_route = [
+        (
+            "route",
+            "/v3/{project_id}/instances/{instance_id}/kernel-plugin",
+        ),
+        ("method", "POST"),
+    ];
+    assert_eq!(
+        sample(&text, "plugboard_http_requests_total", &install_route),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "plugboard_http_request_duration_seconds_count",
+            &[(
+                "route",
+                "/v3/{project_id}/instances/{instance_id}/kernel-plugin"
+            )]
+        )
+        .is_some(),
+        "{text}"
+    );
+    // A simulated install downloads nothing; the counter is listed anyway.
+    assert!(
+        sample(&text, "plugboard_download_bytes_total", &[]).is_some(),
+        "{text}"
+    );
+    assert!(
+        text.contains("# HELP plugboard_jobs Jobs in the store by kind and state"),
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn missing_bad_and_expired_credentials() {
     let s = Server::start(Some("[iam]\ntoken_ttl_seconds = 1\n")).await;

@@ -407,3 +407,128 @@ async fn repeated_wrong_passwords_lock_the_user() {
     .await;
     assert_eq!(st, 200);
 }
+
+/// Create user `name` in a new group holding `role` on `scope` (`projects/<id>` or
+/// `domains/<id>`); returns the user's project-scoped token.
+async fn user_with_role(s: &Server, admin: &str, name: &str, role: &str, scope: &str) -> String {
+    let domain = s.b("domain_id");
+    let password = "Passw0rd-for-tests";
+    let (st, u) = call(
+        s,
+        admin,
+        "POST",
+        "/v3.0/OS-USER/users",
+        Some(json!({"user": {"name": name, "domain_id": domain, "password": password}})),
+    )
+    .await;
+    assert_eq!(st, 201, "{u}");
+    let uid = u["user"]["id"].as_str().unwrap().to_string();
+    let (st, g) = call(
+        s,
+        admin,
+        "POST",
+        "/v3/groups",
+        Some(json!({"group": {"name": format!("{name}-group")}})),
+    )
+    .await;
+    assert_eq!(st, 201, "{g}");
+    let gid = g["group"]["id"].as_str().unwrap().to_string();
+    let (st, _) = call(
+        s,
+        admin,
+        "PUT",
+        &format!("/v3/groups/{gid}/users/{uid}"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 204);
+    let (st, roles) = call(s, admin, "GET", &format!("/v3/roles?name={role}"), None).await;
+    assert_eq!(st, 200);
+    let rid = roles["roles"][0]["id"].as_str().unwrap().to_string();
+    let (st, body) = call(
+        s,
+        admin,
+        "PUT",
+        &format!("/v3/{scope}/groups/{gid}/roles/{rid}"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 204, "{body}");
+    s.token(name, password, Some("local"))
+        .await
+        .expect("user token")
+}
+
+#[tokio::test]
+async fn admin_api_needs_the_domain_owner_or_te_admin() {
+    let s = Server::start(None).await;
+    let admin = s.admin_token().await;
+    let pid = s.b("project_id");
+    let domain = s.b("domain_id");
+    let list = format!("/plugboard/v1/projects/{pid}/dbss/instances");
+    let (st, created) = call(
+        &s,
+        &admin,
+        "POST",
+        &list,
+        Some(json!({"name": "audit", "edition": "entry"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{created}");
+    let show = format!("{list}/{}", created["id"].as_str().unwrap());
+    let gauss = format!("/plugboard/v1/projects/{pid}/gaussdb/instances");
+
+    // readonly's `*:*:list*` / `*:*:get*` match `plugboard:*:list` / `get`: still refused.
+    let projects = format!("projects/{pid}");
+    let reader = user_with_role(&s, &admin, "reader", "readonly", &projects).await;
+    let (st, ok) = call(
+        &s,
+        &reader,
+        "GET",
+        &format!("/v3/{pid}/instances/kernel-plugins"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "the reader can read elsewhere: {ok}");
+    for path in [&list, &show, &gauss] {
+        let (st, body) = call(&s, &reader, "GET", path, None).await;
+        assert_eq!(st, 403, "{path}: {body}");
+        assert_eq!(body["error_code"], "APIG.0302", "{path}");
+        assert_eq!(
+            body["error_msg"],
+            "The IAM user is not authorized to access the API."
+        );
+    }
+    let domains = format!("domains/{domain}");
+    let domain_reader = user_with_role(&s, &admin, "dreader", "readonly", &domains).await;
+    let (st, body) = call(&s, &domain_reader, "GET", &list, None).await;
+    assert_eq!((st, &body["error_code"]), (403, &json!("APIG.0302")));
+    // A service full-access role is not enough either.
+    let gaussdb_admin =
+        user_with_role(&s, &admin, "gaussops", "GaussDB FullAccess", &projects).await;
+    let (st, body) = call(&s, &gaussdb_admin, "GET", &gauss, None).await;
+    assert_eq!((st, &body["error_code"]), (403, &json!("APIG.0302")));
+
+    // te_admin on the domain, or on the path's project: allowed, reads and writes.
+    let tenant_admin = user_with_role(&s, &admin, "tadmin", "te_admin", &domains).await;
+    let project_admin = user_with_role(&s, &admin, "padmin", "te_admin", &projects).await;
+    for who in [&tenant_admin, &project_admin] {
+        let (st, body) = call(&s, who, "GET", &list, None).await;
+        assert_eq!(st, 200, "{body}");
+        assert_eq!(body["total"], 1);
+        let (st, body) = call(&s, who, "GET", &show, None).await;
+        assert_eq!(st, 200, "{body}");
+        assert_eq!(body["id"], created["id"]);
+        let (st, body) = call(&s, who, "GET", &gauss, None).await;
+        assert_eq!(st, 200, "{body}");
+    }
+    let (st, body) = call(
+        &s,
+        &project_admin,
+        "POST",
+        &list,
+        Some(json!({"name": "second", "edition": "entry"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{body}");
+}

@@ -1,7 +1,8 @@
 //! Authentication and authorization for every Huawei-family and admin route, in one layer run
 //! before the handler: `X-Auth-Token` or an `SDK-HMAC-SHA256` signature resolves to a
 //! [`Principal`]; the path's `project_id` (and `X-Project-Id`) must be a project the principal
-//! may act in; the operation's IAM action must be allowed. Refusals are the gateway's
+//! may act in; the operation's IAM action must be allowed, and plugboard's admin API also needs
+//! the domain owner or a `te_admin` holder. Refusals are the gateway's
 //! APIG codes (`spec/common.md` → Authentication failures).
 
 use super::error::{CommonError, GatewayError, FAMILY};
@@ -168,6 +169,11 @@ async fn authorize(g: &RouteGuard, req: Request) -> Result<Request, Response> {
         if !principal.allows(action, project_id.as_deref()) {
             return Err(GatewayError::Forbidden.into_response());
         }
+    }
+    // plugboard's admin API: the domain owner or a `te_admin` holder (on the domain or the
+    // path's project) only, whatever else the caller's policies match.
+    if g.op.family == Family::Admin && !principal.is_tenant_admin(project_id.as_deref()) {
+        return Err(GatewayError::Forbidden.into_response());
     }
     parts.extensions.insert(Caller {
         principal,

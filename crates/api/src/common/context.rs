@@ -1,6 +1,8 @@
 //! The request context every response goes through: a fresh `X-Request-Id` (32 hex) made
-//! visible to error rendering and logs, an early 413 for declared oversize bodies, and the
-//! Prometheus request metrics (by route, method, status; latency).
+//! visible to error rendering and logs, an early 413 for declared oversize bodies, a handler
+//! panic turned into a 500 (`APIG.0500`, the panic logged with the request id, never sent), one
+//! `info` log line per request (method, matched route or path, status, latency, request id) and
+//! the Prometheus request metrics (by route, method, status; latency).
 
 use super::error::GatewayError;
 use crate::AppState;
@@ -30,6 +32,11 @@ pub async fn request_context(State(state): State<AppState>, req: Request, next: 
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
+    let logged_route = if route == "unmatched" {
+        req.uri().path().to_string()
+    } else {
+        route.clone()
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -48,10 +55,33 @@ pub async fn request_context(State(state): State<AppState>, req: Request, next: 
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }
-    let status = response.status().as_u16().to_string();
+    let status = response.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
+    // One line per request (never the query string: it may carry names users consider private).
+    tracing::info!(
+        method = %method,
+        route = %logged_route,
+        status,
+        latency_ms = (elapsed * 1e6).round() / 1e3,
+        request_id = %id,
+        "request"
+    );
+    let status = status.to_string();
     metrics::counter!("plugboard_http_requests_total", "route" => route.clone(), "method" => method.to_string(), "status" => status).increment(1);
     metrics::histogram!("plugboard_http_request_duration_seconds", "route" => route)
         .record(elapsed);
     response
+}
+
+/// A handler panicked: log it with the request id and answer 500 in the gateway's envelope.
+/// Runs inside the request's scope, so the id is the one the response header carries; the
+/// panic's message goes to the log only.
+pub fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(request_id = %request_id(), panic = detail, "request handler panicked");
+    GatewayError::Internal.into_response()
 }
