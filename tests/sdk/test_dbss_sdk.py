@@ -309,23 +309,77 @@ def test_admin_create_instance_by_limit_with_token(pb, token):
     assert HEX32.match(resp.headers.get("X-Request-Id") or "")
 
 
-@pytest.mark.parametrize("body, why", [
-    ({"name": "x", "edition": "ultimate"}, "unknown edition"),
-    ({"name": "x", "edition": "Entry"}, "edition is case-sensitive"),
-    ({"edition": "entry"}, "name missing"),
-    ({"name": "", "edition": "entry"}, "name empty"),
-    ({"name": "x", "database_limit": -1}, "negative limit"),
-    ({"name": "x", "database_limit": "5"}, "limit as a string"),
-])
-def test_admin_create_instance_rejected(pb, body, why):
+ADMIN_REJECTED = [
+    ({"name": "x", "edition": "ultimate"}, "edition", "unknown edition"),
+    ({"name": "x", "edition": "Entry"}, "edition", "edition is case-sensitive"),
+    ({"edition": "entry"}, "name", "name missing"),
+    ({"name": "", "edition": "entry"}, "name", "name empty"),
+    ({"name": "   ", "edition": "entry"}, "name", "name only whitespace"),
+    ({"name": "n" * 65, "edition": "entry"}, "name", "name over 64 characters"),
+    ({"name": "é" * 65, "edition": "entry"}, "name", "name over 64 characters (multibyte)"),
+    ({"name": None, "edition": "entry"}, "name", "name null"),
+    ({"name": 7, "edition": "entry"}, "name", "name a number"),
+    ({"name": "x", "database_limit": -1}, "database_limit", "negative limit"),
+    ({"name": "x", "database_limit": 0}, "database_limit", "limit 0"),
+    ({"name": "x", "database_limit": 1_000_001}, "database_limit", "limit over 1,000,000"),
+    ({"name": "x", "database_limit": 2 ** 63}, "database_limit", "limit past i64"),
+    ({"name": "x", "database_limit": 1.5}, "database_limit", "limit a fraction"),
+    ({"name": "x", "database_limit": "5"}, "database_limit", "limit as a string"),
+    ({"name": "x", "edition": "entry", "database_limit": 1}, "database_limit", "edition and limit both"),
+    ({"name": "x"}, "database_limit", "neither edition nor limit"),
+]
+
+
+@pytest.mark.parametrize("body, field, why", ADMIN_REJECTED, ids=[c[2] for c in ADMIN_REJECTED])
+def test_admin_create_instance_rejected(pb, body, field, why):
     project = pb.bootstrap["project_id"]
     before = signed_call(pb, "GET", f"/plugboard/v1/projects/{project}/dbss/instances").json()["total"]
     resp = signed_call(pb, "POST", f"/plugboard/v1/projects/{project}/dbss/instances", body)
     assert resp.status == 400, (why, resp.status, resp.body)
     err = resp.json()
-    assert err.get("error_code", "").startswith("PLUGBOARD."), (why, err)
-    assert err.get("error_msg"), err
+    assert err.get("error_code") == "PLUGBOARD.0400", (why, err)
+    assert field in (err.get("error_msg") or ""), f"{why}: error_msg must name {field!r}: {err}"
     assert signed_call(pb, "GET", f"/plugboard/v1/projects/{project}/dbss/instances").json()["total"] == before
+
+
+@pytest.mark.parametrize("name", ["n" * 64, "é" * 64])
+def test_admin_create_instance_name_of_64_characters(pb, name):
+    """64 characters (not bytes) is the longest name; database_limit 1 and 1,000,000 are the bounds."""
+    for limit in (1, 1_000_000):
+        view = create_audit_instance(pb, name=name, database_limit=limit)
+        assert (view["name"], view["database_limit"], view["edition"]) == (name, limit, "custom"), view
+
+
+ADMIN_LIST_REJECTED = [
+    ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=-1", "limit"), ("limit=abc", "limit"),
+    ("limit=1.5", "limit"), ("offset=-1", "offset"), ("offset=abc", "offset"),
+]
+
+
+@pytest.mark.parametrize("query, field", ADMIN_LIST_REJECTED, ids=[c[0] for c in ADMIN_LIST_REJECTED])
+def test_admin_list_instances_rejected(pb, query, field):
+    project = pb.bootstrap["project_id"]
+    path = f"/plugboard/v1/projects/{project}/dbss/instances"
+    before = signed_call(pb, "GET", path).json()["total"]
+    resp = signed_call(pb, "GET", f"{path}?{query}")
+    assert resp.status == 400, (query, resp.status, resp.body)
+    err = resp.json()
+    assert err.get("error_code") == "PLUGBOARD.0400", (query, err)
+    assert field in (err.get("error_msg") or ""), f"error_msg must name {field!r}: {err}"
+    other = "offset" if field == "limit" else "limit"
+    assert other not in err["error_msg"], f"error_msg must name only the wrong parameter: {err}"
+    assert signed_call(pb, "GET", path).json()["total"] == before, "nothing may change"
+
+
+def test_admin_list_instances_limit_bounds(pb):
+    project = create_sub_project(pb)
+    for _ in range(2):
+        create_audit_instance(pb, project_id=project, edition="entry")
+    path = f"/plugboard/v1/projects/{project}/dbss/instances"
+    for query, count in (("limit=1", 1), ("limit=1000", 2), ("offset=1&limit=1000", 1), ("offset=2", 0)):
+        resp = signed_call(pb, "GET", f"{path}?{query}", project_id=project)
+        assert resp.status == 200, (query, resp.body)
+        assert (len(resp.json()["instances"]), resp.json()["total"]) == (count, 2), (query, resp.body)
 
 
 def test_admin_delete_instance_deletes_its_databases(pb, client):
@@ -386,6 +440,23 @@ def test_list_audit_instances(pb, other_project):
     assert {s.id for s in first.servers} | {s.id for s in rest.servers} == set(by_id)
 
 
+INSTANCES_LIST_REJECTED = [
+    ({"limit": "0"}, "limit"), ({"limit": "10001"}, "limit"), ({"limit": "-1"}, "limit"),
+    ({"limit": "abc"}, "limit"), ({"limit": "1.5"}, "limit"), ({"limit": ""}, "limit"),
+    ({"offset": "-1"}, "offset"), ({"offset": "abc"}, "offset"), ({"offset": "1e3"}, "offset"),
+]
+
+
+@pytest.mark.parametrize("params, field", INSTANCES_LIST_REJECTED, ids=lambda v: json.dumps(v) if isinstance(v, dict) else v)
+def test_list_audit_instances_rejected(pb, client, params, field):
+    """Bad offset/limit on GET /v1/{project_id}/dbss/audit/instances: 400 naming the parameter."""
+    before = client.list_audit_instances(dbss.ListAuditInstancesRequest(limit="10000")).total
+    e = expect_sdk_error(lambda: client.list_audit_instances(dbss.ListAuditInstancesRequest(**params)),
+                         (400, DBSS_INVALID, None))
+    assert field in (e.error_msg or ""), f"error_msg must name {field!r}: {e.error_msg!r}"
+    assert client.list_audit_instances(dbss.ListAuditInstancesRequest(limit="10000")).total == before
+
+
 # == add ===================================================================================================
 @pytest.mark.parametrize("variant", ["v1", "v2"])
 def test_add_and_list(pb, client, instance, variant):
@@ -433,11 +504,21 @@ def test_add_every_enum_value(pb, client):
             assert listed[db_id][key] == value, (key, listed[db_id])
 
 
-@pytest.mark.parametrize("ip", ["::1", "2001:db8::10", "fe80::1", "::ffff:10.0.0.1",
-                                "2001:0db8:0000:0000:0000:ff00:0042:8329", "10.0.0.1", "192.168.1.254"])
-def test_add_valid_ip(client, instance, ip):
+# (ip sent, ip stored and listed): one spelling per address — IPv4-mapped IPv6 is the IPv4
+# address, IPv6 as RFC 5952 writes it (lower case, leading zeros dropped, longest zero run "::").
+CANONICAL_IPS = [
+    ("::1", "::1"), ("2001:db8::10", "2001:db8::10"), ("fe80::1", "fe80::1"), ("10.0.0.1", "10.0.0.1"),
+    ("192.168.1.254", "192.168.1.254"), ("::ffff:10.0.0.1", "10.0.0.1"), ("::FFFF:127.0.0.1", "127.0.0.1"),
+    ("0:0:0:0:0:0:0:1", "::1"), ("0000:0000:0000:0000:0000:0000:0000:0001", "::1"),
+    ("2001:0db8:0000:0000:0000:ff00:0042:8329", "2001:db8::ff00:42:8329"), ("2001:DB8::A", "2001:db8::a"),
+    ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+]
+
+
+@pytest.mark.parametrize("ip, stored", CANONICAL_IPS, ids=[c[0] for c in CANONICAL_IPS])
+def test_add_valid_ip(client, instance, ip, stored):
     db_id, _ = add_db(client, instance, ip=ip)
-    assert find_db(client, instance, db_id)["ip"] == ip
+    assert find_db(client, instance, db_id)["ip"] == stored
 
 
 @pytest.mark.parametrize("port", ["1", "65535", "5432"])
@@ -463,17 +544,31 @@ FIELD_CASES = [
     ("name-missing", _without("name"), "name"),
     ("name-empty", _with("name", ""), "name"),
     ("name-number", _with("name", 42), "name"),
+    ("name-null", _with("name", None), "name"),
+    ("name-list", _with("name", ["orders"]), "name"),
+    ("name-whitespace", _with("name", " \t \n "), "name"),
+    ("name-256", _with("name", "n" * 256), "name"),
+    ("name-256-multibyte", _with("name", "é" * 256), "name"),
     ("type-missing", _without("type"), "type"),
     ("type-unknown", _with("type", "MARIADB"), "type"),
     ("type-lowercase", _with("type", "mysql"), "type"),
     ("type-number", _with("type", 1), "type"),
+    ("type-null", _with("type", None), "type"),
+    ("type-list", _with("type", ["MYSQL"]), "type"),
     ("version-missing", _without("version"), "version"),
     ("version-empty", _with("version", ""), "version"),
     ("version-number", _with("version", 10), "version"),
+    ("version-null", _with("version", None), "version"),
+    ("version-list", _with("version", ["10.11"]), "version"),
+    ("version-whitespace", _with("version", "   "), "version"),
+    ("version-256", _with("version", "1" * 256), "version"),
     ("charset-missing", _without("charset"), "charset"),
     ("charset-unknown", _with("charset", "LATIN1"), "charset"),
     ("charset-dashed", _with("charset", "UTF-8"), "charset"),
     ("charset-lowercase", _with("charset", "utf8"), "charset"),
+    ("charset-null", _with("charset", None), "charset"),
+    ("charset-number", _with("charset", 8), "charset"),
+    ("charset-list", _with("charset", ["UTF8"]), "charset"),
     ("ip-missing", _without("ip"), "ip"),
     ("ip-empty", _with("ip", ""), "ip"),
     ("ip-garbage", _with("ip", "not-an-ip"), "ip"),
@@ -485,6 +580,9 @@ FIELD_CASES = [
     ("ip-v6-garbage", _with("ip", "2001:db8:::1"), "ip"),
     ("ip-v6-bracketed", _with("ip", "[::1]"), "ip"),
     ("ip-number", _with("ip", 2130706433), "ip"),
+    ("ip-null", _with("ip", None), "ip"),
+    ("ip-list", _with("ip", ["127.0.0.1"]), "ip"),
+    ("ip-v6-zone", _with("ip", "fe80::1%eth0"), "ip"),
     ("port-missing", _without("port"), "port"),
     ("port-null", _with("port", None), "port"),
     ("port-integer", _with("port", 3306), "port"),
@@ -495,10 +593,19 @@ FIELD_CASES = [
     ("port-negative", _with("port", "-1"), "port"),
     ("port-huge", _with("port", "99999999999999999999"), "port"),
     ("port-fraction", _with("port", "3306.5"), "port"),
+    ("port-leading-zero", _with("port", "03306"), "port"),
+    ("port-leading-zeros", _with("port", "00001"), "port"),
+    ("port-plus", _with("port", "+3306"), "port"),
+    ("port-spaces", _with("port", " 3306"), "port"),
     ("os-missing", _without("os"), "os"),
     ("os-unknown", _with("os", "LINUX"), "os"),
     ("os-lowercase", _with("os", "linux64"), "os"),
+    ("os-null", _with("os", None), "os"),
+    ("os-number", _with("os", 64), "os"),
+    ("os-list", _with("os", ["LINUX64"]), "os"),
     ("instance_name-number", _with("instance_name", 7), "instance_name"),
+    ("instance_name-list", _with("instance_name", ["maria"]), "instance_name"),
+    ("instance_name-256", _with("instance_name", "i" * 256), "instance_name"),
     ("no-database-wrapper", lambda d: d, "database"),
     ("empty-object", lambda d: {}, "database"),
     ("database-null", lambda d: {"database": None}, "database"),
@@ -520,7 +627,18 @@ def test_add_rejected(client, reject_instance, variant, case, make_body, field):
     body = make_body(valid_db())
     e = expect_sdk_error(lambda: add(client, reject_instance, body, variant), (400, DBSS_INVALID, None))
     assert field in (e.error_msg or ""), f"error_msg must name {field!r}: {e.error_msg!r}"
+    if field != "database" and not case.endswith("-missing"):
+        # the full path, so `name` is not satisfied by a message about `instance_name`
+        assert f"database.{field}" in e.error_msg, f"error_msg must name database.{field}: {e.error_msg!r}"
     assert total(client, reject_instance) == before, "nothing may be stored"
+
+
+@pytest.mark.parametrize("field", ["name", "version", "instance_name"])
+@pytest.mark.parametrize("text", ["x" * 255, "é" * 255], ids=["ascii", "multibyte"])
+def test_add_text_at_255_characters(client, instance, field, text):
+    """255 characters (not bytes) is the longest text accepted; listed unchanged."""
+    db_id, _ = add_db(client, instance, **{field: text})
+    assert find_db(client, instance, db_id)[field] == text
 
 
 @pytest.mark.parametrize("field", ["name", "version", "instance_name"])
@@ -668,6 +786,44 @@ def test_duplicate_rejected(client, instance, first, second):
     # spec/dbss.md fixes the status (400) but not the code
     expect_sdk_error_code_in(lambda: add(client, instance, {"database": again}, second), 400, None)
     assert [d["id"] for d in wire_dbs(list_dbs(client, instance))] == [db_id], "nothing may be stored"
+
+
+# (spelling added first, another spelling of the same address, the one spelling listed)
+SAME_ADDRESS = [
+    ("127.0.0.1", "::ffff:127.0.0.1", "127.0.0.1"),
+    ("::ffff:127.0.0.1", "127.0.0.1", "127.0.0.1"),
+    ("::1", "0:0:0:0:0:0:0:1", "::1"),
+    ("0:0:0:0:0:0:0:1", "::1", "::1"),
+    ("::1", "0000:0000:0000:0000:0000:0000:0000:0001", "::1"),
+    ("2001:db8::a", "2001:DB8:0:0:0:0:0:A", "2001:db8::a"),
+    ("2001:0db8:0000:0000:0000:ff00:0042:8329", "2001:db8::ff00:42:8329", "2001:db8::ff00:42:8329"),
+]
+
+
+@pytest.mark.parametrize("first, again, canonical", SAME_ADDRESS, ids=[f"{a} then {b}" for a, b, _ in SAME_ADDRESS])
+def test_duplicate_rule_sees_every_spelling_of_an_address(client, instance, first, again, canonical):
+    """The duplicate rule compares addresses, not spellings: the ip is stored canonically."""
+    db_id, _ = add_db(client, instance, name="orders", ip=first, port="3306")
+    [listed] = wire_dbs(list_dbs(client, instance))
+    assert listed["ip"] == canonical, listed
+    for variant in ("v1", "v2"):
+        e = expect_sdk_error(lambda: add(client, instance, {"database": valid_db(name="orders", ip=again,
+                                                                                   port="3306")}, variant),
+                             (400, DBSS_INVALID, None))
+        assert "already audited" in e.error_msg and canonical in e.error_msg, e.error_msg
+    assert [d["id"] for d in wire_dbs(list_dbs(client, instance))] == [db_id], "nothing may be stored"
+    assert total(client, instance) == 1
+
+
+@pytest.mark.parametrize("variant", ["v1", "v2"])
+def test_port_with_leading_zeros_is_not_a_second_spelling(client, instance, variant):
+    """"03306" is refused (400 naming port), so it can never be stored beside "3306"."""
+    db_id, _ = add_db(client, instance, name="orders", ip="127.0.0.1", port="3306")
+    for port in ("03306", "003306", "0003306"):
+        e = expect_sdk_error(lambda: add(client, instance, {"database": valid_db(name="orders", port=port)},
+                                         variant), (400, DBSS_INVALID, None))
+        assert "database.port" in e.error_msg and "leading zeros" in e.error_msg, e.error_msg
+    assert [(d["id"], d["port"]) for d in wire_dbs(list_dbs(client, instance))] == [(db_id, "3306")]
 
 
 def test_duplicate_rule_is_ip_port_name_per_instance(pb, client, instance):

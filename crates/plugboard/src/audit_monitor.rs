@@ -1,8 +1,11 @@
 //! The audit monitor: keeps DBSS `audit_status` true. It wakes when a database is switched ON
 //! (and every second), claims the databases whose probe is due — on PostgreSQL with
 //! `SKIP LOCKED`, so processes sharing the store split the work — probes them with bounded
-//! concurrency, off the request path, and records ACTIVE or ERROR with a reason. Each database
-//! is probed again every `[dbss] probe_interval_seconds` while audit is ON.
+//! concurrency (`[dbss] probe_concurrency` per process), off the request path, and records
+//! ACTIVE or ERROR with a reason — only under the switch generation the probe was claimed at,
+//! so a database switched OFF (and perhaps ON again) while its probe ran never shows that
+//! probe's result. Each database is probed again every `[dbss] probe_interval_seconds` while
+//! audit is ON.
 
 use plugboard_core::config::DbssConfig;
 use plugboard_core::time::now_micros;
@@ -90,6 +93,7 @@ impl AuditMonitor {
 fn error(d: &DueProbe, reason: String) -> ProbeOutcome {
     ProbeOutcome {
         id: d.id.clone(),
+        generation: d.generation,
         audit_status: "ERROR",
         audit_reason: reason,
         probed_at: now_micros(),
@@ -109,6 +113,7 @@ async fn probe_one(policy: &NetworkPolicy, d: &DueProbe, timeout: Duration) -> P
     match probe(SocketAddr::new(ip, port), protocol_for(&d.db_type), timeout).await {
         Ok(_) => ProbeOutcome {
             id: d.id.clone(),
+            generation: d.generation,
             audit_status: "ACTIVE",
             audit_reason: String::new(),
             probed_at: now_micros(),

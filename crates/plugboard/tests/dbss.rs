@@ -587,3 +587,155 @@ async fn other_projects_are_invisible() {
     .await;
     assert_eq!(l["total"], 0, "nothing was added");
 }
+
+/// A loopback PostgreSQL look-alike that holds every connection for `hold` before answering
+/// the SSLRequest with `N`, and counts how many connections it holds at once.
+struct HoldingListener {
+    port: u16,
+    held_now: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    held_max: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HoldingListener {
+    async fn start(hold: Duration) -> HoldingListener {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        use std::sync::Arc;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held_now = Arc::new(AtomicUsize::new(0));
+        let held_max = Arc::new(AtomicUsize::new(0));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (now, max, count) = (held_now.clone(), held_max.clone(), accepted.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut conn, _)) = listener.accept().await else {
+                    return;
+                };
+                count.fetch_add(1, SeqCst);
+                let open = now.fetch_add(1, SeqCst) + 1;
+                max.fetch_max(open, SeqCst);
+                let now = now.clone();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 8];
+                    let read = tokio::time::timeout(hold, conn.read_exact(&mut request)).await;
+                    tokio::time::sleep(hold).await;
+                    // Counted out before answering: the prober holds its slot until it has
+                    // read the answer, so everything counted here is a probe in flight.
+                    now.fetch_sub(1, SeqCst);
+                    if matches!(read, Ok(Ok(_))) {
+                        conn.write_all(b"N").await.ok();
+                        let mut rest = [0u8; 64];
+                        tokio::time::timeout(Duration::from_secs(2), conn.read(&mut rest))
+                            .await
+                            .ok();
+                    }
+                });
+            }
+        });
+        HoldingListener {
+            port,
+            held_now,
+            held_max,
+            accepted,
+            task,
+        }
+    }
+}
+
+#[tokio::test]
+async fn probe_concurrency_bounds_the_probes_in_flight() {
+    use std::sync::atomic::Ordering::SeqCst;
+    const DATABASES: usize = 40;
+    const BOUND: usize = 4;
+    let config = format!(
+        "[network]\nprobe_allow = [\"127.0.0.0/8\"]\n[dbss]\nprobe_interval_seconds = 600\nprobe_timeout_ms = 5000\nprobe_concurrency = {BOUND}\n"
+    );
+    let s = Server::start(Some(&config)).await;
+    let t = s.admin_token().await;
+    let pid = s.b("project_id");
+    let target = HoldingListener::start(Duration::from_millis(300)).await;
+    let inst = audit_instance(
+        &s,
+        &t,
+        json!({"name": "bounded", "database_limit": DATABASES}),
+    )
+    .await;
+    let mut ids = vec![];
+    for i in 0..DATABASES {
+        let (st, a) = call(
+            &s,
+            &t,
+            "POST",
+            &format!("/v2/{pid}/audit/{inst}/databases"),
+            Some(database(
+                &format!("held{i}"),
+                "POSTGRESQL",
+                &target.port.to_string(),
+            )),
+        )
+        .await;
+        assert_eq!(st, 200, "{a}");
+        ids.push(a["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        let (st, r) = call(
+            &s,
+            &t,
+            "POST",
+            &format!("/v3/{pid}/audit/{inst}/databases/switch"),
+            Some(json!({"id": id, "status": "ON"})),
+        )
+        .await;
+        assert_eq!((st, r), (200, json!({"status": "SUCCESS"})));
+    }
+    // 40 probes of 300 ms, 4 at a time: about 3 s.
+    let list = format!("/v2/{pid}/audit/{inst}/databases?limit=100");
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let (st, l) = call(&s, &t, "GET", &list, None).await;
+        assert_eq!(st, 200, "{l}");
+        let items = l["databases"].as_array().unwrap();
+        assert_eq!(items.len(), DATABASES);
+        let active = items
+            .iter()
+            .filter(|d| {
+                d["database"]["status"] == "ON" && d["database"]["audit_status"] == "ACTIVE"
+            })
+            .count();
+        if active == DATABASES {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {active} of {DATABASES} ACTIVE; others: {:?}",
+            items
+                .iter()
+                .filter(|d| d["database"]["audit_status"] != "ACTIVE")
+                .map(|d| (
+                    &d["database"]["audit_status"],
+                    &d["database"]["audit_reason"]
+                ))
+                .take(3)
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let max = target.held_max.load(SeqCst);
+    assert!(
+        target.accepted.load(SeqCst) >= DATABASES,
+        "every database was probed"
+    );
+    assert!(
+        max <= BOUND,
+        "{max} probes were in flight at once; probe_concurrency is {BOUND}"
+    );
+    assert!(
+        max >= 2,
+        "probes never overlapped (max {max}), so the bound was not exercised"
+    );
+    assert_eq!(target.held_now.load(SeqCst), 0);
+    target.task.abort();
+}

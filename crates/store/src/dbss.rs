@@ -1,6 +1,8 @@
 //! DBSS rows: audit instances and their audited databases (`spec/dbss.md`), and the audit
 //! monitor's schedule. Per-instance counters are updated in the same transaction as every
 //! change, so the database limit is enforced without races and totals never scan the table.
+//! Every status change bumps the database's `switch_generation`; a probe outcome is recorded
+//! only under the generation it was claimed at, so no probe outlives the switch that started it.
 
 use crate::{Backend, Result, Store, StoreError};
 use plugboard_core::time::Micros;
@@ -74,12 +76,18 @@ pub struct DueProbe {
     pub db_type: String,
     pub ip: String,
     pub port: String,
+    /// The database's switch generation when it was claimed; hand it back in
+    /// [`ProbeOutcome::generation`].
+    pub generation: i64,
 }
 
 /// A probe outcome to record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeOutcome {
     pub id: String,
+    /// [`DueProbe::generation`] of the claim this outcome answers. The outcome is dropped when
+    /// the database was switched (OFF, or OFF and ON again) since.
+    pub generation: i64,
     pub audit_status: &'static str,
     pub audit_reason: String,
     pub probed_at: Micros,
@@ -337,9 +345,9 @@ impl Store {
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let sql = if on {
-            "UPDATE dbss_databases SET status = 'ON', next_probe_at = 0 WHERE id = $1 AND instance_id = $2 AND status = 'OFF'"
+            "UPDATE dbss_databases SET status = 'ON', next_probe_at = 0, switch_generation = switch_generation + 1 WHERE id = $1 AND instance_id = $2 AND status = 'OFF'"
         } else {
-            "UPDATE dbss_databases SET status = 'OFF', audit_status = 'SHUTOFF', audit_reason = '' WHERE id = $1 AND instance_id = $2 AND status = 'ON'"
+            "UPDATE dbss_databases SET status = 'OFF', audit_status = 'SHUTOFF', audit_reason = '', switch_generation = switch_generation + 1 WHERE id = $1 AND instance_id = $2 AND status = 'ON'"
         };
         let changed = sqlx::query(sql)
             .bind(id)
@@ -383,7 +391,7 @@ impl Store {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
-        let sql = format!("UPDATE dbss_databases SET next_probe_at = $1 WHERE id IN (SELECT id FROM dbss_databases WHERE status = 'ON' AND next_probe_at <= $2 ORDER BY next_probe_at LIMIT $3{lock}) RETURNING id, type, ip, port");
+        let sql = format!("UPDATE dbss_databases SET next_probe_at = $1 WHERE id IN (SELECT id FROM dbss_databases WHERE status = 'ON' AND next_probe_at <= $2 ORDER BY next_probe_at LIMIT $3{lock}) RETURNING id, type, ip, port, switch_generation");
         let rows = sqlx::query(&sql)
             .bind(next)
             .bind(now)
@@ -397,25 +405,31 @@ impl Store {
                     db_type: r.try_get(1)?,
                     ip: r.try_get(2)?,
                     port: r.try_get(3)?,
+                    generation: r.try_get(4)?,
                 })
             })
             .collect()
     }
 
-    /// Record probe outcomes in one transaction; a database switched OFF meanwhile keeps
-    /// `SHUTOFF`.
-    pub async fn record_probes(&self, outcomes: &[ProbeOutcome]) -> Result<()> {
+    /// Record probe outcomes in one transaction. An outcome is written only while the
+    /// database is still ON at the generation it was claimed at: one switched OFF meanwhile
+    /// keeps `SHUTOFF`, and one switched OFF and ON again waits for the probe of its new
+    /// generation instead of showing the stale result. Returns how many were written.
+    pub async fn record_probes(&self, outcomes: &[ProbeOutcome]) -> Result<u64> {
         let mut tx = self.begin_write().await?;
+        let mut written = 0;
         for o in outcomes {
-            sqlx::query("UPDATE dbss_databases SET audit_status = $2, audit_reason = $3, probed_at = $4 WHERE id = $1 AND status = 'ON'")
+            written += sqlx::query("UPDATE dbss_databases SET audit_status = $2, audit_reason = $3, probed_at = $4 WHERE id = $1 AND status = 'ON' AND switch_generation = $5")
                 .bind(&o.id)
                 .bind(o.audit_status)
                 .bind(&o.audit_reason)
                 .bind(o.probed_at)
+                .bind(o.generation)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
         }
         tx.commit().await?;
-        Ok(())
+        Ok(written)
     }
 }

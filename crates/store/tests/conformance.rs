@@ -642,20 +642,29 @@ mod dbss {
             assert_eq!(later.len(), 6, "due again after the interval");
 
             // An outcome for a database switched OFF meanwhile does not overwrite SHUTOFF.
+            let generation = |id: &str| {
+                later
+                    .iter()
+                    .find(|p| p.id == id)
+                    .map(|p| p.generation)
+                    .expect("claimed")
+            };
             store
                 .switch_audit_database(&inst.id, &ids[0], false)
                 .await
                 .expect("off");
-            store
+            let written = store
                 .record_probes(&[
                     ProbeOutcome {
                         id: ids[0].clone(),
+                        generation: generation(&ids[0]),
                         audit_status: "ACTIVE",
                         audit_reason: String::new(),
                         probed_at: now,
                     },
                     ProbeOutcome {
                         id: ids[1].clone(),
+                        generation: generation(&ids[1]),
                         audit_status: "ERROR",
                         audit_reason: "connection refused".into(),
                         probed_at: now,
@@ -663,6 +672,7 @@ mod dbss {
                 ])
                 .await
                 .expect("record");
+            assert_eq!(written, 1, "only the database still ON at its generation");
             let off = store
                 .get_audit_database(&inst.id, &ids[0])
                 .await
@@ -679,6 +689,114 @@ mod dbss {
                 (err.audit_status.as_str(), err.audit_reason.as_str()),
                 ("ERROR", "connection refused")
             );
+        })
+        .await;
+    }
+
+    /// A probe claimed before OFF → ON (or ON → OFF → ON) answers a generation that is gone:
+    /// its outcome is dropped, and only the probe claimed after the last switch is recorded.
+    #[tokio::test]
+    async fn stale_probe_after_off_and_on_is_not_recorded() {
+        on_both(|store, backend| async move {
+            let project = hex32();
+            let inst = instance(&project, 10);
+            store.create_audit_instance(&inst).await.expect("instance");
+            let d = database(&inst.id, "orders", "3306");
+            store.add_audit_database(&project, &d).await.expect("add");
+            assert!(store
+                .switch_audit_database(&inst.id, &d.id, true)
+                .await
+                .expect("on"));
+            let now = now_micros();
+            let [stale] = <[DueProbe; 1]>::try_from(
+                store
+                    .claim_due_probes(now, now + 60_000_000, 10)
+                    .await
+                    .expect("claim"),
+            )
+            .expect("one claim");
+            assert_eq!(stale.id, d.id);
+
+            // While that probe runs, the database is switched OFF and ON again.
+            assert!(store
+                .switch_audit_database(&inst.id, &d.id, false)
+                .await
+                .expect("off"));
+            assert!(store
+                .switch_audit_database(&inst.id, &d.id, true)
+                .await
+                .expect("on again"));
+            let outcome = |p: &DueProbe, status: &'static str, reason: &str| ProbeOutcome {
+                id: p.id.clone(),
+                generation: p.generation,
+                audit_status: status,
+                audit_reason: reason.into(),
+                probed_at: now_micros(),
+            };
+            // The stale probe's result arrives: dropped, the database waits for its new probe.
+            let written = store
+                .record_probes(&[outcome(&stale, "ERROR", "connection refused")])
+                .await
+                .expect("record");
+            assert_eq!(written, 0, "{backend:?}: a stale outcome is not written");
+            let seen = store
+                .get_audit_database(&inst.id, &d.id)
+                .await
+                .expect("get");
+            assert_eq!(
+                (
+                    seen.status.as_str(),
+                    seen.audit_status.as_str(),
+                    seen.audit_reason.as_str(),
+                    seen.probed_at
+                ),
+                ("ON", "SHUTOFF", "", 0),
+                "{backend:?}"
+            );
+
+            // Switched ON again, it is due at once, under a new generation; that probe counts.
+            let [fresh] = <[DueProbe; 1]>::try_from(
+                store
+                    .claim_due_probes(now, now + 60_000_000, 10)
+                    .await
+                    .expect("claim"),
+            )
+            .expect("due again after ON");
+            assert_ne!(fresh.generation, stale.generation);
+            let written = store
+                .record_probes(&[outcome(&fresh, "ACTIVE", "")])
+                .await
+                .expect("record");
+            assert_eq!(written, 1);
+            // ... and a late stale result after it does not overwrite it either.
+            store
+                .record_probes(&[outcome(&stale, "ERROR", "late")])
+                .await
+                .expect("record");
+            let seen = store
+                .get_audit_database(&inst.id, &d.id)
+                .await
+                .expect("get");
+            assert_eq!(
+                (seen.audit_status.as_str(), seen.audit_reason.as_str()),
+                ("ACTIVE", ""),
+                "{backend:?}"
+            );
+
+            // Re-probes of an unchanged database keep its generation and are recorded.
+            let [again] = <[DueProbe; 1]>::try_from(
+                store
+                    .claim_due_probes(now + 120_000_000, now + 180_000_000, 10)
+                    .await
+                    .expect("claim"),
+            )
+            .expect("re-probe");
+            assert_eq!(again.generation, fresh.generation);
+            let written = store
+                .record_probes(&[outcome(&again, "ERROR", "connection refused")])
+                .await
+                .expect("record");
+            assert_eq!(written, 1);
         })
         .await;
     }

@@ -120,10 +120,16 @@ pub async fn list_audit_instances(
 ) -> Result<Response> {
     let offset = q.offset.unwrap_or(0);
     let limit = q.limit.unwrap_or(100);
-    if offset < 0 || !(1..=1000).contains(&limit) {
-        return Err(AdminError::Invalid(
-            "offset must be ≥ 0 and limit from 1 to 1000".into(),
-        ));
+    // One message per parameter, so it names the one that is wrong.
+    if offset < 0 {
+        return Err(AdminError::Invalid(format!(
+            "offset must be ≥ 0 (got {offset})"
+        )));
+    }
+    if !(1..=1000).contains(&limit) {
+        return Err(AdminError::Invalid(format!(
+            "limit must be from 1 to 1000 (got {limit})"
+        )));
     }
     let (rows, total) = state
         .store
