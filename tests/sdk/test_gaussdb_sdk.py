@@ -608,6 +608,22 @@ def test_kill_9_during_download_then_restart_completes_once(start_plugboard, pac
     assert not any(staging.iterdir()), f"leftover staging: {list(staging.iterdir())}"
 
 
+def test_a_process_with_max_concurrent_0_runs_no_jobs(start_plugboard, packages):
+    """`[jobs] max_concurrent = 0`: the job is accepted and kept; a process that runs jobs
+    (here the same data, restarted with the default) runs it."""
+    server = start_plugboard(config=config(packages, extra="max_concurrent = 0"))
+    c = gaussdb_client(server)
+    sim = register(server, mode="simulated").json()
+    job_id = install(c, sim["id"], SIMULATED, packages.url(f"never-fetched-{SUFFIX}.tar.gz"), "b" * 64)
+    time.sleep(1.0)  # ten poll intervals of the config
+    held = job(c, job_id)
+    assert (held["status"], held["progress"]) == ("Running", "0%"), held
+    (server.data_dir / "plugboard.toml").write_text(config(packages))
+    server.restart()
+    c = gaussdb_client(server)
+    assert wait_job(c, job_id)["status"] == "Completed"
+
+
 def test_two_servers_on_postgres_take_over_a_killed_ones_job(start_plugboard, packages, tmp_path):
     """A runs the job; B (same PostgreSQL database, same master key) starts while A downloads;
     A is killed; B finishes the job once A's lease has expired."""

@@ -11,12 +11,12 @@
 //! also the shape of the external drivers to come (a step = driver, action, input → events).
 
 use plugboard_core::time::now_micros;
-use plugboard_store::jobs::{Job, JobStep, StepUpdate, COMPLETED, FAILED};
+use plugboard_store::jobs::{Job, JobEffect, JobEnd, JobStep, StepUpdate, COMPLETED, FAILED};
 use plugboard_store::Store;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -59,7 +59,14 @@ pub struct StepCtx {
     owner: String,
     last_write: Option<Instant>,
     checkpoint: bool,
+    effects: Vec<JobEffect>,
 }
+
+/// How long a claim waits, while jobs run, for more slots to free up (see [`Engine::run`]).
+const CLAIM_GATHER: Duration = Duration::from_millis(10);
+
+/// Transactions writing the ends of jobs at once (see `finisher`).
+const FINISHING_AT_ONCE: usize = 4;
 
 /// How often progress within a step is written at most.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
@@ -82,6 +89,17 @@ impl StepCtx {
     /// after it. Should the process die before the next save, the step simply runs again.
     pub fn skip_checkpoint(&mut self) {
         self.checkpoint = false;
+    }
+
+    /// In the job's last step: a change to the store that is committed together with the job's
+    /// completion (and not at all if the job does not complete here), so a job is `Completed`
+    /// exactly when its outcome is recorded.
+    pub fn complete_with(&mut self, effect: JobEffect) {
+        debug_assert!(
+            self.step + 1 == self.steps.len(),
+            "complete_with belongs in the last step"
+        );
+        self.effects.push(effect);
     }
 
     /// Set the step's message (shown with the job's steps).
@@ -184,6 +202,14 @@ struct Shared {
     /// The jobs running in this process, each with what stops it (the process stopping, or
     /// its lease lost).
     running: Mutex<HashMap<String, CancellationToken>>,
+    /// Where runs send their jobs' ends (see [`finisher`]).
+    finish: mpsc::UnboundedSender<Finish>,
+}
+
+/// A job's end on its way to the store, and who waits for the answer.
+struct Finish {
+    end: JobEnd,
+    ended: oneshot::Sender<bool>,
 }
 
 impl Engine {
@@ -211,28 +237,46 @@ impl Engine {
     /// Run until `stop` is cancelled; then stop the running steps and release their leases
     /// so another process (or the next start) resumes them.
     pub async fn run(self, stop: CancellationToken) {
+        let (finish, finishing) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             store: self.store,
             owner: self.owner,
             config: self.config,
             handlers: self.handlers,
             running: Mutex::new(HashMap::new()),
+            finish,
         });
         let slots = Arc::new(Semaphore::new(shared.config.max_concurrent_jobs.max(1)));
         // Dropped with this future: a process whose engine is gone renews nothing.
         let _background = AbortOnDrop(vec![
             tokio::spawn(heartbeat_loop(shared.clone(), stop.clone())),
             tokio::spawn(prune_loop(shared.clone(), stop.clone())),
+            tokio::spawn(finisher(shared.clone(), finishing)),
         ]);
         let mut tasks = JoinSet::new();
+        // Jobs this process holds at most: those running (`max_concurrent_jobs`, the slots)
+        // and as many claimed ahead, waiting for a slot under a lease the heartbeat renews, so
+        // a busy engine starts its next job without a trip to the store.
+        let max = shared.config.max_concurrent_jobs.max(1);
+        let hold = 2 * max;
+        let batch = (max / 4).max(1);
+        let mut last_claim: Option<Instant> = None;
         while !stop.is_cancelled() {
-            let free = slots.available_permits();
+            while tasks.try_join_next().is_some() {}
+            let room = hold.saturating_sub(tasks.len());
+            // While jobs run, a claim waits for some room (or for CLAIM_GATHER): one claim,
+            // one write to the store, then takes several jobs.
+            let gathering = room > 0
+                && room < batch
+                && !tasks.is_empty()
+                && last_claim.is_some_and(|at| at.elapsed() < CLAIM_GATHER);
             let mut claimed = 0;
-            if free > 0 {
+            if room > 0 && !gathering {
+                last_claim = Some(Instant::now());
                 let now = now_micros();
                 match shared
                     .store
-                    .claim_jobs(&shared.owner, now, now + shared.config.lease(), free as i64)
+                    .claim_jobs(&shared.owner, now, now + shared.config.lease(), room as i64)
                     .await
                 {
                     Ok(jobs) => {
@@ -252,24 +296,25 @@ impl Engine {
                                 r.insert(job.id.clone(), cancel.clone());
                                 cancel
                             };
-                            let Ok(permit) = slots.clone().acquire_owned().await else {
-                                break;
-                            };
-                            tasks.spawn(run_job(shared.clone(), job, permit, cancel));
+                            tasks.spawn(run_job(shared.clone(), job, slots.clone(), cancel));
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "claiming jobs failed; retrying"),
                 }
             }
-            while tasks.try_join_next().is_some() {}
-            metrics::gauge!("plugboard_jobs_running").set(tasks.len() as f64);
-            if claimed > 0 && claimed == free {
+            metrics::gauge!("plugboard_jobs_running").set((max - slots.available_permits()) as f64);
+            if claimed > 0 && claimed == room {
                 continue; // there may be more due
             }
+            let wait = if gathering {
+                CLAIM_GATHER.min(shared.config.poll_interval)
+            } else {
+                shared.config.poll_interval
+            };
             tokio::select! {
                 _ = stop.cancelled() => {}
                 _ = self.waker.notified() => {}
-                _ = tokio::time::sleep(shared.config.poll_interval) => {}
+                _ = tokio::time::sleep(wait) => {}
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             }
         }
@@ -333,7 +378,11 @@ async fn heartbeat_loop(shared: Arc<Shared>, stop: CancellationToken) {
                 // here rather than run them twice at once.
                 if renewed.elapsed() >= lease {
                     let all: Vec<&String> = ids.iter().collect();
-                    stop_runs(&shared, &all, "leases not renewed in time; stopping the job here");
+                    stop_runs(
+                        &shared,
+                        &all,
+                        "leases not renewed in time; stopping the job here",
+                    );
                 }
             }
         }
@@ -353,6 +402,74 @@ fn stop_runs(shared: &Shared, ids: &[&String], why: &str) {
     }
 }
 
+/// Writes the ends of jobs, as many as are waiting in one transaction: while the commits under
+/// way (at most [`FINISHING_AT_ONCE`]) are busy, the next jobs to end queue up and share the
+/// next commit (a group commit), so a busy engine pays one commit for many jobs and an idle
+/// one waits for nothing.
+async fn finisher(shared: Arc<Shared>, mut finishing: mpsc::UnboundedReceiver<Finish>) {
+    const MOST: usize = 256;
+    let at_once = Arc::new(Semaphore::new(FINISHING_AT_ONCE));
+    let mut commits = JoinSet::new();
+    while let Some(first) = finishing.recv().await {
+        let Ok(turn) = at_once.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MOST {
+            match finishing.try_recv() {
+                Ok(f) => batch.push(f),
+                Err(_) => break,
+            }
+        }
+        while commits.try_join_next().is_some() {}
+        commits.spawn(finish_batch(shared.clone(), batch, turn));
+    }
+}
+
+/// One group commit of [`finisher`].
+async fn finish_batch(shared: Arc<Shared>, batch: Vec<Finish>, _turn: OwnedSemaphorePermit) {
+    let (ends, waiting): (Vec<JobEnd>, Vec<oneshot::Sender<bool>>) =
+        batch.into_iter().map(|f| (f.end, f.ended)).unzip();
+    let answers = match shared.store.finish_jobs(&shared.owner, &ends).await {
+        Ok(answers) => answers,
+        Err(e) if ends.len() > 1 => {
+            // One job's end may be what failed: end the others one by one.
+            tracing::warn!(error = %e, jobs = ends.len(), "ending jobs together failed; one at a time");
+            let mut answers = Vec::with_capacity(ends.len());
+            for end in &ends {
+                answers.push(finish_alone(&shared, end).await);
+            }
+            answers
+        }
+        Err(e) => {
+            tracing::warn!(job_id = %ends[0].id, error = %e, "ending a job failed; it resumes when its lease expires");
+            vec![false]
+        }
+    };
+    for (waiter, ended) in waiting.into_iter().zip(answers) {
+        waiter.send(ended).ok();
+    }
+}
+
+async fn finish_alone(shared: &Shared, end: &JobEnd) -> bool {
+    match shared.store.finish_job(&shared.owner, end).await {
+        Ok(ended) => ended,
+        Err(e) => {
+            tracing::warn!(job_id = %end.id, error = %e, "ending a job failed; it resumes when its lease expires");
+            false
+        }
+    }
+}
+
+/// End a job through the finisher; `true` when it ended here (the lease was still held).
+async fn finish(shared: &Shared, end: JobEnd) -> bool {
+    let (ended, answer) = oneshot::channel();
+    if shared.finish.send(Finish { end, ended }).is_err() {
+        return false;
+    }
+    answer.await.unwrap_or(false)
+}
+
 async fn prune_loop(shared: Arc<Shared>, stop: CancellationToken) {
     loop {
         let cutoff =
@@ -369,24 +486,22 @@ async fn prune_loop(shared: Arc<Shared>, stop: CancellationToken) {
     }
 }
 
-/// Run one claimed job from its current step.
-async fn run_job(
-    shared: Arc<Shared>,
-    job: Job,
-    _permit: OwnedSemaphorePermit,
-    cancel: CancellationToken,
-) {
+/// Run one claimed job from its current step, once a slot is free.
+async fn run_job(shared: Arc<Shared>, job: Job, slots: Arc<Semaphore>, cancel: CancellationToken) {
     let id = job.id.clone();
     let kind = job.kind.clone();
-    let started = Instant::now();
     let outcome = tokio::select! {
-        outcome = drive(&shared, job) => outcome,
+        outcome = async {
+            let permit = slots.acquire_owned().await.ok()?;
+            let started = Instant::now();
+            drive(&shared, job, permit).await.map(|o| (o, started))
+        } => outcome,
         _ = cancel.cancelled() => None,
     };
     if let Ok(mut r) = shared.running.lock() {
         r.remove(&id);
     }
-    if let Some(outcome) = outcome {
+    if let Some((outcome, started)) = outcome {
         let status = match outcome {
             JobOutcome::Completed => COMPLETED,
             JobOutcome::Failed(_) => FAILED,
@@ -399,25 +514,26 @@ async fn run_job(
 }
 
 /// The steps of one job; `None` when the job did not end here (retry scheduled, lease lost).
-async fn drive(shared: &Shared, job: Job) -> Option<JobOutcome> {
+/// The job's slot (`permit`) is given back once its steps are over: the job's end is written
+/// by the finisher while the next job already runs.
+async fn drive(shared: &Shared, job: Job, permit: OwnedSemaphorePermit) -> Option<JobOutcome> {
     let store = &shared.store;
     let owner = &shared.owner;
     let Some(handler) = shared.handlers.get(&job.kind).cloned() else {
         let reason = format!("no handler for jobs of kind {}", job.kind);
-        store
-            .finish_job(
-                owner,
-                &job.id,
-                FAILED,
-                &reason,
-                job.progress,
-                &job.steps,
-                &job.context,
-                now_micros(),
-            )
+        let end = JobEnd {
+            id: job.id,
+            status: FAILED,
+            fail_reason: reason.clone(),
+            progress: job.progress,
+            steps: job.steps,
+            context: job.context,
+            ended_at: now_micros(),
+            effects: vec![],
+        };
+        return finish(shared, end)
             .await
-            .ok();
-        return Some(JobOutcome::Failed(reason));
+            .then_some(JobOutcome::Failed(reason));
     };
     let total = job.steps.len();
     let first = usize::try_from(job.current_step).unwrap_or(0);
@@ -429,12 +545,14 @@ async fn drive(shared: &Shared, job: Job) -> Option<JobOutcome> {
         owner: owner.clone(),
         last_write: None,
         checkpoint: true,
+        effects: vec![],
         job,
     };
     for step in first..total {
         ctx.step = step;
         ctx.last_write = None;
         ctx.checkpoint = true;
+        ctx.effects.clear();
         if let Some(s) = ctx.steps.get_mut(step) {
             s.status = "running".into();
             s.started_at = now_micros();
@@ -476,6 +594,7 @@ async fn drive(shared: &Shared, job: Job) -> Option<JobOutcome> {
                 }
                 if attempts >= i64::from(shared.config.max_attempts.max(1)) {
                     let reason = format!("{message} (gave up after {attempts} attempts)");
+                    drop(permit);
                     return fail(shared, handler.as_ref(), &mut ctx, step, reason).await;
                 }
                 let delay = shared.config.backoff(attempts as u32);
@@ -488,23 +607,23 @@ async fn drive(shared: &Shared, job: Job) -> Option<JobOutcome> {
                 return None;
             }
             Err(StepError::Failed(reason)) => {
+                drop(permit);
                 return fail(shared, handler.as_ref(), &mut ctx, step, reason).await;
             }
         }
     }
-    let ended = store
-        .finish_job(
-            owner,
-            &ctx.job.id,
-            COMPLETED,
-            "",
-            100,
-            &ctx.steps,
-            &ctx.context,
-            now_micros(),
-        )
-        .await;
-    if !matches!(ended, Ok(true)) {
+    drop(permit);
+    let end = JobEnd {
+        id: ctx.job.id.clone(),
+        status: COMPLETED,
+        fail_reason: String::new(),
+        progress: 100,
+        steps: std::mem::take(&mut ctx.steps),
+        context: std::mem::take(&mut ctx.context),
+        ended_at: now_micros(),
+        effects: std::mem::take(&mut ctx.effects),
+    };
+    if !finish(shared, end).await {
         return None;
     }
     handler.on_finish(&ctx.job, &JobOutcome::Completed).await;
@@ -523,21 +642,17 @@ async fn fail(
         s.ended_at = now_micros();
         s.message = reason.clone();
     }
-    let progress = overall_progress(step, 0, ctx.steps.len());
-    let ended = shared
-        .store
-        .finish_job(
-            &shared.owner,
-            &ctx.job.id,
-            FAILED,
-            &reason,
-            progress,
-            &ctx.steps,
-            &ctx.context,
-            now_micros(),
-        )
-        .await;
-    if !matches!(ended, Ok(true)) {
+    let end = JobEnd {
+        id: ctx.job.id.clone(),
+        status: FAILED,
+        fail_reason: reason.clone(),
+        progress: overall_progress(step, 0, ctx.steps.len()),
+        steps: std::mem::take(&mut ctx.steps),
+        context: std::mem::take(&mut ctx.context),
+        ended_at: now_micros(),
+        effects: vec![],
+    };
+    if !finish(shared, end).await {
         return None;
     }
     let outcome = JobOutcome::Failed(reason);

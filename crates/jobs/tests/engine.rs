@@ -8,7 +8,8 @@
 use plugboard_core::ids::{hex32, uuid};
 use plugboard_core::time::now_micros;
 use plugboard_jobs::{Engine, EngineConfig, JobHandler, JobOutcome, StepCtx, StepError};
-use plugboard_store::jobs::{InsertJobError, Job, NewJob};
+use plugboard_store::gaussdb::{GaussDbInstance, InstalledPlugin};
+use plugboard_store::jobs::{InsertJobError, Job, JobEffect, NewJob};
 use plugboard_store::testing::TestDb;
 use plugboard_store::{Backend, Store};
 use std::collections::HashMap;
@@ -453,7 +454,10 @@ impl JobHandler for Hang {
 async fn a_step_whose_lease_is_lost_stops_and_leaves_the_job_alone() {
     let db = TestDb::new(backend()).await;
     let store = db.store().await;
-    let (began, stopped) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let (began, stopped) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
     let mut engine = Engine::new(store.clone(), hex32(), config(1));
     engine.register(
         "Test",
@@ -469,7 +473,10 @@ async fn a_step_whose_lease_is_lost_stops_and_leaves_the_job_alone() {
     wait_for(|| began.load(Ordering::SeqCst)).await;
     // The heartbeat keeps the lease: the step still runs well past the 1 s lease.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(!stopped.load(Ordering::SeqCst), "a renewed lease keeps the step running");
+    assert!(
+        !stopped.load(Ordering::SeqCst),
+        "a renewed lease keeps the step running"
+    );
     // Another process takes the job over (as after a stall past the lease).
     sqlx::query("UPDATE jobs SET lease_owner = 'thief', lease_expires_at = $2 WHERE id = $1")
         .bind(&job.id)
@@ -482,13 +489,20 @@ async fn a_step_whose_lease_is_lost_stops_and_leaves_the_job_alone() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let held = store.get_job(&job.project_id, &job.id).await.unwrap();
     assert_eq!(
-        (held.status.as_str(), held.lease_owner.as_str(), held.current_step),
+        (
+            held.status.as_str(),
+            held.lease_owner.as_str(),
+            held.current_step
+        ),
         ("Running", "thief", 0)
     );
     stop.cancel();
     task.await.unwrap();
     let after = store.get_job(&job.project_id, &job.id).await.unwrap();
-    assert_eq!(after.lease_owner, "thief", "stopping does not release a lease it lost");
+    assert_eq!(
+        after.lease_owner, "thief",
+        "stopping does not release a lease it lost"
+    );
     db.cleanup().await;
 }
 
@@ -515,9 +529,220 @@ async fn finished_jobs_are_pruned_by_the_engine_on_its_own() {
     assert_eq!(done.status, "Completed");
     let deadline = Instant::now() + Duration::from_secs(10);
     while store.get_job(&job.project_id, &job.id).await.is_ok() {
-        assert!(Instant::now() < deadline, "the finished job was never pruned");
+        assert!(
+            Instant::now() < deadline,
+            "the finished job was never pruned"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    stop.cancel();
+    task.await.unwrap();
+    db.cleanup().await;
+}
+
+fn instance(project_id: &str) -> GaussDbInstance {
+    GaussDbInstance {
+        id: format!("{}in14", hex32()),
+        project_id: project_id.into(),
+        name: hex32(),
+        host: "db.invalid".into(),
+        port: 5432,
+        db_user: "app".into(),
+        password_sealed: String::new(),
+        database_name: "postgres".into(),
+        install_mode: "simulated".into(),
+        pg_config: String::new(),
+        sharedir: String::new(),
+        pkglibdir: String::new(),
+        version: String::new(),
+        pg_major: 0,
+        status: "ACTIVE".into(),
+        created_at: now_micros(),
+        updated_at: now_micros(),
+    }
+}
+
+/// Records a plug-in install as its last step's completion effect; waits for `gate` first
+/// when given one.
+struct Records {
+    instance_id: String,
+    gate: Option<Arc<tokio::sync::Notify>>,
+    in_last_step: Arc<AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Records {
+    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
+        if ctx.step() + 1 < ctx.job.steps.len() {
+            return Ok(());
+        }
+        self.in_last_step.store(true, Ordering::SeqCst);
+        if let Some(gate) = &self.gate {
+            gate.notified().await;
+        }
+        ctx.complete_with(JobEffect::RecordPluginInstall {
+            plugin: InstalledPlugin {
+                instance_id: self.instance_id.clone(),
+                plugin_name: format!("p{}", ctx.job.target),
+                version: "1.0".into(),
+                sha256: "a".repeat(64),
+                extensions: vec!["e".into()],
+                job_id: ctx.job.id.clone(),
+                installed_at: now_micros(),
+            },
+            files: None,
+        });
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn completion_effects_commit_with_the_job_and_jobs_end_together() {
+    let db = TestDb::new(backend()).await;
+    let store = db.store().await;
+    let inst = instance(&"p".repeat(32));
+    store.create_gaussdb_instance(&inst).await.unwrap();
+    let mut engine = Engine::new(store.clone(), hex32(), config(5));
+    engine.register(
+        "Test",
+        Arc::new(Records {
+            instance_id: inst.id.clone(),
+            gate: None,
+            in_last_step: Arc::new(AtomicBool::new(false)),
+        }),
+    );
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(engine.run(stop.clone()));
+    // many jobs at once: their ends share commits
+    let jobs: Vec<NewJob> = (0..60).map(|i| new_job(&format!("t{i:02}"))).collect();
+    for job in &jobs {
+        store.submit_job(job).await.unwrap();
+    }
+    for job in &jobs {
+        let done = wait_done(&store, &job.id, Duration::from_secs(20)).await;
+        assert_eq!((done.status.as_str(), done.progress), ("Completed", 100));
+        assert!(done.steps.iter().all(|s| s.status == "done"), "{done:?}");
+    }
+    let recorded = store.list_installed_plugins(&inst.id).await.unwrap();
+    assert_eq!(recorded.len(), 60);
+    for job in &jobs {
+        let p = recorded
+            .iter()
+            .find(|p| p.plugin_name == format!("p{}", job.target))
+            .unwrap();
+        assert_eq!(p.job_id, job.id, "each record names the job that made it");
+    }
+    stop.cancel();
+    task.await.unwrap();
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_job_that_does_not_end_here_applies_no_effect() {
+    let db = TestDb::new(backend()).await;
+    let store = db.store().await;
+    let inst = instance(&"p".repeat(32));
+    store.create_gaussdb_instance(&inst).await.unwrap();
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let in_last_step = Arc::new(AtomicBool::new(false));
+    let mut engine = Engine::new(store.clone(), hex32(), config(60));
+    engine.register(
+        "Test",
+        Arc::new(Records {
+            instance_id: inst.id.clone(),
+            gate: Some(gate.clone()),
+            in_last_step: in_last_step.clone(),
+        }),
+    );
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(engine.run(stop.clone()));
+    let job = new_job(&hex32());
+    store.submit_job(&job).await.unwrap();
+    wait_for(|| in_last_step.load(Ordering::SeqCst)).await;
+    // another process takes the job over while the last step runs here (the 60 s lease is
+    // renewed only every 20 s: the step ends before this process notices)
+    sqlx::query("UPDATE jobs SET lease_owner = 'thief', lease_expires_at = $2 WHERE id = $1")
+        .bind(&job.id)
+        .bind(now_micros() + 600_000_000)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    gate.notify_one();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = store.get_job(&job.project_id, &job.id).await.unwrap();
+    assert_eq!(
+        (held.status.as_str(), held.lease_owner.as_str()),
+        ("Running", "thief")
+    );
+    assert!(
+        store
+            .list_installed_plugins(&inst.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the install is recorded only with the job's completion"
+    );
+    stop.cancel();
+    task.await.unwrap();
+    db.cleanup().await;
+}
+
+/// Counts the steps running at once.
+struct Concurrency {
+    now: Arc<std::sync::atomic::AtomicUsize>,
+    most: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Concurrency {
+    async fn run_step(&self, _ctx: &mut StepCtx) -> Result<(), StepError> {
+        let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(n, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn jobs_claimed_ahead_wait_for_a_slot() {
+    let db = TestDb::new(backend()).await;
+    let store = db.store().await;
+    let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut engine = Engine::new(
+        store.clone(),
+        hex32(),
+        EngineConfig {
+            max_concurrent_jobs: 2,
+            ..config(5)
+        },
+    );
+    engine.register(
+        "Test",
+        Arc::new(Concurrency {
+            now: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            most: most.clone(),
+        }),
+    );
+    let jobs: Vec<NewJob> = (0..8).map(|_| new_job(&hex32())).collect();
+    for job in &jobs {
+        store.submit_job(job).await.unwrap();
+    }
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(engine.run(stop.clone()));
+    for job in &jobs {
+        assert_eq!(
+            wait_done(&store, &job.id, Duration::from_secs(20))
+                .await
+                .status,
+            "Completed"
+        );
+    }
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        2,
+        "two jobs run at once, never more, though more are claimed"
+    );
     stop.cancel();
     task.await.unwrap();
     db.cleanup().await;

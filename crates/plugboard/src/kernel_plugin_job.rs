@@ -9,7 +9,8 @@
 //!    the server and refuse packages that need a preload.
 //! 3. `install` — move the files into the server's `sharedir`/`pkglibdir` atomically, each
 //!    with its SHA-256.
-//! 4. `check` — `pg_available_extensions` must list the plug-in; then the install is recorded.
+//! 4. `check` — `pg_available_extensions` must list the plug-in; the install is recorded in
+//!    the transaction that completes the job.
 //!
 //! Staging lives in `<data-dir>/staging/<job_id>/`; a step that finds it missing (another
 //! process ran the earlier steps, or this one restarted) fetches and unpacks again. `simulated`
@@ -24,7 +25,7 @@ use plugboard_drivers::pg::PgTarget;
 use plugboard_drivers::pginstall::{install_files, PgLayout};
 use plugboard_jobs::{JobHandler, JobOutcome, StepCtx, StepError};
 use plugboard_store::gaussdb::{GaussDbInstance, InstalledPlugin, PluginFile};
-use plugboard_store::jobs::Job;
+use plugboard_store::jobs::{Job, JobEffect};
 use plugboard_store::{Store, StoreError};
 use serde::Deserialize;
 use serde_json::json;
@@ -346,21 +347,19 @@ impl JobHandler for InstallKernelPlugin {
                     .get("extensions")
                     .and_then(|e| serde_json::from_value(e.clone()).ok())
                     .unwrap_or_else(|| vec![input.plugin_name.clone()]);
-                self.store
-                    .record_plugin_install(
-                        &InstalledPlugin {
-                            instance_id: input.instance_id.clone(),
-                            plugin_name: input.plugin_name.clone(),
-                            version,
-                            sha256: input.sha_256.clone(),
-                            extensions,
-                            job_id: ctx.job.id.clone(),
-                            installed_at: now_micros(),
-                        },
-                        (!simulated).then_some(files.as_slice()),
-                    )
-                    .await
-                    .map_err(store_error)?;
+                // recorded in the same transaction as the job's completion
+                ctx.complete_with(JobEffect::RecordPluginInstall {
+                    plugin: InstalledPlugin {
+                        instance_id: input.instance_id.clone(),
+                        plugin_name: input.plugin_name.clone(),
+                        version,
+                        sha256: input.sha_256.clone(),
+                        extensions,
+                        job_id: ctx.job.id.clone(),
+                        installed_at: now_micros(),
+                    },
+                    files: (!simulated).then_some(files),
+                });
             }
             other => return Err(failed(format!("unknown step `{other}`"))),
         }

@@ -247,47 +247,8 @@ impl Store {
         plugin: &InstalledPlugin,
         files: Option<&[PluginFile]>,
     ) -> Result<()> {
-        let forget_files = || {
-            sqlx::query(
-                "DELETE FROM gaussdb_plugin_files WHERE instance_id = $1 AND plugin_name = $2",
-            )
-            .bind(&plugin.instance_id)
-            .bind(&plugin.plugin_name)
-        };
-        let upsert_sql = format!(
-            "INSERT INTO gaussdb_plugins ({PLUGIN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (instance_id, plugin_name) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, extensions = excluded.extensions, job_id = excluded.job_id, installed_at = excluded.installed_at"
-        );
-        let extensions = serde_json::to_string(&plugin.extensions).unwrap_or_else(|_| "[]".into());
-        let upsert = sqlx::query(&upsert_sql)
-            .bind(&plugin.instance_id)
-            .bind(&plugin.plugin_name)
-            .bind(&plugin.version)
-            .bind(&plugin.sha256)
-            .bind(extensions)
-            .bind(&plugin.job_id)
-            .bind(plugin.installed_at);
-        let Some(files) = files else {
-            upsert.execute(self.pool()).await?;
-            return Ok(());
-        };
         let mut tx = self.begin_write().await?;
-        forget_files().execute(&mut *tx).await?;
-        upsert.execute(&mut *tx).await?;
-        for f in files {
-            // A file another plug-in recorded at the same path now belongs to this one.
-            sqlx::query("DELETE FROM gaussdb_plugin_files WHERE instance_id = $1 AND path = $2")
-                .bind(&plugin.instance_id)
-                .bind(&f.path)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO gaussdb_plugin_files (instance_id, path, plugin_name, sha256) VALUES ($1, $2, $3, $4)")
-                .bind(&plugin.instance_id)
-                .bind(&f.path)
-                .bind(&plugin.plugin_name)
-                .bind(&f.sha256)
-                .execute(&mut *tx)
-                .await?;
-        }
+        record_plugin_install_in(&mut tx, plugin, files).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -421,4 +382,49 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// [`Store::record_plugin_install`] inside the caller's transaction (a job's completion, say).
+pub(crate) async fn record_plugin_install_in(
+    conn: &mut sqlx::AnyConnection,
+    plugin: &InstalledPlugin,
+    files: Option<&[PluginFile]>,
+) -> Result<()> {
+    let upsert_sql = format!(
+        "INSERT INTO gaussdb_plugins ({PLUGIN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (instance_id, plugin_name) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, extensions = excluded.extensions, job_id = excluded.job_id, installed_at = excluded.installed_at"
+    );
+    let extensions = serde_json::to_string(&plugin.extensions).unwrap_or_else(|_| "[]".into());
+    if let Some(files) = files {
+        sqlx::query("DELETE FROM gaussdb_plugin_files WHERE instance_id = $1 AND plugin_name = $2")
+            .bind(&plugin.instance_id)
+            .bind(&plugin.plugin_name)
+            .execute(&mut *conn)
+            .await?;
+        for f in files {
+            // A file another plug-in recorded at the same path now belongs to this one.
+            sqlx::query("DELETE FROM gaussdb_plugin_files WHERE instance_id = $1 AND path = $2")
+                .bind(&plugin.instance_id)
+                .bind(&f.path)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("INSERT INTO gaussdb_plugin_files (instance_id, path, plugin_name, sha256) VALUES ($1, $2, $3, $4)")
+                .bind(&plugin.instance_id)
+                .bind(&f.path)
+                .bind(&plugin.plugin_name)
+                .bind(&f.sha256)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    sqlx::query(&upsert_sql)
+        .bind(&plugin.instance_id)
+        .bind(&plugin.plugin_name)
+        .bind(&plugin.version)
+        .bind(&plugin.sha256)
+        .bind(extensions)
+        .bind(&plugin.job_id)
+        .bind(plugin.installed_at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //! while they work, and every write of a running job is fenced by the lease owner, so a process
 //! that lost its lease cannot overwrite the work of the one that took the job over.
 
+use crate::gaussdb::{record_plugin_install_in, InstalledPlugin, PluginFile};
 use crate::{Backend, Result, Store, StoreError};
 use plugboard_core::time::Micros;
 use serde::{Deserialize, Serialize};
@@ -130,6 +131,59 @@ pub struct StepUpdate<'a> {
     pub progress: i64,
     pub steps: &'a [JobStep],
     pub context: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+/// A durable change that takes effect with a job's completion, in the same transaction: the
+/// job is `Completed` exactly when its outcome is recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobEffect {
+    /// Record a kernel plug-in install ([`Store::record_plugin_install`]).
+    RecordPluginInstall {
+        plugin: InstalledPlugin,
+        files: Option<Vec<PluginFile>>,
+    },
+}
+
+impl JobEffect {
+    async fn apply(&self, conn: &mut sqlx::AnyConnection) -> Result<()> {
+        match self {
+            Self::RecordPluginInstall { plugin, files } => {
+                record_plugin_install_in(conn, plugin, files.as_deref()).await
+            }
+        }
+    }
+}
+
+/// How a job ends, for [`Store::finish_jobs`].
+#[derive(Debug, Clone)]
+pub struct JobEnd {
+    pub id: String,
+    /// [`COMPLETED`] or [`FAILED`].
+    pub status: &'static str,
+    pub fail_reason: String,
+    pub progress: i64,
+    pub steps: Vec<JobStep>,
+    pub context: serde_json::Map<String, serde_json::Value>,
+    pub ended_at: Micros,
+    /// Applied in the same transaction, only if the job ends here.
+    pub effects: Vec<JobEffect>,
+}
+
+const FINISH_SQL: &str = "UPDATE jobs SET status = $3, fail_reason = $4, progress = $5, steps = $6, context = $7, lease_owner = '', lease_expires_at = 0, updated_at = $8, ended_at = $8 WHERE id = $1 AND lease_owner = $2 AND status = 'Running'";
+
+fn finish_query<'q>(
+    owner: &'q str,
+    end: &'q JobEnd,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(FINISH_SQL)
+        .bind(&end.id)
+        .bind(owner)
+        .bind(end.status)
+        .bind(&end.fail_reason)
+        .bind(end.progress)
+        .bind(json_text(&end.steps))
+        .bind(json_text(&end.context))
+        .bind(end.ended_at)
 }
 
 const INSERT_SQL: &str = "INSERT INTO jobs (id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at) VALUES ($1, $2, $3, $4, $5, 'Running', 0, 0, $6, $7, '{}', '', 0, 0, '', 0, $8, $8, 0)";
@@ -332,6 +386,17 @@ impl Store {
         rows.iter().map(job_from).collect()
     }
 
+    /// How many jobs there are of each (kind, status).
+    pub async fn count_jobs_by_kind_and_status(&self) -> Result<Vec<(String, String, i64)>> {
+        let rows =
+            sqlx::query("SELECT kind, status, COUNT(*) AS n FROM jobs GROUP BY kind, status")
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("kind")?, r.try_get("status")?, r.try_get("n")?)))
+            .collect()
+    }
+
     /// Renew the leases `owner` holds on `ids`; returns the ids still held.
     pub async fn heartbeat_jobs(
         &self,
@@ -388,31 +453,35 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// End a job (`Completed` or `Failed`), releasing its lease.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn finish_job(
-        &self,
-        owner: &str,
-        id: &str,
-        status: &str,
-        fail_reason: &str,
-        progress: i64,
-        steps: &[JobStep],
-        context: &serde_json::Map<String, serde_json::Value>,
-        now: Micros,
-    ) -> Result<bool> {
-        let done = sqlx::query("UPDATE jobs SET status = $3, fail_reason = $4, progress = $5, steps = $6, context = $7, lease_owner = '', lease_expires_at = 0, updated_at = $8, ended_at = $8 WHERE id = $1 AND lease_owner = $2 AND status = 'Running'")
-            .bind(id)
-            .bind(owner)
-            .bind(status)
-            .bind(fail_reason)
-            .bind(progress)
-            .bind(json_text(&steps))
-            .bind(json_text(&context))
-            .bind(now)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() == 1)
+    /// End a job (fenced by the lease); `false`: the lease is lost, nothing was written.
+    pub async fn finish_job(&self, owner: &str, end: &JobEnd) -> Result<bool> {
+        Ok(self.finish_jobs(owner, std::slice::from_ref(end)).await?[0])
+    }
+
+    /// End several jobs in one transaction (one commit for all: the job engine's group
+    /// commit), each fenced by the lease and with its effects applied only if it ends here.
+    /// Returns, per job, whether it ended.
+    pub async fn finish_jobs(&self, owner: &str, ends: &[JobEnd]) -> Result<Vec<bool>> {
+        if let [end] = ends {
+            if end.effects.is_empty() {
+                let done = finish_query(owner, end).execute(self.pool()).await?;
+                return Ok(vec![done.rows_affected() == 1]);
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        let mut ended = Vec::with_capacity(ends.len());
+        for end in ends {
+            let done = finish_query(owner, end).execute(&mut *tx).await?;
+            let here = done.rows_affected() == 1;
+            if here {
+                for effect in &end.effects {
+                    effect.apply(&mut tx).await?;
+                }
+            }
+            ended.push(here);
+        }
+        tx.commit().await?;
+        Ok(ended)
     }
 
     /// Put a job back to be tried again at `next_run_at` (a transient failure), releasing the

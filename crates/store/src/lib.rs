@@ -65,6 +65,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "dbss", include_str!("../migrations/0002_dbss.sql")),
     (3, "jobs", include_str!("../migrations/0003_jobs.sql")),
     (4, "gaussdb", include_str!("../migrations/0004_gaussdb.sql")),
+    (
+        5,
+        "dbss switch generation",
+        include_str!("../migrations/0005_dbss_switch_generation.sql"),
+    ),
+    (
+        6,
+        "jobs claim index",
+        include_str!("../migrations/0006_jobs_claim_index.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
