@@ -86,6 +86,8 @@ pub enum GatewayError {
     NoSuchApi,
     /// The body is larger than allowed.
     TooLarge,
+    /// A handler panicked (plugboard's own code: the vendor documents no gateway 500).
+    Internal,
 }
 
 impl GatewayError {
@@ -139,6 +141,11 @@ impl GatewayError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "APIG.0201",
                 "Request entity too large.".into(),
+            ),
+            Self::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "APIG.0500",
+                "Internal server error.".into(),
             ),
         }
     }
