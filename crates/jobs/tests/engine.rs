@@ -324,12 +324,14 @@ async fn two_engines_on_postgres_run_every_job_exactly_once() {
     let other = Store::connect(&db.url).await.unwrap();
     let a = Recorder::new(|_, _, _| Some(Ok(())));
     let b = Recorder::new(|_, _, _| Some(Ok(())));
-    let run_a = start(&store, a.clone(), 5);
-    let run_b = start(&other, b.clone(), 5);
-    let jobs: Vec<NewJob> = (0..50).map(|_| new_job(&hex32())).collect();
+    // queued before either engine starts: each claims at most twice its slots at once, so
+    // neither can take them all
+    let jobs: Vec<NewJob> = (0..100).map(|_| new_job(&hex32())).collect();
     for j in &jobs {
         store.submit_job(j).await.unwrap();
     }
+    let run_a = start(&store, a.clone(), 5);
+    let run_b = start(&other, b.clone(), 5);
     for j in &jobs {
         assert_eq!(
             wait_done(&store, &j.id, Duration::from_secs(30))
