@@ -66,6 +66,27 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// Refuse to start with a master key that does not open the store's secrets: processes sharing
+/// one PostgreSQL database must share one key, or every access key would fail in the others
+/// with "Get secretKey failed".
+pub async fn check_master_key(
+    store: &Store,
+    key: &MasterKey,
+    key_file: &Path,
+) -> anyhow::Result<()> {
+    if let Some(sealed) = store.oldest_sealed_secret().await? {
+        if key.open(&sealed).is_err() {
+            anyhow::bail!(
+                "the master key {} does not open the secrets in this store: every process \
+                 sharing a database must use the same master key (copy the first process's \
+                 master.key, or point master_key_file at one shared file)",
+                key_file.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Bootstrap the store if nobody has; write `bootstrap.json` if this process did it.
 pub async fn bootstrap(
     store: &Store,

@@ -101,6 +101,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| derived_public_url(local));
     bootstrap::bootstrap(&store, &key, &config, &public_url).await?;
+    bootstrap::check_master_key(&store, &key, &config.master_key_file).await?;
 
     let metrics = PrometheusBuilder::new()
         .install_recorder()

@@ -67,3 +67,65 @@ async fn processes_starting_at_once_bootstrap_exactly_once() {
     }
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_process_with_another_master_key_refuses_to_start() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let spawn = |dir: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_plugboard"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .env("PLUGBOARD_DATABASE_URL", &db.url)
+            .env("PLUGBOARD_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = spawn(first_dir.path());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !first_dir.path().join("bootstrap.json").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the first process did not bootstrap"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // the second data directory gets a master key of its own: it cannot open the store's secrets
+    let second = spawn(second_dir.path()).wait_with_output().unwrap();
+    assert_ne!(second.status.code(), Some(0));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&second.stdout),
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(
+        said.contains("does not open the secrets in this store"),
+        "{said}"
+    );
+    assert!(!second_dir.path().join("listen-addr").exists());
+    // with the first process's key it starts
+    std::fs::copy(
+        first_dir.path().join("master.key"),
+        second_dir.path().join("master.key"),
+    )
+    .unwrap();
+    let mut third = spawn(second_dir.path());
+    while !second_dir.path().join("listen-addr").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the process with the shared key did not start"
+        );
+        assert!(third.try_wait().unwrap().is_none(), "it exited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for c in [&mut first, &mut third] {
+        Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .unwrap();
+        assert_eq!(c.wait().unwrap().code(), Some(0));
+    }
+    db.cleanup().await;
+}

@@ -571,6 +571,20 @@ impl Store {
         credential_from(&row)
     }
 
+    /// The oldest access key's sealed secret, if any: what a starting process opens to check
+    /// that it has the master key the store's secrets were sealed with.
+    pub async fn oldest_sealed_secret(&self) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT secret_sealed FROM credentials ORDER BY created_at, access LIMIT 1",
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get("secret_sealed")?),
+            None => None,
+        })
+    }
+
     /// Access keys of a user (or of every user in `domain_id` when `user_id` is `None`).
     pub async fn list_credentials(
         &self,
