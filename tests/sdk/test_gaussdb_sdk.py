@@ -560,6 +560,18 @@ def test_admin_instances(pb):
     assert got.status == 200 and got.json() == view
     listed = signed_call(pb, "GET", f"/plugboard/v1/projects/{pid}/gaussdb/instances")
     assert view["id"] in [i["id"] for i in listed.json()["instances"]]
+    # the layout given explicitly instead of pg_config
+    explicit = register(pb, install={"mode": "local", "sharedir": str(SHAREDIR), "pkglibdir": str(PKGLIBDIR)})
+    assert explicit.status == 201, explicit.body
+    assert explicit.json()["install"] == {"mode": "local", "sharedir": str(SHAREDIR), "pkglibdir": str(PKGLIBDIR)}
+    for install, named in [
+        ({"mode": "local", "sharedir": "/nonexistent/share", "pkglibdir": str(PKGLIBDIR)}, "install.sharedir"),
+        ({"mode": "local", "sharedir": str(SHAREDIR), "pkglibdir": "relative/lib"}, "install.pkglibdir"),
+        ({"mode": "local", "sharedir": str(SHAREDIR)}, "install.pkglibdir"),
+        ({"mode": "simulated", "sharedir": str(SHAREDIR)}, "install.sharedir"),
+    ]:
+        bad = register(pb, install=install)
+        assert bad.status == 400 and named in bad.json()["error_msg"], (install, bad.body)
     gone = signed_call(pb, "DELETE", f"/plugboard/v1/projects/{pid}/gaussdb/instances/{view['id']}")
     assert gone.status == 204
     again = signed_call(pb, "GET", f"/plugboard/v1/projects/{pid}/gaussdb/instances/{view['id']}")

@@ -82,20 +82,66 @@ async fn bootstrap_file_has_exactly_the_keys_and_mode_0600_and_is_never_rewritte
 #[tokio::test]
 async fn secrets_are_not_stored_in_clear() {
     let s = Server::start(None).await;
-    if let Some(db) = &s.db {
-        if db.backend == plugboard_store::Backend::Sqlite {
-            let bytes = std::fs::read(s.data_dir.join("plugboard.db")).unwrap();
-            let wal = std::fs::read(s.data_dir.join("plugboard.db-wal")).unwrap_or_default();
-            for secret in [s.b("secret_key"), s.b("password")] {
-                let needle = secret.as_bytes();
-                for hay in [&bytes, &wal] {
+    // a GaussDB instance's password is a secret too (simulated: nothing is connected to)
+    let db_password = format!("Pw-{}", plugboard_core::ids::hex32());
+    let pid = s.b("project_id");
+    let body = serde_json::json!({"name": "sealed", "host": "db.example.internal", "port": 5432,
+        "user": "app", "password": db_password, "install": {"mode": "simulated"}})
+    .to_string();
+    let r = s
+        .admin_signed(
+            "POST",
+            &format!("/plugboard/v1/projects/{pid}/gaussdb/instances"),
+            body.as_bytes(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let secrets = [s.b("secret_key"), s.b("password"), db_password];
+    let db = s.db.as_ref().unwrap();
+    if db.backend == plugboard_store::Backend::Sqlite {
+        // every byte the store wrote: the database file and its write-ahead log
+        let bytes = std::fs::read(s.data_dir.join("plugboard.db")).unwrap();
+        let wal = std::fs::read(s.data_dir.join("plugboard.db-wal")).unwrap_or_default();
+        for secret in &secrets {
+            let needle = secret.as_bytes();
+            for hay in [&bytes, &wal] {
+                assert!(
+                    !hay.windows(needle.len()).any(|w| w == needle),
+                    "a secret is stored in clear"
+                );
+            }
+        }
+    } else {
+        // every text value of every table, as PostgreSQL renders the rows
+        let store = plugboard_store::Store::connect(&db.url).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert!(
+            tables.iter().any(|t| t == "gaussdb_instances"),
+            "{tables:?}"
+        );
+        for table in tables {
+            let rows: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT t::text FROM \"{table}\" t"))
+                    .fetch_all(store.pool())
+                    .await
+                    .unwrap();
+            for row in rows {
+                for secret in &secrets {
                     assert!(
-                        !hay.windows(needle.len()).any(|w| w == needle),
-                        "a secret is stored in clear"
+                        !row.contains(secret.as_str()),
+                        "{table} holds a secret in clear"
                     );
                 }
             }
         }
+        store.close().await;
     }
 }
 
