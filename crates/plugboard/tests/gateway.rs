@@ -549,6 +549,35 @@ async fn oversized_and_malformed_bodies() {
     assert_eq!(body["error_code"], "APIG.0201");
     assert_eq!(body["error_msg"], "Request entity too large.");
 
+    // the same without a Content-Length: a chunked body is cut off at the limit too
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = s.base.trim_start_matches("http://").to_string();
+        let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST /v3/groups HTTP/1.1\r\nHost: {addr}\r\nX-Auth-Token: {token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        let chunk = format!("400\r\n{}\r\n", "a".repeat(0x400));
+        for _ in 0..8 {
+            if conn.write_all(chunk.as_bytes()).await.is_err() {
+                break; // the server may answer and close before the rest
+            }
+        }
+        conn.write_all(b"0\r\n\r\n").await.ok();
+        let mut answer = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            conn.read_to_end(&mut answer),
+        )
+        .await
+        .expect("an answer")
+        .ok();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(answer.contains("\"APIG.0201\""), "{answer}");
+    }
+
     let cases: &[(&str, &str, &str)] = &[
         ("{\"group\": ", "application/json", "malformed JSON"),
         (
