@@ -665,6 +665,15 @@ def test_two_servers_on_postgres_take_over_a_killed_ones_job(start_plugboard, pa
         done = wait_job(cb, job_id, timeout=90)
         assert done["status"] == "Completed", done
         assert OTHER in cb.list_kernel_plugins(gdb.ListKernelPluginsRequest(instance_id=iid)).body
+        tasks = raw_json(cb.list_tasks(gdb.ListTasksRequest(limit=100)))["tasks"]
+        assert [t["job_id"] for t in tasks].count(job_id) == 1
+        staging = b.data_dir / "staging"
+        assert not any(staging.iterdir()), f"B left staging behind: {list(staging.iterdir())}"
+        # A's own staging (it died mid-download) is cleared when A starts again
+        assert any((a.data_dir / "staging").iterdir()), "A was killed while downloading"
+        a.start()
+        assert not any((a.data_dir / "staging").iterdir())
+        assert a.stop() == 0
         assert b.stop() == 0
     finally:
         if b is not None:
