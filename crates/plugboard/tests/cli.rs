@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::Server;
+use common::{extension_package, serve_bytes, Server};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -432,58 +432,6 @@ async fn credentials_come_from_flags_and_environment_before_the_profile() {
         help.contains("--secret-key") && !help.contains("help-secret"),
         "{help}"
     );
-}
-
-/// Serve `body` to every GET on a loopback port (one thread); returns the base URL.
-fn serve_bytes(body: Vec<u8>) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(&body);
-        }
-    });
-    base
-}
-
-/// A valid extension package, built with tar; returns (bytes, sha256 hex).
-fn extension_package(name: &str) -> (Vec<u8>, String) {
-    use sha2::Digest;
-    let dir = tempfile::tempdir().unwrap();
-    let ext = dir.path().join("share/extension");
-    std::fs::create_dir_all(&ext).unwrap();
-    std::fs::write(
-        ext.join(format!("{name}.control")),
-        "default_version = '1.0'\nrelocatable = true\n",
-    )
-    .unwrap();
-    std::fs::write(
-        ext.join(format!("{name}--1.0.sql")),
-        format!("CREATE FUNCTION {name}_one() RETURNS int LANGUAGE sql AS 'SELECT 1';\n"),
-    )
-    .unwrap();
-    let archive = dir.path().join("p.tar.gz");
-    let status = Command::new("tar")
-        .arg("-C")
-        .arg(dir.path())
-        .arg("-czf")
-        .arg(&archive)
-        .arg("share")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let bytes = std::fs::read(&archive).unwrap();
-    let sha = hex::encode(sha2::Sha256::digest(&bytes));
-    (bytes, sha)
 }
 
 fn pg_dir(flag: &str) -> PathBuf {
