@@ -125,7 +125,12 @@ struct Running {
 }
 
 fn start(store: &Store, handler: Arc<Recorder>, lease: u64) -> Running {
-    let mut engine = Engine::new(store.clone(), hex32(), config(lease));
+    start_with(store, handler, config(lease))
+}
+
+/// An engine running jobs of kind `Test` with `handler`.
+fn start_with(store: &Store, handler: Arc<dyn JobHandler>, config: EngineConfig) -> Running {
+    let mut engine = Engine::new(store.clone(), hex32(), config);
     engine.register("Test", handler);
     let stop = CancellationToken::new();
     let task = tokio::spawn(engine.run(stop.clone()));
@@ -460,16 +465,14 @@ async fn a_step_whose_lease_is_lost_stops_and_leaves_the_job_alone() {
         Arc::new(AtomicBool::new(false)),
         Arc::new(AtomicBool::new(false)),
     );
-    let mut engine = Engine::new(store.clone(), hex32(), config(1));
-    engine.register(
-        "Test",
+    let run = start_with(
+        &store,
         Arc::new(Hang {
             began: began.clone(),
             stopped: stopped.clone(),
         }),
+        config(1),
     );
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(engine.run(stop.clone()));
     let job = new_job(&hex32());
     store.submit_job(&job).await.unwrap();
     wait_for(|| began.load(Ordering::SeqCst)).await;
@@ -498,8 +501,8 @@ async fn a_step_whose_lease_is_lost_stops_and_leaves_the_job_alone() {
         ),
         ("Running", "thief", 0)
     );
-    stop.cancel();
-    task.await.unwrap();
+    run.stop.cancel();
+    run.task.await.unwrap();
     let after = store.get_job(&job.project_id, &job.id).await.unwrap();
     assert_eq!(
         after.lease_owner, "thief",
@@ -513,18 +516,15 @@ async fn finished_jobs_are_pruned_by_the_engine_on_its_own() {
     let db = TestDb::new(backend()).await;
     let store = db.store().await;
     let rec = Recorder::new(|_, _, _| Some(Ok(())));
-    let mut engine = Engine::new(
-        store.clone(),
-        hex32(),
+    let run = start_with(
+        &store,
+        rec,
         EngineConfig {
             retention: Duration::from_millis(200),
             prune_interval: Duration::from_millis(100),
             ..config(5)
         },
     );
-    engine.register("Test", rec);
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(engine.run(stop.clone()));
     let job = new_job(&hex32());
     store.submit_job(&job).await.unwrap();
     let done = wait_done(&store, &job.id, Duration::from_secs(10)).await;
@@ -537,8 +537,8 @@ async fn finished_jobs_are_pruned_by_the_engine_on_its_own() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    stop.cancel();
-    task.await.unwrap();
+    run.stop.cancel();
+    run.task.await.unwrap();
     db.cleanup().await;
 }
 
@@ -604,17 +604,15 @@ async fn completion_effects_commit_with_the_job_and_jobs_end_together() {
     let store = db.store().await;
     let inst = instance(&"p".repeat(32));
     store.create_gaussdb_instance(&inst).await.unwrap();
-    let mut engine = Engine::new(store.clone(), hex32(), config(5));
-    engine.register(
-        "Test",
+    let run = start_with(
+        &store,
         Arc::new(Records {
             instance_id: inst.id.clone(),
             gate: None,
             in_last_step: Arc::new(AtomicBool::new(false)),
         }),
+        config(5),
     );
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(engine.run(stop.clone()));
     // many jobs at once: their ends share commits
     let jobs: Vec<NewJob> = (0..60).map(|i| new_job(&format!("t{i:02}"))).collect();
     for job in &jobs {
@@ -634,8 +632,8 @@ async fn completion_effects_commit_with_the_job_and_jobs_end_together() {
             .unwrap();
         assert_eq!(p.job_id, job.id, "each record names the job that made it");
     }
-    stop.cancel();
-    task.await.unwrap();
+    run.stop.cancel();
+    run.task.await.unwrap();
     db.cleanup().await;
 }
 
@@ -647,17 +645,15 @@ async fn a_job_that_does_not_end_here_applies_no_effect() {
     store.create_gaussdb_instance(&inst).await.unwrap();
     let gate = Arc::new(tokio::sync::Notify::new());
     let in_last_step = Arc::new(AtomicBool::new(false));
-    let mut engine = Engine::new(store.clone(), hex32(), config(60));
-    engine.register(
-        "Test",
+    let run = start_with(
+        &store,
         Arc::new(Records {
             instance_id: inst.id.clone(),
             gate: Some(gate.clone()),
             in_last_step: in_last_step.clone(),
         }),
+        config(60),
     );
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(engine.run(stop.clone()));
     let job = new_job(&hex32());
     store.submit_job(&job).await.unwrap();
     wait_for(|| in_last_step.load(Ordering::SeqCst)).await;
@@ -684,8 +680,8 @@ async fn a_job_that_does_not_end_here_applies_no_effect() {
             .is_empty(),
         "the install is recorded only with the job's completion"
     );
-    stop.cancel();
-    task.await.unwrap();
+    run.stop.cancel();
+    run.task.await.unwrap();
     db.cleanup().await;
 }
 
@@ -711,27 +707,21 @@ async fn jobs_claimed_ahead_wait_for_a_slot() {
     let db = TestDb::new(backend()).await;
     let store = db.store().await;
     let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut engine = Engine::new(
-        store.clone(),
-        hex32(),
+    let jobs: Vec<NewJob> = (0..8).map(|_| new_job(&hex32())).collect();
+    for job in &jobs {
+        store.submit_job(job).await.unwrap();
+    }
+    let run = start_with(
+        &store,
+        Arc::new(Concurrency {
+            now: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            most: most.clone(),
+        }),
         EngineConfig {
             max_concurrent_jobs: 2,
             ..config(5)
         },
     );
-    engine.register(
-        "Test",
-        Arc::new(Concurrency {
-            now: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-            most: most.clone(),
-        }),
-    );
-    let jobs: Vec<NewJob> = (0..8).map(|_| new_job(&hex32())).collect();
-    for job in &jobs {
-        store.submit_job(job).await.unwrap();
-    }
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(engine.run(stop.clone()));
     for job in &jobs {
         assert_eq!(
             wait_done(&store, &job.id, Duration::from_secs(20))
@@ -745,7 +735,7 @@ async fn jobs_claimed_ahead_wait_for_a_slot() {
         2,
         "two jobs run at once, never more, though more are claimed"
     );
-    stop.cancel();
-    task.await.unwrap();
+    run.stop.cancel();
+    run.task.await.unwrap();
     db.cleanup().await;
 }
