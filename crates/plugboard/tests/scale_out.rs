@@ -129,3 +129,47 @@ async fn a_process_with_another_master_key_refuses_to_start() {
     }
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn readyz_says_when_the_store_is_gone() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("PLUGBOARD_DATABASE_URL", &db.url)
+        .env("PLUGBOARD_LOG", "error")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !dir.path().join("listen-addr").exists() {
+        assert!(Instant::now() < deadline, "the process did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let addr = std::fs::read_to_string(dir.path().join("listen-addr")).unwrap();
+    let get = |path: &'static str| {
+        let url = format!("http://{}{path}", addr.trim());
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    assert_eq!(
+        get("/readyz").await,
+        (200, serde_json::json!({"status": "ready"}))
+    );
+    // the database goes away under the running process
+    db.cleanup().await;
+    assert_eq!(
+        get("/readyz").await,
+        (503, serde_json::json!({"status": "store unreachable"}))
+    );
+    assert_eq!(get("/healthz").await.0, 200, "the process itself is up");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

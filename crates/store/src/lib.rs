@@ -154,7 +154,7 @@ impl Store {
 
     /// Whether the store answers and every migration is applied.
     pub async fn ready(&self) -> Result<bool> {
-        let row: AnyRow = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations")
+        let row: AnyRow = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
             .fetch_one(&self.pool)
             .await?;
         let applied: i64 = row.try_get(0)?;
