@@ -87,6 +87,45 @@ pub async fn check_master_key(
     Ok(())
 }
 
+/// A process that died after its bootstrap committed but before it moved `bootstrap.json`
+/// into place left the file aside (`.bootstrap.json.<hex>`): move it into place now. A file
+/// aside is this store's when its access key exists in the store (keys are random); others
+/// (a bootstrap that lost the race, or failed) are left alone.
+async fn recover_bootstrap_file(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
+    let path = data_dir.join("bootstrap.json");
+    if path.exists() {
+        return Ok(());
+    }
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let aside = entry.path();
+        let is_aside = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(".bootstrap.json."));
+        if !is_aside {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&aside) else {
+            continue;
+        };
+        let access = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("access_key")?.as_str().map(str::to_string));
+        if let Some(access) = access {
+            if store.get_credential(&access).await.is_ok() {
+                std::fs::rename(&aside, &path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                tracing::warn!(path = %path.display(), "recovered the bootstrap credentials an interrupted first start left aside");
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Bootstrap the store if nobody has; write `bootstrap.json` if this process did it.
 pub async fn bootstrap(
     store: &Store,
@@ -95,7 +134,7 @@ pub async fn bootstrap(
     endpoint: &str,
 ) -> anyhow::Result<()> {
     if store.is_bootstrapped().await? {
-        return Ok(());
+        return recover_bootstrap_file(store, &config.data_dir).await;
     }
     let admin_password = match std::env::var("PLUGBOARD_ADMIN_PASSWORD") {
         Ok(p) if !p.is_empty() => p,

@@ -80,6 +80,34 @@ async fn bootstrap_file_has_exactly_the_keys_and_mode_0600_and_is_never_rewritte
 }
 
 #[tokio::test]
+async fn credentials_left_aside_by_an_interrupted_first_start_are_recovered() {
+    let mut s = Server::start(None).await;
+    let path = s.data_dir.join("bootstrap.json");
+    let written = std::fs::read(&path).unwrap();
+    assert_eq!(s.stop(), Some(0));
+    // as if the first start had died after its bootstrap committed, before the rename
+    let aside = s
+        .data_dir
+        .join(format!(".bootstrap.json.{}", plugboard_core::ids::hex32()));
+    std::fs::rename(&path, &aside).unwrap();
+    // a file aside from a bootstrap that never committed stays where it is
+    let stranger = s.data_dir.join(".bootstrap.json.0000");
+    std::fs::write(&stranger, r#"{"access_key": "AAAAAAAAAAAAAAAAAAAA"}"#).unwrap();
+    s.spawn().await;
+    assert_eq!(std::fs::read(&path).unwrap(), written);
+    assert!(!aside.exists());
+    assert!(stranger.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+
+#[tokio::test]
 async fn secrets_are_not_stored_in_clear() {
     let s = Server::start(None).await;
     // a GaussDB instance's password is a secret too (simulated: nothing is connected to)
