@@ -1,11 +1,50 @@
-//! Several processes on one PostgreSQL database: exactly one bootstraps, all serve.
+//! Processes on one PostgreSQL database: exactly one bootstraps and all serve; a process with
+//! another master key refuses to start; `/readyz` tells when the database is gone.
 
 #![allow(clippy::unwrap_used)]
 
 use plugboard_store::testing::TestDb;
 use plugboard_store::Backend;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// `plugboard serve` on `dir` and the database at `db_url`, its output captured.
+fn spawn(dir: &Path, db_url: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("PLUGBOARD_DATABASE_URL", db_url)
+        .env("PLUGBOARD_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Wait until `dir/name` exists (a process writes `listen-addr` once it serves).
+async fn wait_for(dir: &Path, name: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !dir.join(name).exists() {
+        assert!(Instant::now() < deadline, "{name} never appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the process exited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// SIGTERM; the process must exit 0.
+fn stop(child: &mut Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+fn base(dir: &Path) -> String {
+    let addr = std::fs::read_to_string(dir.join("listen-addr")).unwrap();
+    format!("http://{}", addr.trim())
+}
 
 #[tokio::test]
 async fn processes_starting_at_once_bootstrap_exactly_once() {
@@ -19,22 +58,11 @@ async fn processes_starting_at_once_bootstrap_exactly_once() {
         .iter()
         .map(|d| {
             std::fs::write(d.path().join("plugboard.toml"), &config).unwrap();
-            Command::new(env!("CARGO_BIN_EXE_plugboard"))
-                .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-                .arg(d.path())
-                .env("PLUGBOARD_DATABASE_URL", &db.url)
-                .env("PLUGBOARD_LOG", "warn")
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap()
+            spawn(d.path(), &db.url)
         })
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    for d in &dirs {
-        while !d.path().join("listen-addr").exists() {
-            assert!(Instant::now() < deadline, "a process did not start");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    for (d, c) in dirs.iter().zip(children.iter_mut()) {
+        wait_for(d.path(), "listen-addr", c).await;
     }
     let files: Vec<_> = dirs
         .iter()
@@ -48,10 +76,9 @@ async fn processes_starting_at_once_bootstrap_exactly_once() {
     // Every process accepts the one admin's password and the bootstrap access key's token.
     let client = reqwest::Client::new();
     for d in &dirs {
-        let addr = std::fs::read_to_string(d.path().join("listen-addr")).unwrap();
         let body = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"domain": {"name": "plugboard"}, "name": "admin", "password": b["password"]}}}, "scope": {"project": {"name": "local"}}}});
         let r = client
-            .post(format!("http://{}/v3/auth/tokens", addr.trim()))
+            .post(format!("{}/v3/auth/tokens", base(d.path())))
             .json(&body)
             .send()
             .await
@@ -59,11 +86,7 @@ async fn processes_starting_at_once_bootstrap_exactly_once() {
         assert_eq!(r.status(), 201);
     }
     for c in &mut children {
-        Command::new("kill")
-            .args(["-TERM", &c.id().to_string()])
-            .status()
-            .unwrap();
-        assert_eq!(c.wait().unwrap().code(), Some(0));
+        stop(c);
     }
     db.cleanup().await;
 }
@@ -72,28 +95,12 @@ async fn processes_starting_at_once_bootstrap_exactly_once() {
 async fn a_process_with_another_master_key_refuses_to_start() {
     let db = TestDb::new(Backend::Postgres).await;
     let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let spawn = |dir: &std::path::Path| {
-        Command::new(env!("CARGO_BIN_EXE_plugboard"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
-            .env("PLUGBOARD_DATABASE_URL", &db.url)
-            .env("PLUGBOARD_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let mut first = spawn(first_dir.path());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !first_dir.path().join("bootstrap.json").exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the first process did not bootstrap"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let mut first = spawn(first_dir.path(), &db.url);
+    wait_for(first_dir.path(), "listen-addr", &mut first).await;
     // the second data directory gets a master key of its own: it cannot open the store's secrets
-    let second = spawn(second_dir.path()).wait_with_output().unwrap();
+    let second = spawn(second_dir.path(), &db.url)
+        .wait_with_output()
+        .unwrap();
     assert_ne!(second.status.code(), Some(0));
     let said = format!(
         "{}{}",
@@ -111,22 +118,10 @@ async fn a_process_with_another_master_key_refuses_to_start() {
         second_dir.path().join("master.key"),
     )
     .unwrap();
-    let mut third = spawn(second_dir.path());
-    while !second_dir.path().join("listen-addr").exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the process with the shared key did not start"
-        );
-        assert!(third.try_wait().unwrap().is_none(), "it exited");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    for c in [&mut first, &mut third] {
-        Command::new("kill")
-            .args(["-TERM", &c.id().to_string()])
-            .status()
-            .unwrap();
-        assert_eq!(c.wait().unwrap().code(), Some(0));
-    }
+    let mut third = spawn(second_dir.path(), &db.url);
+    wait_for(second_dir.path(), "listen-addr", &mut third).await;
+    stop(&mut first);
+    stop(&mut third);
     db.cleanup().await;
 }
 
@@ -134,22 +129,11 @@ async fn a_process_with_another_master_key_refuses_to_start() {
 async fn readyz_says_when_the_store_is_gone() {
     let db = TestDb::new(Backend::Postgres).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env("PLUGBOARD_DATABASE_URL", &db.url)
-        .env("PLUGBOARD_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !dir.path().join("listen-addr").exists() {
-        assert!(Instant::now() < deadline, "the process did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let addr = std::fs::read_to_string(dir.path().join("listen-addr")).unwrap();
+    let mut child = spawn(dir.path(), &db.url);
+    wait_for(dir.path(), "listen-addr", &mut child).await;
+    let base = base(dir.path());
     let get = |path: &'static str| {
-        let url = format!("http://{}{path}", addr.trim());
+        let url = format!("{base}{path}");
         async move {
             let r = reqwest::get(url).await.unwrap();
             let status = r.status().as_u16();
@@ -167,9 +151,5 @@ async fn readyz_says_when_the_store_is_gone() {
         (503, serde_json::json!({"status": "store unreachable"}))
     );
     assert_eq!(get("/healthz").await.0, 200, "the process itself is up");
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    stop(&mut child);
 }
