@@ -6,9 +6,11 @@
 
 pub mod bootstrap;
 pub mod dbss;
+pub mod drivers;
 pub mod gaussdb;
 pub mod identity;
 pub mod jobs;
+pub mod servicestage;
 pub mod testing;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -74,6 +76,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "jobs claim index",
         include_str!("../migrations/0006_jobs_claim_index.sql"),
+    ),
+    (
+        7,
+        "servicestage and drivers",
+        include_str!("../migrations/0007_servicestage.sql"),
     ),
 ];
 
