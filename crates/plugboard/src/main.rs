@@ -4,6 +4,7 @@
 mod audit_monitor;
 mod bootstrap;
 mod cli;
+mod driver_step;
 mod kernel_plugin_job;
 mod serve;
 
@@ -35,6 +36,12 @@ enum Command {
     Plugin(cli::PluginArgs),
     /// Jobs: show one, list them.
     Job(cli::JobArgs),
+    /// Run one step of a built-in driver through the step protocol (used by the server).
+    #[command(hide = true)]
+    DriverStep {
+        /// The driver: `local-process`.
+        driver: String,
+    },
 }
 
 /// Flags of `plugboard serve`; each has an environment variable and falls back to the config
@@ -73,5 +80,6 @@ fn main() -> std::process::ExitCode {
         Command::Instance(args) => cli::run(cli::gaussdb::run_instance(args)),
         Command::Plugin(args) => cli::run(cli::gaussdb::run_plugin(args)),
         Command::Job(args) => cli::run(cli::gaussdb::run_job(args)),
+        Command::DriverStep { driver } => driver_step::run(&driver),
     }
 }
