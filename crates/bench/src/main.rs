@@ -3,6 +3,8 @@
 //! and idle RSS, then drives 64 keep-alive connections against `/healthz` (baseline),
 //! token-authenticated and AK/SK-authenticated `GET /v3/auth/projects`, and prints requests/s,
 //! p50/p99 latency and each figure's ratio to the baseline measured in the same run.
+//! `plugboard-bench driver-steps`: the external step protocol against spawning the same
+//! executable in a loop (see [`driver_steps`]).
 
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
@@ -265,7 +267,12 @@ fn signed_headers(
     ])
 }
 
+mod driver_steps;
+
 fn main() -> Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("driver-steps") {
+        return driver_steps::main();
+    }
     let args = parse_args()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
