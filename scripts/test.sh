@@ -30,3 +30,4 @@ export PLUGBOARD_TEST_POSTGIS_PACKAGE
 export PLUGBOARD_BIN="$PWD/target/debug/plugboard"
 PLUGBOARD_TEST_BACKEND=sqlite "$venv/bin/python" -m pytest -q tests/sdk
 PLUGBOARD_TEST_BACKEND=postgres "$venv/bin/python" -m pytest -q tests/sdk
+echo "== schemathesis (contract fuzzing of /openapi.json)"; bash scripts/schemathesis.sh

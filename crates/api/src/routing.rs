@@ -4,6 +4,7 @@
 use crate::common::auth::{guard, RouteGuard};
 use crate::common::context::{panic_response, request_context};
 use crate::common::error::GatewayError;
+use crate::common::openapi::OpDoc;
 use crate::common::ops::Operation;
 use crate::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -46,6 +47,16 @@ pub fn all_routes() -> Vec<OpRoute> {
 /// Every operation the server serves.
 pub fn operations() -> Vec<&'static Operation> {
     all_routes().into_iter().map(|r| r.op).collect()
+}
+
+/// What `/openapi.json` says of each operation, family by family (`common::openapi`).
+pub fn all_docs() -> Vec<(&'static Operation, OpDoc)> {
+    let mut docs = crate::system::docs();
+    docs.extend(crate::iam::routes::docs());
+    docs.extend(crate::gaussdb::routes::docs());
+    docs.extend(crate::dbss::routes::docs());
+    docs.extend(crate::admin::routes::docs());
+    docs
 }
 
 async fn no_such_api() -> impl IntoResponse {

@@ -1,23 +1,34 @@
 //! System routes: `/healthz` (process up), `/readyz` (store reachable, migrations applied),
 //! `/metrics` (Prometheus text; the job-state gauge is read from the store at scrape time) and
-//! `/openapi.json` (generated from the operations tables, so it lists exactly the routes the
-//! router serves).
+//! `/openapi.json` (generated from the operations tables and each family's `docs()`, so it lists
+//! exactly the routes the router serves, with their parameters, bodies, answers and security).
 
 use crate::common::error::{json_response, CommonError};
+use crate::common::error_body::{
+    FlatErrorBody, GatewayErrorBody, KeystoneErrorBody, NestedErrorBody,
+};
+use crate::common::openapi::{named, Components, OpDoc, JSON};
 use crate::common::ops::{Access, Family, Operation};
-use crate::routing::{op_route, operations, OpRoute};
+use crate::routing::{all_docs, op_route, operations, OpRoute};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::{
-    InfoBuilder, OpenApiBuilder, PathItem, PathsBuilder, Required, ResponseBuilder,
+use std::sync::{Mutex, OnceLock};
+use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
 };
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApiBuilder, PathItem, PathsBuilder, RefOr,
+    Required, ResponseBuilder, ResponsesBuilder,
+};
+use utoipa::ToSchema;
 
 macro_rules! system_op {
     ($ident:ident, $name:literal, $path:literal, $summary:literal) => {
@@ -42,6 +53,23 @@ system_op!(
 system_op!(METRICS, "Metrics", "/metrics", "Prometheus metrics");
 system_op!(OPENAPI, "OpenApi", "/openapi.json", "This document");
 
+/// What `/openapi.json` says of the system operations (`common::openapi`).
+pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
+    use StatusCode as S;
+    let any_object = ObjectBuilder::new().schema_type(Type::Object).into();
+    vec![
+        (&HEALTHZ, OpDoc::new().json::<SystemStatus>(S::OK)),
+        (
+            &READYZ,
+            OpDoc::new()
+                .json::<SystemStatus>(S::OK)
+                .json_also::<SystemStatus>(S::SERVICE_UNAVAILABLE, "Not ready (see `status`)"),
+        ),
+        (&METRICS, OpDoc::new().text(S::OK)),
+        (&OPENAPI, OpDoc::new().json_schema(S::OK, any_object)),
+    ]
+}
+
 /// The system routes.
 pub fn routes() -> Vec<OpRoute> {
     vec![
@@ -52,23 +80,31 @@ pub fn routes() -> Vec<OpRoute> {
     ]
 }
 
+/// The body of `/healthz` and `/readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SystemStatus {
+    /// `ok` (`/healthz`); `ready`, `migrations pending` or `store unreachable` (`/readyz`).
+    pub status: String,
+}
+
+fn status(code: StatusCode, status: &str) -> Response {
+    let body = SystemStatus {
+        status: status.into(),
+    };
+    json_response(code, &serde_json::to_value(body).unwrap_or_default())
+}
+
 async fn healthz() -> Response {
-    json_response(StatusCode::OK, &json!({"status": "ok"}))
+    status(StatusCode::OK, "ok")
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ready().await {
-        Ok(true) => json_response(StatusCode::OK, &json!({"status": "ready"})),
-        Ok(false) => json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &json!({"status": "migrations pending"}),
-        ),
+        Ok(true) => status(StatusCode::OK, "ready"),
+        Ok(false) => status(StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),
         Err(e) => {
             CommonError::Internal(e.to_string()).log_if_internal();
-            json_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &json!({"status": "store unreachable"}),
-            )
+            status(StatusCode::SERVICE_UNAVAILABLE, "store unreachable")
         }
     }
 }
@@ -123,11 +159,12 @@ async fn record_job_states(state: &AppState) {
     }
 }
 
+/// The document, built once (the operations tables are static).
+static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
+
 async fn openapi() -> Response {
-    json_response(
-        StatusCode::OK,
-        &serde_json::to_value(openapi_document()).unwrap_or_default(),
-    )
+    let doc = DOCUMENT.get_or_init(|| serde_json::to_value(openapi_document()).unwrap_or_default());
+    json_response(StatusCode::OK, doc)
 }
 
 fn http_method(m: &Method) -> HttpMethod {
@@ -141,38 +178,265 @@ fn http_method(m: &Method) -> HttpMethod {
     }
 }
 
+/// The security scheme of `X-Auth-Token`.
+pub const TOKEN_SCHEME: &str = "XAuthToken";
+/// The security scheme of AK/SK signatures.
+pub const SIGNATURE_SCHEME: &str = "SdkHmacSha256";
+
+const TOKEN_DESCRIPTION: &str = "A token from `POST /v3/auth/tokens` (its `X-Subject-Token` \
+    answer header), sent as `X-Auth-Token`. Project-scoped tokens act in their project; \
+    `X-Project-Id` may name another project of the domain.";
+const SIGNATURE_DESCRIPTION: &str = "An access key's signature, as the official SDKs sign: \
+    `Authorization: SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=<names>, Signature=<hex>`, where \
+    the signature is HMAC-SHA256 with the secret key over `SDK-HMAC-SHA256\\n<X-Sdk-Date>\\n\
+    <hex SHA-256 of the canonical request>`, the canonical request being the method, the \
+    URI-encoded path with a trailing `/`, the sorted query, the signed headers (lower-case \
+    `name:value` lines), their names joined by `;` and the hex SHA-256 of the body. \
+    `X-Sdk-Date` (`YYYYMMDDTHHMMSSZ`, within 15 minutes) must be signed, and `X-Project-Id` \
+    names the project.";
+
+/// The schemas every document has: the error envelopes and the system bodies.
+struct Envelopes {
+    gateway: RefOr<Schema>,
+    flat: RefOr<Schema>,
+    nested: RefOr<Schema>,
+    keystone: RefOr<Schema>,
+}
+
+impl Envelopes {
+    fn new(components: &mut Components) -> Self {
+        Self {
+            gateway: named::<GatewayErrorBody>(components),
+            flat: named::<FlatErrorBody>(components),
+            nested: named::<NestedErrorBody>(components),
+            keystone: named::<KeystoneErrorBody>(components),
+        }
+    }
+
+    /// The envelope a family's own errors come in.
+    fn family(&self, family: Family) -> &RefOr<Schema> {
+        match family {
+            Family::Iam => &self.keystone,
+            Family::Dbss => &self.nested,
+            Family::GaussDb | Family::ServiceStage | Family::Admin | Family::System => &self.flat,
+        }
+    }
+}
+
+/// The path parameters of an axum path (`{name}` segments).
+pub fn path_parameters(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect()
+}
+
+fn request_id_header() -> Header {
+    HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::String))
+        .description(Some("The request's id (32 hexadecimal characters)"))
+        .build()
+}
+
+/// The error answers of an operation: status → the envelopes it may come in.
+fn error_schemas(
+    op: &Operation,
+    doc: &OpDoc,
+    env: &Envelopes,
+) -> BTreeMap<u16, Vec<RefOr<Schema>>> {
+    let mut errors: BTreeMap<u16, Vec<RefOr<Schema>>> = BTreeMap::new();
+    let mut add = |status: StatusCode, schema: &RefOr<Schema>| {
+        let list = errors.entry(status.as_u16()).or_default();
+        if !list.contains(schema) {
+            list.push(schema.clone());
+        }
+    };
+    let family = env.family(op.family);
+    if op.family != Family::System {
+        // Malformed input (and, outside IAM, a path `project_id` that is not one); failures
+        // inside plugboard (a panic is the gateway's APIG.0500).
+        add(StatusCode::BAD_REQUEST, family);
+        add(StatusCode::INTERNAL_SERVER_ERROR, family);
+        add(StatusCode::INTERNAL_SERVER_ERROR, &env.gateway);
+    }
+    if op.access != Access::Public {
+        add(StatusCode::UNAUTHORIZED, &env.gateway);
+        add(StatusCode::FORBIDDEN, &env.gateway);
+        // A signed request's body is read (and bounded) before it is verified.
+        add(StatusCode::PAYLOAD_TOO_LARGE, &env.gateway);
+    }
+    if doc.request_body.is_some() {
+        add(StatusCode::PAYLOAD_TOO_LARGE, &env.gateway);
+    }
+    if !path_parameters(op.path).is_empty() {
+        // A parameter that makes the path another (or no) route: APIG.0101.
+        add(StatusCode::NOT_FOUND, &env.gateway);
+    }
+    for status in &doc.errors {
+        add(*status, family);
+    }
+    errors
+}
+
+fn one_or_any_of(mut schemas: Vec<RefOr<Schema>>) -> RefOr<Schema> {
+    if schemas.len() == 1 {
+        return schemas.remove(0);
+    }
+    let mut any = AnyOfBuilder::new();
+    for s in schemas {
+        any = any.item(s);
+    }
+    any.into()
+}
+
+fn operation(op: &Operation, doc: &OpDoc, env: &Envelopes) -> utoipa::openapi::path::Operation {
+    let access = match op.access {
+        Access::Public => "No authentication.".to_string(),
+        Access::Authenticated => "Any authenticated caller (token or AK/SK).".to_string(),
+        Access::Action(a) => format!("IAM action `{a}`."),
+    };
+    let mut parameters: Vec<Parameter> = path_parameters(op.path)
+        .into_iter()
+        .map(|name| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build()
+        })
+        .collect();
+    parameters.extend(doc.parameters.iter().cloned());
+    let mut responses = ResponsesBuilder::new();
+    for (i, answer) in doc.answers.iter().enumerate() {
+        let mut response = ResponseBuilder::new()
+            .description(answer.description)
+            .header("X-Request-Id", request_id_header());
+        if i == 0 {
+            for (name, description) in &doc.response_headers {
+                response = response.header(
+                    *name,
+                    HeaderBuilder::new()
+                        .schema(ObjectBuilder::new().schema_type(Type::String))
+                        .description(Some(*description))
+                        .build(),
+                );
+            }
+        }
+        if let Some(body) = &answer.body {
+            response = response.content(
+                body.content_type,
+                ContentBuilder::new()
+                    .schema(Some(body.schema.clone()))
+                    .build(),
+            );
+        }
+        responses = responses.response(answer.status.as_u16().to_string(), response.build());
+    }
+    for (status, schemas) in error_schemas(op, doc, env) {
+        let reason = StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error");
+        let response = ResponseBuilder::new()
+            .description(reason)
+            .header("X-Request-Id", request_id_header())
+            .content(
+                JSON,
+                ContentBuilder::new()
+                    .schema(Some(one_or_any_of(schemas)))
+                    .build(),
+            );
+        responses = responses.response(status.to_string(), response.build());
+    }
+    let security = match op.access {
+        Access::Public => Vec::new(),
+        _ => vec![
+            SecurityRequirement::new(TOKEN_SCHEME, Vec::<String>::new()),
+            SecurityRequirement::new(SIGNATURE_SCHEME, Vec::<String>::new()),
+        ],
+    };
+    OperationBuilder::new()
+        .operation_id(Some(op.name))
+        .summary(Some(op.summary))
+        .description(Some(access))
+        .tag(op.family.tag())
+        .parameters((!parameters.is_empty()).then_some(parameters))
+        .request_body(doc.request_body.as_ref().map(|schema| {
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content(
+                    JSON,
+                    ContentBuilder::new().schema(Some(schema.clone())).build(),
+                )
+                .build()
+        }))
+        .responses(responses.build())
+        .securities(Some(security))
+        .build()
+}
+
+/// Named schemas of every operation; a name given to two different schemas is a conflict.
+fn collect_components(
+    docs: &[(&'static Operation, OpDoc)],
+    mut common: Components,
+) -> (BTreeMap<String, RefOr<Schema>>, Vec<String>) {
+    let mut all = BTreeMap::new();
+    let mut conflicts = Vec::new();
+    common.extend(docs.iter().flat_map(|(_, d)| d.components.iter().cloned()));
+    for (name, schema) in common {
+        match all.get(&name) {
+            Some(existing) if *existing != schema => conflicts.push(name),
+            Some(_) => {}
+            None => {
+                all.insert(name, schema);
+            }
+        }
+    }
+    (all, conflicts)
+}
+
+/// Schema names two different types claim (they would overwrite each other in the document).
+pub fn schema_name_conflicts() -> Vec<String> {
+    let mut common = Components::new();
+    Envelopes::new(&mut common);
+    collect_components(&all_docs(), common).1
+}
+
 /// The OpenAPI document of every operation the server serves.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let docs = all_docs();
+    let mut common = Components::new();
+    let envelopes = Envelopes::new(&mut common);
+    let undocumented = OpDoc::new();
     let mut paths = PathsBuilder::new();
     for op in operations() {
-        let parameters = op
-            .path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| {
-                ParameterBuilder::new()
-                    .name(name)
-                    .parameter_in(ParameterIn::Path)
-                    .required(Required::True)
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-                    .build()
-            })
-            .collect::<Vec<_>>();
-        let access = match op.access {
-            Access::Public => "No authentication.".to_string(),
-            Access::Authenticated => "Any authenticated caller (token or AK/SK).".to_string(),
-            Access::Action(a) => format!("IAM action `{a}`."),
-        };
-        let operation = OperationBuilder::new()
-            .operation_id(Some(op.name))
-            .summary(Some(op.summary))
-            .description(Some(access))
-            .tag(op.family.tag())
-            .parameters((!parameters.is_empty()).then_some(parameters))
-            .response("default", ResponseBuilder::new().description("See docs/"))
-            .build();
-        paths = paths.path(op.path, PathItem::new(http_method(&op.method), operation));
+        let doc = docs
+            .iter()
+            .find(|(o, _)| std::ptr::eq(*o, op))
+            .map_or(&undocumented, |(_, d)| d);
+        paths = paths.path(
+            op.path,
+            PathItem::new(http_method(&op.method), operation(op, doc, &envelopes)),
+        );
     }
+    let (schemas, _) = collect_components(&docs, common);
+    let components = ComponentsBuilder::new()
+        .schemas_from_iter(schemas)
+        .security_scheme(
+            TOKEN_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Auth-Token",
+                TOKEN_DESCRIPTION,
+            ))),
+        )
+        .security_scheme(
+            SIGNATURE_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                SIGNATURE_DESCRIPTION,
+            ))),
+        )
+        .build();
     OpenApiBuilder::new()
         .info(
             InfoBuilder::new()
@@ -183,5 +447,16 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
                 )),
         )
         .paths(paths)
+        .components(Some(components))
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_two_types_claim_one_schema_name() {
+        assert_eq!(schema_name_conflicts(), Vec::<String>::new());
+    }
 }

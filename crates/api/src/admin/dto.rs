@@ -1,9 +1,10 @@
 //! Admin API wire types.
 
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// `POST /plugboard/v1/projects/{project_id}/dbss/instances`: an edition or an explicit limit.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct CreateAuditInstanceRequest {
     pub name: String,
@@ -12,7 +13,7 @@ pub struct CreateAuditInstanceRequest {
 }
 
 /// An audit instance.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct AuditInstanceView {
     pub id: String,
@@ -26,7 +27,7 @@ pub struct AuditInstanceView {
 }
 
 /// `GET .../dbss/instances`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct AuditInstanceList {
     pub instances: Vec<AuditInstanceView>,
@@ -34,7 +35,7 @@ pub struct AuditInstanceList {
 }
 
 /// Paging of admin listings.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, IntoParams)]
 #[serde(rename_all = "snake_case")]
 pub struct PageQuery {
     pub offset: Option<i64>,
@@ -43,7 +44,7 @@ pub struct PageQuery {
 
 /// `POST /plugboard/v1/projects/{project_id}/gaussdb/instances`: a PostgreSQL-compatible server
 /// plugboard manages.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct RegisterGaussDbInstanceRequest {
     pub name: String,
@@ -62,7 +63,7 @@ fn default_database() -> String {
 }
 
 /// How plug-in files reach the server.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct InstallSpec {
     /// `local` or `simulated`.
@@ -76,7 +77,7 @@ pub struct InstallSpec {
 }
 
 /// A managed instance (the password is never returned).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct GaussDbInstanceView {
     pub id: String,
@@ -95,7 +96,7 @@ pub struct GaussDbInstanceView {
 }
 
 /// `GET .../gaussdb/instances`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct GaussDbInstanceList {
     pub instances: Vec<GaussDbInstanceView>,

@@ -1,9 +1,10 @@
 //! The admin operations.
 
 use super::handlers;
+use crate::common::openapi::OpDoc;
 use crate::common::ops::{Access, Family, Operation};
 use crate::routing::{op_route, OpRoute};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 
 macro_rules! admin_op {
     ($ident:ident, $name:literal, $method:ident, $path:literal, $action:literal, $summary:literal) => {
@@ -101,5 +102,60 @@ pub fn routes() -> Vec<OpRoute> {
         ),
         op_route(&SHOW_GAUSSDB_INSTANCE, handlers::show_gaussdb_instance),
         op_route(&DELETE_GAUSSDB_INSTANCE, handlers::delete_gaussdb_instance),
+    ]
+}
+
+/// What `/openapi.json` says of each admin operation (`common::openapi`).
+pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
+    use super::dto::*;
+    use StatusCode as S;
+    vec![
+        (
+            &CREATE_AUDIT_INSTANCE,
+            OpDoc::new()
+                .body::<CreateAuditInstanceRequest>()
+                .json::<AuditInstanceView>(S::CREATED),
+        ),
+        (
+            &LIST_AUDIT_INSTANCES,
+            OpDoc::new()
+                .query::<PageQuery>()
+                .json::<AuditInstanceList>(S::OK),
+        ),
+        (
+            &SHOW_AUDIT_INSTANCE,
+            OpDoc::new()
+                .json::<AuditInstanceView>(S::OK)
+                .errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &DELETE_AUDIT_INSTANCE,
+            OpDoc::new().empty(S::NO_CONTENT).errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &REGISTER_GAUSSDB_INSTANCE,
+            OpDoc::new()
+                .body::<RegisterGaussDbInstanceRequest>()
+                .json::<GaussDbInstanceView>(S::CREATED)
+                .errors(&[S::CONFLICT]),
+        ),
+        (
+            &LIST_GAUSSDB_INSTANCES_ADMIN,
+            OpDoc::new()
+                .query::<PageQuery>()
+                .json::<GaussDbInstanceList>(S::OK),
+        ),
+        (
+            &SHOW_GAUSSDB_INSTANCE,
+            OpDoc::new()
+                .json::<GaussDbInstanceView>(S::OK)
+                .errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &DELETE_GAUSSDB_INSTANCE,
+            OpDoc::new()
+                .empty(S::NO_CONTENT)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
     ]
 }

@@ -8,7 +8,6 @@ use super::context::request_id;
 use super::ops::Family;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 tokio::task_local! {
     /// The family of the route being served (set by the route layer).
@@ -32,37 +31,57 @@ pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
     response
 }
 
-/// The envelopes.
+/// The envelopes (their wire types are in `error_body`).
 pub mod envelope {
     use super::*;
+    use crate::common::error_body::{
+        FlatErrorBody, GatewayErrorBody, KeystoneError, KeystoneErrorBody, NestedErrorBody,
+    };
+
+    fn body<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
+        json_response(status, &serde_json::to_value(body).unwrap_or_default())
+    }
+
+    fn flat_body(code: &str, msg: &str) -> FlatErrorBody {
+        FlatErrorBody {
+            error_code: code.into(),
+            error_msg: msg.into(),
+        }
+    }
 
     /// `{"error_code", "error_msg"}` (GaussDB, ServiceStage, plugboard admin).
     pub fn flat(status: StatusCode, code: &str, msg: &str) -> Response {
-        json_response(status, &json!({"error_code": code, "error_msg": msg}))
+        body(status, &flat_body(code, msg))
     }
 
     /// `{"error_code", "error_msg", "request_id"}` (the API gateway, every Huawei family).
     pub fn gateway(status: StatusCode, code: &str, msg: &str) -> Response {
-        json_response(
-            status,
-            &json!({"error_code": code, "error_msg": msg, "request_id": request_id()}),
-        )
+        let error = GatewayErrorBody {
+            error_code: code.into(),
+            error_msg: msg.into(),
+            request_id: request_id(),
+        };
+        body(status, &error)
     }
 
     /// `{"error": {"error_code", "error_msg"}}` (DBSS).
     pub fn nested(status: StatusCode, code: &str, msg: &str) -> Response {
-        json_response(
-            status,
-            &json!({"error": {"error_code": code, "error_msg": msg}}),
-        )
+        let error = NestedErrorBody {
+            error: flat_body(code, msg),
+        };
+        body(status, &error)
     }
 
     /// `{"error": {"code", "title", "message"}}` (IAM Keystone APIs).
     pub fn keystone(status: StatusCode, msg: &str) -> Response {
-        json_response(
-            status,
-            &json!({"error": {"code": status.as_u16(), "title": status.canonical_reason().unwrap_or("Error"), "message": msg}}),
-        )
+        let error = KeystoneErrorBody {
+            error: KeystoneError {
+                code: status.as_u16(),
+                title: status.canonical_reason().unwrap_or("Error").into(),
+                message: msg.into(),
+            },
+        };
+        body(status, &error)
     }
 }
 

@@ -9,10 +9,10 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 /// A JSON body. Requires a JSON content type and a non-empty body; deserialization errors
-/// name the path of the offending field.
+/// name the path of the offending field, and so does an array where an object belongs.
 pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+impl<S: Send + Sync, T: DeserializeOwned + utoipa::ToSchema> FromRequest<S> for JsonBody<T> {
     type Rejection = CommonError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -35,7 +35,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 413 => CommonError::TooLarge,
                 _ => CommonError::BadRequest(format!("request body could not be read: {e}")),
             })?;
-        parse_json(&bytes).map(JsonBody)
+        let body = parse_json(&bytes)?;
+        // serde reads a struct from an array too; the wire (and the document) say object.
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        if let Some(path) = super::openapi::array_for_object::<T>(&value) {
+            return Err(CommonError::BadRequest(format!(
+                "{path}: invalid type: sequence, expected an object"
+            )));
+        }
+        Ok(JsonBody(body))
     }
 }
 

@@ -5,5 +5,7 @@
 pub mod auth;
 pub mod context;
 pub mod error;
+pub mod error_body;
 pub mod extract;
+pub mod openapi;
 pub mod ops;

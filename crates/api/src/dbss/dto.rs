@@ -1,16 +1,17 @@
 //! DBSS wire types (`spec/dbss.md`), as the official SDK names them.
 
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// `POST .../audit/databases` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct AddDatabaseRequest {
     pub database: DatabaseInput,
 }
 
 /// The database to audit. `port` is a string on the wire.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct DatabaseInput {
     pub db_classification: String,
@@ -26,14 +27,14 @@ pub struct DatabaseInput {
 }
 
 /// `{"id"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct IdResponse {
     pub id: String,
 }
 
 /// A listed database. `audit_reason` is plugboard's: why `audit_status` is `ERROR`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct DatabaseView {
     pub id: String,
@@ -59,14 +60,14 @@ pub struct DatabaseView {
 }
 
 /// `{"database": {...}}`, one list item.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct DatabaseItem {
     pub database: DatabaseView,
 }
 
 /// `GET .../audit/databases`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct DatabaseList {
     pub databases: Vec<DatabaseItem>,
@@ -74,7 +75,7 @@ pub struct DatabaseList {
 }
 
 /// List query: all strings on the wire.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, IntoParams)]
 #[serde(rename_all = "snake_case")]
 pub struct ListQuery {
     pub status: Option<String>,
@@ -83,7 +84,7 @@ pub struct ListQuery {
 }
 
 /// `POST .../databases/switch` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct SwitchRequest {
     pub id: String,
@@ -91,21 +92,21 @@ pub struct SwitchRequest {
 }
 
 /// `{"status": "SUCCESS"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct StatusResponse {
     pub status: String,
 }
 
 /// `{"result": "SUCCESS"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ResultResponse {
     pub result: String,
 }
 
 /// One audit instance in the vendor listing (`AuditInstanceListBean`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ServerView {
     pub id: String,
@@ -140,7 +141,7 @@ pub struct ServerView {
 }
 
 /// `GET /v1/{project_id}/dbss/audit/instances`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ServerList {
     pub servers: Vec<ServerView>,

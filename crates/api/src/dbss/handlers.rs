@@ -354,7 +354,7 @@ pub async fn switch_audit_database(
 }
 
 /// Listing query of audit instances.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
 pub struct InstancesQuery {
     pub offset: Option<String>,
     pub limit: Option<String>,

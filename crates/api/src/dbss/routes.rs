@@ -1,9 +1,10 @@
 //! The DBSS operations.
 
 use super::handlers;
+use crate::common::openapi::OpDoc;
 use crate::common::ops::{Access, Family, Operation};
 use crate::routing::{op_route, OpRoute};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 
 macro_rules! dbss_op {
     ($ident:ident, $name:literal, $method:ident, $path:literal, $action:literal, $summary:literal) => {
@@ -103,5 +104,55 @@ pub fn routes() -> Vec<OpRoute> {
         op_route(&SWITCH_DATABASE, handlers::switch_audit_database),
         op_route(&SWITCH_DATABASE_NEW, handlers::switch_audit_database),
         op_route(&LIST_INSTANCES, handlers::list_audit_instances),
+    ]
+}
+
+/// What `/openapi.json` says of each DBSS operation (`common::openapi`).
+pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
+    use super::dto::*;
+    use StatusCode as S;
+    let add = || {
+        OpDoc::new()
+            .body::<AddDatabaseRequest>()
+            .json::<IdResponse>(S::OK)
+            .errors(&[S::NOT_FOUND])
+    };
+    let list = || {
+        OpDoc::new()
+            .query::<ListQuery>()
+            .json::<DatabaseList>(S::OK)
+            .errors(&[S::NOT_FOUND])
+    };
+    let switch = || {
+        OpDoc::new()
+            .body::<SwitchRequest>()
+            .json::<StatusResponse>(S::OK)
+            .errors(&[S::NOT_FOUND])
+    };
+    vec![
+        (&ADD_DATABASE, add()),
+        (&ADD_DATABASE_NEW, add()),
+        (&LIST_DATABASES, list()),
+        (&LIST_DATABASES_NEW, list()),
+        (
+            &DELETE_DATABASE,
+            OpDoc::new()
+                .json::<ResultResponse>(S::OK)
+                .errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &DELETE_DATABASE_NEW,
+            OpDoc::new()
+                .json::<StatusResponse>(S::OK)
+                .errors(&[S::NOT_FOUND]),
+        ),
+        (&SWITCH_DATABASE, switch()),
+        (&SWITCH_DATABASE_NEW, switch()),
+        (
+            &LIST_INSTANCES,
+            OpDoc::new()
+                .query::<handlers::InstancesQuery>()
+                .json::<ServerList>(S::OK),
+        ),
     ]
 }

@@ -2,9 +2,10 @@
 //! and bare strings are answered as such by the handlers.
 
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// `POST .../kernel-plugin` (InstallKernelPluginRequestBody).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct InstallKernelPluginRequestBody {
     pub plugin_name: String,
@@ -13,21 +14,21 @@ pub struct InstallKernelPluginRequestBody {
 }
 
 /// InstallKernelPluginResponse.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct InstallKernelPluginResponse {
     pub job_id: String,
 }
 
 /// `PUT .../kernel-plugin-license` (SetKernelPluginLicenseRequestBody).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct SetKernelPluginLicenseRequestBody {
     pub license_str: String,
 }
 
 /// `POST .../config-plugin-extensions` (ResumePluginExtensionsRequestBody).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ResumePluginExtensionsRequestBody {
     pub plugin_name: String,
@@ -37,7 +38,7 @@ pub struct ResumePluginExtensionsRequestBody {
 }
 
 /// One item of `list_plugin_extensions` (PluginExtensions).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct PluginExtensions {
     pub extension_name: String,
@@ -46,7 +47,7 @@ pub struct PluginExtensions {
 }
 
 /// `GET .../plugins` (ListPluginInfoListResponse).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ListPluginInfoListResponse {
     pub total_count: i64,
@@ -54,7 +55,7 @@ pub struct ListPluginInfoListResponse {
 }
 
 /// One plug-in of the catalog and whether the instance has it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CustomerPluginInfoResult {
     pub plugin_name: String,
@@ -65,14 +66,14 @@ pub struct CustomerPluginInfoResult {
 }
 
 /// `GET /v3/{project_id}/jobs?id=` (ShowJobDetailResponse).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ShowJobDetailResponse {
     pub job: JobDetail,
 }
 
 /// A job as GaussDB shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct JobDetail {
     pub id: String,
@@ -89,7 +90,7 @@ pub struct JobDetail {
 }
 
 /// The instance a job works on.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct JobInstanceInfo {
     pub id: String,
@@ -97,7 +98,7 @@ pub struct JobInstanceInfo {
 }
 
 /// `GET /v3/{project_id}/tasks` (ListTasksResponse).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ListTasksResponse {
     pub tasks: Vec<TaskDetailResult>,
@@ -105,7 +106,7 @@ pub struct ListTasksResponse {
 }
 
 /// One task (a job) in the task list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct TaskDetailResult {
     pub instance_info: InstanceInfoResult,
@@ -119,7 +120,7 @@ pub struct TaskDetailResult {
 }
 
 /// The instance of a task.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct InstanceInfoResult {
     pub instance_id: String,
@@ -128,7 +129,7 @@ pub struct InstanceInfoResult {
 }
 
 /// `GET /v3/{project_id}/instances` (ListInstancesResponse).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ListInstancesResponse {
     pub instances: Vec<ListInstanceResponse>,
@@ -136,7 +137,7 @@ pub struct ListInstancesResponse {
 }
 
 /// One instance: every key the vendor sends is present, filled with what plugboard knows.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ListInstanceResponse {
     pub id: String,
@@ -174,7 +175,7 @@ pub struct ListInstanceResponse {
 }
 
 /// The engine of an instance.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ListDatastore {
     #[serde(rename = "type")]
@@ -183,13 +184,13 @@ pub struct ListDatastore {
 }
 
 /// `?id=` of show_job_detail.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, IntoParams)]
 pub struct JobQuery {
     pub id: Option<String>,
 }
 
 /// Query of list_tasks.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, IntoParams)]
 pub struct TasksQuery {
     pub status: Option<String>,
     pub name: Option<String>,
@@ -200,7 +201,7 @@ pub struct TasksQuery {
 }
 
 /// Query of list_plugin_info_list.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, IntoParams)]
 pub struct PluginInfoQuery {
     pub offset: Option<String>,
     pub limit: Option<String>,
@@ -208,14 +209,14 @@ pub struct PluginInfoQuery {
 }
 
 /// Query of list_plugin_extensions.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, IntoParams)]
 pub struct PluginExtensionsQuery {
     pub db_name: Option<String>,
     pub plugin_name: Option<String>,
 }
 
 /// Query of list_instances.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, IntoParams)]
 pub struct InstancesQuery {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -224,4 +225,12 @@ pub struct InstancesQuery {
     pub datastore_type: Option<String>,
     pub offset: Option<String>,
     pub limit: Option<String>,
+}
+
+/// The bare JSON string `"SUCCESS"` that set_kernel_plugin_license and
+/// resume_plugin_extensions answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub enum Success {
+    #[serde(rename = "SUCCESS")]
+    Success,
 }

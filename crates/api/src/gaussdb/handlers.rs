@@ -281,7 +281,7 @@ pub async fn set_kernel_plugin_license(
         .store
         .set_plugin_license(&i.id, "*", &sealed, time::now_micros())
         .await?;
-    Ok(ok(&"SUCCESS"))
+    Ok(ok(&Success::Success))
 }
 
 /// The installed plug-in `name` of an instance, with the extensions it ships.
@@ -452,7 +452,7 @@ pub async fn resume_plugin_extensions(
             time::now_micros(),
         )
         .await?;
-    Ok(ok(&"SUCCESS"))
+    Ok(ok(&Success::Success))
 }
 
 // -- jobs and tasks -------------------------------------------------------------------------------

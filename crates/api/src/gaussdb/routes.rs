@@ -1,9 +1,11 @@
 //! The GaussDB operations (`spec/gaussdb.md`), with the IAM action each requires.
 
 use super::handlers;
+use crate::common::openapi::OpDoc;
 use crate::common::ops::{Access, Family, Operation};
 use crate::routing::{op_route, OpRoute};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
+use utoipa::PartialSchema;
 
 macro_rules! gaussdb_op {
     ($ident:ident, $name:literal, $method:ident, $path:literal, $action:literal, $summary:literal) => {
@@ -138,4 +140,95 @@ pub fn routes() -> Vec<OpRoute> {
             route: route.layer(axum::middleware::from_fn(super::error::with_language)),
         })
         .collect()
+}
+
+/// What `/openapi.json` says of each GaussDB operation (`common::openapi`).
+pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
+    use super::dto::*;
+    use StatusCode as S;
+    let names = || Vec::<String>::schema();
+    vec![
+        (
+            &LIST_SUPPORT_KERNEL_PLUGINS,
+            OpDoc::new().json_schema(S::OK, names()),
+        ),
+        (
+            &INSTALL_KERNEL_PLUGIN,
+            OpDoc::new()
+                .body::<InstallKernelPluginRequestBody>()
+                .json::<InstallKernelPluginResponse>(S::OK)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (
+            &LIST_KERNEL_PLUGINS,
+            OpDoc::new()
+                .json_schema(S::OK, names())
+                .errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &LIST_PLUGIN_INFO_LIST,
+            OpDoc::new()
+                .query::<PluginInfoQuery>()
+                .json::<ListPluginInfoListResponse>(S::OK)
+                .errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &SET_KERNEL_PLUGIN_LICENSE,
+            OpDoc::new()
+                .body::<SetKernelPluginLicenseRequestBody>()
+                .json::<Success>(S::OK)
+                .errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &LIST_PLUGIN_EXTENSIONS,
+            OpDoc::new()
+                .query::<PluginExtensionsQuery>()
+                .json_list::<PluginExtensions>(S::OK)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (
+            &RESUME_PLUGIN_EXTENSIONS,
+            OpDoc::new()
+                .body::<ResumePluginExtensionsRequestBody>()
+                .json::<Success>(S::OK)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (
+            &SHOW_JOB_DETAIL,
+            OpDoc::new()
+                .query::<JobQuery>()
+                .json::<ShowJobDetailResponse>(S::OK)
+                .errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &LIST_TASKS,
+            OpDoc::new()
+                .query::<TasksQuery>()
+                .json::<ListTasksResponse>(S::OK),
+        ),
+        (
+            &DELETE_JOB,
+            OpDoc::new()
+                .empty(S::OK)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (
+            &LIST_INSTANCES,
+            OpDoc::new()
+                .query::<InstancesQuery>()
+                .json::<ListInstancesResponse>(S::OK),
+        ),
+    ]
+    .into_iter()
+    .map(|(op, doc)| {
+        (
+            op,
+            doc.header(
+                "X-Language",
+                false,
+                "`zh-cn` for error messages in Chinese; anything else, or none, English",
+            ),
+        )
+    })
+    .collect()
 }

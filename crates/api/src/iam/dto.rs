@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 /// `{"id"}` or `{"name"}` references in token requests.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct NameOrId {
     pub id: Option<String>,
@@ -12,33 +13,33 @@ pub struct NameOrId {
 }
 
 /// `POST /v3/auth/tokens` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CreateTokenRequest {
     pub auth: AuthBody,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct AuthBody {
     pub identity: IdentityBody,
     pub scope: Option<ScopeBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct IdentityBody {
     pub methods: Vec<String>,
     pub password: Option<PasswordBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct PasswordBody {
     pub user: PasswordUser,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct PasswordUser {
     pub id: Option<String>,
@@ -47,7 +48,7 @@ pub struct PasswordUser {
     pub domain: Option<NameOrId>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ScopeBody {
     pub project: Option<NameOrId>,
@@ -55,7 +56,7 @@ pub struct ScopeBody {
 }
 
 /// `{"id", "name"}`.
-#[derive(Debug, Serialize, Clone)]
+#[derive(Debug, Serialize, Clone, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct Ref {
     pub id: String,
@@ -63,7 +64,7 @@ pub struct Ref {
 }
 
 /// A token's project.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct TokenProject {
     pub id: String,
@@ -72,7 +73,7 @@ pub struct TokenProject {
 }
 
 /// A token's user.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct TokenUser {
     pub id: String,
@@ -82,7 +83,7 @@ pub struct TokenUser {
 }
 
 /// One catalog endpoint.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct Endpoint {
     pub id: String,
@@ -93,7 +94,7 @@ pub struct Endpoint {
 }
 
 /// One catalog service.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CatalogEntry {
     pub id: String,
@@ -104,7 +105,7 @@ pub struct CatalogEntry {
 }
 
 /// The token body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct Token {
     pub expires_at: String,
@@ -121,14 +122,14 @@ pub struct Token {
 }
 
 /// `{"token": {...}}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct TokenResponse {
     pub token: Token,
 }
 
 /// `{"self"}` links.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct SelfLink {
     #[serde(rename = "self")]
@@ -136,7 +137,7 @@ pub struct SelfLink {
 }
 
 /// Collection links.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct Links {
     #[serde(rename = "self")]
@@ -146,7 +147,7 @@ pub struct Links {
 }
 
 /// A project.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ProjectView {
     pub id: String,
@@ -160,7 +161,7 @@ pub struct ProjectView {
 }
 
 /// `GET /v3/projects`, `GET /v3/auth/projects`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ProjectList {
     pub links: Links,
@@ -168,32 +169,36 @@ pub struct ProjectList {
 }
 
 /// `{"project": {...}}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ProjectResponse {
     pub project: ProjectView,
 }
 
 /// `GET /v3/projects` query.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, IntoParams)]
 #[serde(rename_all = "snake_case")]
 pub struct ListProjectsQuery {
     pub name: Option<String>,
     pub domain_id: Option<String>,
     pub enabled: Option<bool>,
     pub parent_id: Option<String>,
+    /// From 1 (to 2^32 - 1).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 4294967295_u64)]
     pub page: Option<u32>,
+    /// From 1 to 5000.
+    #[param(minimum = 1, maximum = 5000)]
     pub per_page: Option<u32>,
 }
 
 /// `POST /v3/projects` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CreateProjectRequest {
     pub project: CreateProject,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CreateProject {
     pub name: String,
@@ -203,7 +208,7 @@ pub struct CreateProject {
 }
 
 /// A domain.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct DomainView {
     pub id: String,
@@ -214,7 +219,7 @@ pub struct DomainView {
 }
 
 /// `GET /v3/auth/domains`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct DomainList {
     pub domains: Vec<DomainView>,
@@ -222,7 +227,7 @@ pub struct DomainList {
 }
 
 /// A user.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct UserView {
     pub id: String,
@@ -240,14 +245,14 @@ pub struct UserView {
 }
 
 /// `{"user": {...}}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct UserResponse {
     pub user: UserView,
 }
 
 /// `GET /v3/users`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct UserList {
     pub links: Links,
@@ -255,7 +260,7 @@ pub struct UserList {
 }
 
 /// `GET /v3/users` and `GET /v3/groups` query.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, IntoParams)]
 #[serde(rename_all = "snake_case")]
 pub struct NameQuery {
     pub name: Option<String>,
@@ -263,13 +268,13 @@ pub struct NameQuery {
 }
 
 /// `POST /v3.0/OS-USER/users` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CreateUserRequest {
     pub user: CreateUser,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CreateUser {
     pub name: String,
@@ -287,13 +292,13 @@ pub struct CreateUser {
 }
 
 /// `PUT /v3.0/OS-USER/users/{user_id}` body: plugboard changes `password` and `enabled`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct UpdateUserRequest {
     pub user: UpdateUser,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct UpdateUser {
     pub password: Option<String>,
@@ -301,7 +306,7 @@ pub struct UpdateUser {
 }
 
 /// A group.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct GroupView {
     pub id: String,
@@ -313,14 +318,14 @@ pub struct GroupView {
 }
 
 /// `{"group": {...}}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct GroupResponse {
     pub group: GroupView,
 }
 
 /// `GET /v3/groups`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct GroupList {
     pub links: Links,
@@ -328,13 +333,13 @@ pub struct GroupList {
 }
 
 /// `POST /v3/groups` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CreateGroupRequest {
     pub group: CreateGroup,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CreateGroup {
     pub name: String,
@@ -343,7 +348,7 @@ pub struct CreateGroup {
 }
 
 /// A role (system-defined policy).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct RoleView {
     pub id: String,
@@ -363,7 +368,7 @@ pub struct RoleView {
 }
 
 /// `GET /v3/roles`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct RoleList {
     pub links: Links,
@@ -372,24 +377,28 @@ pub struct RoleList {
 }
 
 /// `GET /v3/roles` query.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, IntoParams)]
 #[serde(rename_all = "snake_case")]
 pub struct RoleQuery {
     pub name: Option<String>,
     pub display_name: Option<String>,
     pub domain_id: Option<String>,
+    /// From 1 (to 2^32 - 1).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 4294967295_u64)]
     pub page: Option<u32>,
+    /// From 1 to 5000.
+    #[param(minimum = 1, maximum = 5000)]
     pub per_page: Option<u32>,
 }
 
 /// `POST /v3.0/OS-CREDENTIAL/credentials` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CreateCredentialRequest {
     pub credential: CreateCredential,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CreateCredential {
     pub user_id: String,
@@ -397,7 +406,7 @@ pub struct CreateCredential {
 }
 
 /// A new access key, with its secret (shown only once).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct NewCredential {
     pub access: String,
@@ -409,14 +418,14 @@ pub struct NewCredential {
 }
 
 /// `{"credential": {...}}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct NewCredentialResponse {
     pub credential: NewCredential,
 }
 
 /// A listed access key (no secret).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CredentialView {
     pub access: String,
@@ -427,21 +436,21 @@ pub struct CredentialView {
 }
 
 /// `GET /v3.0/OS-CREDENTIAL/credentials`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CredentialList {
     pub credentials: Vec<CredentialView>,
 }
 
 /// `GET /v3.0/OS-CREDENTIAL/credentials` query.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, IntoParams)]
 #[serde(rename_all = "snake_case")]
 pub struct CredentialQuery {
     pub user_id: Option<String>,
 }
 
 /// `POST /v3/auth/tokens` query.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, IntoParams)]
 #[serde(rename_all = "snake_case")]
 pub struct TokenQuery {
     pub nocatalog: Option<String>,

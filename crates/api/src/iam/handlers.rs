@@ -393,7 +393,10 @@ fn page<T>(items: Vec<T>, page: Option<u32>, per_page: Option<u32>) -> Result<Ve
             }
             Ok(items
                 .into_iter()
-                .skip(((page - 1) * per_page) as usize)
+                .skip(
+                    usize::try_from(u64::from(page - 1) * u64::from(per_page))
+                        .unwrap_or(usize::MAX),
+                )
                 .take(per_page as usize)
                 .collect())
         }

@@ -1,9 +1,10 @@
 //! The IAM operations: path, method, vendor operation name and IAM action of each.
 
 use super::handlers;
+use crate::common::openapi::OpDoc;
 use crate::common::ops::{Access, Family, Operation};
 use crate::routing::{op_route, OpRoute};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 
 macro_rules! iam_op {
     ($ident:ident, $name:literal, $method:ident, $path:literal, $access:expr, $summary:literal) => {
@@ -220,5 +221,144 @@ pub fn routes() -> Vec<OpRoute> {
         op_route(&CREATE_CREDENTIAL, handlers::create_credential),
         op_route(&LIST_CREDENTIALS, handlers::list_credentials),
         op_route(&DELETE_CREDENTIAL, handlers::delete_credential),
+    ]
+}
+
+/// What `/openapi.json` says of each IAM operation (`common::openapi`).
+pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
+    use super::dto::*;
+    use StatusCode as S;
+    const SUBJECT: &str = "The token to validate or revoke";
+    const TOKEN: &str = "The new token (its body says what it is for)";
+    vec![
+        (
+            &CREATE_TOKEN,
+            OpDoc::new()
+                .query::<TokenQuery>()
+                .body::<CreateTokenRequest>()
+                .json::<TokenResponse>(S::CREATED)
+                .response_header("X-Subject-Token", TOKEN)
+                .errors(&[S::UNAUTHORIZED]),
+        ),
+        (
+            &VALIDATE_TOKEN,
+            OpDoc::new()
+                .header("X-Subject-Token", true, SUBJECT)
+                .query::<TokenQuery>()
+                .json::<TokenResponse>(S::OK)
+                .response_header("X-Subject-Token", SUBJECT)
+                .errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &REVOKE_TOKEN,
+            OpDoc::new()
+                .header("X-Subject-Token", true, SUBJECT)
+                .empty(S::NO_CONTENT)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (&LIST_AUTH_PROJECTS, OpDoc::new().json::<ProjectList>(S::OK)),
+        (&LIST_AUTH_DOMAINS, OpDoc::new().json::<DomainList>(S::OK)),
+        (
+            &LIST_PROJECTS,
+            OpDoc::new()
+                .query::<ListProjectsQuery>()
+                .json::<ProjectList>(S::OK),
+        ),
+        (
+            &CREATE_PROJECT,
+            OpDoc::new()
+                .body::<CreateProjectRequest>()
+                .json::<ProjectResponse>(S::CREATED)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (
+            &SHOW_PROJECT,
+            OpDoc::new()
+                .json::<ProjectResponse>(S::OK)
+                .errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &CREATE_USER,
+            OpDoc::new()
+                .body::<CreateUserRequest>()
+                .json::<UserResponse>(S::CREATED)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (
+            &UPDATE_USER,
+            OpDoc::new()
+                .body::<UpdateUserRequest>()
+                .json::<UserResponse>(S::OK)
+                .errors(&[S::FORBIDDEN, S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (
+            &LIST_USERS,
+            OpDoc::new().query::<NameQuery>().json::<UserList>(S::OK),
+        ),
+        (
+            &SHOW_USER,
+            OpDoc::new()
+                .json::<UserResponse>(S::OK)
+                .errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &DELETE_USER,
+            OpDoc::new()
+                .empty(S::NO_CONTENT)
+                .errors(&[S::FORBIDDEN, S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (
+            &CREATE_GROUP,
+            OpDoc::new()
+                .body::<CreateGroupRequest>()
+                .json::<GroupResponse>(S::CREATED)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (
+            &LIST_GROUPS,
+            OpDoc::new().query::<NameQuery>().json::<GroupList>(S::OK),
+        ),
+        (
+            &ADD_USER_TO_GROUP,
+            OpDoc::new()
+                .empty(S::NO_CONTENT)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (
+            &LIST_ROLES,
+            OpDoc::new().query::<RoleQuery>().json::<RoleList>(S::OK),
+        ),
+        (
+            &GRANT_ON_PROJECT,
+            OpDoc::new()
+                .empty(S::NO_CONTENT)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (
+            &GRANT_ON_DOMAIN,
+            OpDoc::new()
+                .empty(S::NO_CONTENT)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (
+            &CREATE_CREDENTIAL,
+            OpDoc::new()
+                .body::<CreateCredentialRequest>()
+                .json::<NewCredentialResponse>(S::CREATED)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
+        (
+            &LIST_CREDENTIALS,
+            OpDoc::new()
+                .query::<CredentialQuery>()
+                .json::<CredentialList>(S::OK)
+                .errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &DELETE_CREDENTIAL,
+            OpDoc::new()
+                .empty(S::NO_CONTENT)
+                .errors(&[S::NOT_FOUND, S::CONFLICT]),
+        ),
     ]
 }
