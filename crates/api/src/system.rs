@@ -1,4 +1,5 @@
-//! System routes: `/healthz` (process up), `/readyz` (store reachable, migrations applied),
+//! System routes: `/healthz` (process up), `/readyz` (store reachable, migrations applied,
+//! a write transaction can begin),
 //! `/metrics` (Prometheus text; the job-state gauge is read from the store at scrape time) and
 //! `/openapi.json` (generated from the operations tables, so it lists exactly the routes the
 //! router serves).
@@ -37,7 +38,7 @@ system_op!(
     READYZ,
     "Readyz",
     "/readyz",
-    "The store is reachable and migrated"
+    "The store is reachable, migrated and takes writes"
 );
 system_op!(METRICS, "Metrics", "/metrics", "Prometheus metrics");
 system_op!(OPENAPI, "OpenApi", "/openapi.json", "This document");
@@ -56,9 +57,21 @@ async fn healthz() -> Response {
     json_response(StatusCode::OK, &json!({"status": "ok"}))
 }
 
+/// How long `/readyz` waits for a write transaction before calling the store not writable.
+const WRITE_PROBE: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ready().await {
-        Ok(true) => json_response(StatusCode::OK, &json!({"status": "ready"})),
+        Ok(true) => match state.store.write_probe(WRITE_PROBE).await {
+            Ok(()) => json_response(StatusCode::OK, &json!({"status": "ready"})),
+            Err(why) => {
+                tracing::warn!(reason = %why, "/readyz: the store cannot take writes");
+                json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &json!({"status": "store not writable"}),
+                )
+            }
+        },
         Ok(false) => json_response(
             StatusCode::SERVICE_UNAVAILABLE,
             &json!({"status": "migrations pending"}),
