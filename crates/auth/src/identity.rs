@@ -261,6 +261,11 @@ impl Identity {
     }
 
     /// Check a password login. Repeated failures lock the user for a while.
+    ///
+    /// Every attempt costs one password verification through the bounded hashing path,
+    /// whether the user exists or not, is disabled or locked: an unknown name (or a user
+    /// that cannot log in) is checked against a dummy credential with the same parameters,
+    /// so the time taken does not tell which names exist.
     pub async fn password_login(
         &self,
         domain_id: &str,
@@ -271,28 +276,41 @@ impl Identity {
         let user = match (user_id, user_name) {
             (Some(id), _) => self.store.get_user(id).await,
             (None, Some(name)) => self.store.find_user_by_name(domain_id, name).await,
-            (None, None) => return Err(LoginError::Unauthorized),
+            (None, None) => Err(StoreError::NotFound),
         };
         let user = match user {
-            Ok(u) if u.domain_id == domain_id => u,
-            Ok(_) | Err(StoreError::NotFound) => return Err(LoginError::Unauthorized),
+            Ok(u) if u.domain_id == domain_id => Some(u),
+            Ok(_) | Err(StoreError::NotFound) => None,
             Err(e) => return Err(e.into()),
         };
-        let lock_key = format!("user:{}", user.id);
-        if self.user_lockout.is_locked(&lock_key, Instant::now()) || !user.enabled {
-            return Err(LoginError::Unauthorized);
+        let lock_key = user.as_ref().map(|u| format!("user:{}", u.id));
+        let usable = user.filter(|u| {
+            u.enabled
+                && !lock_key
+                    .as_deref()
+                    .is_some_and(|k| self.user_lockout.is_locked(k, Instant::now()))
+        });
+        let stored = usable.as_ref().and_then(|u| u.password_hash.as_deref());
+        let ok = password::verify(stored, password).await;
+        match (usable, ok) {
+            (Some(user), true) => {
+                self.user_lockout.record_success(&format!("user:{}", user.id));
+                Ok(user)
+            }
+            (Some(user), false) => {
+                self.user_lockout
+                    .record_failure(&format!("user:{}", user.id), Instant::now());
+                Err(LoginError::Unauthorized)
+            }
+            (None, _) => Err(LoginError::Unauthorized),
         }
-        let stored = user.password_hash.clone().unwrap_or_default();
-        let plain = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || password::verify_password(&stored, &plain))
-            .await
-            .unwrap_or(false);
-        if !ok {
-            self.user_lockout.record_failure(&lock_key, Instant::now());
-            return Err(LoginError::Unauthorized);
-        }
-        self.user_lockout.record_success(&lock_key);
-        Ok(user)
+    }
+
+    /// Refuse a login that failed before any user was looked at (an unknown domain), at the
+    /// cost of a real one: one verification against the dummy credential.
+    pub async fn refuse_login(&self, password: &str) -> LoginError {
+        password::verify(None, password).await;
+        LoginError::Unauthorized
     }
 
     /// Issue a token for `user`, scoped to `project_id` (or the domain).

@@ -171,3 +171,133 @@ async fn readyz_says_when_the_store_cannot_take_writes() {
     let (st, body) = get().await;
     assert_eq!((st, body["status"].as_str()), (200, Some("ready")));
 }
+
+/// A line of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
+fn proc_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+}
+
+fn login_body(domain: &str, user: &str, password: &str) -> serde_json::Value {
+    json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "domain": {"name": domain}, "name": user, "password": password}}}}})
+}
+
+async fn login(s: &Server, domain: &str, user: &str, password: &str) -> (u16, Duration) {
+    let started = Instant::now();
+    let r = s
+        .client
+        .post(s.url("/v3/auth/tokens?nocatalog=true"))
+        .json(&login_body(domain, user, password))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), started.elapsed())
+}
+
+async fn create_user(s: &Server, token: &str, name: &str, password: &str) {
+    let r = s
+        .client
+        .post(s.url("/v3.0/OS-USER/users"))
+        .header("x-auth-token", token)
+        .json(&json!({"user": {"name": name, "domain_id": s.b("domain_id"), "password": password}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_logins_keep_memory_flat_and_the_server_responsive() {
+    let s = Server::start(None).await;
+    let pid = s.child.as_ref().unwrap().id();
+    let token = s.admin_token().await;
+    create_user(&s, &token, "victim", "Victim-passw0rd").await;
+    let rss_before = proc_kib(pid, "VmRSS");
+
+    // An authenticated GET keeps answering quickly while the logins queue for hashing.
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (stop, client, url, token) = (
+            stop.clone(),
+            s.client.clone(),
+            s.url("/v3/groups"),
+            token.clone(),
+        );
+        tokio::spawn(async move {
+            let mut slowest = Duration::ZERO;
+            while !stop.load(Ordering::SeqCst) {
+                let started = Instant::now();
+                let r = client.get(&url).header("x-auth-token", &token).send().await;
+                assert_eq!(r.unwrap().status(), 200);
+                slowest = slowest.max(started.elapsed());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            slowest
+        })
+    };
+    // 64 good logins at once, then 64 wrong passwords for one user at once.
+    let (admin, password) = (s.b("user_name"), s.b("password"));
+    let good: Vec<_> = (0..64).map(|_| login(&s, "plugboard", &admin, &password)).collect();
+    let good = futures_util::future::join_all(good).await;
+    assert!(good.iter().all(|(st, _)| *st == 201), "{good:?}");
+    let bad: Vec<_> = (0..64).map(|_| login(&s, "plugboard", "victim", "Wrong-passw0rd")).collect();
+    let bad = futures_util::future::join_all(bad).await;
+    assert!(bad.iter().all(|(st, _)| *st == 401), "{bad:?}");
+    stop.store(true, Ordering::SeqCst);
+    let slowest = watcher.await.unwrap();
+
+    let peak = proc_kib(pid, "VmHWM");
+    let growth_mib = peak.saturating_sub(rss_before) / 1024;
+    eprintln!(
+        "RSS before {} MiB, peak {} MiB, after {} MiB; slowest GET {slowest:?}",
+        rss_before / 1024,
+        peak / 1024,
+        proc_kib(pid, "VmRSS") / 1024
+    );
+    assert!(
+        growth_mib < 150,
+        "128 logins grew the server's peak RSS by {growth_mib} MiB (from {} MiB)",
+        rss_before / 1024
+    );
+    assert!(slowest < Duration::from_secs(1), "an authenticated GET took {slowest:?}");
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[tokio::test]
+async fn login_time_does_not_tell_which_names_exist() {
+    let s = Server::start(None).await;
+    let token = s.admin_token().await;
+    create_user(&s, &token, "known", "Known-passw0rd").await;
+    let (mut known, mut unknown_user, mut unknown_domain) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..15 {
+        let (st, t) = login(&s, "plugboard", "known", &format!("Wrong-{i}")).await;
+        assert_eq!(st, 401);
+        known.push(t);
+        let (st, t) = login(&s, "plugboard", &format!("nobody-{i}"), "Wrong-passw0rd").await;
+        assert_eq!(st, 401);
+        unknown_user.push(t);
+        let (st, t) = login(&s, &format!("nodomain-{i}"), "known", "Wrong-passw0rd").await;
+        assert_eq!(st, 401);
+        unknown_domain.push(t);
+    }
+    let known = median(known);
+    for (what, times) in [("unknown user", unknown_user), ("unknown domain", unknown_domain)] {
+        let other = median(times);
+        let ratio = other.as_secs_f64() / known.as_secs_f64();
+        eprintln!("median login: known user {known:?}, {what} {other:?}");
+        assert!(
+            (0.5..2.0).contains(&ratio),
+            "median login time: known user {known:?}, {what} {other:?} (ratio {ratio:.2})"
+        );
+    }
+}
