@@ -30,8 +30,7 @@ pub const T_COST: u32 = 5;
 /// The argon2id parameters of new hashes (OWASP's m = 7 MiB, t = 5, p = 1 option: the cost
 /// of its m = 19 MiB, t = 2 default in a third of the memory).
 pub static PARAMS: LazyLock<Params> = LazyLock::new(|| {
-    Params::new(M_COST_KIB, T_COST, 1, Some(Params::DEFAULT_OUTPUT_LEN))
-        .unwrap_or(Params::DEFAULT)
+    Params::new(M_COST_KIB, T_COST, 1, Some(Params::DEFAULT_OUTPUT_LEN)).unwrap_or(Params::DEFAULT)
 });
 
 /// Stored hashes asking for more memory than this (KiB) are refused rather than computed.
@@ -213,7 +212,11 @@ pub fn verify_password(stored: &str, plain: &str) -> bool {
 /// blocking. Prefer [`verify_digest`].
 pub fn verify_sha512_hex(stored: &str, digest_hex: &str) -> bool {
     let mut buffer = vec![Block::default(); PARAMS.block_count()];
-    verify_with(stored, digest_hex.to_ascii_lowercase().as_bytes(), &mut buffer)
+    verify_with(
+        stored,
+        digest_hex.to_ascii_lowercase().as_bytes(),
+        &mut buffer,
+    )
 }
 
 #[cfg(test)]
@@ -236,7 +239,10 @@ mod tests {
     #[test]
     fn new_hashes_use_the_small_parameters() {
         let stored = hash_password("s3cret-Passw0rd").expect("hash");
-        assert!(stored.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{stored}");
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
+            "{stored}"
+        );
     }
 
     #[test]
@@ -258,7 +264,11 @@ mod tests {
         assert!(!verify(Some(&stored), "wrong").await);
         assert!(!verify(None, "s3cret-Passw0rd").await);
         assert!(!verify(Some(DUMMY.as_str()), "").await);
-        assert!(DUMMY.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{}", *DUMMY);
+        assert!(
+            DUMMY.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
+            "{}",
+            *DUMMY
+        );
         assert!(verify_digest(Some(&stored), &sha512_hex("s3cret-Passw0rd").to_uppercase()).await);
     }
 }

@@ -132,7 +132,10 @@ async fn writes_survive_clients_that_hang_up_mid_request() {
             started.elapsed()
         );
     }
-    assert!(s.token(&s.b("user_name"), &s.b("password"), None).await.is_some());
+    assert!(s
+        .token(&s.b("user_name"), &s.b("password"), None)
+        .await
+        .is_some());
     let (st, body) = status_json(s.client.get(s.url("/readyz")).send().await.unwrap()).await;
     assert_eq!((st, body["status"].as_str()), (200, Some("ready")));
 }
@@ -162,12 +165,18 @@ async fn readyz_says_when_the_store_cannot_take_writes() {
     let (st, body) = get().await;
     assert_eq!(st, 503, "{body}");
     assert_eq!(body["status"], "store not writable");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     // /healthz still answers.
     let health = s.client.get(s.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
 
-    sqlx::Executor::execute(&mut holder, "ROLLBACK").await.unwrap();
+    sqlx::Executor::execute(&mut holder, "ROLLBACK")
+        .await
+        .unwrap();
     let (st, body) = get().await;
     assert_eq!((st, body["status"].as_str()), (200, Some("ready")));
 }
@@ -243,10 +252,14 @@ async fn concurrent_logins_keep_memory_flat_and_the_server_responsive() {
     };
     // 64 good logins at once, then 64 wrong passwords for one user at once.
     let (admin, password) = (s.b("user_name"), s.b("password"));
-    let good: Vec<_> = (0..64).map(|_| login(&s, "plugboard", &admin, &password)).collect();
+    let good: Vec<_> = (0..64)
+        .map(|_| login(&s, "plugboard", &admin, &password))
+        .collect();
     let good = futures_util::future::join_all(good).await;
     assert!(good.iter().all(|(st, _)| *st == 201), "{good:?}");
-    let bad: Vec<_> = (0..64).map(|_| login(&s, "plugboard", "victim", "Wrong-passw0rd")).collect();
+    let bad: Vec<_> = (0..64)
+        .map(|_| login(&s, "plugboard", "victim", "Wrong-passw0rd"))
+        .collect();
     let bad = futures_util::future::join_all(bad).await;
     assert!(bad.iter().all(|(st, _)| *st == 401), "{bad:?}");
     stop.store(true, Ordering::SeqCst);
@@ -265,7 +278,10 @@ async fn concurrent_logins_keep_memory_flat_and_the_server_responsive() {
         "128 logins grew the server's peak RSS by {growth_mib} MiB (from {} MiB)",
         rss_before / 1024
     );
-    assert!(slowest < Duration::from_secs(1), "an authenticated GET took {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(1),
+        "an authenticated GET took {slowest:?}"
+    );
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -291,7 +307,10 @@ async fn login_time_does_not_tell_which_names_exist() {
         unknown_domain.push(t);
     }
     let known = median(known);
-    for (what, times) in [("unknown user", unknown_user), ("unknown domain", unknown_domain)] {
+    for (what, times) in [
+        ("unknown user", unknown_user),
+        ("unknown domain", unknown_domain),
+    ] {
         let other = median(times);
         let ratio = other.as_secs_f64() / known.as_secs_f64();
         eprintln!("median login: known user {known:?}, {what} {other:?}");

@@ -9,6 +9,7 @@ pub mod dbss;
 pub mod gaussdb;
 pub mod identity;
 pub mod jobs;
+pub mod lockout;
 pub mod testing;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -75,6 +76,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "jobs claim index",
         include_str!("../migrations/0006_jobs_claim_index.sql"),
     ),
+    (
+        7,
+        "lockouts",
+        include_str!("../migrations/0007_lockouts.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
@@ -102,7 +108,10 @@ fn migrator() -> Migrator {
 /// The pool's release check, the second line behind [`Store::begin_write`]: a connection
 /// that comes back still inside a transaction (whatever left it there) is closed, which rolls
 /// the transaction back, instead of going back to the pool holding locks.
-async fn returns_outside_transaction(conn: &mut AnyConnection, backend: Backend) -> Result<bool, sqlx::Error> {
+async fn returns_outside_transaction(
+    conn: &mut AnyConnection,
+    backend: Backend,
+) -> Result<bool, sqlx::Error> {
     if backend == Backend::Sqlite {
         // The SQLite worker applies the rollback a dropped `Transaction` queued in order:
         // one round trip behind it, its transaction depth is current.
@@ -218,7 +227,10 @@ impl Store {
             Ok(Ok(Ok(Some(why)))) => Err(why),
             Ok(Ok(Err::<_, sqlx::Error>(e))) => Err(e.to_string()),
             Ok(Err(e)) => Err(format!("the write probe ended early: {e}")),
-            Err(_) => Err(format!("no write transaction within {} ms", within.as_millis())),
+            Err(_) => Err(format!(
+                "no write transaction within {} ms",
+                within.as_millis()
+            )),
         }
     }
 

@@ -56,7 +56,9 @@ async fn writes_still_work(store: &Store, backend: Backend) {
         match call.await.expect("task") {
             Ok(Ok(())) => {}
             Ok(Err(e)) => panic!("{backend:?}: a write after cancelled writes failed: {e}"),
-            Err(_) => panic!("{backend:?}: a write after cancelled writes hung (write lock leaked)"),
+            Err(_) => {
+                panic!("{backend:?}: a write after cancelled writes hung (write lock leaked)")
+            }
         }
     }
 }
