@@ -242,3 +242,81 @@ async fn made_up_names_and_keys_leave_no_lockout_state() {
     assert_eq!(login(&s, &s.b("user_name"), "Wrong-passw0rd").await.0, 401);
     assert_eq!(lockout_rows(&s).await, 1);
 }
+
+/// `plugboard <args>` with a profile made from the server's bootstrap file; (exit code,
+/// stdout, stderr).
+fn cli(s: &Server, home: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"));
+        cmd.args(args)
+            .env("PLUGBOARD_CLI_CONFIG", home.join("credentials.json"))
+            .env("HOME", home);
+        for var in [
+            "PLUGBOARD_ENDPOINT",
+            "PLUGBOARD_ACCESS_KEY",
+            "PLUGBOARD_SECRET_KEY",
+            "PLUGBOARD_PROJECT_ID",
+        ] {
+            cmd.env_remove(var);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    if !home.join("credentials.json").exists() {
+        let boot = s.data_dir.join("bootstrap.json");
+        let login = run(&["login", "--bootstrap-file", boot.to_str().unwrap()]);
+        assert_eq!(login.0, Some(0), "{login:?}");
+    }
+    run(args)
+}
+
+#[tokio::test]
+async fn the_cli_lists_and_unlocks() {
+    let s = Server::start(None).await;
+    let home = tempfile::tempdir().unwrap();
+    let admin = s.admin_token().await;
+    let (st, _) = call(&s, &admin, "POST", "/v3.0/OS-USER/users",
+        Some(json!({"user": {"name": "erin", "domain_id": s.b("domain_id"), "password": "Erin-passw0rd"}}))).await;
+    assert_eq!(st, 201);
+    for _ in 0..5 {
+        assert_eq!(login(&s, "erin", "Wrong-passw0rd").await.0, 401);
+    }
+    let (code, out, err) = cli(&s, home.path(), &["lockout", "list"]);
+    assert_eq!(code, Some(0), "{err}");
+    let row = out
+        .lines()
+        .find(|l| l.contains("erin"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(row.starts_with("user") && row.contains(" 5 "), "{out}");
+    let (code, out, err) = cli(&s, home.path(), &["lockout", "list", "-o", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let body: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(body["lockouts"][0]["user_name"], "erin");
+
+    let (code, out, err) = cli(&s, home.path(), &["lockout", "unlock", "--user", "erin"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (Some(0), "Unlocked user erin\n"),
+        "{err}"
+    );
+    assert_eq!(login(&s, "erin", "Erin-passw0rd").await.0, 201);
+    let (code, _, err) = cli(&s, home.path(), &["lockout", "unlock", "--user", "erin"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("user erin has no failed logins or lock"),
+        "{err}"
+    );
+    let (code, _, err) = cli(
+        &s,
+        home.path(),
+        &["lockout", "unlock", "--key", "AAAAAAAAAAAAAAAAAAAA"],
+    );
+    assert_eq!(code, Some(1));
+    assert!(err.contains("PLUGBOARD.0404"), "{err}");
+    let (code, _, _) = cli(&s, home.path(), &["lockout", "unlock"]);
+    assert_eq!(code, Some(2), "usage error without --user or --key");
+}
