@@ -98,3 +98,28 @@ async fn writes_cancelled_at_random_points_never_leak_a_transaction() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_returned_inside_a_transaction_is_closed_not_reused() {
+    on_both(|store, backend| async move {
+        sqlx::query("CREATE TABLE cancel_probe (id TEXT PRIMARY KEY, n BIGINT NOT NULL)")
+            .execute(store.pool())
+            .await
+            .expect("probe table");
+        // Leave a connection inside a write transaction whatever way: here the transaction
+        // value is forgotten, so nothing will ever roll it back.
+        let mut conn = store.pool().acquire().await.expect("acquire");
+        let begin = match backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        let tx = sqlx::Connection::begin_with(&mut *conn, begin)
+            .await
+            .expect("begin");
+        std::mem::forget(tx);
+        drop(conn);
+        // The pool closed it (rolling back): every later write goes through at once.
+        writes_still_work(&store, backend).await;
+    })
+    .await;
+}
