@@ -1,4 +1,5 @@
-//! System routes: `/healthz` (process up), `/readyz` (store reachable, migrations applied),
+//! System routes: `/healthz` (process up), `/readyz` (store reachable, migrations applied,
+//! a write transaction can begin),
 //! `/metrics` (Prometheus text; the job-state gauge is read from the store at scrape time) and
 //! `/openapi.json` (generated from the operations tables and each family's `docs()`, so it lists
 //! exactly the routes the router serves, with their parameters, bodies, answers and security).
@@ -48,7 +49,7 @@ system_op!(
     READYZ,
     "Readyz",
     "/readyz",
-    "The store is reachable and migrated"
+    "The store is reachable, migrated and takes writes"
 );
 system_op!(METRICS, "Metrics", "/metrics", "Prometheus metrics");
 system_op!(OPENAPI, "OpenApi", "/openapi.json", "This document");
@@ -83,7 +84,7 @@ pub fn routes() -> Vec<OpRoute> {
 /// The body of `/healthz` and `/readyz`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SystemStatus {
-    /// `ok` (`/healthz`); `ready`, `migrations pending` or `store unreachable` (`/readyz`).
+    /// `ok` (`/healthz`); `ready`, `migrations pending`, `store not writable` or `store unreachable` (`/readyz`).
     pub status: String,
 }
 
@@ -98,9 +99,18 @@ async fn healthz() -> Response {
     status(StatusCode::OK, "ok")
 }
 
+/// How long `/readyz` waits for a write transaction before calling the store not writable.
+const WRITE_PROBE: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ready().await {
-        Ok(true) => status(StatusCode::OK, "ready"),
+        Ok(true) => match state.store.write_probe(WRITE_PROBE).await {
+            Ok(()) => status(StatusCode::OK, "ready"),
+            Err(why) => {
+                tracing::warn!(reason = %why, "/readyz: the store cannot take writes");
+                status(StatusCode::SERVICE_UNAVAILABLE, "store not writable")
+            }
+        },
         Ok(false) => status(StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),
         Err(e) => {
             CommonError::Internal(e.to_string()).log_if_internal();

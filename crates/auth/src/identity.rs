@@ -12,6 +12,7 @@ use plugboard_core::password;
 use plugboard_core::secrets::MasterKey;
 use plugboard_core::time::{now_micros, Micros};
 use plugboard_store::identity::{Scope, TokenRecord, User};
+use plugboard_store::lockout::{LockKind, LockoutEntry};
 use plugboard_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -152,6 +153,11 @@ struct CacheEntry {
 
 const CACHE_CAP: usize = 50_000;
 
+/// How long one process trusts an access key's lockout state read from the store (signed
+/// requests are the hot path): a lock set by another process is seen within this time. Every
+/// failure is counted in the store at once regardless.
+const AK_LOCK_RECHECK: Duration = Duration::from_secs(1);
+
 /// The identity service. Cheap to share behind an `Arc`.
 pub struct Identity {
     store: Store,
@@ -167,12 +173,18 @@ impl Identity {
     pub fn new(store: Store, key: MasterKey, cfg: IamConfig) -> Self {
         Self {
             ak_lockout: Lockout::new(
+                store.clone(),
+                LockKind::AccessKey,
                 cfg.ak_lockout_threshold,
                 Duration::from_secs(cfg.ak_lockout_seconds),
+                AK_LOCK_RECHECK,
             ),
             user_lockout: Lockout::new(
+                store.clone(),
+                LockKind::User,
                 cfg.user_lockout_threshold,
                 Duration::from_secs(cfg.user_lockout_seconds),
+                Duration::ZERO,
             ),
             store,
             key,
@@ -261,6 +273,11 @@ impl Identity {
     }
 
     /// Check a password login. Repeated failures lock the user for a while.
+    ///
+    /// Every attempt costs one password verification through the bounded hashing path,
+    /// whether the user exists or not, is disabled or locked: an unknown name (or a user
+    /// that cannot log in) is checked against a dummy credential with the same parameters,
+    /// so the time taken does not tell which names exist.
     pub async fn password_login(
         &self,
         domain_id: &str,
@@ -271,28 +288,37 @@ impl Identity {
         let user = match (user_id, user_name) {
             (Some(id), _) => self.store.get_user(id).await,
             (None, Some(name)) => self.store.find_user_by_name(domain_id, name).await,
-            (None, None) => return Err(LoginError::Unauthorized),
+            (None, None) => Err(StoreError::NotFound),
         };
         let user = match user {
-            Ok(u) if u.domain_id == domain_id => u,
-            Ok(_) | Err(StoreError::NotFound) => return Err(LoginError::Unauthorized),
+            Ok(u) if u.domain_id == domain_id => Some(u),
+            Ok(_) | Err(StoreError::NotFound) => None,
             Err(e) => return Err(e.into()),
         };
-        let lock_key = format!("user:{}", user.id);
-        if self.user_lockout.is_locked(&lock_key, Instant::now()) || !user.enabled {
-            return Err(LoginError::Unauthorized);
+        let usable = match user {
+            Some(u) if u.enabled && !self.user_lockout.is_locked(&u.id).await? => Some(u),
+            _ => None,
+        };
+        let stored = usable.as_ref().and_then(|u| u.password_hash.as_deref());
+        let ok = password::verify(stored, password).await;
+        match (usable, ok) {
+            (Some(user), true) => {
+                self.user_lockout.record_success(&user.id).await?;
+                Ok(user)
+            }
+            (Some(user), false) => {
+                self.user_lockout.record_failure(&user.id).await?;
+                Err(LoginError::Unauthorized)
+            }
+            (None, _) => Err(LoginError::Unauthorized),
         }
-        let stored = user.password_hash.clone().unwrap_or_default();
-        let plain = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || password::verify_password(&stored, &plain))
-            .await
-            .unwrap_or(false);
-        if !ok {
-            self.user_lockout.record_failure(&lock_key, Instant::now());
-            return Err(LoginError::Unauthorized);
-        }
-        self.user_lockout.record_success(&lock_key);
-        Ok(user)
+    }
+
+    /// Refuse a login that failed before any user was looked at (an unknown domain), at the
+    /// cost of a real one: one verification against the dummy credential.
+    pub async fn refuse_login(&self, password: &str) -> LoginError {
+        password::verify(None, password).await;
+        LoginError::Unauthorized
     }
 
     /// Issue a token for `user`, scoped to `project_id` (or the domain).
@@ -382,10 +408,7 @@ impl Identity {
         req: &RequestParts<'_>,
         auth: &Authorization,
     ) -> Result<Principal, AuthError> {
-        let now = Instant::now();
-        if !plugboard_core::ids::is_access_key(&auth.access)
-            || self.ak_lockout.is_locked(&auth.access, now)
-        {
+        if !plugboard_core::ids::is_access_key(&auth.access) {
             return Err(AuthError::UnknownAccessKey);
         }
         let cache_key = format!("ak:{}", auth.access);
@@ -416,10 +439,14 @@ impl Identity {
                 (subject, secret)
             }
         };
+        // Checked once the key is known to exist, so made-up keys cost no lockout state.
+        if self.ak_lockout.is_locked(&auth.access).await? {
+            return Err(AuthError::UnknownAccessKey);
+        }
         let skew = chrono::Duration::seconds(self.cfg.signature_max_skew_seconds as i64);
         match signing::verify(req, auth, &secret, chrono::Utc::now(), skew) {
             Ok(()) => {
-                self.ak_lockout.record_success(&auth.access);
+                self.ak_lockout.record_success(&auth.access).await?;
                 Ok(Principal {
                     subject,
                     method: Method::AccessKey(auth.access.clone()),
@@ -428,9 +455,53 @@ impl Identity {
                 })
             }
             Err(e) => {
-                self.ak_lockout.record_failure(&auth.access, now);
+                self.ak_lockout.record_failure(&auth.access).await?;
                 Err(AuthError::BadSignature(e))
             }
         }
+    }
+
+    /// The users of `domain_id` and their access keys that are locked at `now` or have
+    /// failures that still count (the last one within the lock time).
+    pub async fn lockouts(
+        &self,
+        domain_id: &str,
+        now: Micros,
+    ) -> Result<Vec<LockoutEntry>, StoreError> {
+        let window = |kind| {
+            let seconds = match kind {
+                LockKind::User => self.cfg.user_lockout_seconds,
+                LockKind::AccessKey => self.cfg.ak_lockout_seconds,
+            };
+            i64::try_from(seconds).unwrap_or(i64::MAX / 2_000_000) * 1_000_000
+        };
+        let mut all = self.store.list_lockouts(domain_id).await?;
+        all.retain(|e| e.state.locked_at(now) || now - e.state.last_failure_at <= window(e.kind));
+        Ok(all)
+    }
+
+    /// Lift the lock of user `user_id` of `domain_id` and forget its failures. `NotFound`:
+    /// no such user in the domain, or nothing to lift.
+    pub async fn unlock_user(&self, domain_id: &str, user_id: &str) -> Result<(), StoreError> {
+        let user = self.store.get_user(user_id).await?;
+        if user.domain_id != domain_id || !self.store.unlock(LockKind::User, user_id).await? {
+            return Err(StoreError::NotFound);
+        }
+        self.user_lockout.forget(user_id);
+        tracing::info!(user_id = %user_id, "user unlocked");
+        Ok(())
+    }
+
+    /// Lift the lock of access key `access` of a user of `domain_id` and forget its
+    /// failures. `NotFound`: no such key in the domain, or nothing to lift.
+    pub async fn unlock_access_key(&self, domain_id: &str, access: &str) -> Result<(), StoreError> {
+        let credential = self.store.get_credential(access).await?;
+        let user = self.store.get_user(&credential.user_id).await?;
+        if user.domain_id != domain_id || !self.store.unlock(LockKind::AccessKey, access).await? {
+            return Err(StoreError::NotFound);
+        }
+        self.ak_lockout.forget(access);
+        tracing::info!(access_key = %access, "access key unlocked");
+        Ok(())
     }
 }

@@ -140,10 +140,7 @@ pub async fn bootstrap(
         Ok(p) if !p.is_empty() => p,
         _ => ids::password(24),
     };
-    let hashed = {
-        let p = admin_password.clone();
-        tokio::task::spawn_blocking(move || password::hash_password(&p)).await??
-    };
+    let hashed = password::hash(&admin_password).await?;
     let now = time::now_micros();
     let domain_id = ids::hex32();
     let admin_id = ids::hex32();

@@ -1,5 +1,5 @@
 //! The `plugboard` binary: `plugboard serve` runs the server; `plugboard login`, `audit`,
-//! `instance`, `plugin` and `job` are its client for people (`cli`).
+//! `instance`, `plugin`, `job` and `lockout` are its client for people (`cli`).
 
 mod audit_monitor;
 mod bootstrap;
@@ -42,6 +42,8 @@ enum Command {
         /// The driver: `local-process`.
         driver: String,
     },
+    /// Users and access keys locked after failed attempts: list them, unlock one.
+    Lockout(cli::LockoutArgs),
 }
 
 /// Flags of `plugboard serve`; each has an environment variable and falls back to the config
@@ -81,5 +83,6 @@ fn main() -> std::process::ExitCode {
         Command::Plugin(args) => cli::run(cli::gaussdb::run_plugin(args)),
         Command::Job(args) => cli::run(cli::gaussdb::run_job(args)),
         Command::DriverStep { driver } => driver_step::run(&driver),
+        Command::Lockout(args) => cli::run(cli::lockout::run(args)),
     }
 }

@@ -153,3 +153,77 @@ async fn readyz_says_when_the_store_is_gone() {
     assert_eq!(get("/healthz").await.0, 200, "the process itself is up");
     stop(&mut child);
 }
+
+/// Like [`spawn`], logging at `warn` into `log`.
+fn spawn_logged(dir: &Path, db_url: &str, log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("PLUGBOARD_DATABASE_URL", db_url)
+        .env("PLUGBOARD_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_processes_share_one_lockout() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let logs = [dirs[0].path().join("log"), dirs[1].path().join("log.txt")];
+    let mut first = spawn_logged(dirs[0].path(), &db.url, &logs[0]);
+    wait_for(dirs[0].path(), "listen-addr", &mut first).await;
+    std::fs::copy(
+        dirs[0].path().join("master.key"),
+        dirs[1].path().join("master.key"),
+    )
+    .unwrap();
+    let mut second = spawn_logged(dirs[1].path(), &db.url, &logs[1]);
+    wait_for(dirs[1].path(), "listen-addr", &mut second).await;
+    let b: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dirs[0].path().join("bootstrap.json")).unwrap(),
+    )
+    .unwrap();
+    let client = reqwest::Client::new();
+    let login = |dir: &Path, password: &str| {
+        let url = format!("{}/v3/auth/tokens", base(dir));
+        let body = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"domain": {"name": "plugboard"}, "name": "admin", "password": password}}}}});
+        let client = client.clone();
+        async move {
+            client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Five wrong passwords in all, alternating between the processes (3 + 2): the threshold
+    // is the deployment's, not each process's.
+    for i in 0..5 {
+        assert_eq!(login(dirs[i % 2].path(), "Wrong-passw0rd").await, 401);
+    }
+    let password = b["password"].as_str().unwrap();
+    for d in &dirs {
+        assert_eq!(
+            login(d.path(), password).await,
+            401,
+            "locked on every process"
+        );
+    }
+    // The process that counted the fifth failure said so, naming the user and no secret.
+    let said = std::fs::read_to_string(&logs[0]).unwrap();
+    let line = said
+        .lines()
+        .find(|l| l.contains("user locked"))
+        .unwrap_or_else(|| panic!("no lock line in: {said}"));
+    assert!(line.contains(b["user_id"].as_str().unwrap()), "{line}");
+    assert!(!said.contains(password) && !said.contains("Wrong-passw0rd"));
+    for c in [&mut first, &mut second] {
+        stop(c);
+    }
+    db.cleanup().await;
+}

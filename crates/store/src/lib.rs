@@ -11,11 +11,12 @@ pub mod gaussdb;
 pub mod identity;
 pub mod jobs;
 pub mod servicestage;
+pub mod lockout;
 pub mod testing;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -82,6 +83,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "servicestage and drivers",
         include_str!("../migrations/0007_servicestage.sql"),
     ),
+    (
+        8,
+        "lockouts",
+        include_str!("../migrations/0008_lockouts.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
@@ -104,6 +110,25 @@ fn migrator() -> Migrator {
         locking: true,
         no_tx: false,
     }
+}
+
+/// The pool's release check, the second line behind [`Store::begin_write`]: a connection
+/// that comes back still inside a transaction (whatever left it there) is closed, which rolls
+/// the transaction back, instead of going back to the pool holding locks.
+async fn returns_outside_transaction(
+    conn: &mut AnyConnection,
+    backend: Backend,
+) -> Result<bool, sqlx::Error> {
+    if backend == Backend::Sqlite {
+        // The SQLite worker applies the rollback a dropped `Transaction` queued in order:
+        // one round trip behind it, its transaction depth is current.
+        conn.ping().await?;
+    }
+    if conn.is_in_transaction() {
+        tracing::warn!("a pooled database connection came back inside a transaction; closing it");
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// The handle every service uses. Cheap to clone.
@@ -147,6 +172,7 @@ impl Store {
             Backend::Postgres => (url.to_string(), AnyPoolOptions::new().max_connections(16)),
         };
         let pool = options
+            .after_release(move |conn, _| Box::pin(returns_outside_transaction(conn, backend)))
             .acquire_timeout(Duration::from_secs(10))
             .connect(&url)
             .await?;
@@ -168,6 +194,53 @@ impl Store {
         Ok(applied >= MIGRATIONS.len() as i64)
     }
 
+    /// Whether the store can take a write now, found within `within`: a write transaction is
+    /// begun (on SQLite `BEGIN IMMEDIATE`, which needs the write lock) and rolled back.
+    /// `Err` says why not (the write lock is held, the database is read-only, the probe timed
+    /// out). The probe runs in a task of its own so a cancelled caller cannot leave it half
+    /// done; on SQLite it waits for the lock at most `within` (not the pool's busy timeout).
+    pub async fn write_probe(&self, within: Duration) -> Result<(), String> {
+        let pool = self.pool.clone();
+        let backend = self.backend;
+        let busy_ms = within.as_millis().max(1);
+        let probe = tokio::spawn(async move {
+            let mut conn = pool.acquire().await?;
+            match backend {
+                Backend::Sqlite => {
+                    conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
+                        .await?;
+                    let rolled_back = match conn.begin_with("BEGIN IMMEDIATE").await {
+                        Ok(tx) => tx.rollback().await,
+                        Err(e) => Err(e),
+                    };
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    rolled_back?;
+                    Ok(None)
+                }
+                Backend::Postgres => {
+                    let mut tx = conn.begin().await?;
+                    let row: AnyRow = sqlx::query("SHOW transaction_read_only")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let read_only: String = row.try_get(0)?;
+                    tx.rollback().await?;
+                    Ok((read_only == "on").then(|| "the database is read-only".to_string()))
+                }
+            }
+        });
+        let within = within + Duration::from_millis(500);
+        match tokio::time::timeout(within, probe).await {
+            Ok(Ok(Ok(None))) => Ok(()),
+            Ok(Ok(Ok(Some(why)))) => Err(why),
+            Ok(Ok(Err::<_, sqlx::Error>(e))) => Err(e.to_string()),
+            Ok(Err(e)) => Err(format!("the write probe ended early: {e}")),
+            Err(_) => Err(format!(
+                "no write transaction within {} ms",
+                within.as_millis()
+            )),
+        }
+    }
+
     /// The back-end in use.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -176,11 +249,28 @@ impl Store {
     /// Begin a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails with
     /// `SQLITE_BUSY` when another writer committed in between, which busy_timeout cannot help.
+    ///
+    /// Cancellation-safe: the begin runs in a task of its own, so when the caller is dropped
+    /// mid-begin (a client hung up) the begin still completes and the `Transaction` it made is
+    /// dropped there, which rolls it back. Awaiting `pool.begin_with` directly is not: sqlx's
+    /// SQLite driver runs `BEGIN IMMEDIATE`, then awaits once more to check the connection's
+    /// state, and a future dropped at that await leaves the pooled connection inside a
+    /// transaction nobody can end (the write lock held until restart).
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
+        let pool = self.pool.clone();
+        let backend = self.backend;
+        let begin = tokio::spawn(async move {
+            match backend {
+                Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+                Backend::Postgres => pool.begin().await,
+            }
+        });
+        match begin.await {
+            Ok(tx) => Ok(tx?),
+            Err(e) => Err(StoreError::Db(sqlx::Error::Protocol(format!(
+                "the task beginning a transaction ended early: {e}"
+            )))),
+        }
     }
 
     /// The pool, for crates that keep their own tables.

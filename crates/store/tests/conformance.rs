@@ -1121,3 +1121,111 @@ async fn gaussdb_instances_plugins_licenses_and_extensions() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn lockouts_count_lock_expire_clear_and_list() {
+    use plugboard_store::lockout::{LockKind, LockPolicy};
+    on_both(|store, backend| async move {
+        let s = bootstrapped(&store).await;
+        let user = s.admin.id.clone();
+        let policy = LockPolicy {
+            threshold: 3,
+            lock_micros: 1_000,
+        };
+        let fail = |now| store.record_lock_failure(LockKind::User, &user, now, policy);
+        assert_eq!(fail(100).await.unwrap().state.failures, 1);
+        assert_eq!(fail(200).await.unwrap().state.failures, 2);
+        let third = fail(300).await.unwrap();
+        assert!(third.locked_now, "{backend:?}: {third:?}");
+        assert_eq!(third.state.locked_until, Some(1_300));
+        // While locked nothing changes, and a success does not lift the lock.
+        let during = fail(400).await.unwrap();
+        assert!(!during.locked_now);
+        assert_eq!(
+            (during.state.failures, during.state.locked_until),
+            (3, Some(1_300))
+        );
+        store
+            .clear_lock_failures(LockKind::User, &user, 500)
+            .await
+            .unwrap();
+        let st = store
+            .lock_state(LockKind::User, &user)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(st.locked_at(500) && !st.locked_at(1_300));
+        // After the lock, counting starts again; so it does after a long quiet spell.
+        let after = fail(1_400).await.unwrap();
+        assert_eq!((after.state.failures, after.state.locked_until), (1, None));
+        assert_eq!(fail(1_500).await.unwrap().state.failures, 2);
+        assert_eq!(fail(5_000).await.unwrap().state.failures, 1);
+        store
+            .clear_lock_failures(LockKind::User, &user, 5_001)
+            .await
+            .unwrap();
+        assert_eq!(store.lock_state(LockKind::User, &user).await.unwrap(), None);
+
+        // Concurrent failures are all counted and exactly one of them locks.
+        let policy = LockPolicy {
+            threshold: 5,
+            lock_micros: 60_000_000,
+        };
+        let ak = s.credential.access.clone();
+        let tries: Vec<_> = (0..12)
+            .map(|i| {
+                let (store, ak) = (store.clone(), ak.clone());
+                tokio::spawn(async move {
+                    store
+                        .record_lock_failure(LockKind::AccessKey, &ak, 10_000 + i, policy)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut locked_now = 0;
+        for t in tries {
+            locked_now += usize::from(t.await.unwrap().locked_now);
+        }
+        assert_eq!(locked_now, 1, "{backend:?}");
+        let st = store
+            .lock_state(LockKind::AccessKey, &ak)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(st.failures, 5);
+
+        // Listed for the key's domain only, with its user.
+        store
+            .record_lock_failure(LockKind::User, &user, 20_000, policy)
+            .await
+            .unwrap();
+        let list = store.list_lockouts(&s.domain.id).await.unwrap();
+        let got: Vec<_> = list
+            .iter()
+            .map(|e| {
+                (
+                    e.kind,
+                    e.subject.as_str(),
+                    e.user_name.as_str(),
+                    e.state.failures,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (LockKind::User, user.as_str(), "admin", 1),
+                (LockKind::AccessKey, ak.as_str(), "admin", 5)
+            ]
+        );
+        assert!(store.list_lockouts(&hex32()).await.unwrap().is_empty());
+        assert!(store.unlock(LockKind::AccessKey, &ak).await.unwrap());
+        assert!(!store.unlock(LockKind::AccessKey, &ak).await.unwrap());
+        assert_eq!(
+            store.lock_state(LockKind::AccessKey, &ak).await.unwrap(),
+            None
+        );
+    })
+    .await;
+}

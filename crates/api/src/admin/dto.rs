@@ -102,3 +102,42 @@ pub struct GaussDbInstanceList {
     pub instances: Vec<GaussDbInstanceView>,
     pub total: i64,
 }
+
+/// One user or access key with failed attempts or a lock.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub struct LockoutView {
+    /// `user` (password logins) or `access_key` (signed requests).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub user_id: String,
+    pub user_name: String,
+    /// The access key (`type` `access_key` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key: Option<String>,
+    /// Consecutive failures counted.
+    pub failures: i64,
+    pub locked: bool,
+    /// When the lock ends (`null` when not locked).
+    pub locked_until: Option<String>,
+    pub last_failure: String,
+}
+
+/// `GET /plugboard/v1/lockouts`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub struct LockoutList {
+    pub lockouts: Vec<LockoutView>,
+}
+
+/// `DELETE /plugboard/v1/lockouts/users/{user_id}`.
+#[derive(Debug, Deserialize)]
+pub struct UnlockUserPath {
+    pub user_id: String,
+}
+
+/// `DELETE /plugboard/v1/lockouts/access-keys/{access_key}`.
+#[derive(Debug, Deserialize)]
+pub struct UnlockAccessKeyPath {
+    pub access_key: String,
+}

@@ -1,4 +1,4 @@
-//! Admin handlers: DBSS audit instances and GaussDB instances.
+//! Admin handlers: DBSS audit instances, GaussDB instances and lockouts.
 
 use super::dto::*;
 use super::error::AdminError;
@@ -16,6 +16,7 @@ use plugboard_drivers::pg::PgTarget;
 use plugboard_drivers::pginstall::{layout_from_pg_config, PgLayout};
 use plugboard_store::dbss::AuditInstance;
 use plugboard_store::gaussdb::{GaussDbInstance, InstanceFilter};
+use plugboard_store::lockout::LockKind;
 use plugboard_store::StoreError;
 use serde::Deserialize;
 
@@ -413,6 +414,74 @@ pub async fn delete_gaussdb_instance(
         .await
     {
         Ok(()) | Err(StoreError::NotFound) => Ok(StatusCode::NO_CONTENT),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// -- Lockouts ------------------------------------------------------------------------------------
+
+/// `GET /plugboard/v1/lockouts`: the caller's domain only.
+pub async fn list_lockouts(State(state): State<AppState>, caller: Caller) -> Result<Response> {
+    let now = time::now_micros();
+    let lockouts = state
+        .identity
+        .lockouts(caller.domain_id(), now)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let locked = e.state.locked_at(now);
+            let access_key = (e.kind == LockKind::AccessKey).then(|| e.subject.clone());
+            LockoutView {
+                kind: e.kind.as_str(),
+                user_id: e.user_id,
+                user_name: e.user_name,
+                access_key,
+                failures: e.state.failures,
+                locked,
+                locked_until: e.state.locked_until.filter(|_| locked).map(time::iam),
+                last_failure: time::iam(e.state.last_failure_at),
+            }
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &LockoutList { lockouts }))
+}
+
+/// `DELETE /plugboard/v1/lockouts/users/{user_id}`.
+pub async fn unlock_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(path): PathParams<UnlockUserPath>,
+) -> Result<StatusCode> {
+    match state
+        .identity
+        .unlock_user(caller.domain_id(), &path.user_id)
+        .await
+    {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::NotFound) => Err(AdminError::NotFound(format!(
+            "user `{}` has no failed logins or lock in this domain",
+            path.user_id
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `DELETE /plugboard/v1/lockouts/access-keys/{access_key}`.
+pub async fn unlock_access_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(path): PathParams<UnlockAccessKeyPath>,
+) -> Result<StatusCode> {
+    match state
+        .identity
+        .unlock_access_key(caller.domain_id(), &path.access_key)
+        .await
+    {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::NotFound) => Err(AdminError::NotFound(format!(
+            "access key `{}` has no failed attempts or lock in this domain",
+            path.access_key
+        ))),
         Err(e) => Err(e.into()),
     }
 }

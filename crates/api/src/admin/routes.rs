@@ -85,6 +85,31 @@ admin_op!(
     "Forget a GaussDB instance (refused while a job runs on it)"
 );
 
+admin_op!(
+    LIST_LOCKOUTS,
+    "ListLockouts",
+    GET,
+    "/plugboard/v1/lockouts",
+    "plugboard:lockout:list",
+    "List the users and access keys of the domain with failed attempts or a lock"
+);
+admin_op!(
+    UNLOCK_USER,
+    "UnlockUser",
+    DELETE,
+    "/plugboard/v1/lockouts/users/{user_id}",
+    "plugboard:lockout:delete",
+    "Lift a user's login lock and forget its failed attempts"
+);
+admin_op!(
+    UNLOCK_ACCESS_KEY,
+    "UnlockAccessKey",
+    DELETE,
+    "/plugboard/v1/lockouts/access-keys/{access_key}",
+    "plugboard:lockout:delete",
+    "Lift an access key's lock and forget its failed attempts"
+);
+
 /// Every admin route.
 pub fn routes() -> Vec<OpRoute> {
     vec![
@@ -102,6 +127,9 @@ pub fn routes() -> Vec<OpRoute> {
         ),
         op_route(&SHOW_GAUSSDB_INSTANCE, handlers::show_gaussdb_instance),
         op_route(&DELETE_GAUSSDB_INSTANCE, handlers::delete_gaussdb_instance),
+        op_route(&LIST_LOCKOUTS, handlers::list_lockouts),
+        op_route(&UNLOCK_USER, handlers::unlock_user),
+        op_route(&UNLOCK_ACCESS_KEY, handlers::unlock_access_key),
     ]
 }
 

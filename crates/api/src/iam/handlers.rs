@@ -143,9 +143,8 @@ fn check_name(field: &str, name: &str) -> Result<()> {
 }
 
 async fn hash(plain: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || password::hash_password(&plain))
+    password::hash(&plain)
         .await
-        .map_err(|e| IamError::Common(crate::common::error::CommonError::Internal(e.to_string())))?
         .map_err(|e| IamError::Common(crate::common::error::CommonError::Internal(e.to_string())))
 }
 
@@ -254,7 +253,11 @@ pub async fn create_token(
     };
     let domain = match domain {
         Ok(d) => d,
-        Err(StoreError::NotFound) => return Err(IamError::Unauthorized),
+        Err(StoreError::NotFound) => {
+            // As slow as a real check, so the time does not tell which domains exist.
+            state.identity.refuse_login(&user.password).await;
+            return Err(IamError::Unauthorized);
+        }
         Err(e) => return Err(e.into()),
     };
     let user = state

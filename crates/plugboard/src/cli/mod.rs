@@ -1,5 +1,5 @@
 //! `plugboard` as a client for people (`spec/plugboard.md` → CLI): `plugboard login`,
-//! `plugboard audit ...`, `plugboard instance ...`, `plugboard plugin ...`, `plugboard job ...`. Every command talks to a plugboard server over the same public APIs
+//! `plugboard audit ...`, `plugboard instance ...`, `plugboard plugin ...`, `plugboard job ...`, `plugboard lockout ...`. Every command talks to a plugboard server over the same public APIs
 //! as the SDKs, signing its requests with the caller's AK/SK (`SDK-HMAC-SHA256`). Tables by
 //! default, `--output json` for scripts. Exit codes: 0 success, 1 a failure (the server
 //! refused, the server could not be reached, no credentials, an audit that ended in ERROR),
@@ -8,11 +8,13 @@
 pub mod audit;
 pub mod client;
 pub mod gaussdb;
+pub mod lockout;
 pub mod login;
 pub mod output;
 
 pub use audit::AuditArgs;
 pub use gaussdb::{InstanceArgs, JobArgs, PluginArgs};
+pub use lockout::LockoutArgs;
 pub use login::LoginArgs;
 
 use std::fmt;
