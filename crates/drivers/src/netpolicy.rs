@@ -950,8 +950,19 @@ mod tests {
             allow_private: true,
             max_package_bytes: 1234,
             probe_allow: vec![],
+            download_timeout_seconds: 7,
+            download_min_bytes_per_second: 0,
+            download_rate_window_seconds: 0,
         };
         let p = NetworkPolicy::from_config(&cfg).unwrap();
+        assert_eq!(
+            p.download_limits(),
+            DownloadLimits {
+                timeout: std::time::Duration::from_secs(7),
+                min_bytes_per_second: 0,
+                window: std::time::Duration::from_secs(1),
+            }
+        );
         assert_eq!(
             p.allow_patterns(),
             ["https://*.obs.example.com/".to_string()]
