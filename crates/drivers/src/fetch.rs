@@ -399,10 +399,8 @@ async fn download_within(
     let mut hasher = Sha256::new();
     let mut done: u64 = 0;
     // The minimum rate, checked at the end of every window (also when nothing arrives).
-    let mut window = tokio::time::interval_at(
-        tokio::time::Instant::now() + limits.window,
-        limits.window,
-    );
+    let mut window =
+        tokio::time::interval_at(tokio::time::Instant::now() + limits.window, limits.window);
     let mut at_window_start: u64 = 0;
     let wanted = limits
         .min_bytes_per_second

@@ -16,7 +16,8 @@
 //!   syntax, `[http] max_uri_bytes` → 414, `max_headers` / `max_header_bytes` → 431, framing
 //!   headers) before hyper sees a byte of it, so hyper's own automatic answers never happen.
 //!   Bodies are passed through by their framing (`Content-Length`, `chunked`); a refused head
-//!   ends the connection after any earlier response has been written.
+//!   is reported to hyper as the end of input once every earlier response has been sent, and
+//!   the refusal is written after hyper is done with the connection.
 //! - **Graceful shutdown**: stop accepting, let in-flight requests finish, close idle
 //!   connections, all within `[http] shutdown_timeout_seconds`.
 
@@ -31,8 +32,9 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -89,9 +91,6 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.idle_timeout)
-        // A client that half-closes after its request still gets the answer, and a refused
-        // head (reported to hyper as the end of input) lets an earlier response finish.
-        .half_close(true)
         // Heads reach hyper only once checked against our (lower) limits.
         .max_headers(limits.max_headers.max(100))
         .max_buf_size((limits.max_header_bytes * 2).max(400 * 1024));
@@ -164,11 +163,23 @@ async fn serve_connection(
     builder: &http1::Builder,
     stop: CancellationToken,
 ) {
-    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| -> BoxedResponse {
-        let app = app.clone();
-        Box::pin(async move { app.oneshot(req.map(axum::body::Body::new)).await })
-    });
-    let io = TokioIo::new(Guarded::new(stream, limits));
+    let in_flight = Arc::new(InFlight::default());
+    let tracked = in_flight.clone();
+    let service =
+        hyper::service::service_fn(move |req: hyper::Request<Incoming>| -> BoxedResponse {
+            let app = app.clone();
+            let guard = InFlight::start(&tracked);
+            Box::pin(async move {
+                let response = app.oneshot(req.map(axum::body::Body::new)).await?;
+                Ok(response.map(|inner| {
+                    axum::body::Body::new(Tracked {
+                        inner,
+                        _guard: guard,
+                    })
+                }))
+            })
+        });
+    let io = TokioIo::new(Guarded::new(stream, limits, in_flight));
     let mut conn = builder.serve_connection(io, service);
     let mut stopping = false;
     let mut stopped = std::pin::pin!(stop.cancelled());
@@ -183,6 +194,77 @@ async fn serve_connection(
     let timed_out = ended.as_ref().err().is_some_and(hyper::Error::is_timeout);
     let guarded = conn.into_parts().io.into_inner();
     guarded.finish(timed_out).await;
+}
+
+/// Requests of one connection whose response hyper has not finished sending: a refused head
+/// is reported to hyper as the end of input only once there are none, so an earlier request's
+/// answer is never cut off.
+#[derive(Default)]
+struct InFlight {
+    count: AtomicUsize,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl InFlight {
+    fn start(this: &Arc<Self>) -> InFlightGuard {
+        this.count.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard(this.clone())
+    }
+
+    /// `Ready` once nothing is in flight; else registers `cx` to be woken then.
+    fn poll_idle(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.count.load(Ordering::SeqCst) == 0 {
+            return Poll::Ready(());
+        }
+        if let Ok(mut w) = self.waker.lock() {
+            *w = Some(cx.waker().clone());
+        }
+        if self.count.load(Ordering::SeqCst) == 0 {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Held by a request from the moment hyper hands it over until its response body is done
+/// (or dropped).
+struct InFlightGuard(Arc<InFlight>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            if let Some(w) = self.0.waker.lock().ok().and_then(|mut w| w.take()) {
+                w.wake();
+            }
+        }
+    }
+}
+
+/// A response body that keeps its request in flight until hyper has taken all of it.
+struct Tracked {
+    inner: axum::body::Body,
+    _guard: InFlightGuard,
+}
+
+impl http_body::Body for Tracked {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// How the bytes after a checked head are framed.
@@ -231,10 +313,11 @@ struct Guarded {
     eof: bool,
     /// The refusal to write once hyper is done.
     refusal: Option<GatewayError>,
+    in_flight: Arc<InFlight>,
 }
 
 impl Guarded {
-    fn new(inner: TcpStream, limits: &Limits) -> Self {
+    fn new(inner: TcpStream, limits: &Limits, in_flight: Arc<InFlight>) -> Self {
         Self {
             inner,
             max_uri: limits.max_uri_bytes,
@@ -247,6 +330,7 @@ impl Guarded {
             head_timer: None,
             eof: false,
             refusal: None,
+            in_flight,
         }
     }
 
@@ -285,24 +369,21 @@ impl Guarded {
                 }
                 used > 0
             }
-            Framing::Head => match check_head(
-                &self.pending,
-                self.max_uri,
-                self.max_head,
-                self.max_headers,
-            ) {
-                HeadCheck::Partial => false,
-                HeadCheck::Refuse(why) => {
-                    self.refuse(why);
-                    false
+            Framing::Head => {
+                match check_head(&self.pending, self.max_uri, self.max_head, self.max_headers) {
+                    HeadCheck::Partial => false,
+                    HeadCheck::Refuse(why) => {
+                        self.refuse(why);
+                        false
+                    }
+                    HeadCheck::Complete { len, framing } => {
+                        self.release = len;
+                        self.framing = framing;
+                        self.head_timer = None;
+                        true
+                    }
                 }
-                HeadCheck::Complete { len, framing } => {
-                    self.release = len;
-                    self.framing = framing;
-                    self.head_timer = None;
-                    true
-                }
-            },
+            }
         }
     }
 
@@ -364,20 +445,21 @@ impl AsyncRead for Guarded {
                 return Poll::Ready(Ok(()));
             }
             if matches!(this.framing, Framing::Refused) {
-                // The end of input, as far as hyper knows.
-                return Poll::Ready(Ok(()));
+                // The end of input, as far as hyper knows, once earlier answers are out.
+                return this.in_flight.poll_idle(cx).map(Ok);
             }
             if !this.pending.is_empty() && this.advance() {
                 continue;
             }
             if matches!(this.framing, Framing::Refused) {
-                return Poll::Ready(Ok(()));
+                continue;
             }
             if this.eof {
                 if matches!(this.framing, Framing::Head) && !this.pending.is_empty() {
                     this.refuse(GatewayError::MalformedRequest(
                         "the connection ended inside the request head".into(),
                     ));
+                    continue;
                 }
                 return Poll::Ready(Ok(()));
             }
@@ -400,7 +482,7 @@ impl AsyncRead for Guarded {
                             .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
                         if timer.as_mut().poll(cx).is_ready() {
                             this.refuse(GatewayError::RequestTimeout);
-                            return Poll::Ready(Ok(()));
+                            continue;
                         }
                     }
                     return Poll::Pending;
@@ -483,7 +565,9 @@ fn check_head(buf: &[u8], max_uri: usize, max_head: usize, max_headers: usize) -
         Err(httparse::Error::TooManyHeaders) => {
             return HeadCheck::Refuse(GatewayError::HeadersTooLarge)
         }
-        Err(httparse::Error::Version) => return bad("unsupported HTTP version (HTTP/1.0 or HTTP/1.1 only)"),
+        Err(httparse::Error::Version) => {
+            return bad("unsupported HTTP version (HTTP/1.0 or HTTP/1.1 only)")
+        }
         Err(e) => return bad(&format!("malformed request head ({e})")),
     };
     if len - start > max_head {
@@ -622,9 +706,15 @@ mod tests {
     fn heads_are_checked_against_the_limits() {
         assert!(matches!(
             check("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
-            HeadCheck::Complete { len: 34, framing: Framing::Head }
+            HeadCheck::Complete {
+                len: 34,
+                framing: Framing::Head
+            }
         ));
-        assert!(matches!(check("GET /healthz HTTP/1.1\r\nHo"), HeadCheck::Partial));
+        assert!(matches!(
+            check("GET /healthz HTTP/1.1\r\nHo"),
+            HeadCheck::Partial
+        ));
         let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(100));
         assert!(matches!(
             check(&long),
@@ -655,7 +745,10 @@ mod tests {
         ));
         assert!(matches!(
             check("POST / HTTP/1.1\r\ncontent-length: 5\r\n\r\n"),
-            HeadCheck::Complete { framing: Framing::Length(5), .. }
+            HeadCheck::Complete {
+                framing: Framing::Length(5),
+                ..
+            }
         ));
     }
 

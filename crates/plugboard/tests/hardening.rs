@@ -85,7 +85,10 @@ async fn metrics_labels_stay_a_closed_set_whatever_methods_and_paths_clients_sen
         let method = format!("MADEUP{i}");
         let r = s
             .client
-            .request(method.parse().unwrap(), s.url(&format!("/no/such/route/{i}")))
+            .request(
+                method.parse().unwrap(),
+                s.url(&format!("/no/such/route/{i}")),
+            )
             .send()
             .await
             .unwrap();
@@ -107,7 +110,10 @@ async fn metrics_labels_stay_a_closed_set_whatever_methods_and_paths_clients_sen
     durations_before.retain(|l| !l.contains("route=\"/metrics\""));
     durations_before.sort();
     assert_eq!(durations_after, durations_before);
-    assert!(!after.contains("MADEUP"), "a client's method became a label");
+    assert!(
+        !after.contains("MADEUP"),
+        "a client's method became a label"
+    );
 }
 
 /// Query names sent with `%00` to every route (unknown ones included: the check covers every
@@ -186,12 +192,12 @@ async fn nul_and_non_utf8_in_query_and_path_parameters_are_400_on_every_route() 
         }
         let base = fill(op.path, &valid);
         for q in QUERY_NAMES {
-            paths.push((
-                format!("{base}?{q}=x%00"),
-                format!("query parameter `{q}`"),
-            ));
+            paths.push((format!("{base}?{q}=x%00"), format!("query parameter `{q}`")));
         }
-        paths.push((format!("{base}?name=%C3%28"), "query parameter `name`".into()));
+        paths.push((
+            format!("{base}?name=%C3%28"),
+            "query parameter `name`".into(),
+        ));
         for (path, named) in paths {
             requests += 1;
             let (st, body) = call(&s, &token, method, &path, None).await;
@@ -317,8 +323,11 @@ async fn json_with_trailing_garbage_is_400_naming_the_problem_and_stores_nothing
         &token,
         "POST",
         &format!("/plugboard/v1/projects/{pid}/gaussdb/instances"),
-        Some(&json!({"name": "sim", "host": "db.example", "port": 6000, "user": "app",
-            "password": "", "database": "postgres", "install": {"mode": "simulated"}}).to_string()),
+        Some(
+            &json!({"name": "sim", "host": "db.example", "port": 6000, "user": "app",
+            "password": "", "database": "postgres", "install": {"mode": "simulated"}})
+            .to_string(),
+        ),
     )
     .await;
     assert_eq!(st, 201, "{inst}");
@@ -402,16 +411,18 @@ async fn a_trickling_download_fails_the_job_and_the_instance_takes_another_insta
         &token,
         "POST",
         &format!("/plugboard/v1/projects/{pid}/gaussdb/instances"),
-        Some(&json!({"name": "pg", "host": "127.0.0.1", "port": 5432, "user": "postgres",
+        Some(
+            &json!({"name": "pg", "host": "127.0.0.1", "port": 5432, "user": "postgres",
             "password": "", "database": "postgres",
-            "install": {"mode": "local", "pg_config": pg_config}}).to_string()),
+            "install": {"mode": "local", "pg_config": pg_config}})
+            .to_string(),
+        ),
     )
     .await;
     assert_eq!(st, 201, "{inst}");
     let iid = inst["id"].as_str().unwrap();
-    let install = |url: String| {
-        json!({"plugin_name": name, "url": url, "sha_256": sha}).to_string()
-    };
+    let install =
+        |url: String| json!({"plugin_name": name, "url": url, "sha_256": sha}).to_string();
     let path = format!("/v3/{pid}/instances/{iid}/kernel-plugin");
     let started = Instant::now();
     let (st, job) = call(
@@ -455,7 +466,10 @@ async fn a_trickling_download_fails_the_job_and_the_instance_takes_another_insta
         Some(&install(format!("{fast}/{name}.tar.gz"))),
     )
     .await;
-    assert!(st == 200 || st == 202, "the instance is free again: {st} {second}");
+    assert!(
+        st == 200 || st == 202,
+        "the instance is free again: {st} {second}"
+    );
 }
 
 /// Connect to `addr` (`host:port`).
@@ -480,7 +494,14 @@ fn read_answer(s: &mut TcpStream) -> (u16, Vec<(String, String)>, Value) {
         .split_once("\r\n\r\n")
         .unwrap_or_else(|| panic!("no answer head in {text:?}"));
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -570,7 +591,9 @@ async fn http_layer_refusals_are_in_the_gateway_envelope_with_a_request_id() {
     let mut all = Vec::new();
     let _ = c.read_to_end(&mut all);
     let text = String::from_utf8_lossy(&all);
-    let first = text.find("HTTP/1.1 200").expect("the first request answered");
+    let first = text
+        .find("HTTP/1.1 200")
+        .expect("the first request answered");
     let second = text.find("HTTP/1.1 414").expect("then the refusal");
     assert!(first < second, "{text}");
 
@@ -582,7 +605,11 @@ async fn http_layer_refusals_are_in_the_gateway_envelope_with_a_request_id() {
         b"POST /v3/auth/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
     );
     assert_eq!(chunked.0, 400, "{:?}", chunked.2);
-    assert!(chunked.2["error"].is_object(), "the router answered: {}", chunked.2);
+    assert!(
+        chunked.2["error"].is_object(),
+        "the router answered: {}",
+        chunked.2
+    );
 }
 
 #[tokio::test]
@@ -618,7 +645,11 @@ async fn idle_and_trickling_connections_cannot_starve_others() {
     );
     for mut c in silent {
         let mut buf = [0u8; 64];
-        assert_eq!(c.read(&mut buf).unwrap_or(0), 0, "a silent client is closed");
+        assert_eq!(
+            c.read(&mut buf).unwrap_or(0),
+            0,
+            "a silent client is closed"
+        );
     }
     for mut c in trickling {
         let msg = assert_envelope(&read_answer(&mut c), 408);
@@ -627,7 +658,8 @@ async fn idle_and_trickling_connections_cannot_starve_others() {
 
     // An idle keep-alive connection is closed after the idle timeout.
     let mut c = connect(&a);
-    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut buf = [0u8; 4096];
     let n = c.read(&mut buf).unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
