@@ -126,7 +126,7 @@ impl Default for HttpConfig {
             shutdown_timeout_seconds: 30,
             max_connections: 1024,
             header_read_timeout_seconds: 10,
-            idle_timeout_seconds: 60,
+            idle_timeout_seconds: 15,
             max_uri_bytes: 8192,
             max_header_bytes: 64 * 1024,
             max_headers: 100,

@@ -61,11 +61,39 @@ pub struct Limits {
     pub shutdown_timeout: Duration,
 }
 
+/// Descriptors kept free of connections for the store, jobs, probes and logs.
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// The connection limit the descriptor limit leaves room for, if it is lower than `wanted`.
+#[cfg(unix)]
+fn descriptor_bound(wanted: usize) -> Option<(usize, u64)> {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current?;
+    let room = usize::try_from(limit.saturating_sub(RESERVED_DESCRIPTORS).max(1)).ok()?;
+    (room < wanted).then_some((room, limit))
+}
+
+#[cfg(not(unix))]
+fn descriptor_bound(_wanted: usize) -> Option<(usize, u64)> {
+    None
+}
+
 impl Limits {
-    /// The limits of `[http]` (zero values are read as the smallest useful ones).
+    /// The limits of `[http]` (zero values are read as the smallest useful ones). A
+    /// `max_connections` the process's descriptor limit cannot hold is lowered to what it can
+    /// (the limit less 64), with a warning.
     pub fn from_config(http: &HttpConfig) -> Self {
+        let mut max_connections = http.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        if let Some((room, limit)) = descriptor_bound(max_connections) {
+            tracing::warn!(
+                configured = max_connections,
+                serving = room,
+                descriptor_limit = limit,
+                "[http] max_connections lowered to what the descriptor limit (ulimit -n) leaves room for"
+            );
+            max_connections = room;
+        }
         Self {
-            max_connections: http.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+            max_connections,
             header_read_timeout: Duration::from_secs(http.header_read_timeout_seconds.max(1)),
             idle_timeout: Duration::from_secs(http.idle_timeout_seconds.max(1)),
             max_uri_bytes: http.max_uri_bytes.clamp(1, HYPER_MAX_URI),

@@ -733,3 +733,71 @@ async fn a_second_serve_on_the_same_data_directory_refuses_naming_the_pid() {
     let r = s.client.get(s.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn with_few_descriptors_a_flood_of_idle_connections_does_not_starve_healthz() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("plugboard.toml"),
+        "[http]\nidle_timeout_seconds = 2\nheader_read_timeout_seconds = 1\n",
+    )
+    .unwrap();
+    // The default max_connections (1024) under `ulimit -n 160`: lowered to 96 at start.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -n 160 && exec \"$0\" serve --listen 127.0.0.1:0 --data-dir \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_plugboard"))
+        .arg(&data)
+        .env_remove("PLUGBOARD_LISTEN")
+        .env_remove("PLUGBOARD_CONFIG")
+        .env_remove("PLUGBOARD_DATABASE_URL")
+        .env("PLUGBOARD_LOG", "warn")
+        .env("PLUGBOARD_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let addr = loop {
+        if let Ok(text) = std::fs::read_to_string(data.join("listen-addr")) {
+            if text.ends_with('\n') {
+                break text.trim().to_string();
+            }
+        }
+        assert!(child.try_wait().unwrap().is_none(), "plugboard exited");
+        assert!(Instant::now() < deadline, "plugboard did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let flood: Vec<TcpStream> = (0..200).map(|_| connect(&addr)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let r = reqwest::Client::new()
+        .get(format!("http://{addr}/healthz"))
+        .timeout(Duration::from_secs(15))
+        .send()
+        .await
+        .expect("/healthz answers under a flood of idle connections");
+    assert_eq!(r.status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(flood);
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("max_connections lowered") && stderr.contains("\"serving\":96"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("accepting a connection failed"),
+        "{stderr}"
+    );
+}
