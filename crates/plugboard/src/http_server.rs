@@ -338,6 +338,11 @@ struct Guarded {
     framing: Framing,
     /// Started when the first byte of a head arrives.
     head_timer: Option<Pin<Box<Sleep>>>,
+    /// Bytes of a head in `pending` already searched for its end, and whether its first line
+    /// ended there: a head is parsed only when it may be complete or may break a limit, not
+    /// on every byte a trickling client sends.
+    scanned: usize,
+    line_seen: bool,
     eof: bool,
     /// The refusal to write once hyper is done.
     refusal: Option<GatewayError>,
@@ -356,6 +361,8 @@ impl Guarded {
             release: 0,
             framing: Framing::Head,
             head_timer: None,
+            scanned: 0,
+            line_seen: false,
             eof: false,
             refusal: None,
             in_flight,
@@ -398,6 +405,20 @@ impl Guarded {
                 used > 0
             }
             Framing::Head => {
+                let new = &self.pending[self.scanned.saturating_sub(3)..];
+                let may_be_complete =
+                    new.windows(2).any(|w| w == b"\n\n") || new.windows(3).any(|w| w == b"\n\r\n");
+                let first_line_ended = !self.line_seen && new.contains(&b'\n');
+                self.scanned = self.pending.len();
+                self.line_seen |= first_line_ended;
+                if !self.line_seen && self.pending.len() > self.max_uri + 64 {
+                    // No request line this long holds a target within the limit.
+                    self.refuse(GatewayError::UriTooLong);
+                    return false;
+                }
+                if !(may_be_complete || first_line_ended || self.pending.len() > self.max_head) {
+                    return false;
+                }
                 match check_head(&self.pending, self.max_uri, self.max_head, self.max_headers) {
                     HeadCheck::Partial => false,
                     HeadCheck::Refuse(why) => {
@@ -408,6 +429,8 @@ impl Guarded {
                         self.release = len;
                         self.framing = framing;
                         self.head_timer = None;
+                        self.scanned = 0;
+                        self.line_seen = false;
                         true
                     }
                 }

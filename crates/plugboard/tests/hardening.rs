@@ -597,6 +597,16 @@ async fn http_layer_refusals_are_in_the_gateway_envelope_with_a_request_id() {
     let second = text.find("HTTP/1.1 414").expect("then the refusal");
     assert!(first < second, "{text}");
 
+    // A head sent one byte at a time (its end split across reads) is read whole.
+    let mut c = connect(&a);
+    c.set_nodelay(true).unwrap();
+    for b in b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" {
+        c.write_all(&[*b]).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let (st, _, body) = read_answer(&mut c);
+    assert_eq!((st, body), (200, json!({"status": "ok"})));
+
     // Ordinary requests, keep-alive and chunked bodies still work.
     let r = s.client.get(s.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
