@@ -82,7 +82,9 @@ impl Limits {
     /// `max_connections` the process's descriptor limit cannot hold is lowered to what it can
     /// (the limit less 64), with a warning.
     pub fn from_config(http: &HttpConfig) -> Self {
-        let mut max_connections = http.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        // At most u32::MAX: shutdown waits for all permits at once.
+        let ceiling = Semaphore::MAX_PERMITS.min(u32::MAX as usize);
+        let mut max_connections = http.max_connections.clamp(1, ceiling);
         if let Some((room, limit)) = descriptor_bound(max_connections) {
             tracing::warn!(
                 configured = max_connections,
@@ -801,6 +803,26 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn limits_stay_within_what_the_server_can_use() {
+        let huge = Limits::from_config(&HttpConfig {
+            max_connections: usize::MAX,
+            max_uri_bytes: usize::MAX,
+            ..HttpConfig::default()
+        });
+        assert!(huge.max_connections <= u32::MAX as usize);
+        assert_eq!(huge.max_uri_bytes, HYPER_MAX_URI);
+        let zero = Limits::from_config(&HttpConfig {
+            max_connections: 0,
+            header_read_timeout_seconds: 0,
+            idle_timeout_seconds: 0,
+            ..HttpConfig::default()
+        });
+        assert_eq!(zero.max_connections, 1);
+        assert_eq!(zero.header_read_timeout, Duration::from_secs(1));
+        assert_eq!(zero.idle_timeout, Duration::from_secs(1));
     }
 
     #[test]
