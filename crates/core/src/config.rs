@@ -102,6 +102,21 @@ pub struct HttpConfig {
     /// On SIGTERM / Ctrl-C, how long in-flight requests may take to finish before the process
     /// exits anyway.
     pub shutdown_timeout_seconds: u64,
+    /// Connections served at once; at the limit the server stops accepting and new
+    /// connections wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// Once a request head has started to arrive, how long it may take to arrive completely
+    /// (408 past it).
+    pub header_read_timeout_seconds: u64,
+    /// How long a connection may go without delivering a complete request head: before its
+    /// first request and between requests (keep-alive). Closed past it.
+    pub idle_timeout_seconds: u64,
+    /// Longest request target (path and query) accepted (414 beyond it; at most 65534).
+    pub max_uri_bytes: usize,
+    /// Largest request head (request line and every header field) accepted (431 beyond it).
+    pub max_header_bytes: usize,
+    /// Most header fields one request may carry (431 beyond it).
+    pub max_headers: usize,
 }
 
 impl Default for HttpConfig {
@@ -109,6 +124,12 @@ impl Default for HttpConfig {
         Self {
             max_body_bytes: 1024 * 1024,
             shutdown_timeout_seconds: 30,
+            max_connections: 1024,
+            header_read_timeout_seconds: 10,
+            idle_timeout_seconds: 15,
+            max_uri_bytes: 8192,
+            max_header_bytes: 64 * 1024,
+            max_headers: 100,
         }
     }
 }
@@ -143,6 +164,13 @@ pub struct NetworkConfig {
     /// though they are loopback, private, link-local or ULA. Public addresses are always
     /// allowed for probes; metadata addresses never.
     pub probe_allow: Vec<String>,
+    /// The longest one package download may take, from the request to the last byte.
+    pub download_timeout_seconds: u64,
+    /// The slowest a download may be: fewer bytes than this per second, averaged over each
+    /// `download_rate_window_seconds`, fails it (0 turns the check off).
+    pub download_min_bytes_per_second: u64,
+    /// The window the minimum rate is measured over.
+    pub download_rate_window_seconds: u64,
 }
 
 impl Default for NetworkConfig {
@@ -152,6 +180,9 @@ impl Default for NetworkConfig {
             allow_private: false,
             max_package_bytes: 2 * 1024 * 1024 * 1024,
             probe_allow: vec![],
+            download_timeout_seconds: 3600,
+            download_min_bytes_per_second: 1024,
+            download_rate_window_seconds: 30,
         }
     }
 }

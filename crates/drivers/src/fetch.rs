@@ -5,13 +5,18 @@
 //! refuses disallowed addresses; IP-literal hosts are checked directly). The body is streamed to
 //! a file and hashed on the way, never held in memory, and cut off past the size limit.
 //!
+//! A download has an overall deadline (`[network] download_timeout_seconds`) and a minimum
+//! rate (`download_min_bytes_per_second`, measured over each `download_rate_window_seconds`
+//! of the body): past either it fails with [`FetchError::TooSlow`], which is not transient (a
+//! server that trickles would only trickle again), and the partial file is removed.
+//!
 //! `[network] allow` entries are either URL prefixes (`https://*.obs.example.com/packages/`,
 //! `http://127.0.0.1:8000/`: scheme, host, port — the scheme's default when not written — and
 //! path prefix must all match) or host patterns (`*.obs.example.com`, `mirror.example.com`:
 //! any http(s) URL on that host). A leading `*.` matches one or more labels and not the bare
 //! domain. An empty list leaves only the address rules.
 
-use crate::netpolicy::{NetworkPolicy, PolicyError};
+use crate::netpolicy::{DownloadLimits, NetworkPolicy, PolicyError};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
@@ -63,6 +68,9 @@ pub enum FetchError {
     Timeout { url: String, detail: String },
     #[error("download of {url} failed: cannot connect ({detail})")]
     Connect { url: String, detail: String },
+    /// Past `[network] download_timeout_seconds` or below `download_min_bytes_per_second`.
+    #[error("download of {url} failed: {detail}")]
+    TooSlow { url: String, detail: String },
     /// Writing the package locally failed.
     #[error("cannot write the package to {path}: {detail}")]
     Io { path: String, detail: String },
@@ -281,12 +289,44 @@ fn request_error(url: &Url, e: reqwest::Error) -> FetchError {
 }
 
 /// Download `raw` into `dest`, hashing as it streams; `progress(done, total)` is called as
-/// bytes arrive (`total` when the server sent a length).
+/// bytes arrive (`total` when the server sent a length). Bounded by the policy's
+/// [`DownloadLimits`]: the whole download by its deadline, the body by its minimum rate.
 pub async fn download(
     policy: &NetworkPolicy,
     raw: &str,
     dest: &Path,
     max_bytes: u64,
+    progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
+) -> Result<Downloaded, FetchError> {
+    let limits = policy.download_limits();
+    let result = match tokio::time::timeout(
+        limits.timeout,
+        download_within(policy, raw, dest, max_bytes, limits, progress),
+    )
+    .await
+    {
+        Ok(result) => result,
+        Err(_) => Err(FetchError::TooSlow {
+            url: raw.to_string(),
+            detail: format!(
+                "not finished within {} s ([network] download_timeout_seconds): the package \
+                 server is too slow or stalled; use a faster mirror or raise the limit",
+                limits.timeout.as_secs()
+            ),
+        }),
+    };
+    if matches!(result, Err(FetchError::TooSlow { .. })) {
+        tokio::fs::remove_file(dest).await.ok();
+    }
+    result
+}
+
+async fn download_within(
+    policy: &NetworkPolicy,
+    raw: &str,
+    dest: &Path,
+    max_bytes: u64,
+    limits: DownloadLimits,
     progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
 ) -> Result<Downloaded, FetchError> {
     let shared = Arc::new(policy.clone());
@@ -358,8 +398,35 @@ pub async fn download(
     let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
     let mut hasher = Sha256::new();
     let mut done: u64 = 0;
+    // The minimum rate, checked at the end of every window (also when nothing arrives).
+    let mut window =
+        tokio::time::interval_at(tokio::time::Instant::now() + limits.window, limits.window);
+    let mut at_window_start: u64 = 0;
+    let wanted = limits
+        .min_bytes_per_second
+        .saturating_mul(limits.window.as_secs().max(1));
     loop {
-        let chunk = match response.chunk().await {
+        let next = tokio::select! {
+            next = response.chunk() => next,
+            _ = window.tick(), if limits.min_bytes_per_second > 0 => {
+                let got = done - at_window_start;
+                if got < wanted {
+                    return Err(FetchError::TooSlow {
+                        url: url.to_string(),
+                        detail: format!(
+                            "{got} bytes in the last {} s, below the minimum of {} bytes/s \
+                             ([network] download_min_bytes_per_second); use a faster mirror \
+                             or lower the minimum",
+                            limits.window.as_secs(),
+                            limits.min_bytes_per_second
+                        ),
+                    });
+                }
+                at_window_start = done;
+                continue;
+            }
+        };
+        let chunk = match next {
             Ok(Some(c)) => c,
             Ok(None) => break,
             Err(e) => return Err(request_error(&url, e)),
@@ -477,5 +544,10 @@ mod tests {
         assert!(!http(404).is_transient());
         assert!(!FetchError::TooLarge { limit: 1 }.is_transient());
         assert!(!FetchError::NotAllowed("x".into()).is_transient());
+        let slow = FetchError::TooSlow {
+            url: "u".into(),
+            detail: "d".into(),
+        };
+        assert!(!slow.is_transient(), "a trickling server fails the job");
     }
 }

@@ -380,17 +380,40 @@ pub struct NetworkPolicy {
     allow_private: bool,
     max_package_bytes: u64,
     probe_allow: Vec<IpNet>,
+    download: DownloadLimits,
+}
+
+/// How long and how slowly a package download may run (`[network] download_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownloadLimits {
+    /// The whole download, from the request to the last byte.
+    pub timeout: std::time::Duration,
+    /// Bytes per second, averaged over each `window`; 0 = no minimum.
+    pub min_bytes_per_second: u64,
+    pub window: std::time::Duration,
+}
+
+impl DownloadLimits {
+    fn from_config(cfg: &NetworkConfig) -> Self {
+        Self {
+            timeout: std::time::Duration::from_secs(cfg.download_timeout_seconds.max(1)),
+            min_bytes_per_second: cfg.download_min_bytes_per_second,
+            window: std::time::Duration::from_secs(cfg.download_rate_window_seconds.max(1)),
+        }
+    }
 }
 
 impl Default for NetworkPolicy {
     /// The policy of an empty `[network]` section: public addresses only.
     fn default() -> Self {
         let cfg = NetworkConfig::default();
+        let download = DownloadLimits::from_config(&cfg);
         Self {
             allow: cfg.allow,
             allow_private: cfg.allow_private,
             max_package_bytes: cfg.max_package_bytes,
             probe_allow: Vec::new(),
+            download,
         }
     }
 }
@@ -414,6 +437,7 @@ impl NetworkPolicy {
             allow_private: cfg.allow_private,
             max_package_bytes: cfg.max_package_bytes,
             probe_allow,
+            download: DownloadLimits::from_config(cfg),
         })
     }
 
@@ -460,6 +484,12 @@ impl NetworkPolicy {
     /// `[network] max_package_bytes`.
     pub fn max_package_bytes(&self) -> u64 {
         self.max_package_bytes
+    }
+
+    /// `[network] download_timeout_seconds`, `download_min_bytes_per_second`,
+    /// `download_rate_window_seconds`.
+    pub fn download_limits(&self) -> DownloadLimits {
+        self.download
     }
 }
 
@@ -920,8 +950,19 @@ mod tests {
             allow_private: true,
             max_package_bytes: 1234,
             probe_allow: vec![],
+            download_timeout_seconds: 7,
+            download_min_bytes_per_second: 0,
+            download_rate_window_seconds: 0,
         };
         let p = NetworkPolicy::from_config(&cfg).unwrap();
+        assert_eq!(
+            p.download_limits(),
+            DownloadLimits {
+                timeout: std::time::Duration::from_secs(7),
+                min_bytes_per_second: 0,
+                window: std::time::Duration::from_secs(1),
+            }
+        );
         assert_eq!(
             p.allow_patterns(),
             ["https://*.obs.example.com/".to_string()]

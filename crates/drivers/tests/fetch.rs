@@ -178,3 +178,105 @@ async fn size_cap_and_transient_failures() {
     let err = err.unwrap_err();
     assert!(err.is_transient(), "{err}");
 }
+
+/// A package server that sends a head promising 100,000 bytes, then one byte every `every`.
+async fn trickle(every: std::time::Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n";
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                loop {
+                    tokio::time::sleep(every).await;
+                    if sock.write_all(b"x").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn limited(timeout: u64, min_rate: u64, window: u64) -> NetworkPolicy {
+    NetworkPolicy::from_config(&NetworkConfig {
+        allow_private: true,
+        download_timeout_seconds: timeout,
+        download_min_bytes_per_second: min_rate,
+        download_rate_window_seconds: window,
+        ..NetworkConfig::default()
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_trickling_download_fails_below_the_minimum_rate_and_leaves_no_file() {
+    let base = trickle(std::time::Duration::from_millis(200)).await;
+    let p = limited(60, 100, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("p");
+    let started = std::time::Instant::now();
+    let mut progress = |_: u64, _: Option<u64>| {};
+    let err = download(&p, &format!("{base}/pkg"), &dest, 1 << 20, &mut progress)
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(err, FetchError::TooSlow { .. }) && !err.is_transient(),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("in the last 1 s, below the minimum of 100 bytes/s")
+            && text.contains("download_min_bytes_per_second"),
+        "{text}"
+    );
+    assert!(
+        took >= std::time::Duration::from_millis(900) && took < std::time::Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert!(!dest.exists(), "the partial package is removed");
+}
+
+#[tokio::test]
+async fn a_download_past_its_deadline_fails_even_when_bytes_keep_coming() {
+    // Fast enough for any minimum rate check (off here), but never done.
+    let base = trickle(std::time::Duration::from_millis(20)).await;
+    let p = limited(1, 0, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("p");
+    let started = std::time::Instant::now();
+    let mut progress = |_: u64, _: Option<u64>| {};
+    let err = download(&p, &format!("{base}/pkg"), &dest, 1 << 20, &mut progress)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FetchError::TooSlow { .. }) && !err.is_transient(),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("not finished within 1 s ([network] download_timeout_seconds)"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert!(!dest.exists(), "the partial package is removed");
+}
+
+#[tokio::test]
+async fn downloads_at_a_good_rate_are_not_cut_off() {
+    let body: Vec<u8> = vec![1u8; 50_000];
+    let base = serve(Arc::new(body)).await;
+    let p = limited(5, 1_000_000, 1);
+    let (ok, _) = get(&p, &format!("{base}/pkg"), 1 << 20).await;
+    assert_eq!(ok.unwrap().bytes, 50_000);
+}

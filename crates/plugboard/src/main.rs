@@ -4,6 +4,8 @@
 mod audit_monitor;
 mod bootstrap;
 mod cli;
+mod datadir;
+mod http_server;
 mod driver_step;
 mod kernel_plugin_job;
 mod serve;

@@ -14,7 +14,6 @@ use plugboard_drivers::netpolicy::NetworkPolicy;
 use plugboard_drivers::package::PackageLimits;
 use plugboard_jobs::{Engine, EngineConfig};
 use plugboard_store::Store;
-use std::future::IntoFuture;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -33,6 +32,14 @@ pub fn run(args: ServeArgs) -> ExitCode {
         log_format: args.log_format,
     }) {
         Ok(c) => c,
+        Err(e) => {
+            eprintln!("plugboard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // Before anything in the data directory is read or written; held until the process ends.
+    let _data_dir_lock = match crate::datadir::lock(&config.data_dir) {
+        Ok(lock) => lock,
         Err(e) => {
             eprintln!("plugboard: {e}");
             return ExitCode::from(2);
@@ -158,28 +165,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             engine.run(stop_engine).await;
         }
     });
-    let stopping = Arc::new(tokio::sync::Notify::new());
-    let signalled = stopping.clone();
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            signalled.notify_one();
-        })
-        .into_future();
     // In-flight requests get `shutdown_timeout_seconds` to finish; then the process exits anyway.
-    let grace = Duration::from_secs(config.http.shutdown_timeout_seconds);
-    tokio::select! {
-        served = server => served.context("serving")?,
-        _ = async {
-            stopping.notified().await;
-            tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!(
-                seconds = grace.as_secs(),
-                "in-flight requests did not finish in time; stopping anyway"
-            );
-        }
-    }
+    crate::http_server::serve(
+        listener,
+        app,
+        crate::http_server::Limits::from_config(&config.http),
+        shutdown_signal(),
+    )
+    .await;
     // Running steps stop where they are and their leases are released: the next process to
     // claim a job resumes it at the step that did not finish (steps are idempotent).
     stop_jobs.cancel();

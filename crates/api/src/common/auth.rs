@@ -6,6 +6,7 @@
 //! APIG codes (`spec/common.md` → Authentication failures).
 
 use super::error::{CommonError, GatewayError, FAMILY};
+use super::extract::check_request_text;
 use super::ops::{Access, Family, Operation};
 use crate::AppState;
 use axum::body::Body;
@@ -68,7 +69,10 @@ pub async fn guard(State(g): State<RouteGuard>, req: Request, next: Next) -> Res
     FAMILY
         .scope(g.op.family, async move {
             if g.op.access == Access::Public {
-                return next.run(req).await;
+                return match checked_text(req).await {
+                    Ok(req) => next.run(req).await,
+                    Err(response) => response,
+                };
             }
             match authorize(&g, req).await {
                 Ok(req) => next.run(req).await,
@@ -76,6 +80,15 @@ pub async fn guard(State(g): State<RouteGuard>, req: Request, next: Next) -> Res
             }
         })
         .await
+}
+
+/// A public route's request with its query and path text checked (see [`check_request_text`]).
+async fn checked_text(req: Request) -> Result<Request, Response> {
+    let (mut parts, body) = req.into_parts();
+    check_request_text(&mut parts)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(Request::from_parts(parts, body))
 }
 
 fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
@@ -122,6 +135,11 @@ async fn authorize(g: &RouteGuard, req: Request) -> Result<Request, Response> {
         return Err(GatewayError::NoCredentials.into_response());
     };
 
+    // Query and path text a store cannot keep (NUL, bytes that are not UTF-8) is refused
+    // here for every route, before any of it reaches the project check or a handler.
+    check_request_text(&mut parts)
+        .await
+        .map_err(IntoResponse::into_response)?;
     let subject = principal.subject.clone();
     if let Some(domain) = header(&parts, "x-domain-id") {
         if domain != subject.domain_id {

@@ -2,12 +2,15 @@
 //! visible to error rendering and logs, an early 413 for declared oversize bodies, a handler
 //! panic turned into a 500 (`APIG.0500`, the panic logged with the request id, never sent), one
 //! `info` log line per request (method, matched route or path, status, latency, request id) and
-//! the Prometheus request metrics (by route, method, status; latency).
+//! the Prometheus request metrics (by route, method, status; latency). Every metric label is
+//! drawn from a closed set, whatever the client sends: the route is an operation's path
+//! template or `unmatched`, the method one of the nine standard ones or `other`, the status one
+//! the server chose.
 
 use super::error::GatewayError;
 use crate::AppState;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -67,10 +70,32 @@ pub async fn request_context(State(state): State<AppState>, req: Request, next: 
         "request"
     );
     let status = status.to_string();
-    metrics::counter!("plugboard_http_requests_total", "route" => route.clone(), "method" => method.to_string(), "status" => status).increment(1);
+    let method = method_label(&method);
+    metrics::counter!("plugboard_http_requests_total", "route" => route.clone(), "method" => method, "status" => status).increment(1);
     metrics::histogram!("plugboard_http_request_duration_seconds", "route" => route)
         .record(elapsed);
     response
+}
+
+/// The `method` label: a standard method's name, `other` for any extension method (a client
+/// may send any token as a method; each must not become a series of its own).
+pub fn method_label(method: &Method) -> &'static str {
+    const STANDARD: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::PATCH, "PATCH"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    STANDARD
+        .iter()
+        .find(|(m, _)| m == method)
+        .map(|(_, label)| *label)
+        .unwrap_or("other")
 }
 
 /// A handler panicked: log it with the request id and answer 500 in the gateway's envelope.
@@ -84,4 +109,19 @@ pub fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Respo
         .unwrap_or("(no message)");
     tracing::error!(request_id = %request_id(), panic = detail, "request handler panicked");
     GatewayError::Internal.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_labels_are_a_closed_set() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let made_up = Method::from_bytes(b"FROBNICATE").expect("a token is a method");
+        assert_eq!(method_label(&made_up), "other");
+        let lower = Method::from_bytes(b"get").expect("method");
+        assert_eq!(method_label(&lower), "other", "methods are case-sensitive");
+    }
 }

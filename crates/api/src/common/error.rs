@@ -107,6 +107,15 @@ pub enum GatewayError {
     TooLarge,
     /// A handler panicked (plugboard's own code: the vendor documents no gateway 500).
     Internal,
+    /// HTTP layer: a request that is not HTTP/1.x as the server reads it; names the problem.
+    MalformedRequest(String),
+    /// HTTP layer: the request head did not arrive within `[http] header_read_timeout_seconds`.
+    RequestTimeout,
+    /// HTTP layer: the request target is longer than `[http] max_uri_bytes`.
+    UriTooLong,
+    /// HTTP layer: more header fields than `[http] max_headers`, or a head larger than
+    /// `[http] max_header_bytes`.
+    HeadersTooLarge,
 }
 
 impl GatewayError {
@@ -166,7 +175,37 @@ impl GatewayError {
                 "APIG.0500",
                 "Internal server error.".into(),
             ),
+            // The vendor's gateway answers every refusal of the request itself (size, URI,
+            // headers, syntax) with APIG.0201 and the matching status.
+            Self::MalformedRequest(detail) => (
+                StatusCode::BAD_REQUEST,
+                "APIG.0201",
+                format!("Bad request: {detail}."),
+            ),
+            Self::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "APIG.0201",
+                "Request timeout: the request head did not arrive in time.".into(),
+            ),
+            Self::UriTooLong => (
+                StatusCode::URI_TOO_LONG,
+                "APIG.0201",
+                "Request URI too large.".into(),
+            ),
+            Self::HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "APIG.0201",
+                "Request headers too large.".into(),
+            ),
         }
+    }
+
+    /// Status and envelope body for `request_id`, for answers written below the router (the
+    /// HTTP layer's refusals, which have no request scope).
+    pub fn envelope_for(&self, request_id: &str) -> (StatusCode, String) {
+        let (status, code, msg) = self.parts();
+        let body = json!({"error_code": code, "error_msg": msg, "request_id": request_id});
+        (status, body.to_string())
     }
 }
 

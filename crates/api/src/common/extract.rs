@@ -1,9 +1,14 @@
 //! Extractors that reject malformed input with a `CommonError` (so the family's 400 envelope,
 //! naming the field) instead of axum's plain-text rejections.
+//!
+//! Text no store can keep is refused here, at the edge, for every route: a NUL character
+//! (PostgreSQL refuses it in `text`) in a JSON string, a query parameter or a path parameter,
+//! and percent-encoded bytes that are not UTF-8. JSON bodies are strict: only whitespace may
+//! follow the value.
 
 use super::error::CommonError;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, RawPathParams, Request};
 use axum::http::{header, request::Parts};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -105,8 +110,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CommonError> {
             "{path}: text must not contain NUL characters (\\u0000)"
         )));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let what = if inner.is_syntax() || inner.is_eof() {
@@ -119,7 +124,82 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CommonError> {
         } else {
             CommonError::BadRequest(format!("{path}: {what}"))
         }
-    })
+    })?;
+    // Strict: `{...} trailing` is not a JSON document, whatever its first value says.
+    de.end().map_err(|e| {
+        CommonError::BadRequest(format!(
+            "malformed JSON: {e} (only whitespace may follow the JSON value)"
+        ))
+    })?;
+    Ok(value)
+}
+
+/// A parameter name for messages: as sent, with a NUL shown as `%00` and bytes that are not
+/// UTF-8 replaced.
+fn shown(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw).replace('\0', "%00")
+}
+
+/// Refuse a query string a store could not keep: every name and value, percent-decoded (`+`
+/// as a space, as `application/x-www-form-urlencoded` reads it), must be UTF-8 without NUL.
+/// The message names the parameter.
+pub fn check_query(query: Option<&str>) -> Result<(), CommonError> {
+    let Some(query) = query else {
+        return Ok(());
+    };
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |raw: &str| -> Vec<u8> {
+            let spaced = raw.replace('+', " ");
+            percent_encoding::percent_decode_str(&spaced).collect()
+        };
+        let name_bytes = decode(name);
+        let value_bytes = decode(value);
+        let label = shown(&name_bytes);
+        for (what, bytes) in [("name", &name_bytes), ("value", &value_bytes)] {
+            if bytes.contains(&0) {
+                return Err(CommonError::BadRequest(format!(
+                    "query parameter `{label}`: the {what} must not contain NUL characters (%00)"
+                )));
+            }
+            if std::str::from_utf8(bytes).is_err() {
+                return Err(CommonError::BadRequest(format!(
+                    "query parameter `{label}`: the {what} is not valid UTF-8 once percent-decoded"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuse path parameters a store could not keep (NUL, percent-encoded bytes that are not
+/// UTF-8), naming the parameter. Outside a matched route there are none.
+pub async fn check_path_params(parts: &mut Parts) -> Result<(), CommonError> {
+    use axum::extract::rejection::RawPathParamsRejection;
+    let params = match RawPathParams::from_request_parts(parts, &()).await {
+        Ok(p) => p,
+        Err(RawPathParamsRejection::InvalidUtf8InPathParam(e)) => {
+            return Err(CommonError::BadRequest(format!(
+                "path parameter: {} once percent-decoded",
+                e.body_text()
+            )))
+        }
+        Err(_) => return Ok(()),
+    };
+    for (name, value) in &params {
+        if value.contains('\0') {
+            return Err(CommonError::BadRequest(format!(
+                "path parameter `{name}` must not contain NUL characters (%00)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Both checks on a request's parts: its query string and its path parameters.
+pub async fn check_request_text(parts: &mut Parts) -> Result<(), CommonError> {
+    check_query(parts.uri.query())?;
+    check_path_params(parts).await
 }
 
 /// Query parameters.
@@ -129,6 +209,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
     type Rejection = CommonError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        check_query(parts.uri.query())?;
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(q)| QueryParams(q))
@@ -145,6 +226,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
     type Rejection = CommonError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        check_path_params(parts).await?;
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(p)| PathParams(p))
@@ -178,5 +260,38 @@ mod tests {
         );
         let err = parse_json::<serde_json::Value>(br#"{"list": ["ok", "\u0000"]}"#).unwrap_err();
         assert!(err.to_string().starts_with("list[1]: "), "{err}");
+    }
+
+    #[test]
+    fn only_whitespace_may_follow_the_json_value() {
+        let err = parse_json::<serde_json::Value>(br#"{"name":"tg"} trailing"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "malformed JSON: trailing characters at line 1 column 15 (only whitespace may follow the JSON value)"
+        );
+        assert!(parse_json::<serde_json::Value>(br#"{"a":1}{"b":2}"#).is_err());
+        assert!(parse_json::<serde_json::Value>(b"{\"a\":1} \r\n\t ").is_ok());
+    }
+
+    #[test]
+    fn query_text_a_store_cannot_keep_is_refused_by_name() {
+        assert!(check_query(None).is_ok());
+        assert!(check_query(Some("name=a%20b&limit=10&flag&=x")).is_ok());
+        assert!(check_query(Some("name=%E4%B8%AD")).is_ok(), "UTF-8 is fine");
+        let err = check_query(Some("limit=1&name=a%00b")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "query parameter `name`: the value must not contain NUL characters (%00)"
+        );
+        let err = check_query(Some("na%00me=x")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "query parameter `na%00me`: the name must not contain NUL characters (%00)"
+        );
+        let err = check_query(Some("name=%FF")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "query parameter `name`: the value is not valid UTF-8 once percent-decoded"
+        );
     }
 }
