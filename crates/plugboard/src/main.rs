@@ -5,8 +5,8 @@ mod audit_monitor;
 mod bootstrap;
 mod cli;
 mod datadir;
-mod http_server;
 mod driver_step;
+mod http_server;
 mod kernel_plugin_job;
 mod serve;
 

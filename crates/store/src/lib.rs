@@ -10,8 +10,8 @@ pub mod drivers;
 pub mod gaussdb;
 pub mod identity;
 pub mod jobs;
-pub mod servicestage;
 pub mod lockout;
+pub mod servicestage;
 pub mod testing;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

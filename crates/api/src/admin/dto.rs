@@ -104,7 +104,7 @@ pub struct GaussDbInstanceList {
 }
 
 /// One user or access key with failed attempts or a lock.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct LockoutView {
     /// `user` (password logins) or `access_key` (signed requests).
@@ -124,7 +124,7 @@ pub struct LockoutView {
 }
 
 /// `GET /plugboard/v1/lockouts`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct LockoutList {
     pub lockouts: Vec<LockoutView>,

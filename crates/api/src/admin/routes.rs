@@ -185,5 +185,14 @@ pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
                 .empty(S::NO_CONTENT)
                 .errors(&[S::NOT_FOUND, S::CONFLICT]),
         ),
+        (&LIST_LOCKOUTS, OpDoc::new().json::<LockoutList>(S::OK)),
+        (
+            &UNLOCK_USER,
+            OpDoc::new().empty(S::NO_CONTENT).errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &UNLOCK_ACCESS_KEY,
+            OpDoc::new().empty(S::NO_CONTENT).errors(&[S::NOT_FOUND]),
+        ),
     ]
 }

@@ -204,8 +204,15 @@ impl GatewayError {
     /// HTTP layer's refusals, which have no request scope).
     pub fn envelope_for(&self, request_id: &str) -> (StatusCode, String) {
         let (status, code, msg) = self.parts();
-        let body = json!({"error_code": code, "error_msg": msg, "request_id": request_id});
-        (status, body.to_string())
+        let body = super::error_body::GatewayErrorBody {
+            error_code: code.into(),
+            error_msg: msg,
+            request_id: request_id.into(),
+        };
+        (
+            status,
+            serde_json::to_string(&body).unwrap_or_else(|_| "{}".into()),
+        )
     }
 }
 
