@@ -1,4 +1,4 @@
-//! plugboard's own admin API (`spec/plugboard.md` → Admin API): the resources the vendor APIs
+//! plugboard's own admin API (docs/contract.md → Admin API): the resources the vendor APIs
 //! assume exist. Today: DBSS audit instances and GaussDB instances.
 
 pub mod dto;
