@@ -731,3 +731,81 @@ async fn install_a_plugin_and_follow_its_job_from_the_command_line() {
     }
     s.stop();
 }
+
+/// The lines of one section of a `--help` text (`Commands:`, `Options:`, …), up to the next
+/// blank line.
+fn help_section<'a>(help: &'a str, heading: &str) -> Vec<&'a str> {
+    help.lines()
+        .skip_while(|l| l.trim() != heading)
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect()
+}
+
+#[test]
+fn the_docs_name_every_command_and_every_flag_of_the_help() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/");
+    let cli_md = std::fs::read_to_string(format!("{root}cli.md")).unwrap();
+    let configuration_md = std::fs::read_to_string(format!("{root}configuration.md")).unwrap();
+    let cli = Cli::new();
+    let mut stack: Vec<Vec<String>> = vec![vec![]];
+    let mut leaves = Vec::new();
+    while let Some(path) = stack.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let help = cli.run(&args).ok();
+        let subcommands: Vec<String> = help_section(&help, "Commands:")
+            .iter()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|name| *name != "help")
+            .map(str::to_string)
+            .collect();
+        if !subcommands.is_empty() {
+            for sub in subcommands {
+                let mut next = path.clone();
+                next.push(sub);
+                stack.push(next);
+            }
+            continue;
+        }
+        // serve is documented in configuration.md, every client command in cli.md.
+        let (doc, name) = if path[0] == "serve" {
+            (&configuration_md, "configuration.md")
+        } else {
+            (&cli_md, "cli.md")
+        };
+        let command = path.join(" ");
+        assert!(
+            path[0] == "serve" || doc.contains(&command),
+            "docs/{name} does not mention `{command}`"
+        );
+        for line in help_section(&help, "Options:") {
+            let flag = line
+                .split_whitespace()
+                .find(|w| w.starts_with("--"))
+                .map(|w| w.trim_end_matches(','))
+                .unwrap_or_default();
+            if flag.is_empty() || flag == "--help" {
+                continue;
+            }
+            // The flag as a whole word: `--pkglibdir` is not mentioned by `--pkglibdir-x`.
+            let whole = doc.match_indices(flag).any(|(i, _)| {
+                !doc[i + flag.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-')
+            });
+            assert!(whole, "docs/{name} does not mention {flag} of `{command}`");
+        }
+        leaves.push(command);
+    }
+    // The root help's client flags, documented once, in cli.md.
+    let root = cli.run(&["--help"]).ok();
+    for flag in [
+        "--endpoint",
+        "--access-key",
+        "--secret-key",
+        "--project-id",
+        "--output",
+    ] {
+        assert!(root.contains(flag) && cli_md.contains(flag), "{flag}");
+    }
+    assert!(leaves.len() >= 21, "{leaves:?}");
+}
