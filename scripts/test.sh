@@ -73,10 +73,8 @@ stage() {
     local log="$logdir/${#names[@]}.log" start=$SECONDS rc
     echo
     echo "== $name"
-    # In this shell (not a pipeline's subshell), so a stage may set variables for later ones.
-    "$@" > >(tee "$log") 2>&1
-    rc=$?
-    wait $! 2>/dev/null
+    "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
     names+=("$name")
     times+=("$((SECONDS - start))s")
     details+=("$(summary_of "$log" "$rc")")
@@ -98,8 +96,13 @@ summary_of() {
     elif grep -q "^test result:" <<<"$plain"; then
         grep "^test result:" <<<"$plain" |
             awk '{p+=$4; f+=$6; i+=$8} END {printf "%d passed, %d failed, %d ignored\n", p, f, i}'
-    elif grep -Eq "^=+ .*(passed|failed|error|no tests ran)" <<<"$plain"; then
-        grep -E "^=+ .*(passed|failed|error|no tests ran)" <<<"$plain" | tail -n 1 | sed -E 's/^=+ //; s/ =+$//'
+    elif grep -Eq "^pytest collected no tests" <<<"$plain"; then
+        echo "pytest collected no tests (exit 5)"
+    elif grep -Eq "^(=+ )?[0-9]+ (passed|failed|errors?|deselected|skipped)|^(=+ )?no tests ran" <<<"$plain"; then
+        grep -E "^(=+ )?[0-9]+ (passed|failed|errors?|deselected|skipped)|^(=+ )?no tests ran" <<<"$plain" |
+            tail -n 1 | sed -E 's/^=+ //; s/ =+$//'
+    elif grep -q "^doc-tour: [0-9]* documents" <<<"$plain"; then
+        grep "^doc-tour: [0-9]* documents" <<<"$plain" | tail -n 1 | sed 's/^doc-tour: //'
     elif [ "$2" -ne 0 ]; then
         tail -n 1 <<<"$plain" | cut -c1-70
     fi
@@ -119,11 +122,14 @@ run_pytest() {
     return "$rc"
 }
 
+# Stages run in a pipeline's subshell (their output goes through tee), so this one hands its
+# results to the later stages in a file.
 sdk_setup() {
+    local venv package
     venv="$(bash scripts/sdk-venv.sh)" &&
-        PLUGBOARD_TEST_POSTGIS_PACKAGE="$(bash scripts/postgis-package.sh)" &&
-        export PLUGBOARD_TEST_POSTGIS_PACKAGE &&
-        echo "venv $venv, PostGIS package $PLUGBOARD_TEST_POSTGIS_PACKAGE"
+        package="$(bash scripts/postgis-package.sh)" &&
+        printf 'venv=%q\nexport PLUGBOARD_TEST_POSTGIS_PACKAGE=%q\n' "$venv" "$package" >"$logdir/sdk.env" &&
+        echo "venv $venv, PostGIS package $package"
 }
 
 stage "fmt" cargo fmt --all -- --check
@@ -133,7 +139,7 @@ if stage "build" cargo build --workspace --all-targets; then
     PLUGBOARD_TEST_BACKEND=sqlite stage "Rust tests, SQLite" run_rust
     PLUGBOARD_TEST_BACKEND=postgres stage "Rust tests, PostgreSQL" run_rust
     venv=""
-    if stage "SDK set-up (venv, PostGIS package)" sdk_setup; then
+    if stage "SDK set-up (venv, PostGIS package)" sdk_setup && . "$logdir/sdk.env"; then
         PLUGBOARD_TEST_BACKEND=sqlite stage "SDK tests, SQLite" run_pytest tests/sdk
         PLUGBOARD_TEST_BACKEND=postgres stage "SDK tests, PostgreSQL" run_pytest tests/sdk
         stage "doc tour (README, kernel-plugins.md)" \
