@@ -551,6 +551,26 @@ async fn install_a_plugin_and_follow_its_job_from_the_command_line() {
         ])
         .ok();
     assert!(out.contains("Completed") && out.contains("100%"), "{out}");
+    // --wait -o json: the last job answer as the server sent it, `{"job": {...}}`.
+    let body = cli
+        .run(&[
+            "plugin",
+            "install",
+            "--instance",
+            &sim_id,
+            "--name",
+            &name,
+            "--url",
+            &url,
+            "--sha256",
+            &sha,
+            "--wait",
+            "-o",
+            "json",
+        ])
+        .json();
+    assert_eq!(body["job"]["status"], "Completed", "{body}");
+    assert_eq!(body.as_object().map(|o| o.len()), Some(1), "{body}");
     assert_eq!(
         cli.run(&["plugin", "list", "--instance", &sim_id]).ok(),
         format!("{name}\n")
