@@ -116,9 +116,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("connecting to {}", redact(&config.database_url)))
     };
-    let early = match config.database_url.starts_with("sqlite:") {
-        true => None,
-        false => Some(connect().await?),
+    let early = if config.database_url.starts_with("sqlite:") {
+        None
+    } else {
+        Some(connect().await?)
     };
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
