@@ -2,7 +2,7 @@
 """The kernel plug-in benchmarks of docs/benchmarks.md (standard library only; npm for the peer).
 
 (a) `install`: a ~1 GiB package (one incompressible library) served on loopback, installed
-    through the GaussDB API into the machine's PostgreSQL (mode `local`) by the release binary,
+    through the GaussDB API into the machine's PostgreSQL (mode `local`) by the bench-lto binary,
     against `openssl dgst -sha256` plus `tar xzf` of the same file in the same run. Prints both
     times, the ratio (target <= 2) and the server's RSS growth (peak minus before; target
     < 100 MiB). The installed files are removed afterwards.
@@ -416,8 +416,8 @@ def bench_jobs(args, work):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--binary", default=str(REPO / "target" / "release" / "plugboard"))
-    ap.add_argument("--build", action="store_true", help="cargo build --release -p plugboard first")
+    ap.add_argument("--binary", default=str(REPO / "target" / "bench-lto" / "plugboard"))
+    ap.add_argument("--build", action="store_true", help="cargo build --profile bench-lto -p plugboard first")
     ap.add_argument("--only", choices=["install", "jobs"])
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=3)
@@ -427,10 +427,10 @@ def main():
     ap.add_argument("--pg-admin", default=os.environ.get("PLUGBOARD_TEST_PG_ADMIN_URL", DEFAULT_PG_ADMIN))
     args = ap.parse_args()
     if args.build:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "plugboard"], cwd=REPO, check=True)
+        subprocess.run(["cargo", "build", "--profile", "bench-lto", "-q", "-p", "plugboard"], cwd=REPO, check=True)
     args.binary = Path(args.binary)
     if not args.binary.is_file():
-        raise SystemExit(f"no binary at {args.binary}: cargo build --release -p plugboard (or --build)")
+        raise SystemExit(f"no binary at {args.binary}: cargo build --profile bench-lto -p plugboard (or --build)")
     print(f"binary {args.binary}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
     work = Path(tempfile.mkdtemp(prefix="pbbench-"))
     met = True

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the PostGIS 3 kernel plug-in package of the GaussDB tests from Debian's packages, the way
-# spec/plugboard.md (Plug-in package format) describes, and install PostGIS's runtime libraries
+# docs/contract.md (Plug-in package format) describes, and install PostGIS's runtime libraries
 # so the server can load it. Idempotent: the package is built once (cached), apt runs only when
 # a library is missing. Needs root (apt) and Debian's package mirror.
 #

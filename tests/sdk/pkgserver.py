@@ -1,5 +1,5 @@
 """Plug-in packages for the GaussDB tests: builders for good and hostile `.tar.gz` packages
-(spec/plugboard.md → Plug-in package format) and a loopback HTTP server that serves them,
+(docs/contract.md → Plug-in package format) and a loopback HTTP server that serves them,
 slowly when asked, and redirects when asked."""
 
 import gzip

@@ -82,7 +82,7 @@ impl Principal {
 
     /// Whether the principal is a tenant administrator where the request acts: the domain
     /// owner, or a holder of the `te_admin` system role on the whole domain or on `project`.
-    /// plugboard's admin API requires this on top of its action (`spec/plugboard.md` → Admin
+    /// plugboard's admin API requires this on top of its action (docs/contract.md → Admin
     /// API), so a policy that merely matches a `plugboard:*` action (`readonly`'s
     /// `*:*:list*`) is not enough.
     pub fn is_tenant_admin(&self, project: Option<&str>) -> bool {

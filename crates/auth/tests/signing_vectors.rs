@@ -1,5 +1,5 @@
 //! The SDK-HMAC-SHA256 verifier against requests captured from the official Huawei Cloud Python
-//! SDK (`fixtures/signing-vectors.json`, a copy of `spec/signing-vectors.json`): every request
+//! SDK (`fixtures/signing-vectors.json`, the vendor signing test vectors): every request
 //! verifies as sent, and any single-byte change to a signed part — every position of the method,
 //! path, query, signed header names and values and body, changed to every other byte that can
 //! stand there — is refused. The only changes skipped are those that leave the request the same

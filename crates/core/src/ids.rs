@@ -1,4 +1,4 @@
-//! Identifier generation and validation in the formats the vendor APIs use (`spec/common.md`).
+//! Identifier generation and validation in the formats the vendor APIs use.
 //! Every id comes from the operating system's CSPRNG.
 
 use rand::rngs::OsRng;

@@ -1,4 +1,4 @@
-//! The vendor time formats (`spec/common.md` → Time formats) and the store's time unit
+//! The vendor time formats (as the official SDKs send and parse them) and the store's time unit
 //! (microseconds since the Unix epoch, UTC).
 
 use chrono::{DateTime, TimeZone, Utc};

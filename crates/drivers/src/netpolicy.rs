@@ -267,6 +267,8 @@ pub enum PolicyError {
     FetchNotAllowed { ip: IpAddr, class: AddrClass },
     /// A `probe_allow` entry that is not a network in CIDR notation.
     BadProbeAllow { entry: String, reason: String },
+    /// An `allow` entry that is neither a URL prefix nor a host pattern.
+    BadAllow { entry: String, reason: String },
 }
 
 /// The address as the user wrote it, plus what it stands for when that differs.
@@ -327,6 +329,10 @@ impl fmt::Display for PolicyError {
                 f,
                 "[network] probe_allow entry \"{entry}\" is not valid: {reason}; write a network in CIDR notation such as \"10.0.0.0/8\", \"127.0.0.1/32\" or \"fd00::/8\""
             ),
+            Self::BadAllow { entry, reason } => write!(
+                f,
+                "[network] allow entry \"{entry}\" is not valid: {reason}; write a URL prefix such as \"https://*.obs.example.com/packages/\" or \"http://127.0.0.1:8000/\", or a host pattern such as \"*.obs.example.com\" or \"mirror.example.com:8443\""
+            ),
         }
     }
 }
@@ -371,6 +377,82 @@ fn parse_cidr(entry: &str) -> Result<IpNet, String> {
         }
     }
     Ok(net)
+}
+
+/// Checks one `[network] allow` entry: a URL prefix `http(s)://host[:port][/path]` or a host
+/// pattern `host[:port]`, where host is a name, `*.` followed by a domain, an IPv4 address or
+/// a bracketed IPv6 address. Anything else would silently match nothing.
+fn check_allow_entry(entry: &str) -> Result<(), String> {
+    if entry.trim().is_empty() {
+        return Err("it is empty".into());
+    }
+    if let Some(c) = entry
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '@' | '?' | '#' | '\\'))
+    {
+        return Err(format!("it contains {c:?}"));
+    }
+    let hostport = match entry.split_once("://") {
+        Some((scheme, rest)) => {
+            if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
+                return Err(format!("the scheme `{scheme}` is not http or https"));
+            }
+            match rest.find('/') {
+                Some(i) => &rest[..i],
+                None => rest,
+            }
+        }
+        None if entry.contains('/') => {
+            return Err("a URL prefix must start with http:// or https://".into())
+        }
+        None => entry,
+    };
+    let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
+        let Some((v6, tail)) = rest.split_once(']') else {
+            return Err("an IPv6 address lacks its closing `]`".into());
+        };
+        if v6.parse::<Ipv6Addr>().is_err() {
+            return Err(format!("`{v6}` is not an IPv6 address"));
+        }
+        match tail {
+            "" => (None, None),
+            t => match t.strip_prefix(':') {
+                Some(p) => (None, Some(p)),
+                None => return Err(format!("`{t}` after the IPv6 address is not a port")),
+            },
+        }
+    } else {
+        match hostport.split_once(':') {
+            Some((h, p)) => (Some(h), Some(p)),
+            None => (Some(hostport), None),
+        }
+    };
+    if let Some(p) = port {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || p.parse::<u16>().is_err() {
+            return Err(format!("`{p}` is not a port number (1 to 65535)"));
+        }
+    }
+    if let Some(h) = host {
+        let name = h.strip_prefix("*.").unwrap_or(h);
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if name.is_empty() {
+            return Err("it names no host".into());
+        }
+        if name.contains('*') {
+            return Err(format!(
+                "`{h}`: `*` may only open a pattern, as in `*.example.com`"
+            ));
+        }
+        if !name.split('.').all(label_ok) {
+            return Err(format!("`{h}` is not a host name or an IP address"));
+        }
+    }
+    Ok(())
 }
 
 /// Where plugboard may connect, built once from `[network]`.
@@ -420,8 +502,15 @@ impl Default for NetworkPolicy {
 
 impl NetworkPolicy {
     /// Builds the policy; a `probe_allow` entry that is not a CIDR network (or a bare address)
-    /// is a [`PolicyError::BadProbeAllow`] naming the entry.
+    /// is a [`PolicyError::BadProbeAllow`] naming the entry, a malformed `allow` entry a
+    /// [`PolicyError::BadAllow`].
     pub fn from_config(cfg: &NetworkConfig) -> Result<Self, PolicyError> {
+        for entry in &cfg.allow {
+            check_allow_entry(entry).map_err(|reason| PolicyError::BadAllow {
+                entry: entry.clone(),
+                reason,
+            })?;
+        }
         let probe_allow = cfg
             .probe_allow
             .iter()
@@ -500,6 +589,56 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn allow_entries_are_checked() {
+        for ok in [
+            "https://*.obs.example.com/packages/",
+            "http://127.0.0.1:8000/",
+            "http://127.0.0.1:8000",
+            "HTTPS://Mirror.Example.com",
+            "http://[::1]:8000/pkgs/",
+            "*.obs.example.com",
+            "mirror.example.com",
+            "mirror.example.com:8443",
+            "[fd00::1]:80",
+            "10.0.0.5",
+        ] {
+            check_allow_entry(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in [
+            "",
+            " ",
+            "ftp://mirror.example.com/",
+            "http//mirror.example.com",
+            "mirror.example.com/packages/",
+            "http://",
+            "http:///x",
+            "http://127.0.0.1:99999/",
+            "http://127.0.0.1:/",
+            "mirror.example.com:http",
+            "*example.com",
+            "*.",
+            "a.*.example.com",
+            "http://user@mirror.example.com/",
+            "http://mirror.example.com/?x=1",
+            "mirror example.com",
+            "http://[::1/",
+            "[zz::1]:80",
+        ] {
+            let cfg = NetworkConfig {
+                allow: vec![bad.to_string()],
+                ..NetworkConfig::default()
+            };
+            let err = NetworkPolicy::from_config(&cfg).expect_err(bad);
+            let text = err.to_string();
+            assert!(
+                matches!(err, PolicyError::BadAllow { .. })
+                    && text.contains("[network] allow entry"),
+                "{bad}: {text}"
+            );
+        }
     }
 
     fn policy(probe_allow: &[&str], allow_private: bool) -> NetworkPolicy {

@@ -1,4 +1,4 @@
-//! Plug-in packages (`spec/plugboard.md` → Plug-in package format): a gzip-compressed tar laid
+//! Plug-in packages (docs/contract.md → Plug-in package format): a gzip-compressed tar laid
 //! out like an install tree — `share/…` (extension control and SQL files), `lib/…` (native
 //! libraries) and an optional `plugboard-package.toml` manifest. [`unpack`] streams the archive
 //! entry by entry into a staging directory and refuses, naming the entry, anything that could

@@ -1,4 +1,4 @@
-//! The job engine (`spec/plugboard.md` → Jobs): runs the durable jobs of the store. Each
+//! The job engine (docs/contract.md → Jobs): runs the durable jobs of the store. Each
 //! process claims due jobs under a lease (on PostgreSQL with `SKIP LOCKED`, so processes
 //! sharing the database split the work and a job runs in exactly one of them), renews the lease
 //! while it works, and runs the job's ordered steps through the handler registered for its kind,

@@ -1,4 +1,4 @@
-//! First-start set-up (`spec/plugboard.md` → Bootstrap): system roles kept in step with the
+//! First-start set-up (docs/contract.md → Bootstrap): system roles kept in step with the
 //! code at every start; on an empty store, the domain, `admin`, the region's project, group
 //! `admin` with `te_admin` on the domain and one access key, and `<data-dir>/bootstrap.json`
 //! (mode 0600, never rewritten). Secrets are never logged.

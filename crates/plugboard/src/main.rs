@@ -10,7 +10,7 @@ mod http_server;
 mod kernel_plugin_job;
 mod serve;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -20,6 +20,10 @@ use std::path::PathBuf;
     about = "A self-hosted control plane for plug-ins and add-ons"
 )]
 struct Cli {
+    /// The client's connection and output flags (global; hidden from each command's help and
+    /// listed once, after the root help, by `cli::document_client_flags`).
+    #[command(flatten)]
+    client: cli::ConnectionArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,7 +32,7 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
-    /// Save an endpoint, access key and project as the client profile, and check them.
+    /// Check an endpoint, access key and project, then save them as the client profile.
     Login(cli::LoginArgs),
     /// DBSS: audit instances, audited databases, audit on and off.
     Audit(cli::AuditArgs),
@@ -76,15 +80,30 @@ pub struct ServeArgs {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let command = cli::document_client_flags(Cli::command());
+    let matches = command.clone().get_matches();
+    let cli =
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command.clone()).exit());
+    let conn = cli.client;
     match cli.command {
-        Command::Serve(args) => serve::run(args),
-        Command::Login(args) => cli::run(cli::login::run(args)),
-        Command::Audit(args) => cli::run(cli::audit::run(args)),
-        Command::Instance(args) => cli::run(cli::gaussdb::run_instance(args)),
-        Command::Plugin(args) => cli::run(cli::gaussdb::run_plugin(args)),
-        Command::Job(args) => cli::run(cli::gaussdb::run_job(args)),
+        Command::Serve(args) => {
+            if conn.any_given() {
+                let mut command = command;
+                command
+                    .error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        "the client flags (--endpoint, --access-key, --secret-key, --project-id, --output) do not apply to `plugboard serve`; see `plugboard serve --help`",
+                    )
+                    .exit();
+            }
+            serve::run(args)
+        }
+        Command::Login(args) => cli::run(cli::login::run(conn, args)),
+        Command::Audit(args) => cli::run(cli::audit::run(conn, args)),
+        Command::Instance(args) => cli::run(cli::gaussdb::run_instance(conn, args)),
+        Command::Plugin(args) => cli::run(cli::gaussdb::run_plugin(conn, args)),
+        Command::Job(args) => cli::run(cli::gaussdb::run_job(conn, args)),
+        Command::Lockout(args) => cli::run(cli::lockout::run(conn, args)),
         Command::DriverStep { driver } => driver_step::run(&driver),
-        Command::Lockout(args) => cli::run(cli::lockout::run(args)),
     }
 }

@@ -14,6 +14,7 @@ use plugboard_drivers::netpolicy::NetworkPolicy;
 use plugboard_drivers::package::PackageLimits;
 use plugboard_jobs::{Engine, EngineConfig};
 use plugboard_store::Store;
+use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -37,14 +38,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // Before anything in the data directory is read or written; held until the process ends.
-    let _data_dir_lock = match crate::datadir::lock(&config.data_dir) {
-        Ok(lock) => lock,
-        Err(e) => {
-            eprintln!("plugboard: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    // The rest of the configuration that other crates parse, checked before anything is
+    // written: a configuration error exits 2 with one message.
+    if let Err(e) = NetworkPolicy::from_config(&config.network) {
+        eprintln!("plugboard: {e}");
+        return ExitCode::from(2);
+    }
     init_logging(config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -56,20 +55,60 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(config)) {
+    // PostgreSQL is reached before anything is written (data directory, master key); the
+    // SQLite file lives in a directory that has to exist (and be locked) first.
+    let early = if config.database_url.starts_with("sqlite:") {
+        None
+    } else {
+        match runtime.block_on(connect(&config)) {
+            Ok(store) => Some(store),
+            Err(e) => {
+                tracing::error!(error = error_chain(&e), "plugboard stopped");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    // Before anything in the data directory is read or written; held until the process ends.
+    let _data_dir_lock = match crate::datadir::lock(&config.data_dir) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("plugboard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(serve(config, early)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "plugboard stopped");
+            tracing::error!(error = error_chain(&e), "plugboard stopped");
             ExitCode::FAILURE
         }
     }
 }
 
+/// An error and its causes on one line, `a: b: c`, leaving out a cause whose text the line
+/// already carries (a wrapper that prints its source would otherwise say it twice).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PLUGBOARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Colour only for a person at a terminal, never in a file or a pipe.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -89,13 +128,23 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+/// Open the store named by the configuration.
+async fn connect(config: &Config) -> anyhow::Result<Store> {
+    Store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&config.database_url)))
+}
+
+/// Serve until a signal; `early` is the store when it was opened before the data directory
+/// was locked (PostgreSQL).
+async fn serve(config: Config, early: Option<Store>) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let key = MasterKey::load_or_create(&config.master_key_file)?;
-    let store = Store::connect(&config.database_url)
-        .await
-        .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
+    let store = match early {
+        Some(store) => store,
+        None => connect(&config).await?,
+    };
     store.migrate().await.context("applying migrations")?;
     bootstrap::seed_roles(&store).await?;
 
@@ -229,8 +278,8 @@ async fn job_engine(
     Ok(engine)
 }
 
-/// Help text for every metric plugboard records (`spec/plugboard.md` → Running: requests by
-/// route/status/latency, jobs by type/state, job durations, download bytes). The download
+/// Help text for every metric plugboard records (docs/operations.md → Health and metrics:
+/// requests by route/status/latency, jobs by type/state, job durations, download bytes). The download
 /// counter starts at 0 so that it is listed before the first download.
 fn describe_metrics() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};

@@ -189,7 +189,9 @@ async fn login_from_the_bootstrap_file_writes_a_private_profile() {
     assert!(!r.stdout().contains(&secret) && !r.stderr().contains(&secret));
     assert_eq!(mode(&cli.profile()), 0o600);
 
-    // A wrong secret: the gateway's refusal, exit 1, the secret never echoed.
+    // A wrong secret: the gateway's refusal, exit 1, the secret never echoed, and the
+    // working profile left exactly as it was.
+    let saved = std::fs::read(cli.profile()).unwrap();
     let wrong = "Wrong-secret-0123456789";
     let r = cli.run(&[
         "login",
@@ -201,6 +203,29 @@ async fn login_from_the_bootstrap_file_writes_a_private_profile() {
     let err = r.fails(1);
     assert!(err.contains("error: APIG.0301"), "{err}");
     assert!(!err.contains(wrong) && !r.stdout().contains(wrong));
+    assert_eq!(
+        std::fs::read(cli.profile()).unwrap(),
+        saved,
+        "profile changed"
+    );
+    assert!(!err.contains("saved"), "{err}");
+
+    // An unreachable endpoint: the profile is still untouched, and still works.
+    let dead = format!("http://127.0.0.1:{}", closed_port());
+    let r = cli.run(&[
+        "login",
+        "--bootstrap-file",
+        boot.to_str().unwrap(),
+        "--endpoint",
+        &dead,
+    ]);
+    assert!(r.fails(1).contains("could not reach plugboard"));
+    assert_eq!(
+        std::fs::read(cli.profile()).unwrap(),
+        saved,
+        "profile changed"
+    );
+    cli.run(&["audit", "instance", "list"]).ok();
 
     // A project the key cannot use: the gateway refuses the scope.
     let other = plugboard_core::ids::hex32();
@@ -213,6 +238,11 @@ async fn login_from_the_bootstrap_file_writes_a_private_profile() {
     ]);
     let err = r.fails(1);
     assert!(err.starts_with("error: APIG.0302: "), "{err}");
+    assert_eq!(
+        std::fs::read(cli.profile()).unwrap(),
+        saved,
+        "profile changed"
+    );
 }
 
 #[tokio::test]
@@ -421,17 +451,45 @@ async fn credentials_come_from_flags_and_environment_before_the_profile() {
         full.extend(base);
         cli.run(&full).fails(2);
     }
-    // Help never shows the secret from the environment.
+    // The connection flags are documented once, in the root help, which never shows the
+    // secret from the environment; each command's help points there instead of repeating them.
     let r = Run(cli
-        .command(&["audit", "--help"])
+        .command(&["--help"])
         .env("PLUGBOARD_SECRET_KEY", "help-secret")
         .output()
         .unwrap());
     let help = r.ok();
-    assert!(
-        help.contains("--secret-key") && !help.contains("help-secret"),
-        "{help}"
-    );
+    for flag in [
+        "--endpoint <URL>",
+        "--access-key <AK>",
+        "--secret-key <SK>",
+        "--project-id <ID>",
+        "-o, --output <FORMAT>",
+        "PLUGBOARD_ENDPOINT",
+        "PLUGBOARD_SECRET_KEY",
+    ] {
+        assert!(help.contains(flag), "{flag}: {help}");
+    }
+    assert!(!help.contains("help-secret"), "{help}");
+    for group in [
+        vec!["audit", "--help"],
+        vec!["audit", "on", "--help"],
+        vec!["instance", "--help"],
+        vec!["plugin", "install", "--help"],
+        vec!["job", "show", "--help"],
+        vec!["login", "--help"],
+    ] {
+        let help = cli.run(&group).ok();
+        assert!(
+            !help.contains("--secret-key <SK>") && !help.contains("PLUGBOARD_ENDPOINT"),
+            "{group:?}: {help}"
+        );
+        assert!(help.contains("see `plugboard --help`"), "{group:?}: {help}");
+        assert!(help.lines().count() < 30, "{group:?}: {help}");
+    }
+    // `serve` takes none of them.
+    let err = cli.run(&["serve", "--endpoint", s.base.as_str()]).fails(2);
+    assert!(err.contains("do not apply to `plugboard serve`"), "{err}");
 }
 
 fn pg_dir(flag: &str) -> PathBuf {
@@ -493,6 +551,26 @@ async fn install_a_plugin_and_follow_its_job_from_the_command_line() {
         ])
         .ok();
     assert!(out.contains("Completed") && out.contains("100%"), "{out}");
+    // --wait -o json: the last job answer as the server sent it, `{"job": {...}}`.
+    let body = cli
+        .run(&[
+            "plugin",
+            "install",
+            "--instance",
+            &sim_id,
+            "--name",
+            &name,
+            "--url",
+            &url,
+            "--sha256",
+            &sha,
+            "--wait",
+            "-o",
+            "json",
+        ])
+        .json();
+    assert_eq!(body["job"]["status"], "Completed", "{body}");
+    assert_eq!(body.as_object().map(|o| o.len()), Some(1), "{body}");
     assert_eq!(
         cli.run(&["plugin", "list", "--instance", &sim_id]).ok(),
         format!("{name}\n")
@@ -560,7 +638,14 @@ async fn install_a_plugin_and_follow_its_job_from_the_command_line() {
         .to_string();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let job = loop {
-        let job = cli.run(&["job", "show", &job_id, "-o", "json"]).json();
+        // -o json prints the server's body as it came: `{"job": {...}}`.
+        let body = cli.run(&["job", "show", &job_id, "-o", "json"]).json();
+        assert_eq!(
+            body.as_object().map(|o| o.keys().collect::<Vec<_>>()),
+            Some(vec![&"job".to_string()]),
+            "{body}"
+        );
+        let job = body["job"].clone();
         if job["status"] != "Running" || std::time::Instant::now() > deadline {
             break job;
         }
@@ -665,4 +750,82 @@ async fn install_a_plugin_and_follow_its_job_from_the_command_line() {
         std::fs::remove_file(f).ok();
     }
     s.stop();
+}
+
+/// The lines of one section of a `--help` text (`Commands:`, `Options:`, …), up to the next
+/// blank line.
+fn help_section<'a>(help: &'a str, heading: &str) -> Vec<&'a str> {
+    help.lines()
+        .skip_while(|l| l.trim() != heading)
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect()
+}
+
+#[test]
+fn the_docs_name_every_command_and_every_flag_of_the_help() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/");
+    let cli_md = std::fs::read_to_string(format!("{root}cli.md")).unwrap();
+    let configuration_md = std::fs::read_to_string(format!("{root}configuration.md")).unwrap();
+    let cli = Cli::new();
+    let mut stack: Vec<Vec<String>> = vec![vec![]];
+    let mut leaves = Vec::new();
+    while let Some(path) = stack.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let help = cli.run(&args).ok();
+        let subcommands: Vec<String> = help_section(&help, "Commands:")
+            .iter()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|name| *name != "help")
+            .map(str::to_string)
+            .collect();
+        if !subcommands.is_empty() {
+            for sub in subcommands {
+                let mut next = path.clone();
+                next.push(sub);
+                stack.push(next);
+            }
+            continue;
+        }
+        // serve is documented in configuration.md, every client command in cli.md.
+        let (doc, name) = if path[0] == "serve" {
+            (&configuration_md, "configuration.md")
+        } else {
+            (&cli_md, "cli.md")
+        };
+        let command = path.join(" ");
+        assert!(
+            path[0] == "serve" || doc.contains(&command),
+            "docs/{name} does not mention `{command}`"
+        );
+        for line in help_section(&help, "Options:") {
+            let flag = line
+                .split_whitespace()
+                .find(|w| w.starts_with("--"))
+                .map(|w| w.trim_end_matches(','))
+                .unwrap_or_default();
+            if flag.is_empty() || flag == "--help" {
+                continue;
+            }
+            // The flag as a whole word: `--pkglibdir` is not mentioned by `--pkglibdir-x`.
+            let whole = doc.match_indices(flag).any(|(i, _)| {
+                !doc[i + flag.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-')
+            });
+            assert!(whole, "docs/{name} does not mention {flag} of `{command}`");
+        }
+        leaves.push(command);
+    }
+    // The root help's client flags, documented once, in cli.md.
+    let root = cli.run(&["--help"]).ok();
+    for flag in [
+        "--endpoint",
+        "--access-key",
+        "--secret-key",
+        "--project-id",
+        "--output",
+    ] {
+        assert!(root.contains(flag) && cli_md.contains(flag), "{flag}");
+    }
+    assert!(leaves.len() >= 21, "{leaves:?}");
 }

@@ -192,6 +192,103 @@ fn bad_configuration_is_reported_and_exits_2() {
     assert!(err.contains("no_such_key"), "{err}");
 }
 
+/// `plugboard serve` on a data directory that does not exist yet, with `args` and the
+/// config file `toml` (kept outside the data directory); returns the exit code, stderr and
+/// whether the data directory was created.
+fn serve_bad(args: &[&str], toml: &str) -> (Option<i32>, String, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("plugboard.toml");
+    std::fs::write(&config, toml).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--config")
+        .arg(&config)
+        .args(args)
+        .env_remove("PLUGBOARD_DATABASE_URL")
+        .env_remove("PLUGBOARD_LISTEN")
+        .env_remove("PLUGBOARD_PUBLIC_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        data.exists(),
+    )
+}
+
+#[test]
+fn every_configuration_error_exits_2_with_one_message_before_anything_is_written() {
+    let cases: [(&[&str], &str, &str); 8] = [
+        (&["--listen", "nonsense"], "", "listen address `nonsense`"),
+        (&["--listen", "127.0.0.1:99999"], "", "listen address"),
+        (
+            &[],
+            "listen = \"localhost\"\n",
+            "listen address `localhost`",
+        ),
+        (
+            &[],
+            "[network]\nprobe_allow = [\"10.0.0.0/33\"]\n",
+            "probe_allow entry \"10.0.0.0/33\"",
+        ),
+        (
+            &[],
+            "[network]\nallow = [\"ftp://mirror.example.com/\"]\n",
+            "allow entry \"ftp://mirror.example.com/\"",
+        ),
+        (
+            &[],
+            "[network]\nallow = [\"mirror.example.com/packages/\"]\n",
+            "allow entry \"mirror.example.com/packages/\"",
+        ),
+        (
+            &["--public-url", "plugboard.example.com"],
+            "",
+            "public URL `plugboard.example.com`",
+        ),
+        (
+            &["--database-url", "postgres://u@db.example:99999/p"],
+            "",
+            "database URL",
+        ),
+    ];
+    for (args, toml, wanted) in cases {
+        let (code, err, written) = serve_bad(args, toml);
+        assert_eq!(code, Some(2), "{args:?} {toml}: {err}");
+        assert!(err.contains(wanted), "{args:?} {toml}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one message: {err}");
+        assert!(!written, "{args:?} {toml}: the data directory was created");
+    }
+}
+
+#[test]
+fn an_unreachable_database_fails_fast_naming_host_and_port_without_colour() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("postgres://postgres@127.0.0.1:{port}/plugboard");
+    let started = std::time::Instant::now();
+    let (code, err, written) = serve_bad(&["--database-url", &url], "");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(6),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(1), "{err}");
+    let reach = format!("cannot reach PostgreSQL at 127.0.0.1:{port}");
+    assert_eq!(err.matches(&reach).count(), 1, "{err}");
+    assert!(!err.contains("pool timed out"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes in a log that is not a terminal: {err:?}"
+    );
+    assert!(!written, "the data directory was created");
+}
+
 #[tokio::test]
 async fn env_sets_region_and_flags_win() {
     let dir = tempfile::tempdir().unwrap();

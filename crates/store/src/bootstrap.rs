@@ -1,4 +1,4 @@
-//! First-start bootstrap (`spec/plugboard.md` → Bootstrap): the domain, its owner `admin`, the
+//! First-start bootstrap (docs/contract.md → Bootstrap): the domain, its owner `admin`, the
 //! region's project, group `admin` holding `te_admin` on the domain and one access key — all in
 //! one transaction guarded by a `meta` row, so exactly one process bootstraps even when several
 //! start at once on one PostgreSQL database.

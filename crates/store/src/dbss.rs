@@ -1,4 +1,4 @@
-//! DBSS rows: audit instances and their audited databases (`spec/dbss.md`), and the audit
+//! DBSS rows: audit instances and their audited databases (docs/api-coverage.md → DBSS), and the audit
 //! monitor's schedule. Per-instance counters are updated in the same transaction as every
 //! change, so the database limit is enforced without races and totals never scan the table.
 //! Every status change bumps the database's `switch_generation`; a probe outcome is recorded

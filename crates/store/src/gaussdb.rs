@@ -1,4 +1,4 @@
-//! GaussDB rows (`spec/gaussdb.md`, `spec/plugboard.md` → Admin API): the PostgreSQL-compatible
+//! GaussDB rows (docs/api-coverage.md → GaussDB, docs/contract.md → Admin API): the PostgreSQL-compatible
 //! instances plugboard manages, the kernel plug-ins installed into them with every file and its
 //! SHA-256 (so a repeat install is idempotent and a later version can replace them), plug-in
 //! licenses, and the extensions switched on per database.

@@ -1,5 +1,5 @@
 //! Identity rows: domains, projects, users, groups, roles, grants, tokens and access keys
-//! (`spec/iam.md`). Only hashes of tokens and sealed secret keys are stored.
+//! (docs/api-coverage.md → IAM). Only hashes of tokens and sealed secret keys are stored.
 
 use crate::{Result, Store, StoreError};
 use plugboard_core::time::{now_micros, Micros};

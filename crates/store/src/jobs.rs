@@ -1,4 +1,4 @@
-//! Durable job rows (`spec/plugboard.md` → Jobs). A job is inserted in the transaction of the
+//! Durable job rows (docs/contract.md → Jobs). A job is inserted in the transaction of the
 //! change that caused it; at most one job per target runs at a time (a partial unique index);
 //! processes claim due jobs under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), renew it
 //! while they work, and every write of a running job is fenced by the lease owner, so a process

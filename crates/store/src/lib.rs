@@ -169,7 +169,32 @@ impl Store {
                     });
                 (url, options)
             }
-            Backend::Postgres => (url.to_string(), AnyPoolOptions::new().max_connections(16)),
+            Backend::Postgres => {
+                // The pool retries a refused connection until its acquire timeout and then
+                // says only "pool timed out"; one plain TCP connect first fails in seconds
+                // and names the host and port. (A Unix socket directory is left to the pool.)
+                use std::str::FromStr;
+                let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
+                let (host, port) = (options.get_host().to_string(), options.get_port());
+                if !host.starts_with('/') {
+                    let reach = tokio::time::timeout(
+                        Duration::from_secs(3),
+                        tokio::net::TcpStream::connect((host.as_str(), port)),
+                    )
+                    .await;
+                    let why = match reach {
+                        Ok(Ok(_)) => None,
+                        Ok(Err(e)) => Some(e.to_string()),
+                        Err(_) => Some("no answer within 3 s".to_string()),
+                    };
+                    if let Some(why) = why {
+                        return Err(StoreError::Db(sqlx::Error::Io(std::io::Error::other(
+                            format!("cannot reach PostgreSQL at {host}:{port}: {why}"),
+                        ))));
+                    }
+                }
+                (url.to_string(), AnyPoolOptions::new().max_connections(16))
+            }
         };
         let pool = options
             .after_release(move |conn, _| Box::pin(returns_outside_transaction(conn, backend)))

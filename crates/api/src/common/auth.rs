@@ -3,7 +3,7 @@
 //! [`Principal`]; the path's `project_id` (and `X-Project-Id`) must be a project the principal
 //! may act in; the operation's IAM action must be allowed, and plugboard's admin API also needs
 //! the domain owner or a `te_admin` holder. Refusals are the gateway's
-//! APIG codes (`spec/common.md` → Authentication failures).
+//! APIG codes (docs/error-codes.md).
 
 use super::error::{CommonError, GatewayError, FAMILY};
 use super::extract::check_request_text;

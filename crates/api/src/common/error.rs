@@ -1,4 +1,4 @@
-//! Error rendering, in one place per envelope (`spec/common.md` → Error envelopes). Family
+//! Error rendering, in one place per envelope (docs/error-codes.md). Family
 //! modules never build an error body: they return their error enum, which names a status, a
 //! vendor code and a message, and the functions here turn it into the family's envelope.
 //! `CommonError` covers what every family reports (malformed input, store failures) and is

@@ -1,4 +1,4 @@
-//! DBSS wire types (`spec/dbss.md`), as the official SDK names them.
+//! DBSS wire types (docs/api-coverage.md → DBSS), as the official SDK names them.
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

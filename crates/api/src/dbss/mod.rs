@@ -1,4 +1,4 @@
-//! DBSS (`spec/dbss.md`): audit instances and the self-built databases they audit, in the
+//! DBSS (docs/api-coverage.md → DBSS): audit instances and the self-built databases they audit, in the
 //! nested DBSS envelope. Switching audit ON wakes the audit monitor, which probes the
 //! database in the background.
 

@@ -1,4 +1,4 @@
-//! GaussDB wire types (`spec/gaussdb.md`), named after the official SDK's models. Bare arrays
+//! GaussDB wire types (docs/api-coverage.md → GaussDB), named after the official SDK's models. Bare arrays
 //! and bare strings are answered as such by the handlers.
 
 use serde::{Deserialize, Serialize};

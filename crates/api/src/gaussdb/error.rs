@@ -1,5 +1,5 @@
 //! GaussDB errors, rendered in the flat `{"error_code", "error_msg"}` envelope with the DBS
-//! codes of `spec/gaussdb.md` (and plugboard's own `DBS.280xxx` for plug-in specifics, listed
+//! codes of docs/api-coverage.md → GaussDB (and plugboard's own `DBS.280xxx` for plug-in specifics, listed
 //! in `docs/error-codes.md`). `X-Language: zh-cn` gives the messages in Chinese (the
 //! vendor's other language); anything else, or no header, English.
 

@@ -1,4 +1,4 @@
-//! GaussDB (openGauss) kernel plug-ins (`spec/gaussdb.md`): the install call commits a durable
+//! GaussDB (openGauss) kernel plug-ins (docs/api-coverage.md → GaussDB): the install call commits a durable
 //! job that the job engine runs (download, verify, unpack, install, check); the other calls
 //! read the catalog, the instance's plug-ins, jobs and tasks, and switch extensions on or off
 //! in real databases.

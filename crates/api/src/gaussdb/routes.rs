@@ -1,4 +1,4 @@
-//! The GaussDB operations (`spec/gaussdb.md`), with the IAM action each requires.
+//! The GaussDB operations (docs/api-coverage.md → GaussDB), with the IAM action each requires.
 
 use super::handlers;
 use crate::common::openapi::OpDoc;

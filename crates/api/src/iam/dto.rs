@@ -1,4 +1,4 @@
-//! IAM wire types, exactly as Keystone and Huawei IAM name them (`spec/iam.md`).
+//! IAM wire types, exactly as Keystone and Huawei IAM name them (docs/api-coverage.md → IAM).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

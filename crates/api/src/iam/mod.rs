@@ -1,4 +1,4 @@
-//! IAM (`spec/iam.md`): tokens, projects, users, groups, roles, grants and permanent access
+//! IAM (docs/api-coverage.md → IAM): tokens, projects, users, groups, roles, grants and permanent access
 //! keys, in Keystone's wire format.
 
 pub mod dto;

@@ -1,5 +1,5 @@
 //! `plugboard audit ...`: DBSS audit instances (plugboard's admin API) and the databases they
-//! audit (the vendor's DBSS API, `spec/dbss.md`): create and list instances, add a database,
+//! audit (the vendor's DBSS API, docs/api-coverage.md): create and list instances, add a database,
 //! list databases, switch audit on or off and, with `--wait`, follow the probe to its outcome.
 
 use super::client::{self, path_id, Client, ConnectionArgs};
@@ -14,21 +14,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(300);
 /// The page size used to find one database in a listing (the API's maximum).
 const FIND_PAGE: u64 = 10_000;
 
-/// `plugboard audit`: flags shared by every subcommand (accepted before or after it).
+/// `plugboard audit`.
 #[derive(clap::Args)]
 pub struct AuditArgs {
-    #[command(flatten)]
-    connection: ConnectionArgs,
-    /// Output format [default: table]
-    #[arg(
-        long,
-        short = 'o',
-        value_enum,
-        global = true,
-        value_name = "FORMAT",
-        help_heading = "Output"
-    )]
-    output: Option<OutputFormat>,
     #[command(subcommand)]
     command: AuditCommand,
 }
@@ -162,9 +150,9 @@ struct OffArgs {
 }
 
 /// `plugboard audit ...`.
-pub async fn run(args: AuditArgs) -> Result<(), CliError> {
-    let client = Client::new(client::resolve(&args.connection)?)?;
-    let out = args.output.unwrap_or_default();
+pub async fn run(conn: ConnectionArgs, args: AuditArgs) -> Result<(), CliError> {
+    let client = Client::new(client::resolve(&conn)?)?;
+    let out = conn.output();
     match args.command {
         AuditCommand::Instance(InstanceCommand::Create(a)) => {
             create_instance(&client, out, a).await

@@ -3,7 +3,7 @@
 //! the exact bytes sent, with the headers `content-type;host;x-project-id;x-sdk-date`. Error
 //! answers are read in every envelope plugboard speaks (flat, nested DBSS, Keystone).
 
-use super::CliError;
+use super::{CliError, OutputFormat};
 use plugboard_auth::signing::{self, Authorization, RequestParts};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
@@ -25,29 +25,64 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The connection flags every client command takes; each falls back to its environment
-/// variable, then to the profile.
+/// The flags every client command takes, global (before or after any subcommand) and
+/// documented once, in `plugboard --help` (they are hidden from each command's own help). Each
+/// connection flag falls back to its environment variable, then to the profile (`login`:
+/// to `--bootstrap-file`, then to the environment variable).
 #[derive(clap::Args, Clone, Default)]
-#[command(next_help_heading = "Connection (flags, then environment, then the profile)")]
 pub struct ConnectionArgs {
-    /// Server URL, e.g. http://127.0.0.1:8080
-    #[arg(long, env = "PLUGBOARD_ENDPOINT", global = true, value_name = "URL")]
+    /// Server URL, e.g. http://127.0.0.1:8080 [env: PLUGBOARD_ENDPOINT]
+    #[arg(long, global = true, hide = true, value_name = "URL")]
     pub endpoint: Option<String>,
-    /// Access key (AK)
-    #[arg(long, env = "PLUGBOARD_ACCESS_KEY", global = true, value_name = "AK")]
+    /// Access key (AK) [env: PLUGBOARD_ACCESS_KEY]
+    #[arg(long, global = true, hide = true, value_name = "AK")]
     pub access_key: Option<String>,
-    /// Secret key (SK)
+    /// Secret key (SK) [env: PLUGBOARD_SECRET_KEY]; the variable keeps it out of the shell history
+    #[arg(long, global = true, hide = true, value_name = "SK")]
+    pub secret_key: Option<String>,
+    /// Project id [env: PLUGBOARD_PROJECT_ID]
+    #[arg(long, global = true, hide = true, value_name = "ID")]
+    pub project_id: Option<String>,
+    /// Output: table (default), or json: the server's JSON body as it came
     #[arg(
         long,
-        env = "PLUGBOARD_SECRET_KEY",
+        short = 'o',
+        value_enum,
         global = true,
-        hide_env_values = true,
-        value_name = "SK"
+        hide = true,
+        value_name = "FORMAT"
     )]
-    pub secret_key: Option<String>,
-    /// Project id
-    #[arg(long, env = "PLUGBOARD_PROJECT_ID", global = true, value_name = "ID")]
-    pub project_id: Option<String>,
+    pub output: Option<OutputFormat>,
+}
+
+impl ConnectionArgs {
+    /// Whether any of these flags was given (`serve` takes none of them).
+    pub fn any_given(&self) -> bool {
+        self.endpoint.is_some()
+            || self.access_key.is_some()
+            || self.secret_key.is_some()
+            || self.project_id.is_some()
+            || self.output.is_some()
+    }
+
+    /// The output format asked for, table by default.
+    pub fn output(&self) -> OutputFormat {
+        self.output.unwrap_or_default()
+    }
+}
+
+/// The environment variable each connection flag falls back to.
+pub const ENV_ENDPOINT: &str = "PLUGBOARD_ENDPOINT";
+/// See [`ENV_ENDPOINT`].
+pub const ENV_ACCESS_KEY: &str = "PLUGBOARD_ACCESS_KEY";
+/// See [`ENV_ENDPOINT`].
+pub const ENV_SECRET_KEY: &str = "PLUGBOARD_SECRET_KEY";
+/// See [`ENV_ENDPOINT`].
+pub const ENV_PROJECT_ID: &str = "PLUGBOARD_PROJECT_ID";
+
+/// A connection variable of the environment, `None` when unset or not UTF-8.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// Endpoint, AK/SK and project: everything needed to sign a request. Also the profile file's
@@ -209,13 +244,15 @@ pub fn resolve(args: &ConnectionArgs) -> Result<Credentials, CliError> {
     };
     let have_profile = stored.is_some();
     let stored = stored.unwrap_or_default();
-    let pick = |flag: &Option<String>, kept: &Option<String>| {
-        nonempty(flag.as_deref()).or_else(|| nonempty(kept.as_deref()))
+    let pick = |flag: &Option<String>, env: &str, kept: &Option<String>| {
+        nonempty(flag.as_deref())
+            .or_else(|| nonempty(env_var(env).as_deref()))
+            .or_else(|| nonempty(kept.as_deref()))
     };
-    let endpoint = pick(&args.endpoint, &stored.endpoint);
-    let access_key = pick(&args.access_key, &stored.access_key);
-    let secret_key = pick(&args.secret_key, &stored.secret_key);
-    let project_id = pick(&args.project_id, &stored.project_id);
+    let endpoint = pick(&args.endpoint, ENV_ENDPOINT, &stored.endpoint);
+    let access_key = pick(&args.access_key, ENV_ACCESS_KEY, &stored.access_key);
+    let secret_key = pick(&args.secret_key, ENV_SECRET_KEY, &stored.secret_key);
+    let project_id = pick(&args.project_id, ENV_PROJECT_ID, &stored.project_id);
     match (endpoint, access_key, secret_key, project_id) {
         (Some(endpoint), Some(access_key), Some(secret_key), Some(project_id)) => Ok(Credentials {
             endpoint: normalize_endpoint(&endpoint)?,

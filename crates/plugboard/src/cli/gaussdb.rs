@@ -1,6 +1,6 @@
 //! `plugboard instance ...`, `plugboard plugin ...` and `plugboard job ...`: GaussDB instances
 //! (plugboard's admin API) and kernel plug-ins and their jobs (the vendor's GaussDB API,
-//! `spec/gaussdb.md`). `plugin install --wait` follows the install job with a progress bar fed
+//! docs/api-coverage.md). `plugin install --wait` follows the install job with a progress bar fed
 //! by the job's progress and exits non-zero when the job fails.
 
 use super::client::{self, path_id, Client, ConnectionArgs};
@@ -15,28 +15,9 @@ use std::time::{Duration, Instant};
 /// How often `--wait` looks at the job.
 const POLL_INTERVAL: Duration = Duration::from_millis(300);
 
-/// Flags shared by the GaussDB command groups.
-#[derive(clap::Args)]
-pub struct CommonArgs {
-    #[command(flatten)]
-    connection: ConnectionArgs,
-    /// Output format [default: table]
-    #[arg(
-        long,
-        short = 'o',
-        value_enum,
-        global = true,
-        value_name = "FORMAT",
-        help_heading = "Output"
-    )]
-    output: Option<OutputFormat>,
-}
-
 /// `plugboard instance`.
 #[derive(clap::Args)]
 pub struct InstanceArgs {
-    #[command(flatten)]
-    common: CommonArgs,
     #[command(subcommand)]
     command: InstanceCommand,
 }
@@ -101,8 +82,6 @@ struct IdArg {
 /// `plugboard plugin`.
 #[derive(clap::Args)]
 pub struct PluginArgs {
-    #[command(flatten)]
-    common: CommonArgs,
     #[command(subcommand)]
     command: PluginCommand,
 }
@@ -196,8 +175,6 @@ struct ExtensionSwitchArgs {
 /// `plugboard job`.
 #[derive(clap::Args)]
 pub struct JobArgs {
-    #[command(flatten)]
-    common: CommonArgs,
     #[command(subcommand)]
     command: JobCommand,
 }
@@ -246,11 +223,8 @@ fn instance_path(client: &Client, instance: &str, tail: &str) -> Result<String, 
     ))
 }
 
-fn connect(common: &CommonArgs) -> Result<(Client, OutputFormat), CliError> {
-    Ok((
-        Client::new(client::resolve(&common.connection)?)?,
-        common.output.unwrap_or_default(),
-    ))
+fn connect(conn: &ConnectionArgs) -> Result<(Client, OutputFormat), CliError> {
+    Ok((Client::new(client::resolve(conn)?)?, conn.output()))
 }
 
 // -- instance -------------------------------------------------------------------------------------
@@ -292,8 +266,8 @@ fn read_password(a: &RegisterArgs) -> Result<String, CliError> {
 }
 
 /// `plugboard instance ...`.
-pub async fn run_instance(args: InstanceArgs) -> Result<(), CliError> {
-    let (client, out) = connect(&args.common)?;
+pub async fn run_instance(conn: ConnectionArgs, args: InstanceArgs) -> Result<(), CliError> {
+    let (client, out) = connect(&conn)?;
     match args.command {
         InstanceCommand::Register(a) => {
             let install = if a.simulated {
@@ -373,8 +347,8 @@ fn names(out: OutputFormat, text: &str, body: &Value) {
 }
 
 /// `plugboard plugin ...`.
-pub async fn run_plugin(args: PluginArgs) -> Result<(), CliError> {
-    let (client, out) = connect(&args.common)?;
+pub async fn run_plugin(conn: ConnectionArgs, args: PluginArgs) -> Result<(), CliError> {
+    let (client, out) = connect(&conn)?;
     match args.command {
         PluginCommand::Install(a) => install(&client, out, a).await,
         PluginCommand::List(a) => {
@@ -452,8 +426,8 @@ async fn install(client: &Client, out: OutputFormat, a: InstallArgs) -> Result<(
         }
         return Ok(());
     }
-    let job = follow(client, &job_id, Duration::from_secs(a.timeout)).await?;
-    show_job(out, &job);
+    let (job, text) = follow(client, &job_id, Duration::from_secs(a.timeout)).await?;
+    show_job(out, &job, &text);
     match job["status"].as_str().unwrap_or_default() {
         "Completed" => Ok(()),
         "Running" => Err(CliError::Other(format!(
@@ -467,10 +441,13 @@ async fn install(client: &Client, out: OutputFormat, a: InstallArgs) -> Result<(
     }
 }
 
-/// `GET /v3/{project_id}/jobs?id=`: the job object.
-async fn get_job(client: &Client, id: &str) -> Result<Value, CliError> {
+/// `GET /v3/{project_id}/jobs?id=`: the job object, and the body as the server sent it
+/// (`{"job": {...}}`), which `-o json` prints unchanged.
+async fn get_job(client: &Client, id: &str) -> Result<(Value, String), CliError> {
     let path = format!("/v3/{}/jobs", project(client)?);
-    Ok(client.get(&path, &[("id", id.to_string())]).await?.json()?["job"].clone())
+    let reply = client.get(&path, &[("id", id.to_string())]).await?;
+    let job = reply.json()?["job"].clone();
+    Ok((job, reply.text))
 }
 
 fn percent(job: &Value) -> u64 {
@@ -482,7 +459,7 @@ fn percent(job: &Value) -> u64 {
 
 /// Poll a job until it ends (or `timeout`), showing its progress: a bar on a terminal, a line
 /// per change otherwise (both on stderr).
-async fn follow(client: &Client, id: &str, timeout: Duration) -> Result<Value, CliError> {
+async fn follow(client: &Client, id: &str, timeout: Duration) -> Result<(Value, String), CliError> {
     let terminal = std::io::stderr().is_terminal();
     let bar = ProgressBar::with_draw_target(
         Some(100),
@@ -499,8 +476,8 @@ async fn follow(client: &Client, id: &str, timeout: Duration) -> Result<Value, C
     );
     let deadline = Instant::now() + timeout;
     let mut last = None;
-    let job = loop {
-        let job = get_job(client, id).await?;
+    let (job, text) = loop {
+        let (job, text) = get_job(client, id).await?;
         let p = percent(&job);
         bar.set_position(p);
         bar.set_message(format!("job {id}"));
@@ -509,12 +486,12 @@ async fn follow(client: &Client, id: &str, timeout: Duration) -> Result<Value, C
         }
         last = Some(p);
         if job["status"] != "Running" || Instant::now() >= deadline {
-            break job;
+            break (job, text);
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     };
     bar.finish_and_clear();
-    Ok(job)
+    Ok((job, text))
 }
 
 fn job_table(jobs: &[Value]) -> Table {
@@ -543,20 +520,20 @@ fn job_table(jobs: &[Value]) -> Table {
     t
 }
 
-fn show_job(out: OutputFormat, job: &Value) {
+fn show_job(out: OutputFormat, job: &Value, text: &str) {
     match out {
-        OutputFormat::Json => print_text(&format!("{job}\n")),
+        OutputFormat::Json => print_json(text),
         OutputFormat::Table => job_table(std::slice::from_ref(job)).print(),
     }
 }
 
 /// `plugboard job ...`.
-pub async fn run_job(args: JobArgs) -> Result<(), CliError> {
-    let (client, out) = connect(&args.common)?;
+pub async fn run_job(conn: ConnectionArgs, args: JobArgs) -> Result<(), CliError> {
+    let (client, out) = connect(&conn)?;
     match args.command {
         JobCommand::Show(a) => {
-            let job = get_job(&client, &a.id).await?;
-            show_job(out, &job);
+            let (job, text) = get_job(&client, &a.id).await?;
+            show_job(out, &job, &text);
         }
         JobCommand::List(a) => {
             let mut query = vec![("limit", a.limit.to_string())];

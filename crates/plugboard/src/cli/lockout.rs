@@ -12,18 +12,6 @@ use serde_json::Value;
 /// `plugboard lockout`.
 #[derive(clap::Args)]
 pub struct LockoutArgs {
-    #[command(flatten)]
-    connection: ConnectionArgs,
-    /// Output format [default: table]
-    #[arg(
-        long,
-        short = 'o',
-        value_enum,
-        global = true,
-        value_name = "FORMAT",
-        help_heading = "Output"
-    )]
-    output: Option<OutputFormat>,
     #[command(subcommand)]
     command: LockoutCommand,
 }
@@ -80,9 +68,9 @@ fn table(items: &[Value]) -> Table {
 }
 
 /// Run `plugboard lockout ...`.
-pub async fn run(args: LockoutArgs) -> Result<(), CliError> {
-    let client = Client::new(client::resolve(&args.connection)?)?;
-    let out = args.output.unwrap_or_default();
+pub async fn run(conn: ConnectionArgs, args: LockoutArgs) -> Result<(), CliError> {
+    let client = Client::new(client::resolve(&conn)?)?;
+    let out = conn.output();
     match args.command {
         LockoutCommand::List => {
             let reply = client.get(LOCKOUTS, &[]).await?;

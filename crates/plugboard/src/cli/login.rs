@@ -1,36 +1,21 @@
-//! `plugboard login`: save an endpoint, an AK/SK and a project as the profile (mode 0600),
-//! then check them with one signed `GET /v3/auth/projects` and say who and where.
+//! `plugboard login`: check an endpoint, an AK/SK and a project with one signed
+//! `GET /v3/auth/projects`, then save them as the profile (mode 0600) and say who and where.
+//! A failed check leaves the profile as it was.
 
-use super::client::{self, Client, Credentials};
+use super::client::{self, Client, ConnectionArgs, Credentials};
 use super::output::{print_text, Table};
 use super::{CliError, OutputFormat};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-/// Flags of `plugboard login`. Each value comes from its flag, else the bootstrap file, else
-/// its environment variable.
+/// Flags of `plugboard login` besides the global connection flags. Each value comes from its
+/// flag, else the bootstrap file, else its environment variable.
 #[derive(clap::Args)]
 pub struct LoginArgs {
-    /// Server URL, e.g. http://127.0.0.1:8080 (env PLUGBOARD_ENDPOINT)
-    #[arg(long, value_name = "URL")]
-    endpoint: Option<String>,
-    /// Access key (AK) (env PLUGBOARD_ACCESS_KEY)
-    #[arg(long, value_name = "AK")]
-    access_key: Option<String>,
-    /// Secret key (SK); prefer the environment variable PLUGBOARD_SECRET_KEY or
-    /// --bootstrap-file, which keep it out of the shell history
-    #[arg(long, value_name = "SK")]
-    secret_key: Option<String>,
-    /// Project id (env PLUGBOARD_PROJECT_ID)
-    #[arg(long, value_name = "ID")]
-    project_id: Option<String>,
     /// Take endpoint, access_key, secret_key and project_id from a server's
-    /// <data-dir>/bootstrap.json
+    /// <data-dir>/bootstrap.json (a flag given as well wins over the file)
     #[arg(long, value_name = "PATH")]
     bootstrap_file: Option<PathBuf>,
-    /// Output format
-    #[arg(long, short = 'o', value_enum, value_name = "FORMAT")]
-    output: Option<OutputFormat>,
 }
 
 /// The keys of `bootstrap.json` that make a profile.
@@ -62,10 +47,6 @@ fn read_bootstrap(path: &Path) -> Result<BootstrapKeys, CliError> {
     })
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
 fn first(options: [Option<String>; 3]) -> Option<String> {
     options
         .into_iter()
@@ -74,28 +55,29 @@ fn first(options: [Option<String>; 3]) -> Option<String> {
         .find(|s| !s.is_empty())
 }
 
-fn credentials(args: &LoginArgs) -> Result<Credentials, CliError> {
+fn credentials(conn: &ConnectionArgs, args: &LoginArgs) -> Result<Credentials, CliError> {
+    let env = client::env_var;
     let boot = match &args.bootstrap_file {
         Some(p) => read_bootstrap(p)?,
         None => BootstrapKeys::default(),
     };
     let endpoint = first([
-        args.endpoint.clone(),
+        conn.endpoint.clone(),
         boot.endpoint,
         env("PLUGBOARD_ENDPOINT"),
     ]);
     let access_key = first([
-        args.access_key.clone(),
+        conn.access_key.clone(),
         boot.access_key,
         env("PLUGBOARD_ACCESS_KEY"),
     ]);
     let secret_key = first([
-        args.secret_key.clone(),
+        conn.secret_key.clone(),
         boot.secret_key,
         env("PLUGBOARD_SECRET_KEY"),
     ]);
     let project_id = first([
-        args.project_id.clone(),
+        conn.project_id.clone(),
         boot.project_id,
         env("PLUGBOARD_PROJECT_ID"),
     ]);
@@ -126,24 +108,39 @@ fn credentials(args: &LoginArgs) -> Result<Credentials, CliError> {
 }
 
 /// `plugboard login`.
-pub async fn run(args: LoginArgs) -> Result<(), CliError> {
-    let creds = credentials(&args)?;
+pub async fn run(conn: ConnectionArgs, args: LoginArgs) -> Result<(), CliError> {
+    let creds = credentials(&conn, &args)?;
     let path = client::profile_path()?;
+    let project_name = verify(&creds).await?;
     client::save_profile(&path, &creds)?;
-    match verify(&creds, &path, args.output.unwrap_or_default()).await {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!(
-                "note: the profile was saved to {} anyway; run `plugboard login` again once this is fixed",
-                path.display()
-            );
-            Err(CliError::Reported)
+    match conn.output() {
+        OutputFormat::Json => {
+            let summary: Value = json!({
+                "endpoint": creds.endpoint,
+                "access_key": creds.access_key,
+                "project_id": creds.project_id,
+                "project_name": project_name,
+                "profile": path.display().to_string(),
+            });
+            print_text(&format!("{summary}\n"));
+        }
+        OutputFormat::Table => {
+            let mut t = Table::new(&["ENDPOINT", "ACCESS KEY", "PROJECT", "PROJECT ID"]);
+            t.row(vec![
+                creds.endpoint.clone(),
+                creds.access_key.clone(),
+                project_name,
+                creds.project_id.clone(),
+            ]);
+            print_text(&format!("Logged in; profile saved to {}\n", path.display()));
+            t.print();
         }
     }
+    Ok(())
 }
 
-async fn verify(creds: &Credentials, path: &Path, output: OutputFormat) -> Result<(), CliError> {
+/// One signed `GET /v3/auth/projects`; the name of the project the credentials name.
+async fn verify(creds: &Credentials) -> Result<String, CliError> {
     let client = Client::new(creds.clone())?;
     let reply = client.get("/v3/auth/projects", &[]).await?;
     let body = reply.json()?;
@@ -172,29 +169,5 @@ async fn verify(creds: &Credentials, path: &Path, output: OutputFormat) -> Resul
             }
         )));
     };
-    let project_name = project["name"].as_str().unwrap_or_default();
-    match output {
-        OutputFormat::Json => {
-            let summary: Value = json!({
-                "endpoint": creds.endpoint,
-                "access_key": creds.access_key,
-                "project_id": creds.project_id,
-                "project_name": project_name,
-                "profile": path.display().to_string(),
-            });
-            print_text(&format!("{summary}\n"));
-        }
-        OutputFormat::Table => {
-            let mut t = Table::new(&["ENDPOINT", "ACCESS KEY", "PROJECT", "PROJECT ID"]);
-            t.row(vec![
-                creds.endpoint.clone(),
-                creds.access_key.clone(),
-                project_name.to_string(),
-                creds.project_id.clone(),
-            ]);
-            print_text(&format!("Logged in; profile saved to {}\n", path.display()));
-            t.print();
-        }
-    }
-    Ok(())
+    Ok(project["name"].as_str().unwrap_or_default().to_string())
 }
