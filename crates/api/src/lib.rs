@@ -18,6 +18,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use plugboard_auth::identity::Identity;
 use plugboard_core::config::Config;
 use plugboard_drivers::netpolicy::NetworkPolicy;
+use plugboard_service::Services;
 use plugboard_store::identity::{Project, ProjectFilter};
 use plugboard_store::{Store, StoreError};
 use std::collections::HashMap;
@@ -35,6 +36,8 @@ pub struct AppState(Arc<Inner>);
 /// What the state holds.
 pub struct Inner {
     pub config: Config,
+    /// The domain: what handlers call.
+    pub services: Services,
     pub store: Store,
     pub identity: Identity,
     /// The URL clients reach this server at (no trailing slash).
@@ -71,6 +74,7 @@ const CATALOG: &[(&str, &str)] = &[
 impl AppState {
     pub fn new(
         config: Config,
+        services: Services,
         store: Store,
         identity: Identity,
         public_url: String,
@@ -80,6 +84,7 @@ impl AppState {
     ) -> Self {
         Self(Arc::new(Inner {
             config,
+            services,
             store,
             identity,
             public_url,

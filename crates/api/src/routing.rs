@@ -136,9 +136,17 @@ mod tests {
             plugboard_core::secrets::MasterKey::load_or_create(&dir.path().join("master.key"))
                 .expect("key");
         let identity =
-            plugboard_auth::identity::Identity::new(store.clone(), key, config.iam.clone());
+            plugboard_auth::identity::Identity::new(store.clone(), key.clone(), config.iam.clone());
+        let services = plugboard_service::Services::new(&plugboard_service::Deps {
+            config: config.clone(),
+            store: store.clone(),
+            key,
+            network: Arc::new(Default::default()),
+            job_waker: Arc::new(tokio::sync::Notify::new()),
+        });
         let state = AppState::new(
             config,
+            services,
             store,
             identity,
             "http://127.0.0.1:1".into(),

@@ -10,6 +10,10 @@
 //! The engine knows nothing of what jobs do: a handler is `(job, step) → outcome`, which is
 //! also the shape of the external drivers to come (a step = driver, action, input → events).
 
+pub mod kind;
+
+pub use kind::JobKind;
+
 use plugboard_core::time::now_micros;
 use plugboard_store::jobs::{Job, JobEffect, JobEnd, JobStep, StepUpdate, COMPLETED, FAILED};
 use plugboard_store::Store;

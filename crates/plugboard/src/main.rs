@@ -4,7 +4,6 @@
 mod audit_monitor;
 mod bootstrap;
 mod cli;
-mod kernel_plugin_job;
 mod serve;
 
 use clap::{Parser, Subcommand};

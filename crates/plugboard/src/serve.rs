@@ -2,7 +2,6 @@
 //! and shut down gracefully on SIGTERM or Ctrl-C.
 
 use crate::audit_monitor::AuditMonitor;
-use crate::kernel_plugin_job::InstallKernelPlugin;
 use crate::{bootstrap, ServeArgs};
 use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -11,7 +10,6 @@ use plugboard_auth::identity::Identity;
 use plugboard_core::config::{Config, LogFormat, Overrides};
 use plugboard_core::secrets::MasterKey;
 use plugboard_drivers::netpolicy::NetworkPolicy;
-use plugboard_drivers::package::PackageLimits;
 use plugboard_jobs::{Engine, EngineConfig};
 use plugboard_store::Store;
 use std::future::IntoFuture;
@@ -114,9 +112,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let policy =
         Arc::new(NetworkPolicy::from_config(&config.network).context("[network] configuration")?);
     let identity = Identity::new(store.clone(), key.clone(), config.iam.clone());
-    let engine = job_engine(&config, &store, &policy, &key).await?;
+    let mut engine = job_engine(&config, &store)?;
+    let services = plugboard_service::Services::new(&plugboard_service::Deps {
+        config: config.clone(),
+        store: store.clone(),
+        key: key.clone(),
+        network: policy.clone(),
+        job_waker: engine.waker(),
+    });
+    plugboard_service::register(&mut engine, &services, config.data_dir.join("staging"));
     let state = AppState::new(
         config.clone(),
+        services,
         store.clone(),
         identity,
         public_url.clone(),
@@ -194,14 +201,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The job engine with every job kind registered. Staging left by an earlier run of this
-/// process is removed first: every step that needs staged files makes them again.
-async fn job_engine(
-    config: &Config,
-    store: &Store,
-    policy: &Arc<NetworkPolicy>,
-    key: &MasterKey,
-) -> anyhow::Result<Engine> {
+/// The job engine, its job kinds not yet registered (`plugboard_service::register`). Staging
+/// left by an earlier run of this process is removed first: every step that needs staged
+/// files makes them again.
+fn job_engine(config: &Config, store: &Store) -> anyhow::Result<Engine> {
     let staging_root = config.data_dir.join("staging");
     if staging_root.exists() {
         std::fs::remove_dir_all(&staging_root)
@@ -210,7 +213,7 @@ async fn job_engine(
     std::fs::create_dir_all(&staging_root)
         .with_context(|| format!("creating {}", staging_root.display()))?;
     let jobs = &config.jobs;
-    let mut engine = Engine::new(
+    let engine = Engine::new(
         store.clone(),
         format!("{}-{}", std::process::id(), plugboard_core::ids::hex32()),
         EngineConfig {
@@ -221,17 +224,6 @@ async fn job_engine(
             retention: Duration::from_secs(u64::from(jobs.retention_days) * 86_400),
             ..EngineConfig::default()
         },
-    );
-    engine.register(
-        plugboard_api::gaussdb::INSTALL_KERNEL_PLUGIN,
-        Arc::new(InstallKernelPlugin {
-            store: store.clone(),
-            policy: policy.clone(),
-            key: key.clone(),
-            staging_root,
-            limits: PackageLimits::default(),
-            cache: Default::default(),
-        }),
     );
     Ok(engine)
 }

@@ -37,3 +37,25 @@ impl IntoResponse for AdminError {
         }
     }
 }
+
+impl From<plugboard_service::gaussdb::Error> for AdminError {
+    fn from(e: plugboard_service::gaussdb::Error) -> Self {
+        use plugboard_service::gaussdb::Error as E;
+        match e {
+            E::Store(e) => Self::Common(e.into()),
+            E::Internal(d) => Self::Common(CommonError::Internal(d)),
+            e @ (E::BadInstanceId(_) | E::Invalid(_)) => Self::Invalid(e.to_string()),
+            e @ E::InstanceNotFound(_) => Self::NotFound(e.to_string()),
+            E::Conflict(d) | E::Busy(d) | E::JobRunning(d) => Self::Conflict(d),
+            E::JobNotFound(d) | E::DatabaseNotFound(d) | E::PluginNotInstalled(d) => {
+                Self::NotFound(d)
+            }
+            E::UnsupportedPlugin(d)
+            | E::LicenseRequired(d)
+            | E::UrlNotAllowed(d)
+            | E::UnknownExtension(d)
+            | E::TooManyDatabases(d)
+            | E::ExtensionFailed(d) => Self::Invalid(d),
+        }
+    }
+}

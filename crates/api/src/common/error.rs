@@ -252,3 +252,15 @@ impl IntoResponse for CommonError {
         }
     }
 }
+
+/// The one success reply: `body` as JSON with `status`; a body that cannot be serialized is
+/// an internal error in the running family's envelope (never a 200 with `null`).
+pub fn reply<T: serde::Serialize, E: From<CommonError>>(
+    status: StatusCode,
+    body: &T,
+) -> Result<Response, E> {
+    match serde_json::to_value(body) {
+        Ok(value) => Ok(json_response(status, &value)),
+        Err(e) => Err(CommonError::Internal(format!("cannot serialize the reply: {e}")).into()),
+    }
+}

@@ -7,3 +7,4 @@ pub mod context;
 pub mod error;
 pub mod extract;
 pub mod ops;
+pub mod page;

@@ -151,3 +151,27 @@ impl IntoResponse for GaussDbError {
         render(status, code, &msg, &detail)
     }
 }
+
+impl From<plugboard_service::gaussdb::Error> for GaussDbError {
+    fn from(e: plugboard_service::gaussdb::Error) -> Self {
+        use plugboard_service::gaussdb::Error as E;
+        match e {
+            E::Store(e) => Self::Common(e.into()),
+            E::Internal(d) => Self::Common(CommonError::Internal(d)),
+            E::Invalid(d) => Self::Invalid(d),
+            e @ E::BadInstanceId(_) => Self::Invalid(format!("{e}.")),
+            E::InstanceNotFound(_) => Self::InstanceNotFound,
+            E::Busy(d) | E::Conflict(d) => Self::Busy(d),
+            E::UnsupportedPlugin(d) => Self::UnsupportedPlugin(d),
+            E::LicenseRequired(d) => Self::LicenseRequired(d),
+            E::UrlNotAllowed(d) => Self::UrlNotAllowed(d),
+            E::PluginNotInstalled(d) => Self::PluginNotInstalled(d),
+            E::UnknownExtension(d) => Self::UnknownExtension(d),
+            E::TooManyDatabases(d) => Self::TooManyDatabases(d),
+            E::JobNotFound(d) => Self::JobNotFound(d),
+            E::JobRunning(d) => Self::JobRunning(d),
+            E::DatabaseNotFound(d) => Self::DatabaseNotFound(d),
+            E::ExtensionFailed(d) => Self::ExtensionFailed(d),
+        }
+    }
+}
