@@ -47,8 +47,6 @@ pub struct Inner {
     project_domains: RwLock<HashMap<String, String>>,
     /// Domain id → its projects, read through for `auth_cache_seconds`.
     domain_projects: Mutex<HashMap<String, CachedProjects>>,
-    /// Wakes the audit monitor (a database was switched ON).
-    pub audit_wakeup: Arc<tokio::sync::Notify>,
     /// Where packages may come from (checked again at submit time).
     pub network: Arc<NetworkPolicy>,
     /// Wakes the job engine (a job was submitted).
@@ -91,7 +89,6 @@ impl AppState {
             metrics,
             project_domains: RwLock::new(HashMap::new()),
             domain_projects: Mutex::new(HashMap::new()),
-            audit_wakeup: Arc::new(tokio::sync::Notify::new()),
             network,
             job_waker,
         }))

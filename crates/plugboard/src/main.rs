@@ -1,7 +1,6 @@
 //! The `plugboard` binary: `plugboard serve` runs the server; `plugboard login`, `audit`,
 //! `instance`, `plugin` and `job` are its client for people (`cli`).
 
-mod audit_monitor;
 mod bootstrap;
 mod cli;
 mod serve;

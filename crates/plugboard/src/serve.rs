@@ -1,7 +1,6 @@
 //! `plugboard serve`: resolve the configuration, open and migrate the store, bootstrap, listen,
 //! and shut down gracefully on SIGTERM or Ctrl-C.
 
-use crate::audit_monitor::AuditMonitor;
 use crate::{bootstrap, ServeArgs};
 use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -120,7 +119,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         network: policy.clone(),
         job_waker: engine.waker(),
     });
-    plugboard_service::register(&mut engine, &services, config.data_dir.join("staging"));
+    let background =
+        plugboard_service::register(&mut engine, &services, config.data_dir.join("staging"));
     let state = AppState::new(
         config.clone(),
         services,
@@ -131,7 +131,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         policy.clone(),
         engine.waker(),
     );
-    let state_wakeup = state.audit_wakeup.clone();
     let app = plugboard_api::router(state);
 
     std::fs::write(config.data_dir.join("listen-addr"), format!("{local}\n"))
@@ -146,15 +145,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     let pruner = tokio::spawn(prune_loop(store.clone()));
     let upkeep = metrics_handle.map(|h| tokio::spawn(metrics_upkeep(h)));
-    let monitor = tokio::spawn(
-        AuditMonitor {
-            store: store.clone(),
-            policy,
-            config: config.dbss.clone(),
-            wakeup: state_wakeup,
-        }
-        .run(),
-    );
     let stop_jobs = CancellationToken::new();
     // `[jobs] max_concurrent = 0`: a process that serves the API and runs no jobs (others
     // sharing the PostgreSQL database run them).
@@ -192,7 +182,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     stop_jobs.cancel();
     jobs.await.ok();
     pruner.abort();
-    monitor.abort();
+    background.stop();
     if let Some(upkeep) = upkeep {
         upkeep.abort();
     }

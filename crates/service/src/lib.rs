@@ -4,6 +4,7 @@
 //! types and a domain error that each family's error enum maps to its codes, and one
 //! `register` for its job kinds and background tasks, so the binary only wires.
 
+pub mod dbss;
 pub mod gaussdb;
 
 use plugboard_core::config::Config;
@@ -18,6 +19,7 @@ use tokio::sync::Notify;
 /// Every service of one process. Cheap to clone.
 #[derive(Clone)]
 pub struct Services {
+    pub dbss: dbss::Dbss,
     pub gaussdb: gaussdb::GaussDb,
 }
 
@@ -34,6 +36,11 @@ pub struct Deps {
 impl Services {
     pub fn new(deps: &Deps) -> Self {
         Self {
+            dbss: dbss::Dbss::new(
+                deps.store.clone(),
+                deps.config.dbss.clone(),
+                deps.network.clone(),
+            ),
             gaussdb: gaussdb::GaussDb::new(
                 deps.store.clone(),
                 deps.key.clone(),
@@ -45,7 +52,26 @@ impl Services {
     }
 }
 
-/// Register every job kind with `engine`; jobs stage their files under `staging_root`.
-pub fn register(engine: &mut Engine, services: &Services, staging_root: PathBuf) {
+/// Register every job kind with `engine` (jobs stage their files under `staging_root`) and
+/// start every background task; the tasks run until the returned [`Background`] is stopped
+/// or dropped.
+pub fn register(engine: &mut Engine, services: &Services, staging_root: PathBuf) -> Background {
     gaussdb::register(engine, &services.gaussdb, staging_root);
+    Background(dbss::register(&services.dbss))
+}
+
+/// The services' background tasks (the DBSS audit monitor).
+pub struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Background {
+    /// Stop every task.
+    pub fn stop(self) {}
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }

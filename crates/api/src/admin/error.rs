@@ -59,3 +59,16 @@ impl From<plugboard_service::gaussdb::Error> for AdminError {
         }
     }
 }
+
+impl From<plugboard_service::dbss::Error> for AdminError {
+    fn from(e: plugboard_service::dbss::Error) -> Self {
+        use plugboard_service::dbss::Error as E;
+        match e {
+            E::Store(e) => Self::Common(e.into()),
+            e @ (E::Invalid(_) | E::BadInstanceId(_) | E::BadDatabaseId(_) | E::LimitReached) => {
+                Self::Invalid(e.to_string())
+            }
+            e @ (E::InstanceNotFound(_) | E::DatabaseNotFound(_)) => Self::NotFound(e.to_string()),
+        }
+    }
+}

@@ -9,25 +9,14 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use plugboard_core::ids::{self, is_hex32};
 use plugboard_core::time;
+use plugboard_service::dbss::NewAuditInstance;
 use plugboard_service::gaussdb::Registration;
 use plugboard_store::dbss::AuditInstance;
 use plugboard_store::gaussdb::{GaussDbInstance, InstanceFilter};
-use plugboard_store::StoreError;
 use serde::Deserialize;
 
 type Result<T> = std::result::Result<T, AdminError>;
-
-/// Editions and how many databases each audits [vendor, partly unconfirmed].
-pub const EDITIONS: &[(&str, i64)] = &[
-    ("entry", 1),
-    ("basic", 3),
-    ("professional", 6),
-    ("advanced", 30),
-];
-/// The largest explicit `database_limit`.
-pub const MAX_DATABASE_LIMIT: i64 = 1_000_000;
 
 fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Result<Response> {
     reply(status, body)
@@ -63,50 +52,16 @@ pub async fn create_audit_instance(
     caller: Caller,
     JsonBody(req): JsonBody<CreateAuditInstanceRequest>,
 ) -> Result<Response> {
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 64 {
-        return Err(AdminError::Invalid(
-            "name must be 1 to 64 characters".into(),
-        ));
-    }
-    let (edition, limit) = match (req.edition.as_deref(), req.database_limit) {
-        (Some(_), Some(_)) => {
-            return Err(AdminError::Invalid(
-                "give either edition or database_limit, not both".into(),
-            ))
-        }
-        (Some(e), None) => match EDITIONS.iter().find(|(n, _)| *n == e) {
-            Some((n, l)) => (n.to_string(), *l),
-            None => {
-                return Err(AdminError::Invalid(format!(
-                    "edition must be one of entry, basic, professional, advanced (got `{e}`)"
-                )))
-            }
-        },
-        (None, Some(l)) if (1..=MAX_DATABASE_LIMIT).contains(&l) => ("custom".to_string(), l),
-        (None, Some(l)) => {
-            return Err(AdminError::Invalid(format!(
-                "database_limit must be from 1 to {MAX_DATABASE_LIMIT} (got {l})"
-            )))
-        }
-        (None, None) => {
-            return Err(AdminError::Invalid(
-                "edition or database_limit is required".into(),
-            ))
-        }
+    let new = NewAuditInstance {
+        name: req.name,
+        edition: req.edition,
+        database_limit: req.database_limit,
     };
-    let instance = AuditInstance {
-        id: ids::hex32(),
-        project_id: project(&caller).to_string(),
-        name: name.to_string(),
-        edition,
-        database_limit: limit,
-        database_count: 0,
-        on_count: 0,
-        status: "ACTIVE".into(),
-        created_at: time::now_micros(),
-    };
-    state.store.create_audit_instance(&instance).await?;
+    let instance = state
+        .services
+        .dbss
+        .create_instance(project(&caller), &new)
+        .await?;
     json(StatusCode::CREATED, &view(instance))
 }
 
@@ -130,8 +85,9 @@ pub async fn list_audit_instances(
         )));
     }
     let (rows, total) = state
-        .store
-        .list_audit_instances(project(&caller), offset, limit)
+        .services
+        .dbss
+        .list_instances(project(&caller), offset, limit)
         .await?;
     json(
         StatusCode::OK,
@@ -142,28 +98,17 @@ pub async fn list_audit_instances(
     )
 }
 
-async fn existing(state: &AppState, caller: &Caller, id: &str) -> Result<AuditInstance> {
-    if !is_hex32(id) {
-        return Err(AdminError::Invalid(format!(
-            "instance_id `{id}` is not an audit instance id"
-        )));
-    }
-    match state.store.get_audit_instance(project(caller), id).await {
-        Ok(i) => Ok(i),
-        Err(StoreError::NotFound) => Err(AdminError::NotFound(format!(
-            "audit instance {id} does not exist"
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// `GET /plugboard/v1/projects/{project_id}/dbss/instances/{instance_id}`.
 pub async fn show_audit_instance(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(path): PathParams<InstancePath>,
 ) -> Result<Response> {
-    let i = existing(&state, &caller, &path.instance_id).await?;
+    let i = state
+        .services
+        .dbss
+        .instance(project(&caller), &path.instance_id)
+        .await?;
     json(StatusCode::OK, &view(i))
 }
 
@@ -174,15 +119,12 @@ pub async fn delete_audit_instance(
     caller: Caller,
     PathParams(path): PathParams<InstancePath>,
 ) -> Result<StatusCode> {
-    let i = existing(&state, &caller, &path.instance_id).await?;
-    match state
-        .store
-        .delete_audit_instance(&i.project_id, &i.id)
-        .await
-    {
-        Ok(()) | Err(StoreError::NotFound) => Ok(StatusCode::NO_CONTENT),
-        Err(e) => Err(e.into()),
-    }
+    state
+        .services
+        .dbss
+        .delete_instance(project(&caller), &path.instance_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // -- GaussDB instances ---------------------------------------------------------------------------

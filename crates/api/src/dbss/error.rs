@@ -42,3 +42,19 @@ impl IntoResponse for DbssError {
         envelope::nested(status, code, &msg)
     }
 }
+
+impl From<plugboard_service::dbss::Error> for DbssError {
+    fn from(e: plugboard_service::dbss::Error) -> Self {
+        use plugboard_service::dbss::Error as E;
+        match e {
+            E::Store(e) => Self::Common(e.into()),
+            E::Invalid(d) => Self::Invalid(d),
+            e @ (E::BadInstanceId(_) | E::BadDatabaseId(_)) => Self::InvalidId(e.to_string()),
+            E::InstanceNotFound(id) => {
+                Self::NotFound(format!("The audit instance {id} does not exist."))
+            }
+            e @ E::DatabaseNotFound(_) => Self::NotFound(e.to_string()),
+            E::LimitReached => Self::LimitReached,
+        }
+    }
+}
