@@ -6,6 +6,7 @@
 
 pub mod dbss;
 pub mod gaussdb;
+pub mod identity;
 
 use plugboard_core::config::Config;
 use plugboard_core::secrets::MasterKey;

@@ -13,6 +13,7 @@ use axum::response::Response;
 use plugboard_auth::identity::Subject;
 use plugboard_core::ids::{self, is_hex32};
 use plugboard_core::{password, time};
+use plugboard_service::identity::rules;
 use plugboard_store::identity::{Credential, Group, Project, Role, Scope, TokenRecord, User};
 use plugboard_store::StoreError;
 use std::collections::HashMap;
@@ -108,38 +109,13 @@ fn role_view(state: &AppState, r: Role) -> RoleView {
     }
 }
 
-/// Whether the password follows the policy: 8–32 characters, at least two kinds of
-/// characters (upper case, lower case, digits, others).
 fn check_password(p: &str) -> Result<()> {
-    let kinds = [
-        p.chars().any(|c| c.is_ascii_uppercase()),
-        p.chars().any(|c| c.is_ascii_lowercase()),
-        p.chars().any(|c| c.is_ascii_digit()),
-        p.chars().any(|c| !c.is_ascii_alphanumeric()),
-    ];
-    let len = p.chars().count();
-    if !(8..=32).contains(&len) || kinds.iter().filter(|k| **k).count() < 2 {
-        return Err(IamError::BadRequest(
-            "user.password: must be 8 to 32 characters and contain at least two of: upper-case letters, lower-case letters, digits, special characters.".into(),
-        ));
-    }
-    Ok(())
+    rules::password(p).map_err(|e| IamError::BadRequest(e.0))
 }
 
-/// Names of users, groups and projects: 1–64 characters, letters, digits, spaces, `-_.`.
-fn check_name(field: &str, name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.chars().count() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(IamError::BadRequest(format!(
-            "{field}: must be 1 to 64 characters of letters, digits, spaces, `-`, `_` or `.`."
-        )))
-    }
+/// A user or group name, trimmed (blank ones refused).
+fn check_name(field: &str, name: &str) -> Result<String> {
+    rules::name(field, name).map_err(|e| IamError::BadRequest(e.0))
 }
 
 async fn hash(plain: String) -> Result<String> {
@@ -483,17 +459,7 @@ pub async fn create_project(
 ) -> Result<Response> {
     let p = req.project;
     let region = &state.config.region;
-    let suffix = p.name.strip_prefix(&format!("{region}_")).unwrap_or("");
-    if suffix.is_empty()
-        || p.name.len() > 64
-        || !suffix
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err(IamError::BadRequest(format!(
-            "project.name: must be `{region}_` followed by letters, digits, `_` or `-` (at most 64 characters)."
-        )));
-    }
+    let name = rules::project_name(region, &p.name).map_err(|e| IamError::BadRequest(e.0))?;
     let domain_id = p
         .domain_id
         .unwrap_or_else(|| caller.domain_id().to_string());
@@ -515,7 +481,7 @@ pub async fn create_project(
     let project = Project {
         id: ids::hex32(),
         domain_id,
-        name: p.name,
+        name,
         parent_id,
         description: p.description.unwrap_or_default(),
         enabled: true,
@@ -581,7 +547,7 @@ pub async fn create_user(
     JsonBody(req): JsonBody<CreateUserRequest>,
 ) -> Result<Response> {
     let u = req.user;
-    check_name("user.name", &u.name)?;
+    let name = check_name("user.name", &u.name)?;
     if u.domain_id != caller.domain_id() {
         return Err(IamError::Forbidden);
     }
@@ -596,7 +562,7 @@ pub async fn create_user(
     let user = User {
         id: ids::hex32(),
         domain_id: u.domain_id,
-        name: u.name,
+        name,
         password_hash,
         email: u.email.unwrap_or_default(),
         description: u.description.unwrap_or_default(),
@@ -735,7 +701,7 @@ pub async fn create_group(
     JsonBody(req): JsonBody<CreateGroupRequest>,
 ) -> Result<Response> {
     let g = req.group;
-    check_name("group.name", &g.name)?;
+    let name = check_name("group.name", &g.name)?;
     let domain_id = g
         .domain_id
         .unwrap_or_else(|| caller.domain_id().to_string());
@@ -745,7 +711,7 @@ pub async fn create_group(
     let group = Group {
         id: ids::hex32(),
         domain_id,
-        name: g.name,
+        name,
         description: g.description.unwrap_or_default(),
         created_at: time::now_micros(),
     };

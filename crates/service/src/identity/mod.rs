@@ -1,0 +1,3 @@
+//! Identity, the domain (`spec/iam.md`): the rules for projects, users, groups and keys.
+
+pub mod rules;
