@@ -101,7 +101,13 @@ static JOB_STATES_SEEN: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet:
 async fn record_job_states(state: &AppState) {
     let now: BTreeMap<(String, String), i64> =
         match state.store.count_jobs_by_kind_and_status().await {
-            Ok(rows) => rows.into_iter().map(|(k, s, n)| ((k, s), n)).collect(),
+            Ok(rows) => {
+                let mut by_label = BTreeMap::new();
+                for (kind, status, n) in rows {
+                    *by_label.entry((kind, state_label(&status))).or_insert(0) += n;
+                }
+                by_label
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "counting jobs for /metrics failed");
                 return;
@@ -121,6 +127,18 @@ async fn record_job_states(state: &AppState) {
             .set(*n as f64);
         seen.insert((kind.clone(), status.clone()));
     }
+}
+
+/// The `state` label of a stored job state: the words the metric has always used.
+fn state_label(status: &str) -> String {
+    use plugboard_store::jobs;
+    match status {
+        jobs::QUEUED | jobs::RUNNING => "Running",
+        jobs::COMPLETED => "Completed",
+        jobs::FAILED => "Failed",
+        other => other,
+    }
+    .to_string()
 }
 
 async fn openapi() -> Response {

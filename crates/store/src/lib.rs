@@ -75,6 +75,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "jobs claim index",
         include_str!("../migrations/0006_jobs_claim_index.sql"),
     ),
+    (
+        7,
+        "jobs neutral states",
+        include_str!("../migrations/0007_jobs_neutral_states.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use plugboard_core::time::{self, Micros};
 use plugboard_service::gaussdb::{ExtensionSwitch, InstallRequest};
 use plugboard_store::gaussdb::InstanceFilter;
-use plugboard_store::jobs::{Job, JobFilter};
+use plugboard_store::jobs::{self, Job, JobFilter};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -202,6 +202,28 @@ pub async fn resume_plugin_extensions(
 
 // -- jobs and tasks -------------------------------------------------------------------------------
 
+/// A job's state in GaussDB's words.
+fn status(job: &Job) -> String {
+    match job.status.as_str() {
+        jobs::QUEUED | jobs::RUNNING => "Running",
+        jobs::COMPLETED => "Completed",
+        jobs::FAILED => "Failed",
+        other => other,
+    }
+    .to_string()
+}
+
+/// The stored states a GaussDB status names.
+fn states(status: &str) -> Option<Vec<String>> {
+    let states: &[&str] = match status {
+        "Running" => jobs::ACTIVE,
+        "Completed" => &[jobs::COMPLETED],
+        "Failed" => &[jobs::FAILED],
+        _ => return None,
+    };
+    Some(states.iter().map(|s| s.to_string()).collect())
+}
+
 fn progress(job: &Job) -> String {
     format!("{}%", job.progress.clamp(0, 100))
 }
@@ -229,7 +251,7 @@ pub async fn show_job_detail(
         job: JobDetail {
             id: job.id.clone(),
             name: job.kind.clone(),
-            status: job.status.clone(),
+            status: status(job),
             created: time::gaussdb_job(job.created_at),
             ended: ended(job),
             progress: progress(job),
@@ -265,17 +287,16 @@ pub async fn list_tasks(
     QueryParams(q): QueryParams<TasksQuery>,
 ) -> Result<Response> {
     let (offset, limit) = parse_page(q.offset.as_deref(), q.limit.as_deref(), 100, 10)?;
-    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s @ ("Running" | "Completed" | "Failed")) => Some(s.to_string()),
-        Some(other) => {
-            return Err(GaussDbError::Invalid(format!(
-                "status must be Running, Completed or Failed (got `{other}`)."
-            )))
-        }
+    let states = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => Vec::new(),
+        Some(s) => states(s).ok_or_else(|| {
+            GaussDbError::Invalid(format!(
+                "status must be Running, Completed or Failed (got `{s}`)."
+            ))
+        })?,
     };
     let filter = JobFilter {
-        status,
+        states,
         kind: q.name.filter(|n| !n.is_empty()),
         created_from: q
             .start_time
@@ -307,7 +328,7 @@ pub async fn list_tasks(
                 },
                 job_id: job.id.clone(),
                 name: job.kind.clone(),
-                status: job.status.clone(),
+                status: status(job),
                 process: progress(job),
                 created_at: time::gaussdb_job(job.created_at),
                 ended_at: ended(job),

@@ -32,7 +32,7 @@ use plugboard_drivers::pg::PgTarget;
 use plugboard_drivers::pginstall::{install_files, PgLayout};
 use plugboard_jobs::{JobHandler, JobKind, JobOutcome, StepCtx, StepError};
 use plugboard_store::gaussdb::{GaussDbInstance, InstalledPlugin, PluginFile};
-use plugboard_store::jobs::{Job, JobEffect};
+use plugboard_store::jobs::{EffectTx, Job, JobEffect};
 use plugboard_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -417,7 +417,7 @@ impl InstallHandler {
             .and_then(|e| serde_json::from_value(e.clone()).ok())
             .unwrap_or_else(|| vec![input.plugin_name.clone()]);
         // recorded in the same transaction as the job's completion
-        ctx.complete_with(JobEffect::RecordPluginInstall {
+        ctx.complete_with(RecordInstall {
             plugin: InstalledPlugin {
                 instance_id: input.instance_id.clone(),
                 plugin_name: input.plugin_name.clone(),
@@ -430,6 +430,23 @@ impl InstallHandler {
             files: input.mode.driver().touches_server().then_some(files),
         });
         Ok(())
+    }
+}
+
+/// The effect of a completed install: the plug-in and the files it put in place, recorded
+/// with the job's completion ([`plugboard_store::Store::record_plugin_install`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordInstall {
+    pub plugin: InstalledPlugin,
+    /// `None`: no files (an install mode that touches no server), recorded ones stay.
+    pub files: Option<Vec<PluginFile>>,
+}
+
+#[async_trait::async_trait]
+impl JobEffect for RecordInstall {
+    async fn apply(&self, tx: &mut EffectTx<'_>) -> Result<(), StoreError> {
+        tx.record_plugin_install(&self.plugin, self.files.as_deref())
+            .await
     }
 }
 
