@@ -39,7 +39,7 @@ pub struct Inner {
     /// The domain: what handlers call.
     pub services: Services,
     pub store: Store,
-    pub identity: Identity,
+    pub identity: Arc<Identity>,
     /// The URL clients reach this server at (no trailing slash).
     pub public_url: String,
     pub metrics: Option<PrometheusHandle>,
@@ -74,7 +74,7 @@ impl AppState {
         config: Config,
         services: Services,
         store: Store,
-        identity: Identity,
+        identity: Arc<Identity>,
         public_url: String,
         metrics: Option<PrometheusHandle>,
         network: Arc<NetworkPolicy>,

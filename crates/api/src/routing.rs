@@ -135,14 +135,18 @@ mod tests {
         let key =
             plugboard_core::secrets::MasterKey::load_or_create(&dir.path().join("master.key"))
                 .expect("key");
-        let identity =
-            plugboard_auth::identity::Identity::new(store.clone(), key.clone(), config.iam.clone());
+        let identity = Arc::new(plugboard_auth::identity::Identity::new(
+            store.clone(),
+            key.clone(),
+            config.iam.clone(),
+        ));
         let services = plugboard_service::Services::new(&plugboard_service::Deps {
             config: config.clone(),
             store: store.clone(),
             key,
             network: Arc::new(Default::default()),
             job_waker: Arc::new(tokio::sync::Notify::new()),
+            identity: identity.clone(),
         });
         let state = AppState::new(
             config,

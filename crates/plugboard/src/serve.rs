@@ -110,7 +110,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let metrics_handle = metrics.clone();
     let policy =
         Arc::new(NetworkPolicy::from_config(&config.network).context("[network] configuration")?);
-    let identity = Identity::new(store.clone(), key.clone(), config.iam.clone());
+    let identity = Arc::new(Identity::new(
+        store.clone(),
+        key.clone(),
+        config.iam.clone(),
+    ));
     let mut engine = job_engine(&config, &store)?;
     let services = plugboard_service::Services::new(&plugboard_service::Deps {
         config: config.clone(),
@@ -118,6 +122,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         key: key.clone(),
         network: policy.clone(),
         job_waker: engine.waker(),
+        identity: identity.clone(),
     });
     let background =
         plugboard_service::register(&mut engine, &services, config.data_dir.join("staging"));

@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 pub struct Services {
     pub dbss: dbss::Dbss,
     pub gaussdb: gaussdb::GaussDb,
+    pub identity: identity::IdentityService,
 }
 
 /// What the services are built from.
@@ -32,6 +33,8 @@ pub struct Deps {
     pub network: Arc<NetworkPolicy>,
     /// Wakes the job engine (a job was submitted).
     pub job_waker: Arc<Notify>,
+    /// Authentication: logins, tokens, subjects and their cache.
+    pub identity: Arc<plugboard_auth::identity::Identity>,
 }
 
 impl Services {
@@ -48,6 +51,11 @@ impl Services {
                 deps.config.gaussdb.clone(),
                 deps.network.clone(),
                 deps.job_waker.clone(),
+            ),
+            identity: identity::IdentityService::new(
+                deps.store.clone(),
+                deps.identity.clone(),
+                deps.config.region.clone(),
             ),
         }
     }

@@ -54,11 +54,16 @@ async fn world() -> World {
     let network = Arc::new(NetworkPolicy::from_config(&config.network).expect("policy"));
     let key = MasterKey::load_or_create(&dir.path().join("master.key")).expect("key");
     let services = Services::new(&Deps {
-        config,
+        config: config.clone(),
         store: store.clone(),
-        key,
+        key: key.clone(),
         network,
         job_waker: Arc::new(tokio::sync::Notify::new()),
+        identity: Arc::new(plugboard_auth::identity::Identity::new(
+            store.clone(),
+            key.clone(),
+            config.iam.clone(),
+        )),
     });
     World {
         db,

@@ -64,3 +64,19 @@ impl IntoResponse for IamError {
         }
     }
 }
+
+impl From<plugboard_service::identity::Error> for IamError {
+    fn from(e: plugboard_service::identity::Error) -> Self {
+        use plugboard_service::identity::Error as E;
+        match e {
+            E::Store(e) => Self::Common(e.into()),
+            E::Internal(d) => Self::Common(CommonError::Internal(d)),
+            E::Invalid(d) => Self::BadRequest(d),
+            E::Unauthorized => Self::Unauthorized,
+            E::Forbidden => Self::Forbidden,
+            E::Refused(d) => Self::Refused(d),
+            E::NotFound(d) => Self::NotFound(d),
+            E::Conflict(d) => Self::Conflict(d),
+        }
+    }
+}
