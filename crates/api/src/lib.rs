@@ -6,9 +6,11 @@
 pub mod admin;
 pub mod common;
 pub mod dbss;
+pub mod families;
 pub mod gaussdb;
 pub mod iam;
 pub mod routing;
+pub mod servicestage;
 pub mod system;
 
 pub use routing::router;

@@ -4,7 +4,7 @@
 //! router serves).
 
 use crate::common::error::{json_response, CommonError};
-use crate::common::ops::{Access, Family, Operation};
+use crate::common::ops::{op, Access};
 use crate::routing::{op_route, operations, OpRoute};
 use crate::AppState;
 use axum::extract::State;
@@ -19,28 +19,42 @@ use utoipa::openapi::{
     InfoBuilder, OpenApiBuilder, PathItem, PathsBuilder, Required, ResponseBuilder,
 };
 
-macro_rules! system_op {
-    ($ident:ident, $name:literal, $path:literal, $summary:literal) => {
-        pub static $ident: Operation = Operation {
-            name: $name,
-            method: Method::GET,
-            path: $path,
-            family: Family::System,
-            access: Access::Public,
-            summary: $summary,
-        };
-    };
-}
-
-system_op!(HEALTHZ, "Healthz", "/healthz", "The process is up");
-system_op!(
+op!(
+    System,
+    HEALTHZ,
+    "Healthz",
+    GET,
+    "/healthz",
+    Access::Public,
+    "The process is up"
+);
+op!(
+    System,
     READYZ,
     "Readyz",
+    GET,
     "/readyz",
+    Access::Public,
     "The store is reachable and migrated"
 );
-system_op!(METRICS, "Metrics", "/metrics", "Prometheus metrics");
-system_op!(OPENAPI, "OpenApi", "/openapi.json", "This document");
+op!(
+    System,
+    METRICS,
+    "Metrics",
+    GET,
+    "/metrics",
+    Access::Public,
+    "Prometheus metrics"
+);
+op!(
+    System,
+    OPENAPI,
+    "OpenApi",
+    GET,
+    "/openapi.json",
+    Access::Public,
+    "This document"
+);
 
 /// The system routes.
 pub fn routes() -> Vec<OpRoute> {

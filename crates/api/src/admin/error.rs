@@ -1,6 +1,6 @@
 //! Admin API errors: flat `{"error_code": "PLUGBOARD.xxxx", "error_msg"}`.
 
-use crate::common::error::{envelope, CommonError};
+use crate::common::error::{envelope, CommonError, CommonKind};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -69,6 +69,20 @@ impl From<plugboard_service::dbss::Error> for AdminError {
                 Self::Invalid(e.to_string())
             }
             e @ (E::InstanceNotFound(_) | E::DatabaseNotFound(_)) => Self::NotFound(e.to_string()),
+        }
+    }
+}
+
+/// The common errors in the admin API's envelope (also the system routes').
+pub fn render_common(kind: CommonKind, msg: &str) -> Response {
+    match kind {
+        CommonKind::Internal => envelope::flat(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "PLUGBOARD.0500",
+            "internal error",
+        ),
+        CommonKind::BadRequest | CommonKind::EmptyBody => {
+            envelope::flat(StatusCode::BAD_REQUEST, "PLUGBOARD.0400", msg)
         }
     }
 }

@@ -3,7 +3,7 @@
 //! in `docs/error-codes.md`). `X-Language: zh-cn` gives the messages in Chinese (the
 //! vendor's other language); anything else, or no header, English.
 
-use crate::common::error::{envelope, CommonError};
+use crate::common::error::{envelope, CommonError, CommonKind};
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -38,7 +38,7 @@ pub async fn with_language(request: Request, next: Next) -> Response {
 
 /// Render a GaussDB error: `english` is the message, `detail` what follows the code's fixed
 /// text (a field name, an id), which stays as it is in either language.
-pub(crate) fn render(status: StatusCode, code: &str, english: &str, detail: &str) -> Response {
+pub fn render(status: StatusCode, code: &str, english: &str, detail: &str) -> Response {
     if language() == Language::Zh {
         if let Some(zh) = chinese(code) {
             let msg = if detail.is_empty() {
@@ -172,6 +172,23 @@ impl From<plugboard_service::gaussdb::Error> for GaussDbError {
             E::JobRunning(d) => Self::JobRunning(d),
             E::DatabaseNotFound(d) => Self::DatabaseNotFound(d),
             E::ExtensionFailed(d) => Self::ExtensionFailed(d),
+        }
+    }
+}
+
+/// The common errors in GaussDB's envelope (and language).
+pub fn render_common(kind: CommonKind, msg: &str) -> Response {
+    let bad = StatusCode::BAD_REQUEST;
+    match kind {
+        CommonKind::Internal => render(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "DBS.200000",
+            "Internal error.",
+            "",
+        ),
+        CommonKind::EmptyBody => render(bad, "DBS.200006", msg, ""),
+        CommonKind::BadRequest => {
+            render(bad, "DBS.200001", &format!("Parameter error. {msg}"), msg)
         }
     }
 }

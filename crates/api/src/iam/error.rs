@@ -1,7 +1,7 @@
 //! IAM errors, rendered in Keystone's nested envelope (`{"error": {"code", "title",
 //! "message"}}`); permission refusals are the gateway's APIG.0302 like everywhere else.
 
-use crate::common::error::{envelope, CommonError, GatewayError};
+use crate::common::error::{envelope, CommonError, CommonKind, GatewayError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use plugboard_store::StoreError;
@@ -77,6 +77,19 @@ impl From<plugboard_service::identity::Error> for IamError {
             E::Refused(d) => Self::Refused(d),
             E::NotFound(d) => Self::NotFound(d),
             E::Conflict(d) => Self::Conflict(d),
+        }
+    }
+}
+
+/// The common errors in IAM's envelope.
+pub fn render_common(kind: CommonKind, msg: &str) -> Response {
+    match kind {
+        CommonKind::Internal => envelope::keystone(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "An unexpected error prevented the server from fulfilling your request.",
+        ),
+        CommonKind::BadRequest | CommonKind::EmptyBody => {
+            envelope::keystone(StatusCode::BAD_REQUEST, msg)
         }
     }
 }

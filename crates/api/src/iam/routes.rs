@@ -1,24 +1,11 @@
 //! The IAM operations: path, method, vendor operation name and IAM action of each.
 
 use super::handlers;
-use crate::common::ops::{Access, Family, Operation};
+use crate::common::ops::{op, Access};
 use crate::routing::{op_route, OpRoute};
-use axum::http::Method;
 
-macro_rules! iam_op {
-    ($ident:ident, $name:literal, $method:ident, $path:literal, $access:expr, $summary:literal) => {
-        pub static $ident: Operation = Operation {
-            name: $name,
-            method: Method::$method,
-            path: $path,
-            family: Family::Iam,
-            access: $access,
-            summary: $summary,
-        };
-    };
-}
-
-iam_op!(
+op!(
+    Iam,
     CREATE_TOKEN,
     "KeystoneCreateUserTokenByPassword",
     POST,
@@ -26,7 +13,8 @@ iam_op!(
     Access::Public,
     "Create a token with a password"
 );
-iam_op!(
+op!(
+    Iam,
     VALIDATE_TOKEN,
     "KeystoneValidateToken",
     GET,
@@ -34,7 +22,8 @@ iam_op!(
     Access::Authenticated,
     "Validate the token in X-Subject-Token"
 );
-iam_op!(
+op!(
+    Iam,
     REVOKE_TOKEN,
     "KeystoneRevokeToken",
     DELETE,
@@ -42,7 +31,8 @@ iam_op!(
     Access::Authenticated,
     "Revoke the token in X-Subject-Token"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_AUTH_PROJECTS,
     "KeystoneListAuthProjects",
     GET,
@@ -50,7 +40,8 @@ iam_op!(
     Access::Authenticated,
     "List the projects the caller can use"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_AUTH_DOMAINS,
     "KeystoneListAuthDomains",
     GET,
@@ -58,7 +49,8 @@ iam_op!(
     Access::Authenticated,
     "List the caller's domain"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_PROJECTS,
     "KeystoneListProjects",
     GET,
@@ -66,7 +58,8 @@ iam_op!(
     Access::Action("iam:projects:listProjects"),
     "List projects"
 );
-iam_op!(
+op!(
+    Iam,
     CREATE_PROJECT,
     "KeystoneCreateProject",
     POST,
@@ -74,7 +67,8 @@ iam_op!(
     Access::Action("iam:projects:createProject"),
     "Create a project"
 );
-iam_op!(
+op!(
+    Iam,
     SHOW_PROJECT,
     "KeystoneShowProject",
     GET,
@@ -82,7 +76,8 @@ iam_op!(
     Access::Action("iam:projects:getProject"),
     "Show a project"
 );
-iam_op!(
+op!(
+    Iam,
     CREATE_USER,
     "CreateUser",
     POST,
@@ -90,7 +85,8 @@ iam_op!(
     Access::Action("iam:users:createUser"),
     "Create a user"
 );
-iam_op!(
+op!(
+    Iam,
     UPDATE_USER,
     "UpdateUser",
     PUT,
@@ -98,7 +94,8 @@ iam_op!(
     Access::Action("iam:users:updateUser"),
     "Change a user's password or enabled flag"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_USERS,
     "KeystoneListUsers",
     GET,
@@ -106,7 +103,8 @@ iam_op!(
     Access::Action("iam:users:listUsers"),
     "List users"
 );
-iam_op!(
+op!(
+    Iam,
     SHOW_USER,
     "KeystoneShowUser",
     GET,
@@ -114,7 +112,8 @@ iam_op!(
     Access::Action("iam:users:getUser"),
     "Show a user"
 );
-iam_op!(
+op!(
+    Iam,
     DELETE_USER,
     "KeystoneDeleteUser",
     DELETE,
@@ -122,7 +121,8 @@ iam_op!(
     Access::Action("iam:users:deleteUser"),
     "Delete a user"
 );
-iam_op!(
+op!(
+    Iam,
     CREATE_GROUP,
     "KeystoneCreateGroup",
     POST,
@@ -130,7 +130,8 @@ iam_op!(
     Access::Action("iam:groups:createGroup"),
     "Create a group"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_GROUPS,
     "KeystoneListGroups",
     GET,
@@ -138,7 +139,8 @@ iam_op!(
     Access::Action("iam:groups:listGroups"),
     "List groups"
 );
-iam_op!(
+op!(
+    Iam,
     ADD_USER_TO_GROUP,
     "KeystoneAddUserToGroup",
     PUT,
@@ -146,7 +148,8 @@ iam_op!(
     Access::Action("iam:groups:addUserToGroup"),
     "Add a user to a group"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_ROLES,
     "KeystoneListPermissions",
     GET,
@@ -154,7 +157,8 @@ iam_op!(
     Access::Action("iam:roles:listRoles"),
     "List roles"
 );
-iam_op!(
+op!(
+    Iam,
     GRANT_ON_PROJECT,
     "KeystoneAssociateGroupWithProjectPermission",
     PUT,
@@ -162,7 +166,8 @@ iam_op!(
     Access::Action("iam:permissions:grantRoleToGroupOnProject"),
     "Grant a role to a group on a project"
 );
-iam_op!(
+op!(
+    Iam,
     GRANT_ON_DOMAIN,
     "KeystoneAssociateGroupWithDomainPermission",
     PUT,
@@ -170,7 +175,8 @@ iam_op!(
     Access::Action("iam:permissions:grantRoleToGroupOnDomain"),
     "Grant a role to a group on the whole domain"
 );
-iam_op!(
+op!(
+    Iam,
     CREATE_CREDENTIAL,
     "CreatePermanentAccessKey",
     POST,
@@ -178,7 +184,8 @@ iam_op!(
     Access::Authenticated,
     "Create an access key (own, or iam:credentials:createCredential)"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_CREDENTIALS,
     "ListPermanentAccessKeys",
     GET,
@@ -186,7 +193,8 @@ iam_op!(
     Access::Authenticated,
     "List access keys (own, or iam:credentials:listCredentials)"
 );
-iam_op!(
+op!(
+    Iam,
     DELETE_CREDENTIAL,
     "DeletePermanentAccessKey",
     DELETE,
