@@ -19,7 +19,6 @@ use iam::dto::{CatalogEntry, Endpoint};
 use metrics_exporter_prometheus::PrometheusHandle;
 use plugboard_auth::identity::Identity;
 use plugboard_core::config::Config;
-use plugboard_drivers::netpolicy::NetworkPolicy;
 use plugboard_service::Services;
 use plugboard_store::identity::{Project, ProjectFilter};
 use plugboard_store::{Store, StoreError};
@@ -49,10 +48,6 @@ pub struct Inner {
     project_domains: RwLock<HashMap<String, String>>,
     /// Domain id → its projects, read through for `auth_cache_seconds`.
     domain_projects: Mutex<HashMap<String, CachedProjects>>,
-    /// Where packages may come from (checked again at submit time).
-    pub network: Arc<NetworkPolicy>,
-    /// Wakes the job engine (a job was submitted).
-    pub job_waker: Arc<tokio::sync::Notify>,
 }
 
 impl Deref for AppState {
@@ -79,8 +74,6 @@ impl AppState {
         identity: Arc<Identity>,
         public_url: String,
         metrics: Option<PrometheusHandle>,
-        network: Arc<NetworkPolicy>,
-        job_waker: Arc<tokio::sync::Notify>,
     ) -> Self {
         Self(Arc::new(Inner {
             config,
@@ -91,8 +84,6 @@ impl AppState {
             metrics,
             project_domains: RwLock::new(HashMap::new()),
             domain_projects: Mutex::new(HashMap::new()),
-            network,
-            job_waker,
         }))
     }
 

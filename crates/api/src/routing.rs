@@ -171,8 +171,6 @@ mod tests {
             identity,
             "http://127.0.0.1:1".into(),
             None,
-            Arc::new(Default::default()),
-            Arc::new(tokio::sync::Notify::new()),
         );
         (state, db)
     }

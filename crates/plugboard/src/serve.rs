@@ -133,8 +133,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         identity,
         public_url.clone(),
         metrics,
-        policy.clone(),
-        engine.waker(),
     );
     let app = plugboard_api::router(state);
 

@@ -130,6 +130,10 @@ fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The principal behind a request and its body, or the refusal to answer with.
+pub type Authenticated<'a> =
+    Pin<Box<dyn Future<Output = Result<(Principal, Body), Response>> + Send + 'a>>;
+
 /// How a family's callers prove who they are.
 pub trait Authenticator {
     /// The principal behind the request (the body may be read, and is handed back), or the
@@ -139,7 +143,7 @@ pub trait Authenticator {
         state: &'a AppState,
         parts: &'a Parts,
         body: Body,
-    ) -> Pin<Box<dyn Future<Output = Result<(Principal, Body), Response>> + Send + 'a>>;
+    ) -> Authenticated<'a>;
 }
 
 /// The Huawei API gateway: `X-Auth-Token`, or an `SDK-HMAC-SHA256` signed request.
@@ -151,7 +155,7 @@ impl Authenticator for HuaweiGateway {
         state: &'a AppState,
         parts: &'a Parts,
         body: Body,
-    ) -> Pin<Box<dyn Future<Output = Result<(Principal, Body), Response>> + Send + 'a>> {
+    ) -> Authenticated<'a> {
         Box::pin(huawei_gateway(state, parts, body))
     }
 }

@@ -1,8 +1,10 @@
 //! Identity, the domain (`spec/iam.md`): token issue with its scoping rules, projects, users,
 //! groups, role grants and access keys, each with the vendor's rules ([`rules`]). Resources
-//! of another domain are invisible: they are reported exactly like missing ones.
+//! of another domain are invisible: they are reported exactly like missing ones. Seeding
+//! (system roles, the first identity) is in [`seed`].
 
 pub mod rules;
+pub mod seed;
 
 use plugboard_auth::identity::{AuthError, LoginError, Subject};
 use plugboard_core::{ids, password, time};
