@@ -41,7 +41,8 @@ OTHER = f"pbother_{SUFFIX}"         # used by the concurrency and crash tests
 HOSTILE = f"pbhostile_{SUFFIX}"     # every hostile package claims this name
 SIMULATED = f"pbsim_{SUFFIX}"
 LICENSED = f"pblic_{SUFFIX}"        # in [gaussdb] license_required
-ALL_NAMES = [GOOD, OTHER, HOSTILE, SIMULATED, LICENSED]
+ELSEWHERE = f"pbelse_{SUFFIX}"      # installed where the server does not read
+ALL_NAMES = [GOOD, OTHER, HOSTILE, SIMULATED, LICENSED, ELSEWHERE]
 MAX_PACKAGE = 16 * 1024 * 1024  # the PostGIS package is ~8.2 MB
 JOB_TIMEOUT = 60.0
 JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -512,6 +513,34 @@ def test_x_language_zh_cn_gives_chinese_messages(pb, client, packages, instance)
     e = expect_code(lambda: client.list_kernel_plugins(gdb.ListKernelPluginsRequest(instance_id=missing)),
                     404, "DBS.200002")
     assert e.error_msg == "The DB instance does not exist.", e.error_msg
+
+
+def test_check_fails_when_the_server_reads_another_sharedir(pb, client, packages, tmp_path):
+    """The check must prove the server reads the job's own files: here the instance names a
+    sharedir the server does not read, while the server lists the plug-in's name from someone
+    else's control file in its real sharedir (issue 9.13)."""
+    theirs = SHAREDIR / "extension" / f"{ELSEWHERE}.control"
+    theirs.write_text(f"comment = 'someone else'\ndefault_version = '0.9'\nrelocatable = true\n")
+    try:
+        share, lib = tmp_path / "share", tmp_path / "lib"
+        (share / "extension").mkdir(parents=True)
+        lib.mkdir()
+        resp = register(pb, install={"mode": "local", "sharedir": str(share), "pkglibdir": str(lib)})
+        assert resp.status == 201, resp.body
+        elsewhere = resp.json()
+        assert ELSEWHERE in psql("postgres", f"SELECT name FROM pg_available_extensions WHERE name = '{ELSEWHERE}'")
+        url, sha = publish(packages, ELSEWHERE)
+        done = wait_job(client, install(client, elsewhere["id"], ELSEWHERE, url, sha))
+        assert done["status"] == "Failed", done
+        assert "does not read extension files from" in done["fail_reason"], done
+        assert str(share) in done["fail_reason"], done
+        assert (share / "extension" / f"{ELSEWHERE}.control").exists(), "the job did install its files"
+        left = [p.name for p in (share / "extension").iterdir() if p.name.startswith("plugboard_check_")]
+        assert left == [], f"the check's marker is removed: {left}"
+        installed = raw_json(client.list_kernel_plugins(gdb.ListKernelPluginsRequest(instance_id=elsewhere["id"])))
+        assert installed == [], "a failed check records no install"
+    finally:
+        theirs.unlink(missing_ok=True)
 
 
 # -- simulated instances ------------------------------------------------------------------------------

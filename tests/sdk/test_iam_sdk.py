@@ -426,3 +426,37 @@ def test_restart_keeps_state(start_plugboard):
     client = iam_basic(pb, user.access_key, user.secret_key, boot["project_id"])
     resp = client.keystone_list_auth_projects(iam.KeystoneListAuthProjectsRequest())
     assert resp.status_code == 200 and [p.id for p in resp.projects] == [boot["project_id"]]
+
+
+# -- names (issue 9.9) --------------------------------------------------------------------------------
+@pytest.mark.parametrize("blank", [" ", "    ", "\t "])
+def test_names_of_only_spaces_are_refused_and_nothing_is_stored(plugboard, blank):
+    admin = iam_global(plugboard)
+    domain_id = plugboard.bootstrap["domain_id"]
+    users_before = len(admin.keystone_list_users(iam.KeystoneListUsersRequest()).users)
+    groups_before = len(admin.keystone_list_groups(iam.KeystoneListGroupsRequest()).groups)
+    for path, body, field in [
+        ("/v3.0/OS-USER/users", {"user": {"name": blank, "domain_id": domain_id, "password": "Secret-pass1"}}, "user.name"),
+        ("/v3/groups", {"group": {"name": blank, "domain_id": domain_id}}, "group.name"),
+        ("/v3/projects", {"project": {"name": blank, "domain_id": domain_id}}, "project.name"),
+    ]:
+        resp = signed_call(plugboard, "POST", path, body)
+        assert resp.status == 400, (path, resp.status, resp.body)
+        err = resp.json()["error"]
+        assert err["code"] == 400 and field in err["message"], (path, err)
+    assert len(admin.keystone_list_users(iam.KeystoneListUsersRequest()).users) == users_before
+    assert len(admin.keystone_list_groups(iam.KeystoneListGroupsRequest()).groups) == groups_before
+
+
+def test_names_are_stored_trimmed(plugboard):
+    admin = iam_global(plugboard)
+    domain_id = plugboard.bootstrap["domain_id"]
+    name = unique("padded")
+    resp = signed_call(plugboard, "POST", "/v3/groups", {"group": {"name": f"  {name} ", "domain_id": domain_id}})
+    assert resp.status == 201, resp.body
+    assert resp.json()["group"]["name"] == name
+    user = signed_call(plugboard, "POST", "/v3.0/OS-USER/users",
+                       {"user": {"name": f" {name}  ", "domain_id": domain_id, "password": "Secret-pass1"}})
+    assert user.status == 201, user.body
+    assert user.json()["user"]["name"] == name
+    assert [u.name for u in admin.keystone_list_users(iam.KeystoneListUsersRequest(name=name)).users] == [name]

@@ -6,9 +6,11 @@
 pub mod admin;
 pub mod common;
 pub mod dbss;
+pub mod families;
 pub mod gaussdb;
 pub mod iam;
 pub mod routing;
+pub mod servicestage;
 pub mod system;
 
 pub use routing::router;
@@ -17,7 +19,7 @@ use iam::dto::{CatalogEntry, Endpoint};
 use metrics_exporter_prometheus::PrometheusHandle;
 use plugboard_auth::identity::Identity;
 use plugboard_core::config::Config;
-use plugboard_drivers::netpolicy::NetworkPolicy;
+use plugboard_service::Services;
 use plugboard_store::identity::{Project, ProjectFilter};
 use plugboard_store::{Store, StoreError};
 use std::collections::HashMap;
@@ -35,8 +37,10 @@ pub struct AppState(Arc<Inner>);
 /// What the state holds.
 pub struct Inner {
     pub config: Config,
+    /// The domain: what handlers call.
+    pub services: Services,
     pub store: Store,
-    pub identity: Identity,
+    pub identity: Arc<Identity>,
     /// The URL clients reach this server at (no trailing slash).
     pub public_url: String,
     pub metrics: Option<PrometheusHandle>,
@@ -44,12 +48,6 @@ pub struct Inner {
     project_domains: RwLock<HashMap<String, String>>,
     /// Domain id → its projects, read through for `auth_cache_seconds`.
     domain_projects: Mutex<HashMap<String, CachedProjects>>,
-    /// Wakes the audit monitor (a database was switched ON).
-    pub audit_wakeup: Arc<tokio::sync::Notify>,
-    /// Where packages may come from (checked again at submit time).
-    pub network: Arc<NetworkPolicy>,
-    /// Wakes the job engine (a job was submitted).
-    pub job_waker: Arc<tokio::sync::Notify>,
 }
 
 impl Deref for AppState {
@@ -71,24 +69,21 @@ const CATALOG: &[(&str, &str)] = &[
 impl AppState {
     pub fn new(
         config: Config,
+        services: Services,
         store: Store,
-        identity: Identity,
+        identity: Arc<Identity>,
         public_url: String,
         metrics: Option<PrometheusHandle>,
-        network: Arc<NetworkPolicy>,
-        job_waker: Arc<tokio::sync::Notify>,
     ) -> Self {
         Self(Arc::new(Inner {
             config,
+            services,
             store,
             identity,
             public_url,
             metrics,
             project_domains: RwLock::new(HashMap::new()),
             domain_projects: Mutex::new(HashMap::new()),
-            audit_wakeup: Arc::new(tokio::sync::Notify::new()),
-            network,
-            job_waker,
         }))
     }
 

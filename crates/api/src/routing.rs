@@ -1,7 +1,7 @@
 //! Builds the router from the families' operation tables: each route gets the guard layer for
 //! its operation; unknown routes and wrong methods get the gateway's APIG.0101.
 
-use crate::common::auth::{guard, RouteGuard};
+use crate::common::auth::{guard, Resolver, RouteGuard};
 use crate::common::context::{panic_response, request_context};
 use crate::common::error::GatewayError;
 use crate::common::openapi::OpDoc;
@@ -18,6 +18,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 pub struct OpRoute {
     pub op: &'static Operation,
     pub route: MethodRouter<AppState>,
+    /// Set when the request body names the operation (`op` is then the endpoint).
+    pub resolve: Option<Resolver>,
 }
 
 /// Pair an operation with its handler.
@@ -31,6 +33,22 @@ where
     OpRoute {
         op,
         route: on(filter, handler),
+        resolve: None,
+    }
+}
+
+/// An RPC endpoint (`endpoint`: its method, path and family) whose operation is named by the
+/// request body: `resolve` picks the operation of the table, which is then authorized like
+/// any other; the handler finds it as the request extension
+/// [`crate::common::auth::ResolvedOp`]. A body naming none is the gateway's APIG.0101.
+pub fn resolved_route<H, T>(endpoint: &'static Operation, resolve: Resolver, handler: H) -> OpRoute
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    OpRoute {
+        resolve: Some(resolve),
+        ..op_route(endpoint, handler)
     }
 }
 
@@ -71,11 +89,12 @@ pub fn router(state: AppState) -> Router {
 /// The application serving `routes`, with the layers every route gets.
 fn build(state: AppState, routes: Vec<OpRoute>) -> Router {
     let mut router: Router<AppState> = Router::new();
-    for OpRoute { op, route } in routes {
+    for OpRoute { op, route, resolve } in routes {
         let guarded = route.layer(axum::middleware::from_fn_with_state(
             RouteGuard {
                 state: state.clone(),
                 op,
+                resolve,
             },
             guard,
         ));
@@ -133,30 +152,126 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_panicking_handler_is_a_500_in_the_gateway_envelope_and_logged() {
-        let dir = tempfile::tempdir().expect("temp dir");
+    async fn test_state(dir: &std::path::Path) -> (AppState, plugboard_store::testing::TestDb) {
         let config = Config::resolve(Overrides {
-            data_dir: Some(dir.path().to_path_buf()),
+            data_dir: Some(dir.to_path_buf()),
             ..Default::default()
         })
         .expect("config");
         let db = plugboard_store::testing::TestDb::new(plugboard_store::Backend::Sqlite).await;
         let store = db.store().await;
-        let key =
-            plugboard_core::secrets::MasterKey::load_or_create(&dir.path().join("master.key"))
-                .expect("key");
-        let identity =
-            plugboard_auth::identity::Identity::new(store.clone(), key, config.iam.clone());
+        let key = plugboard_core::secrets::MasterKey::load_or_create(&dir.join("master.key"))
+            .expect("key");
+        let identity = Arc::new(plugboard_auth::identity::Identity::new(
+            store.clone(),
+            key.clone(),
+            config.iam.clone(),
+        ));
+        let services = plugboard_service::Services::new(&plugboard_service::Deps {
+            config: config.clone(),
+            store: store.clone(),
+            key,
+            network: Arc::new(Default::default()),
+            job_waker: Arc::new(tokio::sync::Notify::new()),
+            identity: identity.clone(),
+        });
         let state = AppState::new(
             config,
+            services,
             store,
             identity,
             "http://127.0.0.1:1".into(),
             None,
-            Arc::new(Default::default()),
-            Arc::new(tokio::sync::Notify::new()),
         );
+        (state, db)
+    }
+
+    static RPC: Operation = Operation {
+        name: "Rpc",
+        method: Method::POST,
+        path: "/rpc",
+        family: Family::System,
+        access: Access::Public,
+        summary: "An endpoint whose operation the body names",
+    };
+    static RPC_OPEN: Operation = Operation {
+        name: "RpcOpen",
+        method: Method::POST,
+        path: "/rpc",
+        family: Family::Admin,
+        access: Access::Public,
+        summary: "A public operation behind /rpc",
+    };
+    static RPC_GUARDED: Operation = Operation {
+        name: "RpcGuarded",
+        method: Method::POST,
+        path: "/rpc",
+        family: Family::Admin,
+        access: Access::Action("plugboard:rpc:guarded"),
+        summary: "An operation behind /rpc that needs an action",
+    };
+
+    fn resolve_rpc(body: &[u8]) -> Option<&'static Operation> {
+        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+        match v.get("op")?.as_str()? {
+            "open" => Some(&RPC_OPEN),
+            "guarded" => Some(&RPC_GUARDED),
+            _ => None,
+        }
+    }
+
+    async fn rpc_handler(
+        axum::Extension(op): axum::Extension<crate::common::auth::ResolvedOp>,
+        body: String,
+    ) -> String {
+        format!("{} {body}", op.0.name)
+    }
+
+    #[tokio::test]
+    async fn an_operation_named_by_the_body_is_resolved_then_authorized_like_any_other() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (state, db) = test_state(dir.path()).await;
+        let app = build(state, vec![resolved_route(&RPC, resolve_rpc, rpc_handler)]);
+        let send = |body: &'static str| {
+            app.clone().oneshot(
+                Request::post("/rpc")
+                    .body(Body::from(body))
+                    .expect("request"),
+            )
+        };
+        let open = send(r#"{"op": "open"}"#).await.expect("response");
+        assert_eq!(open.status(), StatusCode::OK);
+        let text = axum::body::to_bytes(open.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        assert_eq!(
+            &text[..],
+            br#"RpcOpen {"op": "open"}"#,
+            "the handler gets the body too"
+        );
+
+        let guarded = send(r#"{"op": "guarded"}"#).await.expect("response");
+        assert_eq!(guarded.status(), StatusCode::UNAUTHORIZED);
+        let body = axum::body::to_bytes(guarded.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(body["error_code"], "APIG.0301", "{body}");
+
+        let unknown = send(r#"{"op": "nothing"}"#).await.expect("response");
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+        let body = axum::body::to_bytes(unknown.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(body["error_code"], "APIG.0101", "{body}");
+        db.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_in_the_gateway_envelope_and_logged() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (state, db) = test_state(dir.path()).await;
         let app = build(state, vec![op_route(&PANICS, panicking_handler)]);
 
         let logs = Logs::default();

@@ -9,7 +9,7 @@ use crate::common::error_body::{
     FlatErrorBody, GatewayErrorBody, KeystoneErrorBody, NestedErrorBody,
 };
 use crate::common::openapi::{named, Components, OpDoc, JSON};
-use crate::common::ops::{Access, Family, Operation};
+use crate::common::ops::{op, Access, Family, Operation};
 use crate::routing::{all_docs, op_route, operations, OpRoute};
 use crate::AppState;
 use axum::extract::State;
@@ -31,28 +31,42 @@ use utoipa::openapi::{
 };
 use utoipa::ToSchema;
 
-macro_rules! system_op {
-    ($ident:ident, $name:literal, $path:literal, $summary:literal) => {
-        pub static $ident: Operation = Operation {
-            name: $name,
-            method: Method::GET,
-            path: $path,
-            family: Family::System,
-            access: Access::Public,
-            summary: $summary,
-        };
-    };
-}
-
-system_op!(HEALTHZ, "Healthz", "/healthz", "The process is up");
-system_op!(
+op!(
+    System,
+    HEALTHZ,
+    "Healthz",
+    GET,
+    "/healthz",
+    Access::Public,
+    "The process is up"
+);
+op!(
+    System,
     READYZ,
     "Readyz",
+    GET,
     "/readyz",
+    Access::Public,
     "The store is reachable, migrated and takes writes"
 );
-system_op!(METRICS, "Metrics", "/metrics", "Prometheus metrics");
-system_op!(OPENAPI, "OpenApi", "/openapi.json", "This document");
+op!(
+    System,
+    METRICS,
+    "Metrics",
+    GET,
+    "/metrics",
+    Access::Public,
+    "Prometheus metrics"
+);
+op!(
+    System,
+    OPENAPI,
+    "OpenApi",
+    GET,
+    "/openapi.json",
+    Access::Public,
+    "This document"
+);
 
 /// What `/openapi.json` says of the system operations (`common::openapi`).
 pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
@@ -147,7 +161,13 @@ static JOB_STATES_SEEN: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet:
 async fn record_job_states(state: &AppState) {
     let now: BTreeMap<(String, String), i64> =
         match state.store.count_jobs_by_kind_and_status().await {
-            Ok(rows) => rows.into_iter().map(|(k, s, n)| ((k, s), n)).collect(),
+            Ok(rows) => {
+                let mut by_label = BTreeMap::new();
+                for (kind, status, n) in rows {
+                    *by_label.entry((kind, state_label(&status))).or_insert(0) += n;
+                }
+                by_label
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "counting jobs for /metrics failed");
                 return;
@@ -171,6 +191,18 @@ async fn record_job_states(state: &AppState) {
 
 /// The document, built once (the operations tables are static).
 static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
+
+/// The `state` label of a stored job state: the words the metric has always used.
+fn state_label(status: &str) -> String {
+    use plugboard_store::jobs;
+    match status {
+        jobs::QUEUED | jobs::RUNNING => "Running",
+        jobs::COMPLETED => "Completed",
+        jobs::FAILED => "Failed",
+        other => other,
+    }
+    .to_string()
+}
 
 async fn openapi() -> Response {
     let doc = DOCUMENT.get_or_init(|| serde_json::to_value(openapi_document()).unwrap_or_default());

@@ -48,6 +48,22 @@ pub struct Subject {
     pub grants: Vec<Grant>,
 }
 
+impl Subject {
+    /// Whether the user may act in `project_id` of `project_domain` at all, whatever the
+    /// credential: the project is in the user's domain and the user holds some role there
+    /// (on the project or on the whole domain), or owns the domain.
+    pub fn may_use_project(&self, project_id: &str, project_domain: &str) -> bool {
+        if project_domain != self.domain_id {
+            return false;
+        }
+        self.is_owner
+            || self.grants.iter().any(|g| match &g.scope {
+                Scope::Project(p) => p == project_id,
+                Scope::Domain(d) => d == &self.domain_id,
+            })
+    }
+}
+
 /// Who a request acts as.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -64,20 +80,12 @@ impl Principal {
     /// action is checked): the project is in the principal's domain, a token is scoped to it,
     /// and the user holds some role there (on the project or on the whole domain).
     pub fn may_use_project(&self, project_id: &str, project_domain: &str) -> bool {
-        let s = &self.subject;
-        if project_domain != s.domain_id {
-            return false;
-        }
         match (&self.method, &self.token_project) {
             (Method::Token, Some(p)) if p != project_id => return false,
             (Method::Token, None) => return false,
             _ => {}
         }
-        s.is_owner
-            || s.grants.iter().any(|g| match &g.scope {
-                Scope::Project(p) => p == project_id,
-                Scope::Domain(d) => d == &s.domain_id,
-            })
+        self.subject.may_use_project(project_id, project_domain)
     }
 
     /// Whether the principal is a tenant administrator where the request acts: the domain

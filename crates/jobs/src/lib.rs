@@ -10,8 +10,14 @@
 //! The engine knows nothing of what jobs do: a handler is `(job, step) → outcome`, which is
 //! also the shape of the external drivers to come (a step = driver, action, input → events).
 
+pub mod kind;
+
+pub use kind::JobKind;
+
 use plugboard_core::time::now_micros;
-use plugboard_store::jobs::{Job, JobEffect, JobEnd, JobStep, StepUpdate, COMPLETED, FAILED};
+use plugboard_store::jobs::{
+    BoxedEffect, Job, JobEffect, JobEnd, JobStep, StepUpdate, COMPLETED, FAILED,
+};
 use plugboard_store::Store;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -45,6 +51,12 @@ pub trait JobHandler: Send + Sync {
 
     /// Called once when the job has ended in this process (clean-up such as staging files).
     async fn on_finish(&self, _job: &Job, _outcome: &JobOutcome) {}
+
+    /// What a job that fails with `reason` changes in the store, committed in the same
+    /// transaction as its failure (an add-on moved to FAILED, say); nothing by default.
+    fn failure_effects(&self, _job: &Job, _reason: &str) -> Vec<BoxedEffect> {
+        Vec::new()
+    }
 }
 
 /// What a handler sees while it runs a step.
@@ -59,7 +71,7 @@ pub struct StepCtx {
     owner: String,
     last_write: Option<Instant>,
     checkpoint: bool,
-    effects: Vec<JobEffect>,
+    effects: Vec<BoxedEffect>,
 }
 
 /// How long a claim waits, while jobs run, for more slots to free up (see [`Engine::run`]).
@@ -92,14 +104,14 @@ impl StepCtx {
     }
 
     /// In the job's last step: a change to the store that is committed together with the job's
-    /// completion (and not at all if the job does not complete here), so a job is `Completed`
+    /// completion (and not at all if the job does not complete here), so a job is completed
     /// exactly when its outcome is recorded.
-    pub fn complete_with(&mut self, effect: JobEffect) {
+    pub fn complete_with(&mut self, effect: impl JobEffect + 'static) {
         debug_assert!(
             self.step + 1 == self.steps.len(),
             "complete_with belongs in the last step"
         );
-        self.effects.push(effect);
+        self.effects.push(Arc::new(effect));
     }
 
     /// Set the step's message (shown with the job's steps).
@@ -502,9 +514,10 @@ async fn run_job(shared: Arc<Shared>, job: Job, slots: Arc<Semaphore>, cancel: C
         r.remove(&id);
     }
     if let Some((outcome, started)) = outcome {
+        // the metric's labels keep the words they have always had
         let status = match outcome {
-            JobOutcome::Completed => COMPLETED,
-            JobOutcome::Failed(_) => FAILED,
+            JobOutcome::Completed => "Completed",
+            JobOutcome::Failed(_) => "Failed",
         };
         metrics::counter!("plugboard_jobs_total", "kind" => kind.clone(), "status" => status)
             .increment(1);
@@ -650,7 +663,7 @@ async fn fail(
         steps: std::mem::take(&mut ctx.steps),
         context: std::mem::take(&mut ctx.context),
         ended_at: now_micros(),
-        effects: vec![],
+        effects: handler.failure_effects(&ctx.job, &reason),
     };
     if !finish(shared, end).await {
         return None;

@@ -141,7 +141,7 @@ async fn wait_done(store: &Store, id: &str, timeout: Duration) -> Job {
     let deadline = Instant::now() + timeout;
     loop {
         let job = store.get_job(&"p".repeat(32), id).await.unwrap();
-        if job.status != "Running" {
+        if !plugboard_store::jobs::ACTIVE.contains(&job.status.as_str()) {
             return job;
         }
         assert!(Instant::now() < deadline, "job still running: {job:?}");
@@ -172,7 +172,7 @@ async fn steps_run_in_order_and_complete() {
             done.progress,
             done.fail_reason.as_str()
         ),
-        ("Completed", 100, "")
+        ("completed", 100, "")
     );
     assert_eq!(rec.runs_of(&job.id), vec![0, 1, 2]);
     assert!(done
@@ -211,14 +211,14 @@ async fn transient_errors_are_retried_then_succeed_or_give_up() {
     store.submit_job(&flaky).await.unwrap();
     store.submit_job(&hopeless).await.unwrap();
     let done = wait_done(&store, &flaky.id, Duration::from_secs(10)).await;
-    assert_eq!(done.status, "Completed");
+    assert_eq!(done.status, "completed");
     assert_eq!(
         rec.runs_of(&flaky.id),
         vec![0, 1, 1, 1, 2],
         "step 1 tried three times, step 0 once"
     );
     let failed = wait_done(&store, &hopeless.id, Duration::from_secs(10)).await;
-    assert_eq!(failed.status, "Failed");
+    assert_eq!(failed.status, "failed");
     assert_eq!(failed.fail_reason, "HTTP 503 (gave up after 3 attempts)");
     assert_eq!(rec.runs_of(&hopeless.id), vec![0, 0, 0]);
     run.stop.cancel();
@@ -243,7 +243,7 @@ async fn a_failed_step_fails_the_job_and_stops_it() {
     let done = wait_done(&store, &job.id, Duration::from_secs(10)).await;
     assert_eq!(
         (done.status.as_str(), done.fail_reason.as_str()),
-        ("Failed", "sha_256 mismatch")
+        ("failed", "sha_256 mismatch")
     );
     assert_eq!(rec.runs_of(&job.id), vec![0, 1]);
     assert_eq!(done.steps[1].status, "failed");
@@ -279,7 +279,7 @@ async fn a_dead_process_job_is_resumed_at_its_unfinished_step() {
     let started = Instant::now();
     let run_b = start(&store, b.clone(), 1);
     let done = wait_done(&store, &job.id, Duration::from_secs(15)).await;
-    assert_eq!(done.status, "Completed");
+    assert_eq!(done.status, "completed");
     assert_eq!(
         b.runs_of(&job.id),
         vec![1, 2],
@@ -309,13 +309,13 @@ async fn a_stopped_process_releases_its_leases() {
     let held = store.get_job(&job.project_id, &job.id).await.unwrap();
     assert_eq!(
         (held.status.as_str(), held.lease_owner.as_str()),
-        ("Running", "")
+        ("running", "")
     );
     // a 60 s lease, yet B takes the job over at once
     let b = Recorder::new(|_, _, _| Some(Ok(())));
     let run_b = start(&store, b.clone(), 60);
     let done = wait_done(&store, &job.id, Duration::from_secs(5)).await;
-    assert_eq!(done.status, "Completed");
+    assert_eq!(done.status, "completed");
     assert_eq!(b.runs_of(&job.id), vec![0, 1, 2]);
     run_b.stop.cancel();
     run_b.task.await.unwrap();
@@ -342,7 +342,7 @@ async fn two_engines_on_postgres_run_every_job_exactly_once() {
             wait_done(&store, &j.id, Duration::from_secs(30))
                 .await
                 .status,
-            "Completed"
+            "completed"
         );
     }
     let mut per_job: HashMap<String, Vec<usize>> = HashMap::new();
@@ -396,7 +396,7 @@ async fn one_running_job_per_target_and_unknown_kinds_fail() {
     let done = wait_done(&store, &first.id, Duration::from_secs(10)).await;
     assert_eq!(
         (done.status.as_str(), done.fail_reason.as_str()),
-        ("Failed", "no handler for jobs of kind Test")
+        ("failed", "no handler for jobs of kind Test")
     );
     store.submit_job(&new_job(&target)).await.unwrap();
     stop.cancel();
@@ -499,7 +499,7 @@ async fn a_step_whose_lease_is_lost_stops_and_leaves_the_job_alone() {
             held.lease_owner.as_str(),
             held.current_step
         ),
-        ("Running", "thief", 0)
+        ("running", "thief", 0)
     );
     run.stop.cancel();
     run.task.await.unwrap();
@@ -528,7 +528,7 @@ async fn finished_jobs_are_pruned_by_the_engine_on_its_own() {
     let job = new_job(&hex32());
     store.submit_job(&job).await.unwrap();
     let done = wait_done(&store, &job.id, Duration::from_secs(10)).await;
-    assert_eq!(done.status, "Completed");
+    assert_eq!(done.status, "completed");
     let deadline = Instant::now() + Duration::from_secs(10);
     while store.get_job(&job.project_id, &job.id).await.is_ok() {
         assert!(
@@ -582,7 +582,7 @@ impl JobHandler for Records {
         if let Some(gate) = &self.gate {
             gate.notified().await;
         }
-        ctx.complete_with(JobEffect::RecordPluginInstall {
+        ctx.complete_with(RecordPlugin {
             plugin: InstalledPlugin {
                 instance_id: self.instance_id.clone(),
                 plugin_name: format!("p{}", ctx.job.target),
@@ -595,6 +595,24 @@ impl JobHandler for Records {
             files: None,
         });
         Ok(())
+    }
+}
+
+/// A test effect: records a plug-in install.
+#[derive(Debug)]
+struct RecordPlugin {
+    plugin: InstalledPlugin,
+    files: Option<Vec<plugboard_store::gaussdb::PluginFile>>,
+}
+
+#[async_trait::async_trait]
+impl JobEffect for RecordPlugin {
+    async fn apply(
+        &self,
+        tx: &mut plugboard_store::jobs::EffectTx<'_>,
+    ) -> plugboard_store::Result<()> {
+        tx.record_plugin_install(&self.plugin, self.files.as_deref())
+            .await
     }
 }
 
@@ -620,7 +638,7 @@ async fn completion_effects_commit_with_the_job_and_jobs_end_together() {
     }
     for job in &jobs {
         let done = wait_done(&store, &job.id, Duration::from_secs(20)).await;
-        assert_eq!((done.status.as_str(), done.progress), ("Completed", 100));
+        assert_eq!((done.status.as_str(), done.progress), ("completed", 100));
         assert!(done.steps.iter().all(|s| s.status == "done"), "{done:?}");
     }
     let recorded = store.list_installed_plugins(&inst.id).await.unwrap();
@@ -670,7 +688,7 @@ async fn a_job_that_does_not_end_here_applies_no_effect() {
     let held = store.get_job(&job.project_id, &job.id).await.unwrap();
     assert_eq!(
         (held.status.as_str(), held.lease_owner.as_str()),
-        ("Running", "thief")
+        ("running", "thief")
     );
     assert!(
         store
@@ -727,7 +745,7 @@ async fn jobs_claimed_ahead_wait_for_a_slot() {
             wait_done(&store, &job.id, Duration::from_secs(20))
                 .await
                 .status,
-            "Completed"
+            "completed"
         );
     }
     assert_eq!(

@@ -1,22 +1,16 @@
-//! First-start set-up (docs/contract.md → Bootstrap): system roles kept in step with the
-//! code at every start; on an empty store, the domain, `admin`, the region's project, group
-//! `admin` with `te_admin` on the domain and one access key, and `<data-dir>/bootstrap.json`
-//! (mode 0600, never rewritten). Secrets are never logged.
+//! First-start set-up (docs/contract.md → Bootstrap): the system roles and, on an empty
+//! store, the first identity (both seeded by `plugboard_service::identity::seed`), and
+//! `<data-dir>/bootstrap.json` (mode 0600, never rewritten). Secrets are never logged.
 
 use anyhow::Context;
-use plugboard_auth::policy::SYSTEM_ROLES;
 use plugboard_core::config::Config;
+use plugboard_core::ids;
 use plugboard_core::secrets::MasterKey;
-use plugboard_core::{ids, password, time};
-use plugboard_store::bootstrap::BootstrapSeed;
-use plugboard_store::identity::{Credential, Domain, Group, Project, Role, User};
+use plugboard_service::identity::seed::{self, DOMAIN_NAME};
 use plugboard_store::Store;
 use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
-
-/// The name of the bootstrap domain.
-pub const DOMAIN_NAME: &str = "plugboard";
 
 /// `bootstrap.json`: exactly these keys.
 #[derive(Serialize)]
@@ -36,21 +30,7 @@ struct BootstrapFile {
 
 /// Insert or update the system roles.
 pub async fn seed_roles(store: &Store) -> anyhow::Result<()> {
-    for role in SYSTEM_ROLES {
-        store
-            .upsert_role(&Role {
-                id: ids::hex32(),
-                name: role.name.into(),
-                display_name: role.display_name.into(),
-                description: role.description.into(),
-                kind: "AA".into(),
-                policy: serde_json::to_string(&role.policy())?,
-                created_at: time::now_micros(),
-            })
-            .await
-            .with_context(|| format!("seeding role {}", role.name))?;
-    }
-    Ok(())
+    Ok(seed::seed_roles(store).await?)
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
@@ -140,67 +120,21 @@ pub async fn bootstrap(
         Ok(p) if !p.is_empty() => p,
         _ => ids::password(24),
     };
-    let hashed = password::hash(&admin_password).await?;
-    let now = time::now_micros();
-    let domain_id = ids::hex32();
-    let admin_id = ids::hex32();
-    let project_id = ids::hex32();
-    let secret = ids::secret_key();
-    let seed = BootstrapSeed {
-        domain: Domain {
-            id: domain_id.clone(),
-            name: DOMAIN_NAME.into(),
-            enabled: true,
-        },
-        admin: User {
-            id: admin_id.clone(),
-            domain_id: domain_id.clone(),
-            name: "admin".into(),
-            password_hash: Some(hashed),
-            email: String::new(),
-            description: "domain owner".into(),
-            enabled: true,
-            is_owner: true,
-            created_at: now,
-            tokens_valid_after: 0,
-        },
-        project: Project {
-            id: project_id.clone(),
-            domain_id: domain_id.clone(),
-            name: config.region.clone(),
-            parent_id: domain_id.clone(),
-            description: String::new(),
-            enabled: true,
-            created_at: now,
-        },
-        group: Group {
-            id: ids::hex32(),
-            domain_id: domain_id.clone(),
-            name: "admin".into(),
-            description: "Administrators".into(),
-            created_at: now,
-        },
-        credential: Credential {
-            access: ids::access_key(),
-            user_id: admin_id.clone(),
-            secret_sealed: key.seal(secret.as_bytes()),
-            status: "active".into(),
-            description: "bootstrap".into(),
-            created_at: now,
-        },
-        admin_role: "te_admin".into(),
-        created_at: now,
-    };
+    let seed::FirstIdentity {
+        seed,
+        password: admin_password,
+        secret_key: secret,
+    } = seed::first_identity(key, &config.region, admin_password).await?;
     let file = BootstrapFile {
         endpoint: endpoint.to_string(),
         region: config.region.clone(),
         domain_name: DOMAIN_NAME.into(),
-        domain_id,
+        domain_id: seed.domain.id.clone(),
         user_name: "admin".into(),
-        user_id: admin_id,
+        user_id: seed.admin.id.clone(),
         password: admin_password,
         project_name: config.region.clone(),
-        project_id,
+        project_id: seed.project.id.clone(),
         access_key: seed.credential.access.clone(),
         secret_key: secret,
     };

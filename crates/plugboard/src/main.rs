@@ -1,13 +1,11 @@
 //! The `plugboard` binary: `plugboard serve` runs the server; `plugboard login`, `audit`,
 //! `instance`, `plugin`, `job` and `lockout` are its client for people (`cli`).
 
-mod audit_monitor;
 mod bootstrap;
 mod cli;
 mod datadir;
 mod driver_step;
 mod http_server;
-mod kernel_plugin_job;
 mod serve;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};

@@ -1,8 +1,6 @@
 //! `plugboard serve`: resolve the configuration, open and migrate the store, bootstrap, listen,
 //! and shut down gracefully on SIGTERM or Ctrl-C.
 
-use crate::audit_monitor::AuditMonitor;
-use crate::kernel_plugin_job::InstallKernelPlugin;
 use crate::{bootstrap, ServeArgs};
 use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -11,7 +9,6 @@ use plugboard_auth::identity::Identity;
 use plugboard_core::config::{Config, LogFormat, Overrides};
 use plugboard_core::secrets::MasterKey;
 use plugboard_drivers::netpolicy::NetworkPolicy;
-use plugboard_drivers::package::PackageLimits;
 use plugboard_jobs::{Engine, EngineConfig};
 use plugboard_store::Store;
 use std::io::IsTerminal;
@@ -169,18 +166,30 @@ async fn serve(config: Config, early: Option<Store>) -> anyhow::Result<()> {
     let metrics_handle = metrics.clone();
     let policy =
         Arc::new(NetworkPolicy::from_config(&config.network).context("[network] configuration")?);
-    let identity = Identity::new(store.clone(), key.clone(), config.iam.clone());
-    let engine = job_engine(&config, &store, &policy, &key).await?;
+    let identity = Arc::new(Identity::new(
+        store.clone(),
+        key.clone(),
+        config.iam.clone(),
+    ));
+    let mut engine = job_engine(&config, &store)?;
+    let services = plugboard_service::Services::new(&plugboard_service::Deps {
+        config: config.clone(),
+        store: store.clone(),
+        key: key.clone(),
+        network: policy.clone(),
+        job_waker: engine.waker(),
+        identity: identity.clone(),
+    });
+    let background =
+        plugboard_service::register(&mut engine, &services, config.data_dir.join("staging"));
     let state = AppState::new(
         config.clone(),
+        services,
         store.clone(),
         identity,
         public_url.clone(),
         metrics,
-        policy.clone(),
-        engine.waker(),
     );
-    let state_wakeup = state.audit_wakeup.clone();
     let app = plugboard_api::router(state);
 
     std::fs::write(config.data_dir.join("listen-addr"), format!("{local}\n"))
@@ -195,15 +204,6 @@ async fn serve(config: Config, early: Option<Store>) -> anyhow::Result<()> {
 
     let pruner = tokio::spawn(prune_loop(store.clone()));
     let upkeep = metrics_handle.map(|h| tokio::spawn(metrics_upkeep(h)));
-    let monitor = tokio::spawn(
-        AuditMonitor {
-            store: store.clone(),
-            policy,
-            config: config.dbss.clone(),
-            wakeup: state_wakeup,
-        }
-        .run(),
-    );
     let stop_jobs = CancellationToken::new();
     // `[jobs] max_concurrent = 0`: a process that serves the API and runs no jobs (others
     // sharing the PostgreSQL database run them).
@@ -227,7 +227,7 @@ async fn serve(config: Config, early: Option<Store>) -> anyhow::Result<()> {
     stop_jobs.cancel();
     jobs.await.ok();
     pruner.abort();
-    monitor.abort();
+    background.stop();
     if let Some(upkeep) = upkeep {
         upkeep.abort();
     }
@@ -236,14 +236,10 @@ async fn serve(config: Config, early: Option<Store>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The job engine with every job kind registered. Staging left by an earlier run of this
-/// process is removed first: every step that needs staged files makes them again.
-async fn job_engine(
-    config: &Config,
-    store: &Store,
-    policy: &Arc<NetworkPolicy>,
-    key: &MasterKey,
-) -> anyhow::Result<Engine> {
+/// The job engine, its job kinds not yet registered (`plugboard_service::register`). Staging
+/// left by an earlier run of this process is removed first: every step that needs staged
+/// files makes them again.
+fn job_engine(config: &Config, store: &Store) -> anyhow::Result<Engine> {
     let staging_root = config.data_dir.join("staging");
     if staging_root.exists() {
         std::fs::remove_dir_all(&staging_root)
@@ -252,7 +248,7 @@ async fn job_engine(
     std::fs::create_dir_all(&staging_root)
         .with_context(|| format!("creating {}", staging_root.display()))?;
     let jobs = &config.jobs;
-    let mut engine = Engine::new(
+    let engine = Engine::new(
         store.clone(),
         format!("{}-{}", std::process::id(), plugboard_core::ids::hex32()),
         EngineConfig {
@@ -263,17 +259,6 @@ async fn job_engine(
             retention: Duration::from_secs(u64::from(jobs.retention_days) * 86_400),
             ..EngineConfig::default()
         },
-    );
-    engine.register(
-        plugboard_api::gaussdb::INSTALL_KERNEL_PLUGIN,
-        Arc::new(InstallKernelPlugin {
-            store: store.clone(),
-            policy: policy.clone(),
-            key: key.clone(),
-            staging_root,
-            limits: PackageLimits::default(),
-            cache: Default::default(),
-        }),
     );
     Ok(engine)
 }

@@ -5,28 +5,11 @@
 
 mod common;
 
-use common::{status_json, Server};
+use common::{call, Server};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 const PROBE_LOOPBACK: &str = "[network]\nprobe_allow = [\"127.0.0.0/8\"]\n[dbss]\nprobe_interval_seconds = 2\nprobe_timeout_ms = 1000\n";
-
-async fn call(
-    s: &Server,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = s
-        .client
-        .request(method.parse().unwrap(), s.url(path))
-        .header("x-auth-token", token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    status_json(r.send().await.unwrap()).await
-}
 
 async fn audit_instance(s: &Server, token: &str, body: Value) -> String {
     let pid = s.b("project_id");

@@ -5,25 +5,8 @@
 
 mod common;
 
-use common::{status_json, Server};
+use common::{call, status_json, Server};
 use serde_json::{json, Value};
-
-async fn call(
-    s: &Server,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = s
-        .client
-        .request(method.parse().unwrap(), s.url(path))
-        .header("x-auth-token", token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    status_json(r.send().await.unwrap()).await
-}
 
 #[tokio::test]
 async fn token_shapes() {

@@ -10,11 +10,16 @@ use plugboard_core::time::Micros;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::sync::Arc;
 
-/// Job states, as GaussDB shows them.
-pub const RUNNING: &str = "Running";
-pub const COMPLETED: &str = "Completed";
-pub const FAILED: &str = "Failed";
+/// Job states as stored, the same for every family; each family's view maps them to its
+/// vendor's words. A job is queued until first claimed, running until it ends.
+pub const QUEUED: &str = "queued";
+pub const RUNNING: &str = "running";
+pub const COMPLETED: &str = "completed";
+pub const FAILED: &str = "failed";
+/// The states of a job that has not ended.
+pub const ACTIVE: &[&str] = &[QUEUED, RUNNING];
 
 /// One step of a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,7 +123,8 @@ impl From<sqlx::Error> for DeleteJobError {
 /// How jobs are filtered when listed.
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {
-    pub status: Option<String>,
+    /// Any of these states ([`QUEUED`], ...); empty: every state.
+    pub states: Vec<String>,
     pub kind: Option<String>,
     pub created_from: Option<Micros>,
     pub created_to: Option<Micros>,
@@ -133,24 +139,31 @@ pub struct StepUpdate<'a> {
     pub context: &'a serde_json::Map<String, serde_json::Value>,
 }
 
-/// A durable change that takes effect with a job's completion, in the same transaction: the
-/// job is `Completed` exactly when its outcome is recorded.
-#[derive(Debug, Clone, PartialEq)]
-pub enum JobEffect {
-    /// Record a kernel plug-in install ([`Store::record_plugin_install`]).
-    RecordPluginInstall {
-        plugin: InstalledPlugin,
-        files: Option<Vec<PluginFile>>,
-    },
+/// A durable change committed in the same transaction as a job's end (its completion, or its
+/// failure): the job has ended exactly when its effects are recorded. Effect types belong to
+/// the aggregate they change (e.g. `plugboard_service::gaussdb`); they write through the
+/// repository calls of [`EffectTx`].
+#[async_trait::async_trait]
+pub trait JobEffect: Send + Sync + std::fmt::Debug {
+    async fn apply(&self, tx: &mut EffectTx<'_>) -> Result<()>;
 }
 
-impl JobEffect {
-    async fn apply(&self, conn: &mut sqlx::AnyConnection) -> Result<()> {
-        match self {
-            Self::RecordPluginInstall { plugin, files } => {
-                record_plugin_install_in(conn, plugin, files.as_deref()).await
-            }
-        }
+/// A job effect, shared.
+pub type BoxedEffect = Arc<dyn JobEffect>;
+
+/// The transaction a job ends in, as job effects see it.
+pub struct EffectTx<'a> {
+    conn: &'a mut sqlx::AnyConnection,
+}
+
+impl EffectTx<'_> {
+    /// Record a kernel plug-in install ([`Store::record_plugin_install`]).
+    pub async fn record_plugin_install(
+        &mut self,
+        plugin: &InstalledPlugin,
+        files: Option<&[PluginFile]>,
+    ) -> Result<()> {
+        record_plugin_install_in(self.conn, plugin, files).await
     }
 }
 
@@ -166,10 +179,10 @@ pub struct JobEnd {
     pub context: serde_json::Map<String, serde_json::Value>,
     pub ended_at: Micros,
     /// Applied in the same transaction, only if the job ends here.
-    pub effects: Vec<JobEffect>,
+    pub effects: Vec<BoxedEffect>,
 }
 
-const FINISH_SQL: &str = "UPDATE jobs SET status = $3, fail_reason = $4, progress = $5, steps = $6, context = $7, lease_owner = '', lease_expires_at = 0, updated_at = $8, ended_at = $8 WHERE id = $1 AND lease_owner = $2 AND status = 'Running'";
+const FINISH_SQL: &str = "UPDATE jobs SET status = $3, fail_reason = $4, progress = $5, steps = $6, context = $7, lease_owner = '', lease_expires_at = 0, updated_at = $8, ended_at = $8 WHERE id = $1 AND lease_owner = $2 AND status IN ('queued', 'running')";
 
 fn finish_query<'q>(
     owner: &'q str,
@@ -186,7 +199,7 @@ fn finish_query<'q>(
         .bind(end.ended_at)
 }
 
-const INSERT_SQL: &str = "INSERT INTO jobs (id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at) VALUES ($1, $2, $3, $4, $5, 'Running', 0, 0, $6, $7, '{}', '', 0, 0, '', 0, $8, $8, 0)";
+const INSERT_SQL: &str = "INSERT INTO jobs (id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, 0, $6, $7, '{}', '', 0, 0, '', 0, $8, $8, 0)";
 const COLS: &str = "id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at";
 
 fn job_from(row: &AnyRow) -> Result<Job> {
@@ -276,7 +289,7 @@ impl Store {
     /// Whether a job runs on `target`.
     pub async fn target_has_running_job(&self, target: &str) -> Result<bool> {
         Ok(
-            sqlx::query("SELECT 1 FROM jobs WHERE target = $1 AND status = 'Running'")
+            sqlx::query("SELECT 1 FROM jobs WHERE target = $1 AND status IN ('queued', 'running')")
                 .bind(target)
                 .fetch_optional(self.pool())
                 .await?
@@ -295,10 +308,14 @@ impl Store {
         let mut clause = String::from("project_id = $1");
         let mut texts = vec![project_id.to_string()];
         let mut n = 1;
-        if let Some(status) = &filter.status {
-            texts.push(status.clone());
-            n += 1;
-            clause.push_str(&format!(" AND status = ${n}"));
+        if !filter.states.is_empty() {
+            let mut any = Vec::with_capacity(filter.states.len());
+            for state in &filter.states {
+                texts.push(state.clone());
+                n += 1;
+                any.push(format!("${n}"));
+            }
+            clause.push_str(&format!(" AND status IN ({})", any.join(", ")));
         }
         if let Some(kind) = &filter.kind {
             texts.push(kind.clone());
@@ -343,7 +360,7 @@ impl Store {
     /// Delete a finished job.
     pub async fn delete_job(&self, project_id: &str, id: &str) -> Result<(), DeleteJobError> {
         let done = sqlx::query(
-            "DELETE FROM jobs WHERE id = $1 AND project_id = $2 AND status <> 'Running'",
+            "DELETE FROM jobs WHERE id = $1 AND project_id = $2 AND status IN ('completed', 'failed')",
         )
         .bind(id)
         .bind(project_id)
@@ -374,7 +391,7 @@ impl Store {
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "UPDATE jobs SET lease_owner = $1, lease_expires_at = $2 WHERE id IN (SELECT id FROM jobs WHERE status = 'Running' AND next_run_at <= $3 AND (lease_owner = '' OR lease_expires_at < $3) ORDER BY next_run_at, created_at LIMIT $4{lock}) RETURNING {COLS}"
+            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2 WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') AND next_run_at <= $3 AND (lease_owner = '' OR lease_expires_at < $3) ORDER BY next_run_at, created_at LIMIT $4{lock}) RETURNING {COLS}"
         );
         let rows = sqlx::query(&sql)
             .bind(owner)
@@ -406,7 +423,7 @@ impl Store {
     ) -> Result<Vec<String>> {
         let mut held = Vec::with_capacity(ids.len());
         for id in ids {
-            let done = sqlx::query("UPDATE jobs SET lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'Running'")
+            let done = sqlx::query("UPDATE jobs SET lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 AND status IN ('queued', 'running')")
                 .bind(id)
                 .bind(owner)
                 .bind(lease_until)
@@ -421,7 +438,7 @@ impl Store {
 
     /// Save a step's outcome (fenced by the lease); `false`: the lease is lost, stop.
     pub async fn save_job_step(&self, owner: &str, id: &str, u: &StepUpdate<'_>) -> Result<bool> {
-        let done = sqlx::query("UPDATE jobs SET current_step = $3, progress = $4, steps = $5, context = $6, attempts = 0, updated_at = $7 WHERE id = $1 AND lease_owner = $2 AND status = 'Running'")
+        let done = sqlx::query("UPDATE jobs SET current_step = $3, progress = $4, steps = $5, context = $6, attempts = 0, updated_at = $7 WHERE id = $1 AND lease_owner = $2 AND status IN ('queued', 'running')")
             .bind(id)
             .bind(owner)
             .bind(u.current_step)
@@ -442,7 +459,7 @@ impl Store {
         progress: i64,
         steps: &[JobStep],
     ) -> Result<bool> {
-        let done = sqlx::query("UPDATE jobs SET progress = $3, steps = $4, updated_at = $5 WHERE id = $1 AND lease_owner = $2 AND status = 'Running'")
+        let done = sqlx::query("UPDATE jobs SET progress = $3, steps = $4, updated_at = $5 WHERE id = $1 AND lease_owner = $2 AND status IN ('queued', 'running')")
             .bind(id)
             .bind(owner)
             .bind(progress)
@@ -474,8 +491,9 @@ impl Store {
             let done = finish_query(owner, end).execute(&mut *tx).await?;
             let here = done.rows_affected() == 1;
             if here {
+                let mut effects = EffectTx { conn: &mut tx };
                 for effect in &end.effects {
-                    effect.apply(&mut tx).await?;
+                    effect.apply(&mut effects).await?;
                 }
             }
             ended.push(here);
@@ -494,7 +512,7 @@ impl Store {
         next_run_at: Micros,
         steps: &[JobStep],
     ) -> Result<bool> {
-        let done = sqlx::query("UPDATE jobs SET attempts = $3, next_run_at = $4, steps = $5, lease_owner = '', lease_expires_at = 0, updated_at = $6 WHERE id = $1 AND lease_owner = $2 AND status = 'Running'")
+        let done = sqlx::query("UPDATE jobs SET attempts = $3, next_run_at = $4, steps = $5, lease_owner = '', lease_expires_at = 0, updated_at = $6 WHERE id = $1 AND lease_owner = $2 AND status IN ('queued', 'running')")
             .bind(id)
             .bind(owner)
             .bind(attempts)
@@ -509,7 +527,7 @@ impl Store {
     /// Release every lease `owner` holds (graceful shutdown): another process resumes them now.
     pub async fn release_job_leases(&self, owner: &str) -> Result<u64> {
         Ok(sqlx::query(
-            "UPDATE jobs SET lease_owner = '', lease_expires_at = 0 WHERE lease_owner = $1 AND status = 'Running'",
+            "UPDATE jobs SET lease_owner = '', lease_expires_at = 0 WHERE lease_owner = $1 AND status IN ('queued', 'running')",
         )
         .bind(owner)
         .execute(self.pool())
@@ -520,7 +538,7 @@ impl Store {
     /// Delete jobs that ended before `ended_before`.
     pub async fn prune_jobs(&self, ended_before: Micros) -> Result<u64> {
         Ok(sqlx::query(
-            "DELETE FROM jobs WHERE status <> 'Running' AND ended_at > 0 AND ended_at < $1",
+            "DELETE FROM jobs WHERE status IN ('completed', 'failed') AND ended_at > 0 AND ended_at < $1",
         )
         .bind(ended_before)
         .execute(self.pool())

@@ -88,6 +88,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "lockouts",
         include_str!("../migrations/0008_lockouts.sql"),
     ),
+    (
+        9,
+        "jobs neutral states",
+        include_str!("../migrations/0009_jobs_neutral_states.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -1,6 +1,6 @@
 //! Admin API errors: flat `{"error_code": "PLUGBOARD.xxxx", "error_msg"}`.
 
-use crate::common::error::{envelope, CommonError};
+use crate::common::error::{envelope, CommonError, CommonKind};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -34,6 +34,55 @@ impl IntoResponse for AdminError {
             Self::Invalid(_) => envelope::flat(StatusCode::BAD_REQUEST, "PLUGBOARD.0400", &msg),
             Self::NotFound(_) => envelope::flat(StatusCode::NOT_FOUND, "PLUGBOARD.0404", &msg),
             Self::Conflict(_) => envelope::flat(StatusCode::CONFLICT, "PLUGBOARD.0409", &msg),
+        }
+    }
+}
+
+impl From<plugboard_service::gaussdb::Error> for AdminError {
+    fn from(e: plugboard_service::gaussdb::Error) -> Self {
+        use plugboard_service::gaussdb::Error as E;
+        match e {
+            E::Store(e) => Self::Common(e.into()),
+            E::Internal(d) => Self::Common(CommonError::Internal(d)),
+            e @ (E::BadInstanceId(_) | E::Invalid(_)) => Self::Invalid(e.to_string()),
+            e @ E::InstanceNotFound(_) => Self::NotFound(e.to_string()),
+            E::Conflict(d) | E::Busy(d) | E::JobRunning(d) => Self::Conflict(d),
+            E::JobNotFound(d) | E::DatabaseNotFound(d) | E::PluginNotInstalled(d) => {
+                Self::NotFound(d)
+            }
+            E::UnsupportedPlugin(d)
+            | E::LicenseRequired(d)
+            | E::UrlNotAllowed(d)
+            | E::UnknownExtension(d)
+            | E::TooManyDatabases(d)
+            | E::ExtensionFailed(d) => Self::Invalid(d),
+        }
+    }
+}
+
+impl From<plugboard_service::dbss::Error> for AdminError {
+    fn from(e: plugboard_service::dbss::Error) -> Self {
+        use plugboard_service::dbss::Error as E;
+        match e {
+            E::Store(e) => Self::Common(e.into()),
+            e @ (E::Invalid(_) | E::BadInstanceId(_) | E::BadDatabaseId(_) | E::LimitReached) => {
+                Self::Invalid(e.to_string())
+            }
+            e @ (E::InstanceNotFound(_) | E::DatabaseNotFound(_)) => Self::NotFound(e.to_string()),
+        }
+    }
+}
+
+/// The common errors in the admin API's envelope (also the system routes').
+pub fn render_common(kind: CommonKind, msg: &str) -> Response {
+    match kind {
+        CommonKind::Internal => envelope::flat(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "PLUGBOARD.0500",
+            "internal error",
+        ),
+        CommonKind::BadRequest | CommonKind::EmptyBody => {
+            envelope::flat(StatusCode::BAD_REQUEST, "PLUGBOARD.0400", msg)
         }
     }
 }

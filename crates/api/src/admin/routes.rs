@@ -2,111 +2,109 @@
 
 use super::handlers;
 use crate::common::openapi::OpDoc;
-use crate::common::ops::{Access, Family, Operation};
+use crate::common::ops::{op, Access, Operation};
 use crate::routing::{op_route, OpRoute};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 
-macro_rules! admin_op {
-    ($ident:ident, $name:literal, $method:ident, $path:literal, $action:literal, $summary:literal) => {
-        pub static $ident: Operation = Operation {
-            name: $name,
-            method: Method::$method,
-            path: $path,
-            family: Family::Admin,
-            access: Access::Action($action),
-            summary: $summary,
-        };
-    };
-}
-
-admin_op!(
+op!(
+    Admin,
     CREATE_AUDIT_INSTANCE,
     "CreateAuditInstance",
     POST,
     "/plugboard/v1/projects/{project_id}/dbss/instances",
-    "plugboard:dbssInstance:create",
+    Access::Action("plugboard:dbssInstance:create"),
     "Create a DBSS audit instance"
 );
-admin_op!(
+op!(
+    Admin,
     LIST_AUDIT_INSTANCES,
     "ListAuditInstancesAdmin",
     GET,
     "/plugboard/v1/projects/{project_id}/dbss/instances",
-    "plugboard:dbssInstance:list",
+    Access::Action("plugboard:dbssInstance:list"),
     "List DBSS audit instances"
 );
-admin_op!(
+op!(
+    Admin,
     SHOW_AUDIT_INSTANCE,
     "ShowAuditInstance",
     GET,
     "/plugboard/v1/projects/{project_id}/dbss/instances/{instance_id}",
-    "plugboard:dbssInstance:get",
+    Access::Action("plugboard:dbssInstance:get"),
     "Show a DBSS audit instance"
 );
-admin_op!(
+op!(
+    Admin,
     DELETE_AUDIT_INSTANCE,
     "DeleteAuditInstance",
     DELETE,
     "/plugboard/v1/projects/{project_id}/dbss/instances/{instance_id}",
-    "plugboard:dbssInstance:delete",
+    Access::Action("plugboard:dbssInstance:delete"),
     "Delete a DBSS audit instance and its databases"
 );
 
-admin_op!(
+op!(
+    Admin,
     REGISTER_GAUSSDB_INSTANCE,
     "RegisterGaussDbInstance",
     POST,
     "/plugboard/v1/projects/{project_id}/gaussdb/instances",
-    "plugboard:gaussdbInstance:create",
+    Access::Action("plugboard:gaussdbInstance:create"),
     "Register a PostgreSQL-compatible server as a GaussDB instance (connection test first)"
 );
-admin_op!(
+op!(
+    Admin,
     LIST_GAUSSDB_INSTANCES_ADMIN,
     "ListGaussDbInstancesAdmin",
     GET,
     "/plugboard/v1/projects/{project_id}/gaussdb/instances",
-    "plugboard:gaussdbInstance:list",
+    Access::Action("plugboard:gaussdbInstance:list"),
     "List registered GaussDB instances"
 );
-admin_op!(
+op!(
+    Admin,
     SHOW_GAUSSDB_INSTANCE,
     "ShowGaussDbInstance",
     GET,
     "/plugboard/v1/projects/{project_id}/gaussdb/instances/{instance_id}",
-    "plugboard:gaussdbInstance:get",
+    Access::Action("plugboard:gaussdbInstance:get"),
     "Show a registered GaussDB instance"
 );
-admin_op!(
+op!(
+    Admin,
     DELETE_GAUSSDB_INSTANCE,
     "DeleteGaussDbInstance",
     DELETE,
     "/plugboard/v1/projects/{project_id}/gaussdb/instances/{instance_id}",
-    "plugboard:gaussdbInstance:delete",
+    Access::Action("plugboard:gaussdbInstance:delete"),
     "Forget a GaussDB instance (refused while a job runs on it)"
 );
 
-admin_op!(
+op!(
+    Admin,
     LIST_LOCKOUTS,
     "ListLockouts",
     GET,
     "/plugboard/v1/lockouts",
-    "plugboard:lockout:list",
+    Access::Action("plugboard:lockout:list"),
     "List the users and access keys of the domain with failed attempts or a lock"
 );
-admin_op!(
+op!(
+    Admin,
     UNLOCK_USER,
     "UnlockUser",
     DELETE,
     "/plugboard/v1/lockouts/users/{user_id}",
-    "plugboard:lockout:delete",
+    Access::Action("plugboard:lockout:delete"),
     "Lift a user's login lock and forget its failed attempts"
 );
-admin_op!(
+op!(
+    Admin,
     UNLOCK_ACCESS_KEY,
     "UnlockAccessKey",
     DELETE,
     "/plugboard/v1/lockouts/access-keys/{access_key}",
-    "plugboard:lockout:delete",
+    Access::Action("plugboard:lockout:delete"),
     "Lift an access key's lock and forget its failed attempts"
 );
 

@@ -1,13 +1,15 @@
-//! Authentication and authorization for every Huawei-family and admin route, in one layer run
-//! before the handler: `X-Auth-Token` or an `SDK-HMAC-SHA256` signature resolves to a
-//! [`Principal`]; the path's `project_id` (and `X-Project-Id`) must be a project the principal
-//! may act in; the operation's IAM action must be allowed, and plugboard's admin API also needs
-//! the domain owner or a `te_admin` holder. Refusals are the gateway's
-//! APIG codes (docs/error-codes.md).
+//! Authentication and authorization for every route, in one layer run before the handler:
+//! the family's [`Authenticator`] resolves the caller to a [`Principal`] (the Huawei API
+//! gateway's, [`HuaweiGateway`]: `X-Auth-Token` or an `SDK-HMAC-SHA256` signature); where the
+//! family's descriptor says the path's `project_id` scopes the request, it (and
+//! `X-Project-Id`) must be a project the principal may act in; the operation's IAM action must
+//! be allowed, and a family may also require a tenant administrator. Refusals are the
+//! gateway's APIG codes (docs/error-codes.md).
 
 use super::error::{CommonError, GatewayError, FAMILY};
 use super::extract::check_request_text;
-use super::ops::{Access, Family, Operation};
+use super::ops::{Access, Operation};
+use crate::families::{descriptor, ProjectScope};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, OriginalUri, RawPathParams, Request, State};
@@ -17,6 +19,8 @@ use axum::response::{IntoResponse, Response};
 use plugboard_auth::identity::{AuthError, Principal};
 use plugboard_auth::signing::{self, RequestParts, SigningError};
 use plugboard_core::ids::is_hex32;
+use std::future::Future;
+use std::pin::Pin;
 
 /// What a handler learns from the guard: who calls, and in which project.
 #[derive(Debug, Clone)]
@@ -56,16 +60,60 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// Names the operation a request's body asks for (an RPC endpoint such as ZStack's
+/// `POST /zstack/api/`); `None`: no operation of the table.
+pub type Resolver = fn(&[u8]) -> Option<&'static Operation>;
+
+/// The operation a body-resolved request was resolved to (a request extension).
+#[derive(Debug, Clone, Copy)]
+pub struct ResolvedOp(pub &'static Operation);
+
 /// State of the per-route guard.
 #[derive(Clone)]
 pub struct RouteGuard {
     pub state: AppState,
+    /// The route's operation (for a body-resolved route: the endpoint, which names the
+    /// family until the body is read).
     pub op: &'static Operation,
+    /// Set for a route whose operation is named by the request body.
+    pub resolve: Option<Resolver>,
 }
 
-/// The per-route layer: sets the family (for error envelopes), then authenticates and
-/// authorizes unless the operation is public.
+/// The per-route layer: sets the family (for error envelopes), resolves the operation from
+/// the body where the route says so, then authenticates and authorizes unless the operation
+/// is public.
 pub async fn guard(State(g): State<RouteGuard>, req: Request, next: Next) -> Response {
+    let Some(resolve) = g.resolve else {
+        return guard_op(g, req, next).await;
+    };
+    FAMILY
+        .scope(g.op.family, async move {
+            let (mut parts, body) = req.into_parts();
+            let bytes = match axum::body::to_bytes(body, g.state.config.http.max_body_bytes).await {
+                Ok(b) => b,
+                Err(_) => return GatewayError::TooLarge.into_response(),
+            };
+            let Some(op) = resolve(&bytes) else {
+                return GatewayError::NoSuchApi.into_response();
+            };
+            parts.extensions.insert(ResolvedOp(op));
+            let resolved = RouteGuard {
+                state: g.state,
+                op,
+                resolve: None,
+            };
+            guard_op(
+                resolved,
+                Request::from_parts(parts, Body::from(bytes)),
+                next,
+            )
+            .await
+        })
+        .await
+}
+
+/// [`guard`] for a known operation.
+async fn guard_op(g: RouteGuard, req: Request, next: Next) -> Response {
     FAMILY
         .scope(g.op.family, async move {
             if g.op.access == Access::Public {
@@ -95,14 +143,45 @@ fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn authorize(g: &RouteGuard, req: Request) -> Result<Request, Response> {
-    let state = &g.state;
-    let identity = &state.identity;
-    let (mut parts, body) = req.into_parts();
-    let authorization = header(&parts, "authorization").map(str::to_string);
-    let token = header(&parts, "x-auth-token").map(str::to_string);
+/// The principal behind a request and its body, or the refusal to answer with.
+pub type Authenticated<'a> =
+    Pin<Box<dyn Future<Output = Result<(Principal, Body), Response>> + Send + 'a>>;
 
-    let (principal, body) = if let Some(value) = authorization {
+/// How a family's callers prove who they are.
+pub trait Authenticator {
+    /// The principal behind the request (the body may be read, and is handed back), or the
+    /// refusal to answer with.
+    fn authenticate<'a>(
+        &'a self,
+        state: &'a AppState,
+        parts: &'a Parts,
+        body: Body,
+    ) -> Authenticated<'a>;
+}
+
+/// The Huawei API gateway: `X-Auth-Token`, or an `SDK-HMAC-SHA256` signed request.
+pub struct HuaweiGateway;
+
+impl Authenticator for HuaweiGateway {
+    fn authenticate<'a>(
+        &'a self,
+        state: &'a AppState,
+        parts: &'a Parts,
+        body: Body,
+    ) -> Authenticated<'a> {
+        Box::pin(huawei_gateway(state, parts, body))
+    }
+}
+
+async fn huawei_gateway(
+    state: &AppState,
+    parts: &Parts,
+    body: Body,
+) -> Result<(Principal, Body), Response> {
+    let identity = &state.identity;
+    let authorization = header(parts, "authorization").map(str::to_string);
+    let token = header(parts, "x-auth-token").map(str::to_string);
+    if let Some(value) = authorization {
         let auth = signing::parse_authorization(&value)
             .map_err(|_| GatewayError::BadSignature(None).into_response())?;
         let bytes = axum::body::to_bytes(body, state.config.http.max_body_bytes)
@@ -124,16 +203,26 @@ async fn authorize(g: &RouteGuard, req: Request) -> Result<Request, Response> {
             .authenticate_signature(&request, &auth)
             .await
             .map_err(auth_failure)?;
-        (principal, Body::from(bytes))
+        Ok((principal, Body::from(bytes)))
     } else if let Some(token) = token {
         let principal = identity
             .authenticate_token(token.trim())
             .await
             .map_err(auth_failure)?;
-        (principal, body)
+        Ok((principal, body))
     } else {
-        return Err(GatewayError::NoCredentials.into_response());
-    };
+        Err(GatewayError::NoCredentials.into_response())
+    }
+}
+
+async fn authorize(g: &RouteGuard, req: Request) -> Result<Request, Response> {
+    let state = &g.state;
+    let family = descriptor(g.op.family);
+    let (mut parts, body) = req.into_parts();
+    let (principal, body) = family
+        .authenticator
+        .authenticate(state, &parts, body)
+        .await?;
 
     // Query and path text a store cannot keep (NUL, bytes that are not UTF-8) is refused
     // here for every route, before any of it reaches the project check or a handler.
@@ -156,8 +245,8 @@ async fn authorize(g: &RouteGuard, req: Request) -> Result<Request, Response> {
                 .map(|(_, v)| v.to_string())
         });
 
-    // IAM paths name projects as resources, not as the scope of the request.
-    let scoped_by_path = g.op.family != Family::Iam;
+    // Some families' paths name projects as resources, not as the scope of the request.
+    let scoped_by_path = family.project_scope == ProjectScope::Path;
     let project_id = match (scoped_by_path, path_project) {
         (true, Some(pid)) => {
             if !is_hex32(&pid) {
@@ -188,9 +277,9 @@ async fn authorize(g: &RouteGuard, req: Request) -> Result<Request, Response> {
             return Err(GatewayError::Forbidden.into_response());
         }
     }
-    // plugboard's admin API: the domain owner or a `te_admin` holder (on the domain or the
-    // path's project) only, whatever else the caller's policies match.
-    if g.op.family == Family::Admin && !principal.is_tenant_admin(project_id.as_deref()) {
+    // e.g. plugboard's admin API: the domain owner or a `te_admin` holder (on the domain or
+    // the path's project) only, whatever else the caller's policies match.
+    if family.tenant_admin_only && !principal.is_tenant_admin(project_id.as_deref()) {
         return Err(GatewayError::Forbidden.into_response());
     }
     parts.extensions.insert(Caller {

@@ -255,65 +255,50 @@ impl CommonError {
     }
 }
 
+/// What kind of common error, for a family's renderer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommonKind {
+    /// Malformed or invalid input (400).
+    BadRequest,
+    /// An empty body where one is required (400).
+    EmptyBody,
+    /// Something failed inside plugboard (500; the detail is logged only).
+    Internal,
+}
+
+impl CommonError {
+    /// The kind of this error and its message (shown to the client except for internal ones).
+    pub fn kind(&self) -> CommonKind {
+        match self {
+            Self::BadRequest(_) | Self::TooLarge => CommonKind::BadRequest,
+            Self::EmptyBody => CommonKind::EmptyBody,
+            Self::Internal(_) => CommonKind::Internal,
+        }
+    }
+}
+
 impl IntoResponse for CommonError {
     fn into_response(self) -> Response {
         self.log_if_internal();
         if matches!(self, Self::TooLarge) {
             return GatewayError::TooLarge.into_response();
         }
-        let bad = StatusCode::BAD_REQUEST;
-        let internal = StatusCode::INTERNAL_SERVER_ERROR;
-        let msg = self.to_string();
-        let is_internal = matches!(self, Self::Internal(_));
-        let empty = matches!(self, Self::EmptyBody);
-        match current_family() {
-            Family::Iam => {
-                if is_internal {
-                    envelope::keystone(
-                        internal,
-                        "An unexpected error prevented the server from fulfilling your request.",
-                    )
-                } else {
-                    envelope::keystone(bad, &msg)
-                }
-            }
-            Family::GaussDb => {
-                use crate::gaussdb::error::render;
-                match (is_internal, empty) {
-                    (true, _) => render(internal, "DBS.200000", "Internal error.", ""),
-                    (_, true) => render(bad, "DBS.200006", &msg, ""),
-                    _ => render(bad, "DBS.200001", &format!("Parameter error. {msg}"), &msg),
-                }
-            }
-            Family::Dbss => {
-                if is_internal {
-                    envelope::nested(
-                        internal,
-                        "DBSS.11000000",
-                        "Internal system exception. Contact technical support engineers",
-                    )
-                } else {
-                    envelope::nested(
-                        bad,
-                        "DBSS.10000001",
-                        &format!("Enter a valid request message: {msg}"),
-                    )
-                }
-            }
-            Family::ServiceStage => {
-                if is_internal {
-                    envelope::flat(internal, "SVCSTG.00100500", "internal error")
-                } else {
-                    envelope::flat(bad, "SVCSTG.00100400", &format!("parameter invalid: {msg}"))
-                }
-            }
-            Family::Admin | Family::System => {
-                if is_internal {
-                    envelope::flat(internal, "PLUGBOARD.0500", "internal error")
-                } else {
-                    envelope::flat(bad, "PLUGBOARD.0400", &msg)
-                }
-            }
-        }
+        // rendered by the running family's own error module (its codes live there only)
+        (crate::families::descriptor(current_family()).render_common)(
+            self.kind(),
+            &self.to_string(),
+        )
+    }
+}
+
+/// The one success reply: `body` as JSON with `status`; a body that cannot be serialized is
+/// an internal error in the running family's envelope (never a 200 with `null`).
+pub fn reply<T: serde::Serialize, E: From<CommonError>>(
+    status: StatusCode,
+    body: &T,
+) -> Result<Response, E> {
+    match serde_json::to_value(body) {
+        Ok(value) => Ok(json_response(status, &value)),
+        Err(e) => Err(CommonError::Internal(format!("cannot serialize the reply: {e}")).into()),
     }
 }

@@ -9,3 +9,4 @@ pub mod error_body;
 pub mod extract;
 pub mod openapi;
 pub mod ops;
+pub mod page;

@@ -16,7 +16,7 @@ pub enum Family {
     Dbss,
     /// ServiceStage (flat).
     ServiceStage,
-    /// plugboard's own admin API (flat `PLUGBOARD.xxxx`).
+    /// plugboard's own admin API (flat, its own codes).
     Admin,
     /// Health, metrics and the OpenAPI document.
     System,
@@ -70,3 +70,19 @@ impl Operation {
         }
     }
 }
+
+/// Declare one operation of the table: `op!(Family, IDENT, "VendorName", METHOD, "/path",
+/// access, "summary")`. The one macro every family's `routes.rs` uses.
+macro_rules! op {
+    ($family:ident, $ident:ident, $name:literal, $method:ident, $path:literal, $access:expr, $summary:literal) => {
+        pub static $ident: $crate::common::ops::Operation = $crate::common::ops::Operation {
+            name: $name,
+            method: ::axum::http::Method::$method,
+            path: $path,
+            family: $crate::common::ops::Family::$family,
+            access: $access,
+            summary: $summary,
+        };
+    };
+}
+pub(crate) use op;

@@ -1,6 +1,6 @@
 //! DBSS errors, rendered in the nested `{"error": {"error_code", "error_msg"}}` envelope.
 
-use crate::common::error::{envelope, CommonError};
+use crate::common::error::{envelope, CommonError, CommonKind};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -40,5 +40,37 @@ impl IntoResponse for DbssError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "DBSS.10021004"),
         };
         envelope::nested(status, code, &msg)
+    }
+}
+
+impl From<plugboard_service::dbss::Error> for DbssError {
+    fn from(e: plugboard_service::dbss::Error) -> Self {
+        use plugboard_service::dbss::Error as E;
+        match e {
+            E::Store(e) => Self::Common(e.into()),
+            E::Invalid(d) => Self::Invalid(d),
+            e @ (E::BadInstanceId(_) | E::BadDatabaseId(_)) => Self::InvalidId(e.to_string()),
+            E::InstanceNotFound(id) => {
+                Self::NotFound(format!("The audit instance {id} does not exist."))
+            }
+            e @ E::DatabaseNotFound(_) => Self::NotFound(e.to_string()),
+            E::LimitReached => Self::LimitReached,
+        }
+    }
+}
+
+/// The common errors in DBSS's envelope.
+pub fn render_common(kind: CommonKind, msg: &str) -> Response {
+    match kind {
+        CommonKind::Internal => envelope::nested(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "DBSS.11000000",
+            "Internal system exception. Contact technical support engineers",
+        ),
+        CommonKind::BadRequest | CommonKind::EmptyBody => envelope::nested(
+            StatusCode::BAD_REQUEST,
+            "DBSS.10000001",
+            &format!("Enter a valid request message: {msg}"),
+        ),
     }
 }

@@ -4,50 +4,43 @@
 use super::dto::*;
 use super::error::DbssError;
 use crate::common::auth::Caller;
-use crate::common::error::json_response;
+use crate::common::error::reply;
 use crate::common::extract::{JsonBody, PathParams, QueryParams};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use plugboard_core::ids::{self, is_hex32};
 use plugboard_core::time;
-use plugboard_store::dbss::{AddDatabaseError, AuditDatabase, AuditInstance};
-use plugboard_store::StoreError;
+use plugboard_service::dbss::DatabaseFields;
+use plugboard_store::dbss::AuditDatabase;
 use serde::Deserialize;
 
 type Result<T> = std::result::Result<T, DbssError>;
 
-const CLASSIFICATIONS: &[&str] = &["ECS", "RDS"];
-/// Database types DBSS audits.
-pub const TYPES: &[&str] = &[
-    "MYSQL",
-    "ORACLE",
-    "POSTGRESQL",
-    "SQLSERVER",
-    "DAMENG",
-    "TAURUS",
-    "DWS",
-    "KINGBASE",
-    "GAUSSDBOPENGAUSS",
-    "GREENPLUM",
-    "HIGHGO",
-    "SHENTONG",
-    "GBASE8A",
-    "GBASE8S",
-    "GBASEXDM",
-    "MONGODB",
-    "DDS",
-];
-const CHARSETS: &[&str] = &["UTF8", "GBK"];
-const OSES: &[&str] = &["LINUX64", "WINDOWS64", "UNIX"];
-const MAX_TEXT: usize = 255;
+fn ok<T: serde::Serialize>(body: &T) -> Result<Response> {
+    reply(StatusCode::OK, body)
+}
 
-fn ok<T: serde::Serialize>(body: &T) -> Response {
-    json_response(
-        StatusCode::OK,
-        &serde_json::to_value(body).unwrap_or_default(),
-    )
+fn project(caller: &Caller) -> &str {
+    caller.project_id.as_deref().unwrap_or_default()
+}
+
+/// A paging number; the message names the field.
+fn number(
+    field: &str,
+    value: Option<&str>,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> std::result::Result<i64, String> {
+    let Some(v) = value else {
+        return Ok(default);
+    };
+    v.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| format!("{field} must be a number from {min} to {max} (got `{v}`)"))
 }
 
 /// Path of every instance-level operation (v1, v2 and v3 name the same parameters).
@@ -66,118 +59,6 @@ pub struct DatabasePath {
     pub id: String,
 }
 
-fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<()> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(DbssError::Invalid(format!(
-            "{field} must be one of {} (got `{value}`)",
-            allowed.join(", ")
-        )))
-    }
-}
-
-fn text(field: &str, value: &str, required: bool) -> Result<()> {
-    if required && value.trim().is_empty() {
-        return Err(DbssError::Invalid(format!("{field} must not be empty")));
-    }
-    if value.chars().count() > MAX_TEXT {
-        return Err(DbssError::Invalid(format!(
-            "{field} must be at most {MAX_TEXT} characters"
-        )));
-    }
-    Ok(())
-}
-
-/// A port on the wire: a string of digits holding 1–65535, written without leading zeros
-/// (`"03306"` is refused rather than stored as a second spelling of `"3306"`, which would
-/// slip past the duplicate rule).
-pub fn parse_port(value: &str) -> Option<u16> {
-    if value.is_empty()
-        || value.len() > 5
-        || value.starts_with('0')
-        || !value.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    value.parse::<u16>().ok().filter(|p| *p > 0)
-}
-
-/// An IP address on the wire, in the one spelling plugboard stores and lists: IPv4-mapped
-/// IPv6 (`::ffff:127.0.0.1`) becomes the IPv4 address, IPv6 is written as RFC 5952 says
-/// (`0:0:0:0:0:0:0:1` → `::1`, lower case, zeros compressed). The duplicate rule compares
-/// stored values, so every spelling of one address is the same address to it.
-pub fn canonical_ip(value: &str) -> Option<String> {
-    value
-        .parse::<std::net::IpAddr>()
-        .ok()
-        .map(|ip| ip.to_canonical().to_string())
-}
-
-/// Check every field; returns the canonical ip to store.
-fn validate(d: &DatabaseInput) -> Result<String> {
-    one_of(
-        "database.db_classification",
-        &d.db_classification,
-        CLASSIFICATIONS,
-    )?;
-    text("database.name", &d.name, true)?;
-    one_of("database.type", &d.db_type, TYPES)?;
-    text("database.version", &d.version, true)?;
-    one_of("database.charset", &d.charset, CHARSETS)?;
-    let Some(ip) = canonical_ip(&d.ip) else {
-        return Err(DbssError::Invalid(format!(
-            "database.ip must be an IPv4 or IPv6 address (got `{}`)",
-            d.ip
-        )));
-    };
-    if parse_port(&d.port).is_none() {
-        return Err(DbssError::Invalid(format!(
-            "database.port must be a string holding a port from 1 to 65535, without leading zeros (got `{}`)",
-            d.port
-        )));
-    }
-    one_of("database.os", &d.os, OSES)?;
-    text(
-        "database.instance_name",
-        d.instance_name.as_deref().unwrap_or(""),
-        false,
-    )?;
-    Ok(ip)
-}
-
-async fn instance(state: &AppState, caller: &Caller, path_instance: &str) -> Result<AuditInstance> {
-    if !is_hex32(path_instance) {
-        return Err(DbssError::InvalidId(format!(
-            "instance_id `{path_instance}` is not an audit instance id"
-        )));
-    }
-    let project = caller.project_id.as_deref().unwrap_or_default();
-    match state.store.get_audit_instance(project, path_instance).await {
-        Ok(i) => Ok(i),
-        Err(StoreError::NotFound) => Err(DbssError::NotFound(format!(
-            "The audit instance {path_instance} does not exist."
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn check_database_id(id: &str) -> Result<()> {
-    let ok = id.len() == 20
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(DbssError::InvalidId(format!("`{id}` is not a database id")))
-    }
-}
-
-fn not_found_database(id: &str) -> DbssError {
-    DbssError::NotFound(format!("The database {id} does not exist."))
-}
-
 /// `POST /v1/{project_id}/{instance_id}/audit/databases` (AddAuditDatabase) and
 /// `POST /v2/{project_id}/audit/{instance_id}/databases` (AddAuditDatabaseNew).
 pub async fn add_audit_database(
@@ -186,41 +67,24 @@ pub async fn add_audit_database(
     PathParams(path): PathParams<InstancePath>,
     JsonBody(req): JsonBody<AddDatabaseRequest>,
 ) -> Result<Response> {
-    let inst = instance(&state, &caller, &path.instance_id).await?;
     let d = req.database;
-    let ip = validate(&d)?;
-    let now = time::now_micros();
-    let row = AuditDatabase {
-        id: ids::dbss_database_id(),
-        instance_id: inst.id.clone(),
+    let fields = DatabaseFields {
         db_classification: d.db_classification,
         name: d.name,
         db_type: d.db_type,
         version: d.version,
         charset: d.charset,
-        ip,
+        ip: d.ip,
         port: d.port,
         os: d.os,
-        instance_name: d.instance_name.unwrap_or_default(),
-        status: "OFF".into(),
-        audit_status: "SHUTOFF".into(),
-        audit_reason: String::new(),
-        probed_at: 0,
-        created_at: now,
+        instance_name: d.instance_name,
     };
-    match state.store.add_audit_database(&inst.project_id, &row).await {
-        Ok(()) => Ok(ok(&IdResponse { id: row.id })),
-        Err(AddDatabaseError::LimitReached) => Err(DbssError::LimitReached),
-        Err(AddDatabaseError::Duplicate) => Err(DbssError::Invalid(format!(
-            "database: {}:{} `{}` is already audited by this instance",
-            row.ip, row.port, row.name
-        ))),
-        Err(AddDatabaseError::InstanceNotFound) => Err(DbssError::NotFound(format!(
-            "The audit instance {} does not exist.",
-            inst.id
-        ))),
-        Err(AddDatabaseError::Store(e)) => Err(e.into()),
-    }
+    let id = state
+        .services
+        .dbss
+        .add_database(project(&caller), &path.instance_id, fields)
+        .await?;
+    ok(&IdResponse { id })
 }
 
 fn view(d: AuditDatabase) -> DatabaseItem {
@@ -249,21 +113,6 @@ fn view(d: AuditDatabase) -> DatabaseItem {
     }
 }
 
-fn number(field: &str, value: Option<&str>, default: i64, min: i64, max: i64) -> Result<i64> {
-    let Some(v) = value else {
-        return Ok(default);
-    };
-    v.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| {
-            DbssError::Invalid(format!(
-                "{field} must be a number from {min} to {max} (got `{v}`)"
-            ))
-        })
-}
-
 /// `GET /v1/{project_id}/{instance_id}/dbss/audit/databases` (ListAuditDatabases) and
 /// `GET /v2/{project_id}/audit/{instance_id}/databases` (ListAuditDatabasesNew).
 pub async fn list_audit_databases(
@@ -272,31 +121,27 @@ pub async fn list_audit_databases(
     PathParams(path): PathParams<InstancePath>,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response> {
-    let inst = instance(&state, &caller, &path.instance_id).await?;
     let status = q.status.as_deref().filter(|s| !s.is_empty());
-    if let Some(s) = status {
-        one_of("status", s, &["ON", "OFF"])?;
-    }
-    let offset = number("offset", q.offset.as_deref(), 0, 0, i64::MAX / 2)?;
-    let limit = number("limit", q.limit.as_deref(), 100, 1, 10_000)?;
+    let window = number("offset", q.offset.as_deref(), 0, 0, i64::MAX / 2)
+        .and_then(|offset| Ok((offset, number("limit", q.limit.as_deref(), 100, 1, 10_000)?)))
+        .map_err(plugboard_service::dbss::Error::Invalid);
     let (rows, total) = state
-        .store
-        .list_audit_databases(&inst, status, offset, limit)
+        .services
+        .dbss
+        .list_databases(project(&caller), &path.instance_id, status, window)
         .await?;
-    Ok(ok(&DatabaseList {
+    ok(&DatabaseList {
         databases: rows.into_iter().map(view).collect(),
         total,
-    }))
+    })
 }
 
 async fn delete(state: &AppState, caller: &Caller, path: &DatabasePath) -> Result<()> {
-    let inst = instance(state, caller, &path.instance_id).await?;
-    check_database_id(&path.id)?;
-    match state.store.delete_audit_database(&inst.id, &path.id).await {
-        Ok(()) => Ok(()),
-        Err(StoreError::NotFound) => Err(not_found_database(&path.id)),
-        Err(e) => Err(e.into()),
-    }
+    Ok(state
+        .services
+        .dbss
+        .delete_database(project(caller), &path.instance_id, &path.id)
+        .await?)
 }
 
 /// `DELETE /v2/{project_id}/{instance_id}/audit/databases/{db_id}` (DeleteAuditDatabase).
@@ -306,9 +151,9 @@ pub async fn delete_audit_database(
     PathParams(path): PathParams<DatabasePath>,
 ) -> Result<Response> {
     delete(&state, &caller, &path).await?;
-    Ok(ok(&ResultResponse {
+    ok(&ResultResponse {
         result: "SUCCESS".into(),
-    }))
+    })
 }
 
 /// `DELETE /v3/{project_id}/audit/{instance_id}/databases/{id}` (DeleteAuditDatabaseNew).
@@ -318,9 +163,9 @@ pub async fn delete_audit_database_new(
     PathParams(path): PathParams<DatabasePath>,
 ) -> Result<Response> {
     delete(&state, &caller, &path).await?;
-    Ok(ok(&StatusResponse {
+    ok(&StatusResponse {
         status: "SUCCESS".into(),
-    }))
+    })
 }
 
 /// `POST /v2/{project_id}/{instance_id}/audit/databases/switch` (SwitchAuditDatabase) and
@@ -332,25 +177,14 @@ pub async fn switch_audit_database(
     PathParams(path): PathParams<InstancePath>,
     JsonBody(req): JsonBody<SwitchRequest>,
 ) -> Result<Response> {
-    let inst = instance(&state, &caller, &path.instance_id).await?;
-    one_of("status", &req.status, &["ON", "OFF"])?;
-    check_database_id(&req.id)?;
-    let on = req.status == "ON";
-    match state
-        .store
-        .switch_audit_database(&inst.id, &req.id, on)
-        .await
-    {
-        Ok(_) => {}
-        Err(StoreError::NotFound) => return Err(not_found_database(&req.id)),
-        Err(e) => return Err(e.into()),
-    }
-    if on {
-        state.audit_wakeup.notify_one();
-    }
-    Ok(ok(&StatusResponse {
+    state
+        .services
+        .dbss
+        .switch(project(&caller), &path.instance_id, &req.id, &req.status)
+        .await?;
+    ok(&StatusResponse {
         status: "SUCCESS".into(),
-    }))
+    })
 }
 
 /// Listing query of audit instances.
@@ -378,12 +212,13 @@ pub async fn list_audit_instances(
     caller: Caller,
     QueryParams(q): QueryParams<InstancesQuery>,
 ) -> Result<Response> {
-    let offset = number("offset", q.offset.as_deref(), 0, 0, i64::MAX / 2)?;
-    let limit = number("limit", q.limit.as_deref(), 100, 1, 10_000)?;
-    let project = caller.project_id.as_deref().unwrap_or_default();
+    let offset =
+        number("offset", q.offset.as_deref(), 0, 0, i64::MAX / 2).map_err(DbssError::Invalid)?;
+    let limit = number("limit", q.limit.as_deref(), 100, 1, 10_000).map_err(DbssError::Invalid)?;
     let (rows, total) = state
-        .store
-        .list_audit_instances(project, offset, limit)
+        .services
+        .dbss
+        .list_instances(project(&caller), offset, limit)
         .await?;
     let region = state.config.region.clone();
     let servers = rows
@@ -422,51 +257,5 @@ pub async fn list_audit_instances(
             security_group_id: String::new(),
         })
         .collect();
-    Ok(ok(&ServerList { servers, total }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{canonical_ip, parse_port};
-
-    #[test]
-    fn ips_are_stored_in_one_spelling() {
-        for (sent, stored) in [
-            ("127.0.0.1", "127.0.0.1"),
-            ("::ffff:127.0.0.1", "127.0.0.1"),
-            ("::FFFF:7f00:1", "127.0.0.1"),
-            ("0:0:0:0:0:0:0:1", "::1"),
-            ("::1", "::1"),
-            (
-                "2001:0DB8:0000:0000:0000:ff00:0042:8329",
-                "2001:db8::ff00:42:8329",
-            ),
-            ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
-            ("fe80::1", "fe80::1"),
-        ] {
-            assert_eq!(canonical_ip(sent).as_deref(), Some(stored), "{sent}");
-        }
-        for bad in [
-            "",
-            "localhost",
-            "127.0.0.1:3306",
-            "[::1]",
-            "10.0.0",
-            "fe80::1%eth0",
-        ] {
-            assert_eq!(canonical_ip(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn ports_have_one_spelling() {
-        assert_eq!(parse_port("3306"), Some(3306));
-        assert_eq!(parse_port("1"), Some(1));
-        assert_eq!(parse_port("65535"), Some(65535));
-        for bad in [
-            "", "0", "00", "03306", "00001", "65536", "+3306", " 3306", "3306 ", "-1", "3e3",
-        ] {
-            assert_eq!(parse_port(bad), None, "{bad:?}");
-        }
-    }
+    ok(&ServerList { servers, total })
 }

@@ -2,93 +2,89 @@
 
 use super::handlers;
 use crate::common::openapi::OpDoc;
-use crate::common::ops::{Access, Family, Operation};
+use crate::common::ops::{op, Access, Operation};
 use crate::routing::{op_route, OpRoute};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 
-macro_rules! dbss_op {
-    ($ident:ident, $name:literal, $method:ident, $path:literal, $action:literal, $summary:literal) => {
-        pub static $ident: Operation = Operation {
-            name: $name,
-            method: Method::$method,
-            path: $path,
-            family: Family::Dbss,
-            access: Access::Action($action),
-            summary: $summary,
-        };
-    };
-}
-
-dbss_op!(
+op!(
+    Dbss,
     ADD_DATABASE,
     "AddAuditDatabase",
     POST,
     "/v1/{project_id}/{instance_id}/audit/databases",
-    "dbss:database:add",
+    Access::Action("dbss:database:add"),
     "Add a self-built database to audit (v1)"
 );
-dbss_op!(
+op!(
+    Dbss,
     ADD_DATABASE_NEW,
     "AddAuditDatabaseNew",
     POST,
     "/v2/{project_id}/audit/{instance_id}/databases",
-    "dbss:database:add",
+    Access::Action("dbss:database:add"),
     "Add a self-built database to audit"
 );
-dbss_op!(
+op!(
+    Dbss,
     LIST_DATABASES,
     "ListAuditDatabases",
     GET,
     "/v1/{project_id}/{instance_id}/dbss/audit/databases",
-    "dbss:database:list",
+    Access::Action("dbss:database:list"),
     "List audited databases (v1)"
 );
-dbss_op!(
+op!(
+    Dbss,
     LIST_DATABASES_NEW,
     "ListAuditDatabasesNew",
     GET,
     "/v2/{project_id}/audit/{instance_id}/databases",
-    "dbss:database:list",
+    Access::Action("dbss:database:list"),
     "List audited databases"
 );
-dbss_op!(
+op!(
+    Dbss,
     DELETE_DATABASE,
     "DeleteAuditDatabase",
     DELETE,
     "/v2/{project_id}/{instance_id}/audit/databases/{db_id}",
-    "dbss:database:delete",
+    Access::Action("dbss:database:delete"),
     "Delete an audited database"
 );
-dbss_op!(
+op!(
+    Dbss,
     DELETE_DATABASE_NEW,
     "DeleteAuditDatabaseNew",
     DELETE,
     "/v3/{project_id}/audit/{instance_id}/databases/{id}",
-    "dbss:database:delete",
+    Access::Action("dbss:database:delete"),
     "Delete an audited database"
 );
-dbss_op!(
+op!(
+    Dbss,
     SWITCH_DATABASE,
     "SwitchAuditDatabase",
     POST,
     "/v2/{project_id}/{instance_id}/audit/databases/switch",
-    "dbss:database:switch",
+    Access::Action("dbss:database:switch"),
     "Switch audit ON or OFF"
 );
-dbss_op!(
+op!(
+    Dbss,
     SWITCH_DATABASE_NEW,
     "SwitchAuditDatabaseNew",
     POST,
     "/v3/{project_id}/audit/{instance_id}/databases/switch",
-    "dbss:database:switch",
+    Access::Action("dbss:database:switch"),
     "Switch audit ON or OFF"
 );
-dbss_op!(
+op!(
+    Dbss,
     LIST_INSTANCES,
     "ListAuditInstances",
     GET,
     "/v1/{project_id}/dbss/audit/instances",
-    "dbss:instance:list",
+    Access::Action("dbss:instance:list"),
     "List audit instances"
 );
 

@@ -3,7 +3,7 @@
 //! in `docs/error-codes.md`). `X-Language: zh-cn` gives the messages in Chinese (the
 //! vendor's other language); anything else, or no header, English.
 
-use crate::common::error::{envelope, CommonError};
+use crate::common::error::{envelope, CommonError, CommonKind};
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -38,7 +38,7 @@ pub async fn with_language(request: Request, next: Next) -> Response {
 
 /// Render a GaussDB error: `english` is the message, `detail` what follows the code's fixed
 /// text (a field name, an id), which stays as it is in either language.
-pub(crate) fn render(status: StatusCode, code: &str, english: &str, detail: &str) -> Response {
+pub fn render(status: StatusCode, code: &str, english: &str, detail: &str) -> Response {
     if language() == Language::Zh {
         if let Some(zh) = chinese(code) {
             let msg = if detail.is_empty() {
@@ -149,5 +149,46 @@ impl IntoResponse for GaussDbError {
             Self::ExtensionFailed(d) => (bad, "DBS.280010", d),
         };
         render(status, code, &msg, &detail)
+    }
+}
+
+impl From<plugboard_service::gaussdb::Error> for GaussDbError {
+    fn from(e: plugboard_service::gaussdb::Error) -> Self {
+        use plugboard_service::gaussdb::Error as E;
+        match e {
+            E::Store(e) => Self::Common(e.into()),
+            E::Internal(d) => Self::Common(CommonError::Internal(d)),
+            E::Invalid(d) => Self::Invalid(d),
+            e @ E::BadInstanceId(_) => Self::Invalid(format!("{e}.")),
+            E::InstanceNotFound(_) => Self::InstanceNotFound,
+            E::Busy(d) | E::Conflict(d) => Self::Busy(d),
+            E::UnsupportedPlugin(d) => Self::UnsupportedPlugin(d),
+            E::LicenseRequired(d) => Self::LicenseRequired(d),
+            E::UrlNotAllowed(d) => Self::UrlNotAllowed(d),
+            E::PluginNotInstalled(d) => Self::PluginNotInstalled(d),
+            E::UnknownExtension(d) => Self::UnknownExtension(d),
+            E::TooManyDatabases(d) => Self::TooManyDatabases(d),
+            E::JobNotFound(d) => Self::JobNotFound(d),
+            E::JobRunning(d) => Self::JobRunning(d),
+            E::DatabaseNotFound(d) => Self::DatabaseNotFound(d),
+            E::ExtensionFailed(d) => Self::ExtensionFailed(d),
+        }
+    }
+}
+
+/// The common errors in GaussDB's envelope (and language).
+pub fn render_common(kind: CommonKind, msg: &str) -> Response {
+    let bad = StatusCode::BAD_REQUEST;
+    match kind {
+        CommonKind::Internal => render(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "DBS.200000",
+            "Internal error.",
+            "",
+        ),
+        CommonKind::EmptyBody => render(bad, "DBS.200006", msg, ""),
+        CommonKind::BadRequest => {
+            render(bad, "DBS.200001", &format!("Parameter error. {msg}"), msg)
+        }
     }
 }

@@ -2,110 +2,108 @@
 
 use super::handlers;
 use crate::common::openapi::OpDoc;
-use crate::common::ops::{Access, Family, Operation};
+use crate::common::ops::{op, Access, Operation};
 use crate::routing::{op_route, OpRoute};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use utoipa::PartialSchema;
 
-macro_rules! gaussdb_op {
-    ($ident:ident, $name:literal, $method:ident, $path:literal, $action:literal, $summary:literal) => {
-        pub static $ident: Operation = Operation {
-            name: $name,
-            method: Method::$method,
-            path: $path,
-            family: Family::GaussDb,
-            access: Access::Action($action),
-            summary: $summary,
-        };
-    };
-}
-
-gaussdb_op!(
+op!(
+    GaussDb,
     LIST_SUPPORT_KERNEL_PLUGINS,
     "ListSupportKernelPlugins",
     GET,
     "/v3/{project_id}/instances/kernel-plugins",
-    "gaussdb:instance:listSupportKernelPlugins",
+    Access::Action("gaussdb:instance:listSupportKernelPlugins"),
     "List the kernel plug-ins that can be installed"
 );
-gaussdb_op!(
+op!(
+    GaussDb,
     INSTALL_KERNEL_PLUGIN,
     "InstallKernelPlugin",
     POST,
     "/v3/{project_id}/instances/{instance_id}/kernel-plugin",
-    "gaussdb:instance:installKernelPlugin",
+    Access::Action("gaussdb:instance:installKernelPlugin"),
     "Install a kernel plug-in package (a job: download, verify, unpack, install, check)"
 );
-gaussdb_op!(
+op!(
+    GaussDb,
     LIST_KERNEL_PLUGINS,
     "ListKernelPlugins",
     GET,
     "/v3/{project_id}/instances/{instance_id}/kernel-plugins",
-    "gaussdb:instance:listKernelPlugins",
+    Access::Action("gaussdb:instance:listKernelPlugins"),
     "List the kernel plug-ins installed on an instance"
 );
-gaussdb_op!(
+op!(
+    GaussDb,
     LIST_PLUGIN_INFO_LIST,
     "ListPluginInfoList",
     GET,
     "/v3/{project_id}/instances/{instance_id}/plugins",
-    "gaussdb:instance:listPluginInfo",
+    Access::Action("gaussdb:instance:listPluginInfo"),
     "List the plug-in catalog with the instance's installed versions"
 );
-gaussdb_op!(
+op!(
+    GaussDb,
     SET_KERNEL_PLUGIN_LICENSE,
     "SetKernelPluginLicense",
     PUT,
     "/v3/{project_id}/instances/{instance_id}/kernel-plugin-license",
-    "gaussdb:instance:setKernelPluginLicense",
+    Access::Action("gaussdb:instance:setKernelPluginLicense"),
     "Set the kernel plug-in license of an instance"
 );
-gaussdb_op!(
+op!(
+    GaussDb,
     LIST_PLUGIN_EXTENSIONS,
     "ListPluginExtensions",
     GET,
     "/v3/{project_id}/instances/{instance_id}/plugin-extensions",
-    "gaussdb:instance:listPluginExtensions",
+    Access::Action("gaussdb:instance:listPluginExtensions"),
     "List a plug-in's extensions and whether each is on in a database"
 );
-gaussdb_op!(
+op!(
+    GaussDb,
     RESUME_PLUGIN_EXTENSIONS,
     "ResumePluginExtensions",
     POST,
     "/v3/{project_id}/instances/{instance_id}/config-plugin-extensions",
-    "gaussdb:instance:configPluginExtensions",
+    Access::Action("gaussdb:instance:configPluginExtensions"),
     "Turn a plug-in extension on or off in up to 10 databases"
 );
-gaussdb_op!(
+op!(
+    GaussDb,
     SHOW_JOB_DETAIL,
     "ShowJobDetail",
     GET,
     "/v3/{project_id}/jobs",
-    "gaussdb:job:get",
+    Access::Action("gaussdb:job:get"),
     "Show a job (?id=)"
 );
-gaussdb_op!(
+op!(
+    GaussDb,
     LIST_TASKS,
     "ListTasks",
     GET,
     "/v3/{project_id}/tasks",
-    "gaussdb:task:list",
+    Access::Action("gaussdb:task:list"),
     "List jobs as tasks"
 );
-gaussdb_op!(
+op!(
+    GaussDb,
     DELETE_JOB,
     "DeleteJob",
     DELETE,
     "/v3/{project_id}/jobs/{job_id}",
-    "gaussdb:job:delete",
+    Access::Action("gaussdb:job:delete"),
     "Delete a finished job's record"
 );
-gaussdb_op!(
+op!(
+    GaussDb,
     LIST_INSTANCES,
     "ListInstances",
     GET,
     "/v3/{project_id}/instances",
-    "gaussdb:instance:list",
+    Access::Action("gaussdb:instance:list"),
     "List GaussDB instances"
 );
 
@@ -135,9 +133,11 @@ pub fn routes() -> Vec<OpRoute> {
     ];
     routes
         .into_iter()
-        .map(|OpRoute { op, route }| OpRoute {
-            op,
-            route: route.layer(axum::middleware::from_fn(super::error::with_language)),
+        .map(|r| OpRoute {
+            route: r
+                .route
+                .layer(axum::middleware::from_fn(super::error::with_language)),
+            ..r
         })
         .collect()
 }

@@ -1,7 +1,7 @@
 //! IAM errors, rendered in Keystone's nested envelope (`{"error": {"code", "title",
 //! "message"}}`); permission refusals are the gateway's APIG.0302 like everywhere else.
 
-use crate::common::error::{envelope, CommonError, GatewayError};
+use crate::common::error::{envelope, CommonError, CommonKind, GatewayError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use plugboard_store::StoreError;
@@ -61,6 +61,35 @@ impl IntoResponse for IamError {
             Self::NotFound(_) => envelope::keystone(StatusCode::NOT_FOUND, &msg),
             Self::Conflict(_) => envelope::keystone(StatusCode::CONFLICT, &msg),
             Self::BadRequest(_) => envelope::keystone(StatusCode::BAD_REQUEST, &msg),
+        }
+    }
+}
+
+impl From<plugboard_service::identity::Error> for IamError {
+    fn from(e: plugboard_service::identity::Error) -> Self {
+        use plugboard_service::identity::Error as E;
+        match e {
+            E::Store(e) => Self::Common(e.into()),
+            E::Internal(d) => Self::Common(CommonError::Internal(d)),
+            E::Invalid(d) => Self::BadRequest(d),
+            E::Unauthorized => Self::Unauthorized,
+            E::Forbidden => Self::Forbidden,
+            E::Refused(d) => Self::Refused(d),
+            E::NotFound(d) => Self::NotFound(d),
+            E::Conflict(d) => Self::Conflict(d),
+        }
+    }
+}
+
+/// The common errors in IAM's envelope.
+pub fn render_common(kind: CommonKind, msg: &str) -> Response {
+    match kind {
+        CommonKind::Internal => envelope::keystone(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "An unexpected error prevented the server from fulfilling your request.",
+        ),
+        CommonKind::BadRequest | CommonKind::EmptyBody => {
+            envelope::keystone(StatusCode::BAD_REQUEST, msg)
         }
     }
 }

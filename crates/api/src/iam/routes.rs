@@ -2,24 +2,12 @@
 
 use super::handlers;
 use crate::common::openapi::OpDoc;
-use crate::common::ops::{Access, Family, Operation};
+use crate::common::ops::{op, Access, Operation};
 use crate::routing::{op_route, OpRoute};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 
-macro_rules! iam_op {
-    ($ident:ident, $name:literal, $method:ident, $path:literal, $access:expr, $summary:literal) => {
-        pub static $ident: Operation = Operation {
-            name: $name,
-            method: Method::$method,
-            path: $path,
-            family: Family::Iam,
-            access: $access,
-            summary: $summary,
-        };
-    };
-}
-
-iam_op!(
+op!(
+    Iam,
     CREATE_TOKEN,
     "KeystoneCreateUserTokenByPassword",
     POST,
@@ -27,7 +15,8 @@ iam_op!(
     Access::Public,
     "Create a token with a password"
 );
-iam_op!(
+op!(
+    Iam,
     VALIDATE_TOKEN,
     "KeystoneValidateToken",
     GET,
@@ -35,7 +24,8 @@ iam_op!(
     Access::Authenticated,
     "Validate the token in X-Subject-Token"
 );
-iam_op!(
+op!(
+    Iam,
     REVOKE_TOKEN,
     "KeystoneRevokeToken",
     DELETE,
@@ -43,7 +33,8 @@ iam_op!(
     Access::Authenticated,
     "Revoke the token in X-Subject-Token"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_AUTH_PROJECTS,
     "KeystoneListAuthProjects",
     GET,
@@ -51,7 +42,8 @@ iam_op!(
     Access::Authenticated,
     "List the projects the caller can use"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_AUTH_DOMAINS,
     "KeystoneListAuthDomains",
     GET,
@@ -59,7 +51,8 @@ iam_op!(
     Access::Authenticated,
     "List the caller's domain"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_PROJECTS,
     "KeystoneListProjects",
     GET,
@@ -67,7 +60,8 @@ iam_op!(
     Access::Action("iam:projects:listProjects"),
     "List projects"
 );
-iam_op!(
+op!(
+    Iam,
     CREATE_PROJECT,
     "KeystoneCreateProject",
     POST,
@@ -75,7 +69,8 @@ iam_op!(
     Access::Action("iam:projects:createProject"),
     "Create a project"
 );
-iam_op!(
+op!(
+    Iam,
     SHOW_PROJECT,
     "KeystoneShowProject",
     GET,
@@ -83,7 +78,8 @@ iam_op!(
     Access::Action("iam:projects:getProject"),
     "Show a project"
 );
-iam_op!(
+op!(
+    Iam,
     CREATE_USER,
     "CreateUser",
     POST,
@@ -91,7 +87,8 @@ iam_op!(
     Access::Action("iam:users:createUser"),
     "Create a user"
 );
-iam_op!(
+op!(
+    Iam,
     UPDATE_USER,
     "UpdateUser",
     PUT,
@@ -99,7 +96,8 @@ iam_op!(
     Access::Action("iam:users:updateUser"),
     "Change a user's password or enabled flag"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_USERS,
     "KeystoneListUsers",
     GET,
@@ -107,7 +105,8 @@ iam_op!(
     Access::Action("iam:users:listUsers"),
     "List users"
 );
-iam_op!(
+op!(
+    Iam,
     SHOW_USER,
     "KeystoneShowUser",
     GET,
@@ -115,7 +114,8 @@ iam_op!(
     Access::Action("iam:users:getUser"),
     "Show a user"
 );
-iam_op!(
+op!(
+    Iam,
     DELETE_USER,
     "KeystoneDeleteUser",
     DELETE,
@@ -123,7 +123,8 @@ iam_op!(
     Access::Action("iam:users:deleteUser"),
     "Delete a user"
 );
-iam_op!(
+op!(
+    Iam,
     CREATE_GROUP,
     "KeystoneCreateGroup",
     POST,
@@ -131,7 +132,8 @@ iam_op!(
     Access::Action("iam:groups:createGroup"),
     "Create a group"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_GROUPS,
     "KeystoneListGroups",
     GET,
@@ -139,7 +141,8 @@ iam_op!(
     Access::Action("iam:groups:listGroups"),
     "List groups"
 );
-iam_op!(
+op!(
+    Iam,
     ADD_USER_TO_GROUP,
     "KeystoneAddUserToGroup",
     PUT,
@@ -147,7 +150,8 @@ iam_op!(
     Access::Action("iam:groups:addUserToGroup"),
     "Add a user to a group"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_ROLES,
     "KeystoneListPermissions",
     GET,
@@ -155,7 +159,8 @@ iam_op!(
     Access::Action("iam:roles:listRoles"),
     "List roles"
 );
-iam_op!(
+op!(
+    Iam,
     GRANT_ON_PROJECT,
     "KeystoneAssociateGroupWithProjectPermission",
     PUT,
@@ -163,7 +168,8 @@ iam_op!(
     Access::Action("iam:permissions:grantRoleToGroupOnProject"),
     "Grant a role to a group on a project"
 );
-iam_op!(
+op!(
+    Iam,
     GRANT_ON_DOMAIN,
     "KeystoneAssociateGroupWithDomainPermission",
     PUT,
@@ -171,7 +177,8 @@ iam_op!(
     Access::Action("iam:permissions:grantRoleToGroupOnDomain"),
     "Grant a role to a group on the whole domain"
 );
-iam_op!(
+op!(
+    Iam,
     CREATE_CREDENTIAL,
     "CreatePermanentAccessKey",
     POST,
@@ -179,7 +186,8 @@ iam_op!(
     Access::Authenticated,
     "Create an access key (own, or iam:credentials:createCredential)"
 );
-iam_op!(
+op!(
+    Iam,
     LIST_CREDENTIALS,
     "ListPermanentAccessKeys",
     GET,
@@ -187,7 +195,8 @@ iam_op!(
     Access::Authenticated,
     "List access keys (own, or iam:credentials:listCredentials)"
 );
-iam_op!(
+op!(
+    Iam,
     DELETE_CREDENTIAL,
     "DeletePermanentAccessKey",
     DELETE,
@@ -199,28 +208,37 @@ iam_op!(
 /// Every IAM route.
 pub fn routes() -> Vec<OpRoute> {
     vec![
-        op_route(&CREATE_TOKEN, handlers::create_token),
-        op_route(&VALIDATE_TOKEN, handlers::validate_token),
-        op_route(&REVOKE_TOKEN, handlers::revoke_token),
-        op_route(&LIST_AUTH_PROJECTS, handlers::list_auth_projects),
-        op_route(&LIST_AUTH_DOMAINS, handlers::list_auth_domains),
-        op_route(&LIST_PROJECTS, handlers::list_projects),
-        op_route(&CREATE_PROJECT, handlers::create_project),
-        op_route(&SHOW_PROJECT, handlers::show_project),
+        op_route(
+            &CREATE_TOKEN,
+            handlers::keystone_create_user_token_by_password,
+        ),
+        op_route(&VALIDATE_TOKEN, handlers::keystone_validate_token),
+        op_route(&REVOKE_TOKEN, handlers::keystone_revoke_token),
+        op_route(&LIST_AUTH_PROJECTS, handlers::keystone_list_auth_projects),
+        op_route(&LIST_AUTH_DOMAINS, handlers::keystone_list_auth_domains),
+        op_route(&LIST_PROJECTS, handlers::keystone_list_projects),
+        op_route(&CREATE_PROJECT, handlers::keystone_create_project),
+        op_route(&SHOW_PROJECT, handlers::keystone_show_project),
         op_route(&CREATE_USER, handlers::create_user),
         op_route(&UPDATE_USER, handlers::update_user),
-        op_route(&LIST_USERS, handlers::list_users),
-        op_route(&SHOW_USER, handlers::show_user),
-        op_route(&DELETE_USER, handlers::delete_user),
-        op_route(&CREATE_GROUP, handlers::create_group),
-        op_route(&LIST_GROUPS, handlers::list_groups),
-        op_route(&ADD_USER_TO_GROUP, handlers::add_user_to_group),
-        op_route(&LIST_ROLES, handlers::list_roles),
-        op_route(&GRANT_ON_PROJECT, handlers::grant_on_project),
-        op_route(&GRANT_ON_DOMAIN, handlers::grant_on_domain),
-        op_route(&CREATE_CREDENTIAL, handlers::create_credential),
-        op_route(&LIST_CREDENTIALS, handlers::list_credentials),
-        op_route(&DELETE_CREDENTIAL, handlers::delete_credential),
+        op_route(&LIST_USERS, handlers::keystone_list_users),
+        op_route(&SHOW_USER, handlers::keystone_show_user),
+        op_route(&DELETE_USER, handlers::keystone_delete_user),
+        op_route(&CREATE_GROUP, handlers::keystone_create_group),
+        op_route(&LIST_GROUPS, handlers::keystone_list_groups),
+        op_route(&ADD_USER_TO_GROUP, handlers::keystone_add_user_to_group),
+        op_route(&LIST_ROLES, handlers::keystone_list_permissions),
+        op_route(
+            &GRANT_ON_PROJECT,
+            handlers::keystone_associate_group_with_project_permission,
+        ),
+        op_route(
+            &GRANT_ON_DOMAIN,
+            handlers::keystone_associate_group_with_domain_permission,
+        ),
+        op_route(&CREATE_CREDENTIAL, handlers::create_permanent_access_key),
+        op_route(&LIST_CREDENTIALS, handlers::list_permanent_access_keys),
+        op_route(&DELETE_CREDENTIAL, handlers::delete_permanent_access_key),
     ]
 }
 

@@ -314,6 +314,24 @@ pub async fn status_json(r: reqwest::Response) -> (u16, Value) {
     )
 }
 
+/// A request with `X-Auth-Token: token` (and `body` as JSON); the status and JSON body.
+pub async fn call(
+    s: &Server,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = s
+        .client
+        .request(method.parse().expect("method"), s.url(path))
+        .header("x-auth-token", token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    status_json(r.send().await.expect("response")).await
+}
+
 /// Serve `body` to every GET on a loopback port (one thread); returns the base URL.
 pub fn serve_bytes(body: Vec<u8>) -> String {
     use std::io::{Read, Write};

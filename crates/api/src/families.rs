@@ -1,0 +1,84 @@
+//! The families' descriptors, one per [`Family`]: how each renders the common errors (its
+//! codes live only in its own `error.rs`), how its callers are authenticated, and how the
+//! path's `project_id` applies. The shared layer (`common/`) asks here and knows no family.
+
+use crate::common::auth::{Authenticator, HuaweiGateway};
+use crate::common::error::CommonKind;
+use crate::common::ops::Family;
+use axum::response::Response;
+
+/// How the path's `project_id` applies to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectScope {
+    /// It is the project the request acts in (checked against the caller and `X-Project-Id`).
+    Path,
+    /// Paths name projects as resources (IAM): the scope is `X-Project-Id` or the token's.
+    Resource,
+}
+
+/// What a family brings to the shared layer.
+pub struct Descriptor {
+    /// Render a common error (malformed input, an empty body, an internal failure).
+    pub render_common: fn(CommonKind, &str) -> Response,
+    /// Who the caller is.
+    pub authenticator: &'static (dyn Authenticator + Sync),
+    pub project_scope: ProjectScope,
+    /// Whether the caller must also be a tenant administrator (the domain owner or a
+    /// `te_admin` holder), whatever else its policies match.
+    pub tenant_admin_only: bool,
+}
+
+static IAM: Descriptor = Descriptor {
+    render_common: crate::iam::error::render_common,
+    authenticator: &HuaweiGateway,
+    project_scope: ProjectScope::Resource,
+    tenant_admin_only: false,
+};
+
+static GAUSSDB: Descriptor = Descriptor {
+    render_common: crate::gaussdb::error::render_common,
+    authenticator: &HuaweiGateway,
+    project_scope: ProjectScope::Path,
+    tenant_admin_only: false,
+};
+
+static DBSS: Descriptor = Descriptor {
+    render_common: crate::dbss::error::render_common,
+    authenticator: &HuaweiGateway,
+    project_scope: ProjectScope::Path,
+    tenant_admin_only: false,
+};
+
+static SERVICESTAGE: Descriptor = Descriptor {
+    render_common: crate::servicestage::error::render_common,
+    authenticator: &HuaweiGateway,
+    project_scope: ProjectScope::Path,
+    tenant_admin_only: false,
+};
+
+static ADMIN: Descriptor = Descriptor {
+    render_common: crate::admin::error::render_common,
+    authenticator: &HuaweiGateway,
+    project_scope: ProjectScope::Path,
+    tenant_admin_only: true,
+};
+
+/// The system routes (health, metrics, OpenAPI) answer in the admin API's envelope.
+static SYSTEM: Descriptor = Descriptor {
+    render_common: crate::admin::error::render_common,
+    authenticator: &HuaweiGateway,
+    project_scope: ProjectScope::Path,
+    tenant_admin_only: false,
+};
+
+/// The descriptor of `family`.
+pub fn descriptor(family: Family) -> &'static Descriptor {
+    match family {
+        Family::Iam => &IAM,
+        Family::GaussDb => &GAUSSDB,
+        Family::Dbss => &DBSS,
+        Family::ServiceStage => &SERVICESTAGE,
+        Family::Admin => &ADMIN,
+        Family::System => &SYSTEM,
+    }
+}

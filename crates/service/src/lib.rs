@@ -1,0 +1,86 @@
+//! The service layer: the domain between the HTTP families (`plugboard-api`) and the store and
+//! drivers. One module per aggregate — [`gaussdb`] (instances, install admission, the
+//! `InstallKernelPlugin` job, extension switching) and more — each with typed inputs, domain
+//! types and a domain error that each family's error enum maps to its codes, and one
+//! `register` for its job kinds and background tasks, so the binary only wires.
+
+pub mod dbss;
+pub mod gaussdb;
+pub mod identity;
+
+use plugboard_core::config::Config;
+use plugboard_core::secrets::MasterKey;
+use plugboard_drivers::netpolicy::NetworkPolicy;
+use plugboard_jobs::Engine;
+use plugboard_store::Store;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Every service of one process. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub dbss: dbss::Dbss,
+    pub gaussdb: gaussdb::GaussDb,
+    pub identity: identity::IdentityService,
+}
+
+/// What the services are built from.
+pub struct Deps {
+    pub config: Config,
+    pub store: Store,
+    pub key: MasterKey,
+    pub network: Arc<NetworkPolicy>,
+    /// Wakes the job engine (a job was submitted).
+    pub job_waker: Arc<Notify>,
+    /// Authentication: logins, tokens, subjects and their cache.
+    pub identity: Arc<plugboard_auth::identity::Identity>,
+}
+
+impl Services {
+    pub fn new(deps: &Deps) -> Self {
+        Self {
+            dbss: dbss::Dbss::new(
+                deps.store.clone(),
+                deps.config.dbss.clone(),
+                deps.network.clone(),
+            ),
+            gaussdb: gaussdb::GaussDb::new(
+                deps.store.clone(),
+                deps.key.clone(),
+                deps.config.gaussdb.clone(),
+                deps.network.clone(),
+                deps.job_waker.clone(),
+            ),
+            identity: identity::IdentityService::new(
+                deps.store.clone(),
+                deps.identity.clone(),
+                deps.config.region.clone(),
+            ),
+        }
+    }
+}
+
+/// Register every job kind with `engine` (jobs stage their files under `staging_root`) and
+/// start every background task; the tasks run until the returned [`Background`] is stopped
+/// or dropped.
+pub fn register(engine: &mut Engine, services: &Services, staging_root: PathBuf) -> Background {
+    gaussdb::register(engine, &services.gaussdb, staging_root);
+    Background(dbss::register(&services.dbss))
+}
+
+/// The services' background tasks (the DBSS audit monitor).
+pub struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Background {
+    /// Stop every task.
+    pub fn stop(self) {}
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
