@@ -16,15 +16,15 @@ pub struct GatewayErrorBody {
     pub request_id: String,
 }
 
-/// `{"error_code", "error_msg"}` (GaussDB `DBS.xxxxxx`, ServiceStage, plugboard's own
-/// `PLUGBOARD.xxxx`).
+/// `{"error_code", "error_msg"}` (GaussDB, ServiceStage, plugboard's admin API; each
+/// family's codes are in its own `error.rs`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FlatErrorBody {
     pub error_code: String,
     pub error_msg: String,
 }
 
-/// `{"error": {"error_code", "error_msg"}}` (DBSS `DBSS.xxxxxxxx`).
+/// `{"error": {"error_code", "error_msg"}}` (DBSS).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NestedErrorBody {
     pub error: FlatErrorBody,
