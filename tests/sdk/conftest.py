@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 pytest.register_assert_rewrite("sdkhelpers")  # detailed assertion messages inside the helpers too
+pytest.register_assert_rewrite("dbsshelpers")
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"

@@ -1,8 +1,8 @@
 //! The store: every durable row plugboard keeps, behind one `Store` type that runs on the
 //! embedded SQLite (default) or on PostgreSQL (scale-out). Both back-ends go through sqlx's
 //! `Any` driver with one set of portable SQL (`$n` placeholders, TEXT/BIGINT columns), so the
-//! repository code is written once and one conformance suite (`tests/conformance.rs`) proves it
-//! on both.
+//! repository code is written once and one conformance suite (`tests/conformance_*.rs`) proves
+//! it on both.
 
 pub mod bootstrap;
 pub mod dbss;

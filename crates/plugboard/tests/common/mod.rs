@@ -3,6 +3,8 @@
 //! SDK does.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use hmac::{Hmac, Mac};
 use plugboard_store::testing::TestDb;
 use plugboard_store::Backend;
