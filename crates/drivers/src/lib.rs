@@ -26,3 +26,4 @@ pub mod probe;
 pub mod registry;
 pub mod simulated;
 pub mod step;
+pub mod testing;

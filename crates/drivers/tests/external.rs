@@ -5,6 +5,7 @@
 
 use plugboard_drivers::external::{ExternalDriver, OutputLimits};
 use plugboard_drivers::step::{AddonRef, EnvironmentRef, StepEvent, StepRequest, PROTOCOL_VERSION};
+use plugboard_drivers::testing::{alive, wait_gone};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -47,23 +48,6 @@ fn request(workdir: &Path) -> StepRequest {
         context: serde_json::Map::new(),
         workdir: workdir.display().to_string(),
     }
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s[s.rfind(')').unwrap_or(0)..].starts_with(") Z"))
-        .unwrap_or(false)
-}
-
-fn wait_gone(pid: i32) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if !alive(pid) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
 }
 
 fn read_pid(path: &Path) -> i32 {

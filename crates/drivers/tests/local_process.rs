@@ -5,16 +5,8 @@
 
 use plugboard_drivers::local_process::{catalog, run_step};
 use plugboard_drivers::step::{AddonRef, EnvironmentRef, StepRequest, PROTOCOL_VERSION};
+use plugboard_drivers::testing::{self, alive};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-/// A free loopback port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
 
 /// A version folder whose payload serves HTTP on `port` and says its version.
 fn add_version(folder: &Path, name: &str, version: &str, port: u16) {
@@ -68,21 +60,6 @@ fn steps(
     context
 }
 
-fn pid_of(workdir: &Path) -> i32 {
-    std::fs::read_to_string(workdir.join("pid"))
-        .expect("pid file")
-        .split_whitespace()
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("pid")
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s[s.rfind(')').unwrap_or(0)..].starts_with(") Z"))
-        .unwrap_or(false)
-}
-
 fn cwd_of(pid: i32) -> PathBuf {
     std::fs::read_link(format!("/proc/{pid}/cwd")).expect("cwd")
 }
@@ -99,12 +76,12 @@ fn get(port: u16, path: &str) -> String {
         .to_string()
 }
 
+fn pid_of(workdir: &Path) -> i32 {
+    testing::pid_of(workdir).expect("a pid in the pid file")
+}
+
 fn wait_dead(pid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while alive(pid) {
-        assert!(Instant::now() < deadline, "pid {pid} still runs");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(testing::wait_gone(pid), "pid {pid} still runs");
 }
 
 #[test]
@@ -114,7 +91,7 @@ fn install_restart_redeploy_and_uninstall_a_real_process() {
     let workdir = root
         .path()
         .join("addons/2c3a8c2e-4e8d-4c55-9d0e-5f7a1a2b3c4d");
-    let port = free_port();
+    let port = testing::free_port().expect("port");
     add_version(&folder, "webby", "1.0.0", port);
     add_version(&folder, "webby", "0.9.0", port);
 

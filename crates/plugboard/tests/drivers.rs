@@ -4,15 +4,9 @@
 
 use plugboard_drivers::external::{ExternalDriver, OutputLimits};
 use plugboard_drivers::step::{AddonRef, EnvironmentRef, StepEvent, StepRequest, PROTOCOL_VERSION};
+use plugboard_drivers::testing::{self, alive};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
+use std::time::Duration;
 
 fn add_version(folder: &Path, version: &str, port: u16) {
     let dir = folder.join("addons/webby").join(version);
@@ -80,26 +74,11 @@ async fn steps(
 }
 
 fn pid_of(workdir: &Path) -> i32 {
-    std::fs::read_to_string(workdir.join("pid"))
-        .expect("pid file")
-        .split_whitespace()
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("pid")
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s[s.rfind(')').unwrap_or(0)..].starts_with(") Z"))
-        .unwrap_or(false)
+    testing::pid_of(workdir).expect("a pid in the pid file")
 }
 
 fn wait_dead(pid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while alive(pid) {
-        assert!(Instant::now() < deadline, "pid {pid} still runs");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(testing::wait_gone(pid), "pid {pid} still runs");
 }
 
 #[tokio::test]
@@ -109,7 +88,7 @@ async fn local_process_runs_a_real_add_on_through_the_step_protocol() {
     let workdir = root
         .path()
         .join("addons/2c3a8c2e-4e8d-4c55-9d0e-5f7a1a2b3c4d");
-    let port = free_port();
+    let port = testing::free_port().expect("port");
     add_version(&folder, "1.0.0", port);
     let d = driver(&folder);
 
