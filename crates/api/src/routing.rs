@@ -58,6 +58,7 @@ pub fn all_routes() -> Vec<OpRoute> {
     routes.extend(crate::iam::routes::routes());
     routes.extend(crate::gaussdb::routes::routes());
     routes.extend(crate::dbss::routes::routes());
+    routes.extend(crate::servicestage::routes::routes());
     routes.extend(crate::admin::routes::routes());
     routes
 }
@@ -73,6 +74,7 @@ pub fn all_docs() -> Vec<(&'static Operation, OpDoc)> {
     docs.extend(crate::iam::routes::docs());
     docs.extend(crate::gaussdb::routes::docs());
     docs.extend(crate::dbss::routes::docs());
+    docs.extend(crate::servicestage::routes::docs());
     docs.extend(crate::admin::routes::docs());
     docs
 }
@@ -174,6 +176,7 @@ mod tests {
             network: Arc::new(Default::default()),
             job_waker: Arc::new(tokio::sync::Notify::new()),
             identity: identity.clone(),
+            driver_program: "plugboard".into(),
         });
         let state = AppState::new(
             config,

@@ -205,6 +205,24 @@ pub struct JobsConfig {
     /// How many times a step failing with a transient error (connection refused, 5xx,
     /// timeout) is tried before the job fails.
     pub max_attempts: u32,
+    /// The name of this process's host. A `local-process` add-on belongs to the host that
+    /// installed it: its jobs are run only by processes whose host has its name. Empty (the
+    /// default): the system's host name.
+    pub host: String,
+}
+
+impl JobsConfig {
+    /// [`Self::host`], or the system's host name when it is empty.
+    pub fn host_name(&self) -> String {
+        if !self.host.is_empty() {
+            return self.host.clone();
+        }
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into())
+    }
 }
 
 impl Default for JobsConfig {
@@ -215,6 +233,7 @@ impl Default for JobsConfig {
             max_concurrent: 16,
             poll_interval_ms: 1000,
             max_attempts: 5,
+            host: String::new(),
         }
     }
 }

@@ -41,6 +41,7 @@ pub trait JobKind {
             steps: Self::STEPS.iter().map(|s| s.to_string()).collect(),
             input: serde_json::to_value(input)?,
             created_at,
+            host: String::new(),
         })
     }
 

@@ -166,6 +166,9 @@ pub struct EngineConfig {
     /// Finished jobs older than this are pruned.
     pub retention: Duration,
     pub prune_interval: Duration,
+    /// This process's host: it also claims the jobs pinned to this host (see
+    /// `Store::claim_jobs`).
+    pub host: String,
 }
 
 impl Default for EngineConfig {
@@ -179,6 +182,7 @@ impl Default for EngineConfig {
             backoff_max: Duration::from_secs(60),
             retention: Duration::from_secs(30 * 86_400),
             prune_interval: Duration::from_secs(3600),
+            host: String::new(),
         }
     }
 }
@@ -288,7 +292,13 @@ impl Engine {
                 let now = now_micros();
                 match shared
                     .store
-                    .claim_jobs(&shared.owner, now, now + shared.config.lease(), room as i64)
+                    .claim_jobs(
+                        &shared.owner,
+                        &shared.config.host,
+                        now,
+                        now + shared.config.lease(),
+                        room as i64,
+                    )
                     .await
                 {
                     Ok(jobs) => {

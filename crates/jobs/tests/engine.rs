@@ -116,6 +116,7 @@ fn new_job(target: &str) -> NewJob {
         steps: vec!["fetch".into(), "build".into(), "check".into()],
         input: serde_json::json!({"n": 1}),
         created_at: now_micros(),
+        host: String::new(),
     }
 }
 

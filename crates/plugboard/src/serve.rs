@@ -179,7 +179,19 @@ async fn serve(config: Config, early: Option<Store>) -> anyhow::Result<()> {
         network: policy.clone(),
         job_waker: engine.waker(),
         identity: identity.clone(),
+        driver_program: std::env::current_exe().context("finding the plugboard binary")?,
     });
+    // The driver registry, scanned and recorded before the engine runs an add-on job.
+    match services.servicestage.registry().refresh().await {
+        Ok(view) if !view.errors.is_empty() => {
+            tracing::warn!(
+                errors = view.errors.len(),
+                "some drivers were not loaded (see above)"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => return Err(anyhow::Error::new(e).context("recording the driver registry")),
+    }
     let background =
         plugboard_service::register(&mut engine, &services, config.data_dir.join("staging"));
     let state = AppState::new(
@@ -257,6 +269,7 @@ fn job_engine(config: &Config, store: &Store) -> anyhow::Result<Engine> {
             max_concurrent_jobs: jobs.max_concurrent.max(1),
             max_attempts: jobs.max_attempts.max(1),
             retention: Duration::from_secs(u64::from(jobs.retention_days) * 86_400),
+            host: jobs.host_name(),
             ..EngineConfig::default()
         },
     );

@@ -1,12 +1,15 @@
 //! The service layer: the domain between the HTTP families (`plugboard-api`) and the store and
 //! drivers. One module per aggregate — [`gaussdb`] (instances, install admission, the
-//! `InstallKernelPlugin` job, extension switching) and more — each with typed inputs, domain
+//! `InstallKernelPlugin` job, extension switching), [`servicestage`] (environments, add-ons and
+//! their driver-run jobs), [`drivers`] (the registry) and more — each with typed inputs, domain
 //! types and a domain error that each family's error enum maps to its codes, and one
 //! `register` for its job kinds and background tasks, so the binary only wires.
 
 pub mod dbss;
+pub mod drivers;
 pub mod gaussdb;
 pub mod identity;
+pub mod servicestage;
 
 use plugboard_core::config::Config;
 use plugboard_core::secrets::MasterKey;
@@ -23,6 +26,7 @@ pub struct Services {
     pub dbss: dbss::Dbss,
     pub gaussdb: gaussdb::GaussDb,
     pub identity: identity::IdentityService,
+    pub servicestage: servicestage::ServiceStage,
 }
 
 /// What the services are built from.
@@ -35,11 +39,32 @@ pub struct Deps {
     pub job_waker: Arc<Notify>,
     /// Authentication: logins, tokens, subjects and their cache.
     pub identity: Arc<plugboard_auth::identity::Identity>,
+    /// The `plugboard` binary: it runs the `local-process` driver through the step protocol
+    /// (`plugboard driver-step local-process`).
+    pub driver_program: PathBuf,
 }
 
 impl Services {
     pub fn new(deps: &Deps) -> Self {
+        let registry = drivers::Registry::new(
+            deps.store.clone(),
+            drivers::RegistryConfig {
+                plugins: deps.config.data_dir.join("plugins"),
+                local_process: (
+                    deps.driver_program.clone(),
+                    vec!["driver-step".into(), "local-process".into()],
+                ),
+                limits: Default::default(),
+            },
+        );
         Self {
+            servicestage: servicestage::ServiceStage::new(
+                deps.store.clone(),
+                registry,
+                deps.job_waker.clone(),
+                deps.config.jobs.host_name(),
+                deps.config.data_dir.join("addons"),
+            ),
             dbss: dbss::Dbss::new(
                 deps.store.clone(),
                 deps.config.dbss.clone(),
@@ -66,6 +91,7 @@ impl Services {
 /// or dropped.
 pub fn register(engine: &mut Engine, services: &Services, staging_root: PathBuf) -> Background {
     gaussdb::register(engine, &services.gaussdb, staging_root);
+    servicestage::register(engine, &services.servicestage);
     Background(dbss::register(&services.dbss))
 }
 

@@ -64,6 +64,7 @@ async fn world() -> World {
             key.clone(),
             config.iam.clone(),
         )),
+        driver_program: "plugboard".into(),
     });
     World {
         db,
@@ -121,6 +122,7 @@ fn failing_job(instance_id: &str, name: &str) -> NewJob {
         steps: vec!["only".into()],
         input: serde_json::json!({}),
         created_at: now_micros(),
+        host: String::new(),
     }
 }
 
@@ -293,7 +295,7 @@ async fn a_failure_effect_is_not_applied_when_the_job_does_not_end_there() {
     let now = now_micros();
     let claimed = w
         .store
-        .claim_jobs("me", now, now + 60_000_000, 10)
+        .claim_jobs("me", "", now, now + 60_000_000, 10)
         .await
         .expect("claimed");
     assert_eq!(claimed.len(), 1);

@@ -5,6 +5,7 @@
 //! that lost its lease cannot overwrite the work of the one that took the job over.
 
 use crate::gaussdb::{record_plugin_install_in, InstalledPlugin, PluginFile};
+use crate::servicestage::{delete_addon_in, set_addon_status_in};
 use crate::{Backend, Result, Store, StoreError};
 use plugboard_core::time::Micros;
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,8 @@ pub struct Job {
     pub created_at: Micros,
     pub updated_at: Micros,
     pub ended_at: Micros,
+    /// The host the job must run on (empty: any).
+    pub host: String,
 }
 
 /// A job to submit.
@@ -81,6 +84,8 @@ pub struct NewJob {
     pub steps: Vec<String>,
     pub input: serde_json::Value,
     pub created_at: Micros,
+    /// The host the job must run on (empty: any process may claim it).
+    pub host: String,
 }
 
 /// Why a job could not be inserted.
@@ -165,6 +170,23 @@ impl EffectTx<'_> {
     ) -> Result<()> {
         record_plugin_install_in(self.conn, plugin, files).await
     }
+
+    /// Set a ServiceStage add-on's status (and, when given, its version and host).
+    pub async fn set_addon_status(
+        &mut self,
+        addon_id: &str,
+        status: &str,
+        version: Option<&str>,
+        host: Option<&str>,
+        now: Micros,
+    ) -> Result<()> {
+        set_addon_status_in(self.conn, addon_id, status, version, host, now).await
+    }
+
+    /// Remove a ServiceStage add-on (its uninstall succeeded).
+    pub async fn delete_addon(&mut self, addon_id: &str) -> Result<()> {
+        delete_addon_in(self.conn, addon_id).await
+    }
 }
 
 /// How a job ends, for [`Store::finish_jobs`].
@@ -199,8 +221,8 @@ fn finish_query<'q>(
         .bind(end.ended_at)
 }
 
-const INSERT_SQL: &str = "INSERT INTO jobs (id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, 0, $6, $7, '{}', '', 0, 0, '', 0, $8, $8, 0)";
-const COLS: &str = "id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at";
+const INSERT_SQL: &str = "INSERT INTO jobs (id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host) VALUES ($1, $2, $3, $4, $5, 'queued', 0, 0, $6, $7, '{}', '', 0, 0, '', 0, $8, $8, 0, $9)";
+const COLS: &str = "id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host";
 
 fn job_from(row: &AnyRow) -> Result<Job> {
     let steps: String = row.try_get("steps")?;
@@ -226,6 +248,7 @@ fn job_from(row: &AnyRow) -> Result<Job> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         ended_at: row.try_get("ended_at")?,
+        host: row.try_get("host")?,
     })
 }
 
@@ -271,6 +294,7 @@ impl Store {
             .bind(json_text(&steps))
             .bind(json_text(&job.input))
             .bind(job.created_at)
+            .bind(&job.host)
     }
 
     /// A job of `project_id` (another project's is `NotFound`).
@@ -378,10 +402,12 @@ impl Store {
 
     /// Claim up to `limit` running jobs that are due at `now` and hold no live lease, leasing
     /// them to `owner` until `lease_until`. On PostgreSQL rows locked by another claimer are
-    /// skipped, so every job goes to exactly one process.
+    /// skipped, so every job goes to exactly one process. A job pinned to a host (its `host`)
+    /// is claimed only by a claimer on that `host`.
     pub async fn claim_jobs(
         &self,
         owner: &str,
+        host: &str,
         now: Micros,
         lease_until: Micros,
         limit: i64,
@@ -391,13 +417,14 @@ impl Store {
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2 WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') AND next_run_at <= $3 AND (lease_owner = '' OR lease_expires_at < $3) ORDER BY next_run_at, created_at LIMIT $4{lock}) RETURNING {COLS}"
+            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2 WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') AND next_run_at <= $3 AND (lease_owner = '' OR lease_expires_at < $3) AND (host = '' OR host = $5) ORDER BY next_run_at, created_at LIMIT $4{lock}) RETURNING {COLS}"
         );
         let rows = sqlx::query(&sql)
             .bind(owner)
             .bind(lease_until)
             .bind(now)
             .bind(limit)
+            .bind(host)
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(job_from).collect()

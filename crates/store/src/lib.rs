@@ -93,6 +93,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "jobs neutral states",
         include_str!("../migrations/0009_jobs_neutral_states.sql"),
     ),
+    (
+        10,
+        "jobs host",
+        include_str!("../migrations/0010_jobs_host.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

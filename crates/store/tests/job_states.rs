@@ -71,6 +71,7 @@ async fn old_job_states_map_to_the_neutral_ones() {
         steps: vec!["s".into()],
         input: serde_json::json!({}),
         created_at: 2,
+        host: String::new(),
     };
     assert!(matches!(
         store.submit_job(&job("old:0")).await,

@@ -73,6 +73,7 @@ fn job(project: &str, target: &str) -> NewJob {
         steps: vec!["deploy".into()],
         input: serde_json::json!({}),
         created_at: 5,
+        host: String::new(),
     }
 }
 

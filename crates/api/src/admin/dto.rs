@@ -141,3 +141,55 @@ pub struct UnlockUserPath {
 pub struct UnlockAccessKeyPath {
     pub access_key: String,
 }
+
+/// One add-on a driver provides.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub struct DriverAddonView {
+    pub name: String,
+    pub versions: Vec<String>,
+    pub latest_version: String,
+}
+
+/// A driver of the registry.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub struct DriverView {
+    /// The product key.
+    pub uuid: String,
+    pub name: String,
+    /// `addon`, or the family a built-in driver serves (`kernel-plugin`, `audit-probe`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub vendor: String,
+    pub version: String,
+    pub description: String,
+    pub license: String,
+    /// `builtin` or `external`.
+    pub source: String,
+    /// An external driver's folder (empty for built-in drivers).
+    pub folder: String,
+    pub features: std::collections::BTreeMap<String, bool>,
+    pub timeout_seconds: u64,
+    /// Soft-deleted: takes no new work.
+    pub deleted: bool,
+    pub addons: Vec<DriverAddonView>,
+    /// Task names per action.
+    pub steps: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// A manifest the registry could not load.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub struct DriverErrorView {
+    pub path: String,
+    pub reason: String,
+}
+
+/// `GET /plugboard/v1/drivers` and `POST /plugboard/v1/drivers/refresh`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub struct DriverList {
+    pub drivers: Vec<DriverView>,
+    pub errors: Vec<DriverErrorView>,
+}

@@ -1,4 +1,4 @@
-//! Admin handlers: DBSS audit instances, GaussDB instances and lockouts.
+//! Admin handlers: DBSS audit instances, GaussDB instances, lockouts and the driver registry.
 
 use super::dto::*;
 use super::error::AdminError;
@@ -308,4 +308,81 @@ pub async fn unlock_access_key(
         ))),
         Err(e) => Err(e.into()),
     }
+}
+
+fn driver_list(view: &plugboard_service::drivers::View) -> DriverList {
+    use plugboard_drivers::registry::DriverSource;
+    let actions = plugboard_drivers::manifest::ADDON_ACTIONS;
+    DriverList {
+        drivers: view
+            .drivers
+            .iter()
+            .map(|d| {
+                let m = &d.manifest;
+                let (source, folder) = match &d.source {
+                    DriverSource::Builtin => ("builtin", String::new()),
+                    DriverSource::External(f) => ("external", f.display().to_string()),
+                };
+                DriverView {
+                    uuid: m.uuid.clone(),
+                    name: m.name.clone(),
+                    kind: m.kind.clone(),
+                    vendor: m.vendor.clone(),
+                    version: m.version.clone(),
+                    description: m.description.clone(),
+                    license: m.license.clone(),
+                    source: source.into(),
+                    folder,
+                    features: m.features.clone(),
+                    timeout_seconds: m.timeout_seconds,
+                    deleted: d.deleted,
+                    addons: m
+                        .addons
+                        .iter()
+                        .map(|a| DriverAddonView {
+                            name: a.name.clone(),
+                            versions: a.versions.clone(),
+                            latest_version: a.latest_version().unwrap_or_default().to_string(),
+                        })
+                        .collect(),
+                    steps: if d.runs_addons() {
+                        actions
+                            .iter()
+                            .map(|a| (a.to_string(), m.steps_of(a)))
+                            .collect()
+                    } else {
+                        Default::default()
+                    },
+                }
+            })
+            .collect(),
+        errors: view
+            .errors
+            .iter()
+            .map(|e| DriverErrorView {
+                path: e.path.display().to_string(),
+                reason: e.reason.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// `GET /plugboard/v1/drivers`: the registry as this process has it.
+pub async fn list_drivers(State(state): State<AppState>, _caller: Caller) -> Result<Response> {
+    let view = state.services.servicestage.registry().view().await;
+    json(StatusCode::OK, &driver_list(&view))
+}
+
+/// `POST /plugboard/v1/drivers/refresh`: rescan the plug-in folder and record the result.
+pub async fn refresh_drivers(State(state): State<AppState>, _caller: Caller) -> Result<Response> {
+    let view = state
+        .services
+        .servicestage
+        .registry()
+        .refresh()
+        .await
+        .map_err(|e| match e {
+            plugboard_service::drivers::RefreshError::Store(e) => AdminError::from(e),
+        })?;
+    json(StatusCode::OK, &driver_list(&view))
 }

@@ -108,6 +108,25 @@ op!(
     "Lift an access key's lock and forget its failed attempts"
 );
 
+op!(
+    Admin,
+    LIST_DRIVERS,
+    "ListDrivers",
+    GET,
+    "/plugboard/v1/drivers",
+    Access::Action("plugboard:driver:list"),
+    "List the driver registry (built-in and external drivers) and the manifests it could not load"
+);
+op!(
+    Admin,
+    REFRESH_DRIVERS,
+    "RefreshDrivers",
+    POST,
+    "/plugboard/v1/drivers/refresh",
+    Access::Action("plugboard:driver:refresh"),
+    "Rescan the plug-in folder; every process of a scale-out sees the result within a second"
+);
+
 /// Every admin route.
 pub fn routes() -> Vec<OpRoute> {
     vec![
@@ -128,6 +147,8 @@ pub fn routes() -> Vec<OpRoute> {
         op_route(&LIST_LOCKOUTS, handlers::list_lockouts),
         op_route(&UNLOCK_USER, handlers::unlock_user),
         op_route(&UNLOCK_ACCESS_KEY, handlers::unlock_access_key),
+        op_route(&LIST_DRIVERS, handlers::list_drivers),
+        op_route(&REFRESH_DRIVERS, handlers::refresh_drivers),
     ]
 }
 
@@ -192,5 +213,7 @@ pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
             &UNLOCK_ACCESS_KEY,
             OpDoc::new().empty(S::NO_CONTENT).errors(&[S::NOT_FOUND]),
         ),
+        (&LIST_DRIVERS, OpDoc::new().json::<DriverList>(S::OK)),
+        (&REFRESH_DRIVERS, OpDoc::new().json::<DriverList>(S::OK)),
     ]
 }
