@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The doc tour: runs the README's tour and the kernel plug-in walk-through exactly as written.
+"""The doc tour: runs the README's tour and the walk-throughs exactly as written.
 
-Every fenced block of README.md and docs/kernel-plugins.md whose info string carries the word
+Every fenced block of README.md, docs/kernel-plugins.md and docs/servicestage.md whose info string carries the word
 `tour` is a step: ```sh tour``` and ```python tour``` run once the server is up, ```sh tour-setup```
 before it starts (writing a config file, say). For each document, in a fresh empty directory
 (the reader's working directory):
@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DOCS = ["README.md", "docs/kernel-plugins.md"]
+DOCS = ["README.md", "docs/kernel-plugins.md", "docs/servicestage.md"]
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```\s*$", re.S | re.M)
 
 

@@ -242,3 +242,80 @@ def test_kill_9_mid_step_runs_the_step_again_and_ends_once(start_plugboard, leas
     assert [t.task_status for t in done.tasks] == ["SUCCEEDED"] * 3
     shown = show_addon(pb, env_id, addon_id).json()
     assert (shown["status"], shown["job_id"]) == ("SUCCEEDED", job), shown
+
+
+def test_scale_out_refresh_takeover_and_host_affinity(start_plugboard, tmp_path):
+    """Two processes on one PostgreSQL database, A on host `alpha`, B on host `beta`:
+    a refresh through A is seen by B (each rescans its own plug-in folder); a `simulated` job A
+    runs is taken over by B when A is killed; a `local-process` add-on installed through A
+    belongs to `alpha`: its later jobs wait while no process of `alpha` is up, even when they
+    are submitted through B, and run once A is back."""
+    import secrets
+    import shutil
+    from conftest import DEFAULT_PG_ADMIN_URL, PlugboardServer, PostgresAdmin, _binary
+    admin = PostgresAdmin(os.environ.get("PLUGBOARD_TEST_PG_ADMIN_URL", DEFAULT_PG_ADMIN_URL))
+    db_name, db_url = admin.create()
+    key = tmp_path / "shared.key"
+    key.write_text(secrets.token_hex(32))
+    common = f'master_key_file = "{key}"\n[jobs]\nlease_seconds = 2\npoll_interval_ms = 100\n'
+    b = None
+    try:
+        a = start_plugboard(config=common + 'host = "alpha"\n', env={"PLUGBOARD_DATABASE_URL": db_url})
+        b = PlugboardServer(tmp_path / "b", _binary(), database_url=db_url, config=common + 'host = "beta"\n')
+        shutil.copy(a.bootstrap_file, b.bootstrap_file)
+        b.start()
+        ca, cb = ss_client(a), ss_client(b)
+        env_id = env_bound(ca)
+
+        # a refresh through A is seen by B within a second or so
+        port = free_port()
+        for server in (a, b):
+            payload(server, "agent", "1.0.0", port)
+        assert "agent" not in catalog(b, env_id)
+        refresh_drivers(a)
+        deadline = time.time() + 5
+        while "agent" not in catalog(b, env_id):
+            assert time.time() < deadline, "B never saw A's refresh"
+            time.sleep(0.1)
+
+        # takeover: B finishes the job A was running when it died
+        simulated_settings(a, "step_delay_ms = 1500\n")
+        other_env = env_bound(ca)
+        sim_id, job = installed(a, other_env)
+        deadline = time.time() + 10
+        while ca.show_job_info(ss.ShowJobInfoRequest(job_id=job)).job.execution_status != "RUNNING":
+            assert time.time() < deadline
+            time.sleep(0.05)
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait()
+        a.proc = None
+        done = wait_job(cb, job, timeout=60)
+        assert done.job.execution_status == "SUCCEEDED", done
+        assert show_addon(b, other_env, sim_id).json()["status"] == "SUCCEEDED"
+
+        # host affinity: installed through A (alpha), restarted through B (beta)
+        a.start()
+        ca = ss_client(a)
+        addon_id, job = installed(a, env_id, name="agent", cse_id=None)
+        assert wait_job(ca, job).job.execution_status == "SUCCEEDED"
+        pid = int((a.data_dir / "addons" / addon_id / "pid").read_text().split()[0])
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait()
+        a.proc = None
+        job = action(b, env_id, addon_id, "restart").json()["job_id"]
+        time.sleep(4)  # past A's lease: B could have claimed it by now
+        waiting = cb.show_job_info(ss.ShowJobInfoRequest(job_id=job))
+        assert waiting.job.execution_status == "SUBMITTED", waiting
+        assert alive(pid), "nothing touched the add-on while its host was down"
+        a.start()
+        done = wait_job(ss_client(a), job, timeout=60)
+        assert done.job.execution_status == "SUCCEEDED", done
+        restarted = int((a.data_dir / "addons" / addon_id / "pid").read_text().split()[0])
+        assert restarted != pid and alive(restarted) and wait_gone(pid)
+        job = uninstall(b, env_id, addon_id).json()["job_id"]
+        assert wait_job(cb, job, timeout=60).job.execution_status == "SUCCEEDED"
+        assert wait_gone(restarted)
+    finally:
+        if b is not None:
+            b.stop()
+        admin.drop(db_name)

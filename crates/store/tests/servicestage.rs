@@ -389,3 +389,41 @@ async fn driver_rows_keep_their_soft_delete_across_refreshes() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn jobs_pinned_to_a_host_are_claimed_only_there() {
+    on_both(|store| async move {
+        let project = hex32();
+        let mut pinned = job(&project, "servicestage:addon:pinned");
+        pinned.host = "alpha".into();
+        let free = job(&project, "servicestage:addon:free");
+        store.submit_job(&pinned).await.unwrap();
+        store.submit_job(&free).await.unwrap();
+        let lease = i64::MAX / 2;
+        // a process on another host takes only the job that may run anywhere
+        let beta = store
+            .claim_jobs("beta-1", "beta", 10, lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            beta.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
+            [free.id.as_str()]
+        );
+        assert!(store
+            .claim_jobs("beta-2", "beta", 10, lease, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        // the pinned job waits for its host
+        let alpha = store
+            .claim_jobs("alpha-1", "alpha", 10, lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(alpha.len(), 1);
+        assert_eq!(
+            (alpha[0].id.as_str(), alpha[0].host.as_str()),
+            (pinned.id.as_str(), "alpha")
+        );
+    })
+    .await;
+}

@@ -295,12 +295,13 @@ impl JobHandler for AddonJobHandler {
                             .and_then(|v| v.as_str())
                             .map(str::to_string)
                     };
+                    // The add-on's host stays the one it was installed on (the process's
+                    // `[jobs] host`); what the driver calls its host is in the job's result.
                     ctx.complete_with(AddonJobEnded {
                         addon_id: addon.id.clone(),
                         action: input.action,
                         succeeded: true,
                         version: text("version"),
-                        host: text("host"),
                     });
                 }
                 Ok(())
@@ -338,22 +339,20 @@ impl JobHandler for AddonJobHandler {
                 action: input.action,
                 succeeded: false,
                 version: None,
-                host: None,
             })],
             Err(_) => vec![],
         }
     }
 }
 
-/// An add-on job's end, committed with it: the add-on SUCCEEDED (its version and host as the
-/// steps reported them) or FAILED; an uninstall that succeeded removes the add-on.
+/// An add-on job's end, committed with it: the add-on SUCCEEDED (with the version the steps
+/// reported) or FAILED; an uninstall that succeeded removes the add-on.
 #[derive(Debug)]
 pub struct AddonJobEnded {
     pub addon_id: String,
     pub action: AddonAction,
     pub succeeded: bool,
     pub version: Option<String>,
-    pub host: Option<String>,
 }
 
 #[async_trait::async_trait]
@@ -371,7 +370,7 @@ impl JobEffect for AddonJobEnded {
             &self.addon_id,
             status.as_str(),
             self.version.as_deref(),
-            self.host.as_deref(),
+            None,
             now_micros(),
         )
         .await
