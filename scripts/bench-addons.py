@@ -7,18 +7,24 @@ through the public HTTP API with SDK-HMAC-SHA256-signed requests (the bootstrap 
 
   set-up   --jobs (1,000) environments, each with `cce-1`/`cse-1` bound and `sermantInjector`
            installed through the built-in `simulated` driver (one add-on of a name per
-           environment, one job per add-on at a time), every install waited for; and --jobs
-           GaussDB instances registered with `install.mode = "simulated"` (admin API).
-  baseline one simulated kernel-plug-in install job per GaussDB instance (what
-           `scripts/bench-install.py --only jobs` measures), submitted the same way.
-  measured one `{"action": "redeploy"}` per add-on, all at once from --connections keep-alive
-           connections.
+           environment, one job per add-on at a time), every install waited for; and GaussDB
+           instances registered with `install.mode = "simulated"` (admin API), --jobs of them
+           for every round and mode.
+  baseline one simulated kernel-plug-in install job on each of --jobs fresh GaussDB instances
+           (what `scripts/bench-install.py --only jobs` measures), submitted the same way.
+  measured one `{"action": "redeploy"}` on each add-on, all at once from --connections
+           keep-alive connections.
 
-Both measured phases run against the same server in the same run. jobs/s (first submit → last
-job end) and p50/p99 submit → end come from the job rows' own timestamps (`created_at`,
-`ended_at`), read from the store; every job must end `completed` (the API's SUCCEEDED /
-Completed) and every add-on must be SUCCEEDED with its redeploy job as its last job. The add-on
-jobs/s are printed as a ratio to the baseline's. Then `plugboard-bench driver-steps` runs a
+Both run against the same server in the same run, in two modes: `live` (jobs submitted while
+the engine runs them; jobs/s from the first submit to the last job's end) and `drain` (every
+job queued by a process with `max_concurrent = 0`, then a process with --concurrency slots
+started on the same store; jobs/s from its spawn to the last job's end). --rounds (5) rounds
+of the four, the order of baseline and add-on alternating, give medians and a ratio per round.
+jobs/s and p50/p99 submit → end come from the job rows' own timestamps (`created_at`,
+`ended_at`), read from the store. Every job must end `completed`; every redeploy must show
+SUCCEEDED with 2 SUCCEEDED tasks on `GET /v3/{project_id}/cas/jobs/{job_id}` and its add-on
+SUCCEEDED with that job as its last. The add-on jobs/s are printed as a ratio to the
+baseline's (the median of the rounds' ratios). Then `plugboard-bench driver-steps` runs a
 no-op external driver through the step runner against spawning the same executable in a loop
 (target >= 0.5x).
 
@@ -26,7 +32,7 @@ Exits non-zero when a job fails or does not end within --timeout, a call answers
 or the driver-step ratio is below 0.5.
 
     python3 scripts/bench-addons.py --build                  # SQLite, PostgreSQL, driver steps
-    python3 scripts/bench-addons.py --jobs 100 --no-postgres --steps 100   # a quick check
+    python3 scripts/bench-addons.py --jobs 100 --rounds 1 --no-postgres --steps 100   # a quick check
 """
 
 import argparse
@@ -41,6 +47,7 @@ import secrets
 import shutil
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -145,13 +152,16 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def job_rows(self):
-        """Every job row: (id, created_at, ended_at, status), microseconds."""
-        sql = "SELECT id, created_at, ended_at, status FROM jobs"
+        """Every job row: (id, created_at, ended_at, status, the first step's started_at),
+        microseconds (the steps are a JSON array; a step's message has no raw newline)."""
+        sql = "SELECT id, created_at, ended_at, status, steps FROM jobs"
         if self.database_url:
-            return [(i, int(c), int(e), s) for i, c, e, s in
-                    (line.split("|") for line in psql(self.database_url, sql).splitlines() if line)]
-        with sqlite3.connect(f"file:{self.data / 'plugboard.db'}?mode=ro", uri=True, timeout=30) as c:
-            return c.execute(sql).fetchall()
+            rows = [(i, int(c), int(e), s, st) for i, c, e, s, st in
+                    (line.split("|", 4) for line in psql(self.database_url, sql).splitlines() if line)]
+        else:
+            with sqlite3.connect(f"file:{self.data / 'plugboard.db'}?mode=ro", uri=True, timeout=30) as c:
+                rows = c.execute(sql).fetchall()
+        return [(i, c, e, s, (json.loads(st) or [{}])[0].get("started_at") or 0) for i, c, e, s, st in rows]
 
     def active_jobs(self):
         sql = f"SELECT count(*) FROM jobs WHERE status IN {ACTIVE!r}"
@@ -234,14 +244,16 @@ def figures(server, job_ids, what, first=None):
     rows = [r for r in server.job_rows() if r[0] in wanted]
     if len(rows) != len(wanted):
         raise Failure(f"{what}: {len(wanted) - len(rows)} of {len(wanted)} jobs have no row")
-    bad = [r for r in rows if r[3] != "completed"]
+    bad = [r[:4] for r in rows if r[3] != "completed"]
     if bad:
         raise Failure(f"{what}: {len(bad)} of {len(rows)} jobs did not complete, e.g. {bad[:3]}")
-    lat_ms = [(e - c) / 1000 for _, c, e, _ in rows]
-    first = min(c for _, c, _, _ in rows) if first is None else first
-    span = (max(e for _, _, e, _ in rows) - first) / 1e6
+    lat_ms = [(e - c) / 1000 for _, c, e, _, _ in rows]
+    wait_ms = [(s - c) / 1000 for _, c, _, _, s in rows if s]
+    first = min(c for _, c, _, _, _ in rows) if first is None else first
+    span = (max(e for _, _, e, _, _ in rows) - first) / 1e6
     return {"jobs": len(rows), "jobs_per_s": len(rows) / span, "span_s": span,
-            "p50_ms": pct(lat_ms, 50), "p99_ms": pct(lat_ms, 99), "max_ms": max(lat_ms)}
+            "p50_ms": pct(lat_ms, 50), "p99_ms": pct(lat_ms, 99), "max_ms": max(lat_ms),
+            "wait_p50_ms": pct(wait_ms, 50), "wait_p99_ms": pct(wait_ms, 99)}
 
 
 def config(concurrency):
@@ -349,19 +361,26 @@ def bench_store(args, work, label, database_url=None):
         notes.append(f"set-up: {n:,} environments created, resources bound and {ADDON} installed in "
                      f"{setup_s:.1f} s; the {n:,} install jobs (3 steps, submitted between the set-up calls) "
                      f"ran at {install['jobs_per_s']:,.0f} jobs/s, p99 {install['p99_ms']:.1f} ms")
-        rounds = 2 if args.drain else 1
-        print(f"[{label}] set-up: {rounds * n} simulated GaussDB instances ...", file=sys.stderr)
-        instances = clients().run(register, range(rounds * n))
+        per_round = 2 if args.drain else 1
+        print(f"[{label}] set-up: {args.rounds * per_round * n} simulated GaussDB instances ...", file=sys.stderr)
+        instances = clients().run(register, range(args.rounds * per_round * n))
+        fresh = iter(instances[i:i + n] for i in range(0, len(instances), n))
 
         rows = {}
-        rows["live", "baseline"], _ = live("GaussDB simulated installs (baseline)", submit_install, instances[:n])
-        rows["live", "redeploy"], jobs = live("add-on redeploys", submit_redeploy, addons)
-        clients().run(addon_succeeded, list(zip(addons, jobs)))
-        if args.drain:
-            rows["drain", "baseline"], _ = drain("GaussDB simulated installs (baseline)", submit_install,
-                                                 instances[n:])
-            rows["drain", "redeploy"], jobs = drain("add-on redeploys", submit_redeploy, addons)
-            clients().run(addon_succeeded, list(zip(addons, jobs)))
+        for r in range(args.rounds):
+            # the order alternates between rounds, so drift in the machine's load hits both
+            kinds = ("baseline", "redeploy") if r % 2 == 0 else ("redeploy", "baseline")
+            for mode in ("live", "drain") if args.drain else ("live",):
+                for kind in kinds:
+                    what = f"round {r + 1}, {mode}, " + ("GaussDB simulated installs (baseline)" if kind == "baseline"
+                                                         else "add-on redeploys")
+                    measure = live if mode == "live" else drain
+                    if kind == "baseline":
+                        got, _ = measure(what, submit_install, next(fresh))
+                    else:
+                        got, jobs = measure(what, submit_redeploy, addons)
+                        clients().run(addon_succeeded, list(zip(addons, jobs)))
+                    rows.setdefault((mode, kind), []).append(got)
         log = server.log_tail()
         if re.search(r"\b(ERROR|panicked)\b", log):
             notes.append("the server log has errors: " + log[-600:])
@@ -369,26 +388,31 @@ def bench_store(args, work, label, database_url=None):
         raise Failure(f"{label}: {e}\nserver log tail:\n{server.log_tail()}") from e
     finally:
         server.stop()
-    return {"label": label, "rows": rows, "notes": notes,
-            "ratio": {mode: rows[mode, "redeploy"]["jobs_per_s"] / rows[mode, "baseline"]["jobs_per_s"]
-                      for mode in ("live", "drain") if (mode, "baseline") in rows}}
+    ratios = {mode: [a["jobs_per_s"] / b["jobs_per_s"] for a, b in zip(rows[mode, "redeploy"], rows[mode, "baseline"])]
+              for mode in ("live", "drain") if (mode, "baseline") in rows}
+    return {"label": label, "notes": notes, "per_round": rows, "ratios": ratios,
+            "rows": {k: {f: statistics.median(x[f] for x in v) for f in v[0]} for k, v in rows.items()},
+            "ratio": {mode: statistics.median(v) for mode, v in ratios.items()}}
 
 
 def print_store(args, r):
     print(f"\n{r['label']}: {args.jobs:,} jobs a scenario, {args.connections} connections, "
-          f"[jobs] max_concurrent = {args.concurrency}")
-    print("| mode | scenario | jobs/s | p50 ms | p99 ms | max ms | submitted in (p99 of a call) | server CPU/job | ratio |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"[jobs] max_concurrent = {args.concurrency}; medians of {args.rounds} round(s)")
+    print("| mode | scenario | jobs/s | jobs/s each round | p50 ms | p99 ms | max ms | queued p50/p99 ms "
+          "| submitted in (p99 of a call) | server CPU/job | ratio (each round) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for mode in ("live", "drain"):
         for kind, name in (("baseline", "GaussDB `simulated` install, 4 steps (baseline)"),
                            ("redeploy", "add-on `redeploy` through `simulated`, 2 steps")):
             f = r["rows"].get((mode, kind))
             if f is None:
                 continue
-            ratio = "1.00" if kind == "baseline" else f"**{r['ratio'][mode]:.2f}**"
-            lat = (f"{f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {f['max_ms']:.1f}" if mode == "live"
-                   else "— | — | —")
-            print(f"| {mode} | {name} | {f['jobs_per_s']:,.0f} | {lat} | "
+            ratio = ("1.00" if kind == "baseline" else f"**{r['ratio'][mode]:.2f}** ("
+                     + " / ".join(f"{x:.2f}" for x in r["ratios"][mode]) + ")")
+            each = " / ".join(f"{x['jobs_per_s']:,.0f}" for x in r["per_round"][mode, kind])
+            lat = (f"{f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {f['max_ms']:.1f} | "
+                   f"{f['wait_p50_ms']:.1f} / {f['wait_p99_ms']:.1f}" if mode == "live" else "— | — | — | —")
+            print(f"| {mode} | {name} | {f['jobs_per_s']:,.0f} | {each} | {lat} | "
                   f"{f['submit_s']:.2f} s ({f['submit_p99_ms']:.1f} ms) | {f['cpu_ms_per_job']:.2f} ms | {ratio} |")
     for note in r["notes"]:
         print(f"  {note}")
@@ -423,6 +447,7 @@ def main():
     ap.add_argument("--postgres", action=argparse.BooleanOptionalAction, default=True,
                     help="run on a fresh database of PLUGBOARD_TEST_PG_ADMIN_URL's server too (default)")
     ap.add_argument("--pg-admin", default=os.environ.get("PLUGBOARD_TEST_PG_ADMIN_URL", DEFAULT_PG_ADMIN))
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of each scenario per store (medians)")
     ap.add_argument("--drain", action=argparse.BooleanOptionalAction, default=True,
                     help="also measure draining a full queue (default)")
     ap.add_argument("--steps", type=int, default=1000, help="driver-steps per side (0: skip)")
