@@ -163,6 +163,15 @@ class Server:
                 rows = c.execute(sql).fetchall()
         return [(i, c, e, s, (json.loads(st) or [{}])[0].get("started_at") or 0) for i, c, e, s, st in rows]
 
+    def failed_jobs(self, ids):
+        """(id, status, fail_reason) of these jobs."""
+        sql = "SELECT id, status, fail_reason FROM jobs WHERE id IN ({})".format(
+            ", ".join("'" + i.replace("'", "''") + "'" for i in ids))
+        if self.database_url:
+            return [tuple(line.split("|", 2)) for line in psql(self.database_url, sql).splitlines()]
+        with sqlite3.connect(f"file:{self.data / 'plugboard.db'}?mode=ro", uri=True, timeout=30) as c:
+            return c.execute(sql).fetchall()
+
     def active_jobs(self):
         sql = f"SELECT count(*) FROM jobs WHERE status IN {ACTIVE!r}"
         if self.database_url:
@@ -244,9 +253,9 @@ def figures(server, job_ids, what, first=None):
     rows = [r for r in server.job_rows() if r[0] in wanted]
     if len(rows) != len(wanted):
         raise Failure(f"{what}: {len(wanted) - len(rows)} of {len(wanted)} jobs have no row")
-    bad = [r[:4] for r in rows if r[3] != "completed"]
+    bad = [r[0] for r in rows if r[3] != "completed"]
     if bad:
-        raise Failure(f"{what}: {len(bad)} of {len(rows)} jobs did not complete, e.g. {bad[:3]}")
+        raise Failure(f"{what}: {len(bad)} of {len(rows)} jobs did not complete, e.g. {server.failed_jobs(bad[:3])}")
     lat_ms = [(e - c) / 1000 for _, c, e, _, _ in rows]
     wait_ms = [(s - c) / 1000 for _, c, _, _, s in rows if s]
     first = min(c for _, c, _, _, _ in rows) if first is None else first
@@ -385,7 +394,8 @@ def bench_store(args, work, label, database_url=None):
         if re.search(r"\b(ERROR|panicked)\b", log):
             notes.append("the server log has errors: " + log[-600:])
     except Failure as e:
-        raise Failure(f"{label}: {e}\nserver log tail:\n{server.log_tail()}") from e
+        tail = server.log_tail().strip()
+        raise Failure(f"{label}: {e}" + (f"\nserver log tail:\n{tail}" if tail else "")) from e
     finally:
         server.stop()
     ratios = {mode: [a["jobs_per_s"] / b["jobs_per_s"] for a, b in zip(rows[mode, "redeploy"], rows[mode, "baseline"])]
@@ -504,7 +514,7 @@ def main():
     if ratio is not None:
         print(f"  driver steps: step runner / spawn loop = {ratio:.2f}  (target >= {DRIVER_STEP_TARGET})")
     if failures:
-        print("\nfailed:\n  " + "\n  ".join(failures), file=sys.stderr)
+        print("\nfailed:\n  " + "\n  ".join(f.splitlines()[0] for f in failures), file=sys.stderr)
         return 1
     print("every job succeeded, every target met")
     return 0
