@@ -1,5 +1,5 @@
 //! The `plugboard` binary: `plugboard serve` runs the server; `plugboard login`, `audit`,
-//! `instance`, `plugin`, `job` and `lockout` are its client for people (`cli`).
+//! `instance`, `plugin`, `job`, `lockout` and `env` are its client for people (`cli`).
 
 mod bootstrap;
 mod cli;
@@ -48,6 +48,8 @@ enum Command {
     },
     /// Users and access keys locked after failed attempts: list them, unlock one.
     Lockout(cli::LockoutArgs),
+    /// ServiceStage environments: create, list, show, update, delete, bind resources.
+    Env(cli::EnvArgs),
 }
 
 /// Flags of `plugboard serve`; each has an environment variable and falls back to the config
@@ -102,6 +104,7 @@ fn main() -> std::process::ExitCode {
         Command::Plugin(args) => cli::run(cli::gaussdb::run_plugin(conn, args)),
         Command::Job(args) => cli::run(cli::gaussdb::run_job(conn, args)),
         Command::Lockout(args) => cli::run(cli::lockout::run(conn, args)),
+        Command::Env(args) => cli::run(cli::env::run(conn, args)),
         Command::DriverStep { driver } => driver_step::run(&driver),
     }
 }

@@ -1,13 +1,14 @@
 //! `plugboard` as a client for people (docs/cli.md): `plugboard login`, `plugboard audit ...`,
 //! `plugboard instance ...`, `plugboard plugin ...`, `plugboard job ...`, `plugboard lockout
-//! ...`. Every command talks to a plugboard server over the same public APIs as the SDKs,
-//! signing its requests with the caller's AK/SK (`SDK-HMAC-SHA256`). Tables by
+//! ...`, `plugboard env ...`. Every command talks to a plugboard server over the same public
+//! APIs as the SDKs, signing its requests with the caller's AK/SK (`SDK-HMAC-SHA256`). Tables by
 //! default, `--output json` for scripts. Exit codes: 0 success, 1 a failure (the server
 //! refused, the server could not be reached, no credentials, an audit that ended in ERROR),
 //! 2 a usage error.
 
 pub mod audit;
 pub mod client;
+pub mod env;
 pub mod gaussdb;
 pub mod lockout;
 pub mod login;
@@ -15,6 +16,7 @@ pub mod output;
 
 pub use audit::AuditArgs;
 pub use client::ConnectionArgs;
+pub use env::EnvArgs;
 pub use gaussdb::{InstanceArgs, JobArgs, PluginArgs};
 pub use lockout::LockoutArgs;
 pub use login::LoginArgs;
