@@ -1,5 +1,5 @@
 //! The `plugboard` binary: `plugboard serve` runs the server; `plugboard login`, `audit`,
-//! `instance`, `plugin`, `job`, `lockout` and `env` are its client for people (`cli`).
+//! `instance`, `plugin`, `job`, `lockout`, `env` and `addon` are its client for people (`cli`).
 
 mod bootstrap;
 mod cli;
@@ -50,6 +50,8 @@ enum Command {
     Lockout(cli::LockoutArgs),
     /// ServiceStage environments: create, list, show, update, delete, bind resources.
     Env(cli::EnvArgs),
+    /// ServiceStage add-ons: catalog, install, list, show, restart/redeploy, uninstall (--wait).
+    Addon(cli::AddonArgs),
 }
 
 /// Flags of `plugboard serve`; each has an environment variable and falls back to the config
@@ -105,6 +107,7 @@ fn main() -> std::process::ExitCode {
         Command::Job(args) => cli::run(cli::gaussdb::run_job(conn, args)),
         Command::Lockout(args) => cli::run(cli::lockout::run(conn, args)),
         Command::Env(args) => cli::run(cli::env::run(conn, args)),
+        Command::Addon(args) => cli::run(cli::addon::run(conn, args)),
         Command::DriverStep { driver } => driver_step::run(&driver),
     }
 }
