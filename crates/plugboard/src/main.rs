@@ -1,5 +1,6 @@
 //! The `plugboard` binary: `plugboard serve` runs the server; `plugboard login`, `audit`,
-//! `instance`, `plugin`, `job`, `lockout`, `env` and `addon` are its client for people (`cli`).
+//! `instance`, `plugin`, `job`, `lockout`, `env`, `addon` and `driver` are its client for people
+//! (`cli`).
 
 mod bootstrap;
 mod cli;
@@ -52,6 +53,8 @@ enum Command {
     Env(cli::EnvArgs),
     /// ServiceStage add-ons: catalog, install, list, show, restart/redeploy, uninstall (--wait).
     Addon(cli::AddonArgs),
+    /// The driver registry: list it, rescan the plug-in folder.
+    Driver(cli::DriverArgs),
 }
 
 /// Flags of `plugboard serve`; each has an environment variable and falls back to the config
@@ -108,6 +111,7 @@ fn main() -> std::process::ExitCode {
         Command::Lockout(args) => cli::run(cli::lockout::run(conn, args)),
         Command::Env(args) => cli::run(cli::env::run(conn, args)),
         Command::Addon(args) => cli::run(cli::addon::run(conn, args)),
+        Command::Driver(args) => cli::run(cli::driver::run(conn, args)),
         Command::DriverStep { driver } => driver_step::run(&driver),
     }
 }
