@@ -589,6 +589,30 @@ async fn addons_and_their_jobs_from_the_command_line() {
     ])
     .fails(2);
     cli.run(&["addon", "list"]).fails(2);
+
+    // install without --wait: the add-on's id and its job's, as a table
+    let table = cli
+        .run(&[
+            "addon",
+            "install",
+            "--env",
+            &env,
+            "--name",
+            "sermantInjector",
+            "--cce-id",
+            "cce-1",
+            "--cse-id",
+            "cse-1",
+        ])
+        .ok();
+    assert_eq!(header(&table), ["ID", "JOB"], "{table}");
+    let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    assert!(row.len() == 2 && row[1].starts_with("JOB"), "{table}");
+    let out = cli.run(&["addon", "job", row[1], "--wait"]).ok();
+    assert!(
+        out.contains(&format!("PROVISION of add-on {}): SUCCEEDED", row[0])),
+        "{out}"
+    );
 }
 
 #[tokio::test]
