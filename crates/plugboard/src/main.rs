@@ -1,5 +1,6 @@
 //! The `plugboard` binary: `plugboard serve` runs the server; `plugboard login`, `audit`,
-//! `instance`, `plugin`, `job` and `lockout` are its client for people (`cli`).
+//! `instance`, `plugin`, `job`, `lockout`, `env`, `addon` and `driver` are its client for people
+//! (`cli`).
 
 mod bootstrap;
 mod cli;
@@ -48,6 +49,12 @@ enum Command {
     },
     /// Users and access keys locked after failed attempts: list them, unlock one.
     Lockout(cli::LockoutArgs),
+    /// ServiceStage environments: create, list, show, update, delete, bind resources.
+    Env(cli::EnvArgs),
+    /// ServiceStage add-ons: catalog, install, list, show, restart/redeploy, uninstall (--wait).
+    Addon(cli::AddonArgs),
+    /// The driver registry: list it, rescan the plug-in folder.
+    Driver(cli::DriverArgs),
 }
 
 /// Flags of `plugboard serve`; each has an environment variable and falls back to the config
@@ -102,6 +109,9 @@ fn main() -> std::process::ExitCode {
         Command::Plugin(args) => cli::run(cli::gaussdb::run_plugin(conn, args)),
         Command::Job(args) => cli::run(cli::gaussdb::run_job(conn, args)),
         Command::Lockout(args) => cli::run(cli::lockout::run(conn, args)),
+        Command::Env(args) => cli::run(cli::env::run(conn, args)),
+        Command::Addon(args) => cli::run(cli::addon::run(conn, args)),
+        Command::Driver(args) => cli::run(cli::driver::run(conn, args)),
         Command::DriverStep { driver } => driver_step::run(&driver),
     }
 }

@@ -451,6 +451,18 @@ impl Client {
         self.send(Method::POST, path, &[], bytes).await
     }
 
+    /// `POST path` with no body (an operation that takes none, e.g. `drivers/refresh`).
+    pub async fn post_empty(&self, path: &str) -> Result<Reply, CliError> {
+        self.send(Method::POST, path, &[], Vec::new()).await
+    }
+
+    /// `PUT path` with a JSON body.
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Reply, CliError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| CliError::Other(format!("cannot encode the request: {e}")))?;
+        self.send(Method::PUT, path, &[], bytes).await
+    }
+
     /// `DELETE path`.
     pub async fn delete(&self, path: &str) -> Result<Reply, CliError> {
         self.send(Method::DELETE, path, &[], Vec::new()).await

@@ -1,20 +1,26 @@
 //! `plugboard` as a client for people (docs/cli.md): `plugboard login`, `plugboard audit ...`,
 //! `plugboard instance ...`, `plugboard plugin ...`, `plugboard job ...`, `plugboard lockout
-//! ...`. Every command talks to a plugboard server over the same public APIs as the SDKs,
-//! signing its requests with the caller's AK/SK (`SDK-HMAC-SHA256`). Tables by
-//! default, `--output json` for scripts. Exit codes: 0 success, 1 a failure (the server
-//! refused, the server could not be reached, no credentials, an audit that ended in ERROR),
-//! 2 a usage error.
+//! ...`, `plugboard env ...`, `plugboard addon ...`, `plugboard driver ...`. Every command
+//! talks to a plugboard server over the same public APIs as the SDKs, signing its requests with
+//! the caller's AK/SK (`SDK-HMAC-SHA256`). Tables by default, `--output json` for scripts. Exit
+//! codes: 0 success, 1 a failure (the server refused, the server could not be reached, no
+//! credentials, an audit that ended in ERROR, a job that failed), 2 a usage error.
 
+pub mod addon;
 pub mod audit;
 pub mod client;
+pub mod driver;
+pub mod env;
 pub mod gaussdb;
 pub mod lockout;
 pub mod login;
 pub mod output;
 
+pub use addon::AddonArgs;
 pub use audit::AuditArgs;
 pub use client::ConnectionArgs;
+pub use driver::DriverArgs;
+pub use env::EnvArgs;
 pub use gaussdb::{InstanceArgs, JobArgs, PluginArgs};
 pub use lockout::LockoutArgs;
 pub use login::LoginArgs;

@@ -88,6 +88,11 @@ pub fn field(v: &serde_json::Value, key: &str) -> String {
     }
 }
 
+/// The items of a JSON array, or none when it is not one.
+pub fn items(v: &serde_json::Value) -> &[serde_json::Value] {
+    v.as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
