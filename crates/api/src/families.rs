@@ -2,9 +2,9 @@
 //! codes live only in its own `error.rs`), how its callers are authenticated, and how the
 //! path's `project_id` applies. The shared layer (`common/`) asks here and knows no family.
 
-use crate::common::auth::{Authenticator, HuaweiGateway};
+use crate::common::auth::{gateway_denied, Authenticator, Denied, HuaweiGateway};
 use crate::common::error::CommonKind;
-use crate::common::ops::Family;
+use crate::common::ops::{Family, Operation};
 use axum::response::Response;
 
 /// How the path's `project_id` applies to a request.
@@ -26,6 +26,8 @@ pub struct Descriptor {
     /// Whether the caller must also be a tenant administrator (the domain owner or a
     /// `te_admin` holder), whatever else its policies match.
     pub tenant_admin_only: bool,
+    /// Render the refusal of an authenticated caller the operation is not for.
+    pub render_denied: fn(&'static Operation, Denied) -> Response,
 }
 
 static IAM: Descriptor = Descriptor {
@@ -33,6 +35,7 @@ static IAM: Descriptor = Descriptor {
     authenticator: &HuaweiGateway,
     project_scope: ProjectScope::Resource,
     tenant_admin_only: false,
+    render_denied: gateway_denied,
 };
 
 static GAUSSDB: Descriptor = Descriptor {
@@ -40,6 +43,7 @@ static GAUSSDB: Descriptor = Descriptor {
     authenticator: &HuaweiGateway,
     project_scope: ProjectScope::Path,
     tenant_admin_only: false,
+    render_denied: gateway_denied,
 };
 
 static DBSS: Descriptor = Descriptor {
@@ -47,6 +51,7 @@ static DBSS: Descriptor = Descriptor {
     authenticator: &HuaweiGateway,
     project_scope: ProjectScope::Path,
     tenant_admin_only: false,
+    render_denied: gateway_denied,
 };
 
 static SERVICESTAGE: Descriptor = Descriptor {
@@ -54,6 +59,7 @@ static SERVICESTAGE: Descriptor = Descriptor {
     authenticator: &HuaweiGateway,
     project_scope: ProjectScope::Path,
     tenant_admin_only: false,
+    render_denied: gateway_denied,
 };
 
 static ADMIN: Descriptor = Descriptor {
@@ -61,6 +67,23 @@ static ADMIN: Descriptor = Descriptor {
     authenticator: &HuaweiGateway,
     project_scope: ProjectScope::Path,
     tenant_admin_only: true,
+    render_denied: gateway_denied,
+};
+
+static ZSTACK: Descriptor = Descriptor {
+    render_common: crate::zstack::error::render_common,
+    authenticator: &crate::zstack::auth::SessionHeader,
+    project_scope: ProjectScope::Resource,
+    tenant_admin_only: false,
+    render_denied: crate::zstack::error::render_denied,
+};
+
+static ZSTACK_RPC: Descriptor = Descriptor {
+    render_common: crate::zstack::error::render_common_rpc,
+    authenticator: &crate::zstack::auth::SessionInBody,
+    project_scope: ProjectScope::Resource,
+    tenant_admin_only: false,
+    render_denied: crate::zstack::error::render_denied_rpc,
 };
 
 /// The system routes (health, metrics, OpenAPI) answer in the admin API's envelope.
@@ -69,6 +92,7 @@ static SYSTEM: Descriptor = Descriptor {
     authenticator: &HuaweiGateway,
     project_scope: ProjectScope::Path,
     tenant_admin_only: false,
+    render_denied: gateway_denied,
 };
 
 /// The descriptor of `family`.
@@ -78,6 +102,8 @@ pub fn descriptor(family: Family) -> &'static Descriptor {
         Family::GaussDb => &GAUSSDB,
         Family::Dbss => &DBSS,
         Family::ServiceStage => &SERVICESTAGE,
+        Family::ZStack => &ZSTACK,
+        Family::ZStackRpc => &ZSTACK_RPC,
         Family::Admin => &ADMIN,
         Family::System => &SYSTEM,
     }

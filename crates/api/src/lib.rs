@@ -12,6 +12,7 @@ pub mod iam;
 pub mod routing;
 pub mod servicestage;
 pub mod system;
+pub mod zstack;
 
 pub use routing::router;
 

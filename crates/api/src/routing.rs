@@ -59,6 +59,7 @@ pub fn all_routes() -> Vec<OpRoute> {
     routes.extend(crate::gaussdb::routes::routes());
     routes.extend(crate::dbss::routes::routes());
     routes.extend(crate::servicestage::routes::routes());
+    routes.extend(crate::zstack::routes::routes());
     routes.extend(crate::admin::routes::routes());
     routes
 }
@@ -75,12 +76,28 @@ pub fn all_docs() -> Vec<(&'static Operation, OpDoc)> {
     docs.extend(crate::gaussdb::routes::docs());
     docs.extend(crate::dbss::routes::docs());
     docs.extend(crate::servicestage::routes::docs());
+    docs.extend(crate::zstack::routes::docs());
     docs.extend(crate::admin::routes::docs());
     docs
 }
 
-async fn no_such_api() -> impl IntoResponse {
-    GatewayError::NoSuchApi
+/// No route for the request: the gateway's APIG.0101, or, under `/zstack/`, the ZStack REST
+/// layer's plain texts (405 for anything but GET on an api-job, else 404 `no api mapping to`).
+async fn no_such_api(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    let path = uri.path();
+    if let Some(rest) = path.strip_prefix("/zstack") {
+        if rest.starts_with("/v1/api-jobs/") && method != axum::http::Method::GET {
+            return crate::zstack::error::text(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "only GET method is allowed for querying job status",
+            );
+        }
+        return crate::zstack::error::text(
+            axum::http::StatusCode::NOT_FOUND,
+            &format!("no api mapping to {rest}"),
+        );
+    }
+    GatewayError::NoSuchApi.into_response()
 }
 
 /// The whole application.

@@ -6,7 +6,7 @@
 
 use crate::common::error::{json_response, CommonError};
 use crate::common::error_body::{
-    FlatErrorBody, GatewayErrorBody, KeystoneErrorBody, NestedErrorBody,
+    FlatErrorBody, GatewayErrorBody, KeystoneErrorBody, NestedErrorBody, ZStackErrorBody,
 };
 use crate::common::openapi::{named, Components, OpDoc, JSON};
 use crate::common::ops::{op, Access, Family, Operation};
@@ -243,6 +243,7 @@ struct Envelopes {
     flat: RefOr<Schema>,
     nested: RefOr<Schema>,
     keystone: RefOr<Schema>,
+    zstack: RefOr<Schema>,
 }
 
 impl Envelopes {
@@ -252,6 +253,7 @@ impl Envelopes {
             flat: named::<FlatErrorBody>(components),
             nested: named::<NestedErrorBody>(components),
             keystone: named::<KeystoneErrorBody>(components),
+            zstack: named::<ZStackErrorBody>(components),
         }
     }
 
@@ -261,6 +263,7 @@ impl Envelopes {
             Family::Iam => &self.keystone,
             Family::Dbss => &self.nested,
             Family::GaussDb | Family::ServiceStage | Family::Admin | Family::System => &self.flat,
+            Family::ZStack | Family::ZStackRpc => &self.zstack,
         }
     }
 }
@@ -293,14 +296,19 @@ fn error_schemas(
         }
     };
     let family = env.family(op.family);
-    if op.family != Family::System {
+    let zstack = matches!(op.family, Family::ZStack | Family::ZStackRpc);
+    if op.family == Family::ZStack {
+        // Every API failure, malformed input and internal errors included [vendor].
+        add(StatusCode::SERVICE_UNAVAILABLE, family);
+    }
+    if op.family != Family::System && !zstack {
         // Malformed input (and, outside IAM, a path `project_id` that is not one); failures
         // inside plugboard (a panic is the gateway's APIG.0500).
         add(StatusCode::BAD_REQUEST, family);
         add(StatusCode::INTERNAL_SERVER_ERROR, family);
         add(StatusCode::INTERNAL_SERVER_ERROR, &env.gateway);
     }
-    if op.access != Access::Public {
+    if op.access != Access::Public && !zstack {
         add(StatusCode::UNAUTHORIZED, &env.gateway);
         add(StatusCode::FORBIDDEN, &env.gateway);
         // A signed request's body is read (and bounded) before it is verified.
@@ -335,6 +343,7 @@ fn operation(op: &Operation, doc: &OpDoc, env: &Envelopes) -> utoipa::openapi::p
         Access::Public => "No authentication.".to_string(),
         Access::Authenticated => "Any authenticated caller (token or AK/SK).".to_string(),
         Access::Action(a) => format!("IAM action `{a}`."),
+        Access::Admin(a) => format!("Tenant administrators only (`{a}`)."),
     };
     let mut parameters: Vec<Parameter> = path_parameters(op.path)
         .into_iter()

@@ -27,6 +27,8 @@ pub const TENANT_ADMIN_ROLE: &str = "te_admin";
 pub enum Method {
     Token,
     AccessKey(String),
+    /// A ZStack session (`Authorization: OAuth <uuid>`, or the RPC body's `session`).
+    Session,
 }
 
 /// One policy the user holds, and where.
@@ -177,6 +179,13 @@ pub struct Identity {
     cache: Mutex<HashMap<String, CacheEntry>>,
 }
 
+/// What a login proves the password with.
+enum Secret<'a> {
+    Plain(&'a str),
+    /// The lowercase hex SHA-512 of the password.
+    Sha512Hex(&'a str),
+}
+
 impl Identity {
     pub fn new(store: Store, key: MasterKey, cfg: IamConfig) -> Self {
         Self {
@@ -293,6 +302,34 @@ impl Identity {
         user_id: Option<&str>,
         password: &str,
     ) -> Result<User, LoginError> {
+        self.login_with(domain_id, user_name, user_id, Secret::Plain(password))
+            .await
+    }
+
+    /// [`Self::password_login`] with the SHA-512 hex of the password (what ZStack clients
+    /// send), under the same lockout and timing rules.
+    pub async fn digest_login(
+        &self,
+        domain_id: &str,
+        user_name: &str,
+        sha512_hex: &str,
+    ) -> Result<User, LoginError> {
+        self.login_with(
+            domain_id,
+            Some(user_name),
+            None,
+            Secret::Sha512Hex(sha512_hex),
+        )
+        .await
+    }
+
+    async fn login_with(
+        &self,
+        domain_id: &str,
+        user_name: Option<&str>,
+        user_id: Option<&str>,
+        secret: Secret<'_>,
+    ) -> Result<User, LoginError> {
         let user = match (user_id, user_name) {
             (Some(id), _) => self.store.get_user(id).await,
             (None, Some(name)) => self.store.find_user_by_name(domain_id, name).await,
@@ -308,7 +345,10 @@ impl Identity {
             _ => None,
         };
         let stored = usable.as_ref().and_then(|u| u.password_hash.as_deref());
-        let ok = password::verify(stored, password).await;
+        let ok = match secret {
+            Secret::Plain(p) => password::verify(stored, p).await,
+            Secret::Sha512Hex(d) => password::verify_digest(stored, d).await,
+        };
         match (usable, ok) {
             (Some(user), true) => {
                 self.user_lockout.record_success(&user.id).await?;

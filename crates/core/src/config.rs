@@ -35,6 +35,32 @@ pub struct FileConfig {
     pub network: NetworkConfig,
     pub jobs: JobsConfig,
     pub dbss: DbssConfig,
+    pub zstack: ZStackConfig,
+}
+
+/// `[zstack]`: ZStack sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZStackConfig {
+    /// The IAM domain whose users are the ZStack accounts.
+    pub domain: String,
+    /// How long a session lives [vendor: 7200 s].
+    pub session_timeout_seconds: u64,
+    /// Sessions one account may hold at once [vendor: 500].
+    pub max_sessions_per_account: u64,
+    /// How long an async API's result can be polled after it was submitted [vendor: 3 h].
+    pub api_job_expiry_seconds: u64,
+}
+
+impl Default for ZStackConfig {
+    fn default() -> Self {
+        Self {
+            domain: "plugboard".into(),
+            session_timeout_seconds: 7200,
+            max_sessions_per_account: 500,
+            api_job_expiry_seconds: 3 * 3600,
+        }
+    }
 }
 
 /// `[dbss]`: the audit monitor.
@@ -264,6 +290,7 @@ pub struct Config {
     pub network: NetworkConfig,
     pub jobs: JobsConfig,
     pub dbss: DbssConfig,
+    pub zstack: ZStackConfig,
 }
 
 /// A configuration problem, reported before the server starts.
@@ -360,6 +387,7 @@ impl Config {
             network: file.network,
             jobs: file.jobs,
             dbss: file.dbss,
+            zstack: file.zstack,
         })
     }
 

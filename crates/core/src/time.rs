@@ -49,6 +49,24 @@ pub fn zstack(micros: Micros) -> String {
         .to_string()
 }
 
+/// A time a ZStack query compares with, as store micros: Gson's `Nov 22, 2026 5:18:00 AM`,
+/// `2026-11-22 05:18:00`, RFC 3339, or epoch milliseconds.
+pub fn parse_zstack(text: &str) -> Option<Micros> {
+    use chrono::NaiveDateTime;
+    let t = text.trim();
+    if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
+        return t.parse::<i64>().ok().map(|ms| ms.saturating_mul(1000));
+    }
+    for format in ["%b %d, %Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(t, format) {
+            return Some(naive.and_utc().timestamp_micros());
+        }
+    }
+    DateTime::parse_from_rfc3339(t)
+        .ok()
+        .map(|d| d.timestamp_micros())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +80,11 @@ mod tests {
         assert_eq!(gaussdb_instance(t), "2026-11-22 05:18:00 UTC");
         assert_eq!(millis(t), 1_795_324_680_123);
         assert_eq!(zstack(t), "Nov 22, 2026 5:18:00 AM");
+        let second = t - 123_000;
+        assert_eq!(parse_zstack("Nov 22, 2026 5:18:00 AM"), Some(second));
+        assert_eq!(parse_zstack("2026-11-22 05:18:00"), Some(second));
+        assert_eq!(parse_zstack("2026-11-22T05:18:00Z"), Some(second));
+        assert_eq!(parse_zstack("1795324680123"), Some(t));
+        assert_eq!(parse_zstack("soon"), None);
     }
 }

@@ -449,6 +449,36 @@ async fn download_within(
     })
 }
 
+/// POST `body` (JSON) to `raw` under the network policy (every resolved address checked, no
+/// redirects followed, no proxy), with `headers`; the status code of the answer. For web hooks.
+pub async fn post_json(
+    policy: &NetworkPolicy,
+    raw: &str,
+    headers: &[(&str, String)],
+    body: &serde_json::Value,
+    timeout: Duration,
+) -> Result<u16, FetchError> {
+    let url = check_static(policy, raw)?;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(PolicyResolver(Arc::new(policy.clone()))))
+        .no_proxy()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(timeout)
+        .user_agent(concat!("plugboard/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| FetchError::Connect {
+            url: raw.to_string(),
+            detail: e.to_string(),
+        })?;
+    let mut request = client.post(url.clone()).json(body);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.map_err(|e| request_error(&url, e))?;
+    Ok(response.status().as_u16())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -350,6 +350,9 @@ async fn prune_loop(store: Store) {
         if let Err(e) = store.prune_tokens(cutoff).await {
             tracing::warn!(error = %e, "pruning tokens failed");
         }
+        if let Err(e) = store.prune_zstack_sessions(cutoff).await {
+            tracing::warn!(error = %e, "pruning ZStack sessions failed");
+        }
     }
 }
 

@@ -194,10 +194,19 @@ impl Registry {
     /// it); the new view. Drivers that are gone from the folder keep their rows (their add-ons
     /// still name them) but no longer run.
     pub async fn refresh(&self) -> Result<Arc<View>, RefreshError> {
+        Ok(self.refresh_only(None).await?.0)
+    }
+
+    /// [`Self::refresh`] narrowed to the driver named `only` (ZStack's Refresh with `name`):
+    /// the new view, and the manifests this refresh could not load.
+    pub async fn refresh_only(
+        &self,
+        only: Option<&str>,
+    ) -> Result<(Arc<View>, Vec<ManifestError>), RefreshError> {
         let _one = self.0.scanning.lock().await;
-        let mut view = self.scan();
+        let found = self.scan(only);
         let now = now_micros();
-        let rows: Vec<DriverRow> = view
+        let rows: Vec<DriverRow> = found
             .drivers
             .iter()
             .map(|d| DriverRow {
@@ -217,16 +226,17 @@ impl Registry {
             .collect();
         self.0.store.upsert_drivers(&rows).await?;
         let generation = self.0.store.drivers_generation().await?;
-        self.apply_deleted(&mut view).await?;
-        for e in &view.errors {
+        let view = self.reload().await?;
+        for e in &found.errors {
             tracing::warn!(error = %e, "driver not loaded");
         }
         tracing::info!(
             drivers = view.drivers.len(),
-            errors = view.errors.len(),
+            errors = found.errors.len(),
+            only = only.unwrap_or("*"),
             "driver registry refreshed"
         );
-        Ok(self.install(view, generation))
+        Ok((self.install(view, generation), found.errors))
     }
 
     /// The registry as it is now: rescanned first when another process refreshed it (checked
@@ -257,12 +267,20 @@ impl Registry {
             return current;
         }
         let _one = self.0.scanning.lock().await;
-        let mut view = self.scan();
-        if let Err(e) = self.apply_deleted(&mut view).await {
-            tracing::warn!(error = %e, "cannot read the driver rows");
-            return current;
+        match self.reload().await {
+            Ok(view) => self.install(view, generation),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the driver rows");
+                current
+            }
         }
-        self.install(view, generation)
+    }
+
+    /// Make the next [`Self::view`] ask the store at once (a driver row changed here).
+    pub fn stale(&self) {
+        if let Ok(mut s) = self.0.seen.lock() {
+            s.1 = None;
+        }
     }
 
     /// The view as loaded, without asking the store.
@@ -281,25 +299,28 @@ impl Registry {
         view
     }
 
-    /// Mark the drivers the store has soft-deleted.
-    async fn apply_deleted(&self, view: &mut View) -> Result<(), StoreError> {
-        let deleted: HashSet<String> = self
+    /// The whole plug-in folder scanned, keeping only the drivers that have a row in the store
+    /// (one removed by an Enforcing delete stays unloaded until a refresh brings it back),
+    /// each marked as the store has it (soft-deleted or not).
+    async fn reload(&self) -> Result<View, StoreError> {
+        let mut view = self.scan(None);
+        let rows: std::collections::HashMap<String, bool> = self
             .0
             .store
             .list_drivers()
             .await?
             .into_iter()
-            .filter(|r| r.deleted)
-            .map(|r| r.uuid)
+            .map(|r| (r.uuid, r.deleted))
             .collect();
+        view.drivers.retain(|d| rows.contains_key(&d.manifest.uuid));
         for d in &mut view.drivers {
-            d.deleted = deleted.contains(&d.manifest.uuid);
+            d.deleted = rows.get(&d.manifest.uuid).copied().unwrap_or(false);
         }
-        Ok(())
+        Ok(view)
     }
 
-    /// Scan the plug-in folder (no store access).
-    fn scan(&self) -> View {
+    /// Scan the plug-in folder (no store access); `only` narrows it to one driver name.
+    fn scan(&self, only: Option<&str>) -> View {
         let config = &self.0.config;
         let mut errors = Vec::new();
         let simulated_folder = config.plugins.join(simulated::NAME);
@@ -307,20 +328,25 @@ impl Registry {
         let mut builtins = vec![pginstall_manifest(), probes_manifest()];
         match Simulated::manifest(&simulated_folder) {
             Ok(m) => builtins.push(m),
-            Err(reason) => errors.push(ManifestError {
-                path: simulated_folder.join(simulated::SETTINGS_FILE),
-                reason,
-            }),
+            Err(reason) if only.is_none_or(|o| o == simulated::NAME) => {
+                errors.push(ManifestError {
+                    path: simulated_folder.join(simulated::SETTINGS_FILE),
+                    reason,
+                })
+            }
+            Err(_) => {}
         }
         let (addons, catalog_errors) = local_process::catalog(&local_folder);
-        errors.extend(catalog_errors);
+        if only.is_none_or(|o| o == local_process::NAME) {
+            errors.extend(catalog_errors);
+        }
         let (program, args) = &config.local_process;
         builtins.push(local_process::manifest(
             &program.to_string_lossy(),
             args,
             addons,
         ));
-        let found = scan(&config.plugins, builtins, None);
+        let found = scan(&config.plugins, builtins, only);
         errors.extend(found.errors);
         let drivers = found
             .drivers

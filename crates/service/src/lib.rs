@@ -10,6 +10,7 @@ pub mod drivers;
 pub mod gaussdb;
 pub mod identity;
 pub mod servicestage;
+pub mod zstack;
 
 use plugboard_core::config::Config;
 use plugboard_core::secrets::MasterKey;
@@ -27,6 +28,7 @@ pub struct Services {
     pub gaussdb: gaussdb::GaussDb,
     pub identity: identity::IdentityService,
     pub servicestage: servicestage::ServiceStage,
+    pub zstack: zstack::ZStack,
 }
 
 /// What the services are built from.
@@ -58,6 +60,14 @@ impl Services {
             },
         );
         Self {
+            zstack: zstack::ZStack::new(
+                deps.store.clone(),
+                deps.identity.clone(),
+                registry.clone(),
+                deps.config.zstack.clone(),
+                deps.network.clone(),
+                deps.job_waker.clone(),
+            ),
             servicestage: servicestage::ServiceStage::new(
                 deps.store.clone(),
                 registry,
@@ -92,6 +102,7 @@ impl Services {
 pub fn register(engine: &mut Engine, services: &Services, staging_root: PathBuf) -> Background {
     gaussdb::register(engine, &services.gaussdb, staging_root);
     servicestage::register(engine, &services.servicestage);
+    zstack::register(engine, &services.zstack);
     Background(dbss::register(&services.dbss))
 }
 

@@ -134,4 +134,50 @@ impl Store {
                 .try_get(0)?,
         )
     }
+
+    /// What still uses a driver, as (what, how many) with a count above zero: the add-ons it
+    /// runs, the running jobs of those add-ons, and — for the built-in drivers named by
+    /// `serves` — the GaussDB instances it installs into (`"gaussdb"`) or the audited
+    /// databases it probes (`"dbss"`).
+    pub async fn driver_dependents(
+        &self,
+        uuid: &str,
+        serves: Option<&str>,
+    ) -> Result<Vec<(&'static str, i64)>> {
+        let count = |sql: &'static str, bind: bool| async move {
+            let mut q = sqlx::query(sql);
+            if bind {
+                q = q.bind(uuid);
+            }
+            let n: i64 = q.fetch_one(self.pool()).await?.try_get(0)?;
+            Ok::<i64, StoreError>(n)
+        };
+        let mut found = vec![
+            (
+                "add-ons",
+                count("SELECT COUNT(*) FROM ss_addons WHERE driver_uuid = $1", true).await?,
+            ),
+            (
+                "running add-on jobs",
+                count("SELECT COUNT(*) FROM jobs j JOIN ss_addons a ON j.target = 'servicestage:addon:' || a.id WHERE a.driver_uuid = $1 AND j.status IN ('queued', 'running')", true).await?,
+            ),
+        ];
+        match serves {
+            Some("gaussdb") => found.push((
+                "GaussDB instances",
+                count(
+                    "SELECT COUNT(*) FROM gaussdb_instances WHERE install_mode = 'local'",
+                    false,
+                )
+                .await?,
+            )),
+            Some("dbss") => found.push((
+                "audited databases",
+                count("SELECT COUNT(*) FROM dbss_databases", false).await?,
+            )),
+            _ => {}
+        }
+        found.retain(|(_, n)| *n > 0);
+        Ok(found)
+    }
 }

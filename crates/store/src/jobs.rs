@@ -183,6 +183,15 @@ impl EffectTx<'_> {
         set_addon_status_in(self.conn, addon_id, status, version, host, now).await
     }
 
+    /// Submit another job with this one's end (a ZStack web hook's delivery, say).
+    pub async fn insert_job(&mut self, job: &NewJob) -> Result<()> {
+        let steps: Vec<JobStep> = job.steps.iter().map(|s| JobStep::pending(s)).collect();
+        insert_job_query(job, &steps)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
     /// Remove a ServiceStage add-on (its uninstall succeeded).
     pub async fn delete_addon(&mut self, addon_id: &str) -> Result<()> {
         delete_addon_in(self.conn, addon_id).await
@@ -222,6 +231,23 @@ fn finish_query<'q>(
 }
 
 const INSERT_SQL: &str = "INSERT INTO jobs (id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host) VALUES ($1, $2, $3, $4, $5, 'queued', 0, 0, $6, $7, '{}', '', 0, 0, '', 0, $8, $8, 0, $9)";
+/// The insertion of a new job with its pending steps.
+fn insert_job_query<'q>(
+    job: &'q NewJob,
+    steps: &[JobStep],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(INSERT_SQL)
+        .bind(&job.id)
+        .bind(&job.project_id)
+        .bind(&job.kind)
+        .bind(&job.target)
+        .bind(&job.target_name)
+        .bind(json_text(&steps))
+        .bind(json_text(&job.input))
+        .bind(job.created_at)
+        .bind(&job.host)
+}
+
 const COLS: &str = "id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host";
 
 fn job_from(row: &AnyRow) -> Result<Job> {
@@ -285,16 +311,7 @@ impl Store {
         job: &'q NewJob,
         steps: &[JobStep],
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        sqlx::query(INSERT_SQL)
-            .bind(&job.id)
-            .bind(&job.project_id)
-            .bind(&job.kind)
-            .bind(&job.target)
-            .bind(&job.target_name)
-            .bind(json_text(&steps))
-            .bind(json_text(&job.input))
-            .bind(job.created_at)
-            .bind(&job.host)
+        insert_job_query(job, steps)
     }
 
     /// A job of `project_id` (another project's is `NotFound`).
@@ -308,6 +325,15 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         job_from(&row)
+    }
+
+    /// Whether a job of that id exists (any project, any state).
+    pub async fn job_exists(&self, id: &str) -> Result<bool> {
+        Ok(sqlx::query("SELECT 1 FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .is_some())
     }
 
     /// Whether a job runs on `target`.

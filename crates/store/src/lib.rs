@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod lockout;
 pub mod servicestage;
 pub mod testing;
+pub mod zstack;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -97,6 +98,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         10,
         "jobs host",
         include_str!("../migrations/0010_jobs_host.sql"),
+    ),
+    (
+        11,
+        "zstack sessions",
+        include_str!("../migrations/0011_zstack_sessions.sql"),
     ),
 ];
 

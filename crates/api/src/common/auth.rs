@@ -64,6 +64,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 /// `POST /zstack/api/`); `None`: no operation of the table.
 pub type Resolver = fn(&[u8]) -> Option<&'static Operation>;
 
+/// Why the guard refused an authenticated caller (see `families::Descriptor::render_denied`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// No policy allows the operation's action.
+    Action,
+    /// The operation is for tenant administrators only.
+    AdminOnly,
+}
+
+/// The Huawei gateway's refusal of an authenticated caller: 403 APIG.0302 whatever the cause.
+pub fn gateway_denied(_op: &'static Operation, _why: Denied) -> Response {
+    GatewayError::Forbidden.into_response()
+}
+
 /// The operation a body-resolved request was resolved to (a request extension).
 #[derive(Debug, Clone, Copy)]
 pub struct ResolvedOp(pub &'static Operation);
@@ -272,10 +286,14 @@ async fn authorize(g: &RouteGuard, req: Request) -> Result<Request, Response> {
             _ => return Err(GatewayError::Forbidden.into_response()),
         }
     }
-    if let Access::Action(action) = g.op.access {
-        if !principal.allows(action, project_id.as_deref()) {
-            return Err(GatewayError::Forbidden.into_response());
+    match g.op.access {
+        Access::Action(action) if !principal.allows(action, project_id.as_deref()) => {
+            return Err((family.render_denied)(g.op, Denied::Action));
         }
+        Access::Admin(_) if !principal.is_tenant_admin(project_id.as_deref()) => {
+            return Err((family.render_denied)(g.op, Denied::AdminOnly));
+        }
+        _ => {}
     }
     // e.g. plugboard's admin API: the domain owner or a `te_admin` holder (on the domain or
     // the path's project) only, whatever else the caller's policies match.

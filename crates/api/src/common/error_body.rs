@@ -45,3 +45,19 @@ pub struct KeystoneError {
     pub title: String,
     pub message: String,
 }
+
+/// `{"error": {"code", "description", "details"}}` (ZStack REST, with HTTP 503).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZStackErrorBody {
+    pub error: ZStackError,
+}
+
+/// A ZStack `ErrorCode`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZStackError {
+    /// `SYS.1007`, `ID.1001`, ...
+    pub code: String,
+    pub description: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub details: String,
+}

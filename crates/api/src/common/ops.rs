@@ -16,6 +16,10 @@ pub enum Family {
     Dbss,
     /// ServiceStage (flat).
     ServiceStage,
+    /// ZStack REST (`/zstack/v1`: 503 `{"error": {...}}`, the vendor's plain-text 400/404).
+    ZStack,
+    /// ZStack RPC (`POST /zstack/api/`: HTTP 200, the outcome inside a `result` string).
+    ZStackRpc,
     /// plugboard's own admin API (flat, its own codes).
     Admin,
     /// Health, metrics and the OpenAPI document.
@@ -30,6 +34,7 @@ impl Family {
             Family::GaussDb => "gaussdb",
             Family::Dbss => "dbss",
             Family::ServiceStage => "servicestage",
+            Family::ZStack | Family::ZStackRpc => "zstack",
             Family::Admin => "admin",
             Family::System => "system",
         }
@@ -45,6 +50,9 @@ pub enum Access {
     Authenticated,
     /// Callers whose policies allow this IAM action (`service:resource:verb`).
     Action(&'static str),
+    /// Tenant administrators only (the domain owner or a `te_admin` holder: ZStack's admin-only
+    /// APIs), whatever a normal account's policies say; the action names the operation.
+    Admin(&'static str),
 }
 
 /// One route.
@@ -65,7 +73,7 @@ impl Operation {
     /// The IAM action, if the operation requires one.
     pub fn action(&self) -> Option<&'static str> {
         match self.access {
-            Access::Action(a) => Some(a),
+            Access::Action(a) | Access::Admin(a) => Some(a),
             _ => None,
         }
     }

@@ -148,6 +148,26 @@ impl Server {
         .expect("admin token")
     }
 
+    /// A ZStack session of the bootstrap admin (REST login with the password's SHA-512 hex).
+    pub async fn zstack_session(&self) -> String {
+        use sha2::{Digest, Sha512};
+        let digest = hex::encode(Sha512::digest(self.b("password").as_bytes()));
+        let body =
+            serde_json::json!({"logInByAccount": {"accountName": "admin", "password": digest}});
+        let r = self
+            .client
+            .put(self.url("/zstack/v1/accounts/login"))
+            .json(&body)
+            .send()
+            .await
+            .expect("zstack login");
+        let answer: serde_json::Value = r.json().await.expect("login answer");
+        answer["inventory"]["uuid"]
+            .as_str()
+            .expect("session uuid")
+            .to_string()
+    }
+
     /// A password token; `None` on 401.
     pub async fn token(&self, user: &str, password: &str, project: Option<&str>) -> Option<String> {
         let mut body = serde_json::json!({"auth": {"identity": {"methods": ["password"],

@@ -14,7 +14,8 @@
 use crate::drivers::Registry;
 use plugboard_core::time::now_micros;
 use plugboard_drivers::step::{
-    AddonRef, EnvironmentRef, Label, ResourceRef, StepEvent, StepRequest, PROTOCOL_VERSION,
+    AddonRef, EnvironmentRef, Label, ResourceRef, StepEvent, StepFailure, StepRequest,
+    PROTOCOL_VERSION,
 };
 use plugboard_jobs::{JobHandler, JobKind, JobOutcome, StepCtx, StepError};
 use plugboard_store::jobs::{BoxedEffect, EffectTx, Job, JobEffect};
@@ -92,6 +93,9 @@ impl JobKind for AddonJob {
             .map(|id| AddonTarget(id.to_string()))
     }
 }
+
+/// How often a running step checks that its driver is still registered.
+const DRIVER_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The most of a step's log kept in its task's messages (the latest lines win).
 const MAX_MESSAGES_BYTES: usize = 16 * 1024;
@@ -198,7 +202,7 @@ impl JobHandler for AddonJobHandler {
         let view = self.registry.view().await;
         let Some(driver) = view.driver(&input.driver_uuid) else {
             return Err(failed(format!(
-                "driver {} is not registered on this process; put it in the plug-in folder and refresh",
+                "the add-on's driver {} is gone (deleted, or not in this process's plug-in folder); put it back and refresh the drivers",
                 input.driver_uuid
             )));
         };
@@ -258,12 +262,26 @@ impl JobHandler for AddonJobHandler {
             events.send(e).ok();
         };
         let mut messages = Messages::default();
+        let driver_uuid = driver.manifest.uuid.clone();
+        let driver_name = driver.manifest.name.clone();
+        drop(view);
         let outcome = {
             let run = runner.run_step(&request, &mut sink);
             tokio::pin!(run);
+            // A driver removed from the registry (ZStack's Enforcing delete) stops its steps:
+            // dropping the step kills its processes.
+            let mut check = tokio::time::interval(DRIVER_CHECK);
+            check.tick().await;
             loop {
                 tokio::select! {
                     outcome = &mut run => break outcome,
+                    _ = check.tick() => {
+                        if self.registry.view().await.driver(&driver_uuid).is_none() {
+                            break Err(StepFailure::new(format!(
+                                "driver {driver_name} ({driver_uuid}) was deleted while the step ran; its processes were killed"
+                            )));
+                        }
+                    }
                     Some(event) = received.recv() => match event {
                         StepEvent::Progress(p) => ctx.progress(p).await,
                         StepEvent::Log(line) => {

@@ -455,11 +455,19 @@ impl ServiceStage {
     ) -> Result<String> {
         let addon = self.addon(project, environment_id, id).await?;
         let view = self.registry.view().await;
+        let now = now_micros();
         let Some(driver) = view.driver(&addon.driver_uuid).filter(|d| d.runs_addons()) else {
-            return Err(Error::Invalid(format!(
-                "the driver of add-on {} ({}) is not registered; put it back in the plug-in folder and refresh",
-                addon.name, addon.driver_uuid
-            )));
+            // The driver is gone (an Enforcing delete): the job is accepted and fails saying
+            // so, like every job of the add-on until the driver is back.
+            let job = self.new_job_steps(
+                &addon,
+                &addon.driver_uuid,
+                vec![action.as_str().into()],
+                action,
+                creator,
+                now,
+            )?;
+            return self.start(project, environment_id, id, action, job).await;
         };
         if driver.deleted && action != AddonAction::Uninstall {
             return Err(Error::Invalid(format!(
@@ -476,8 +484,19 @@ impl ServiceStage {
                 driver.manifest.name
             )));
         }
-        let now = now_micros();
         let job = self.new_job(&addon, driver, action, creator, now)?;
+        self.start(project, environment_id, id, action, job).await
+    }
+
+    /// Commit an add-on job with the add-on's new status; the job's id.
+    async fn start(
+        &self,
+        project: &str,
+        environment_id: &str,
+        id: &str,
+        action: AddonAction,
+        job: NewJob,
+    ) -> Result<String> {
         let status = match action {
             AddonAction::Uninstall => AddonStatus::Deleting,
             _ => AddonStatus::Upgrading,
@@ -505,11 +524,24 @@ impl ServiceStage {
         creator: &str,
         now: Micros,
     ) -> Result<NewJob> {
+        let steps = driver.manifest.steps_of(action.as_str());
+        self.new_job_steps(addon, &driver.manifest.uuid, steps, action, creator, now)
+    }
+
+    fn new_job_steps(
+        &self,
+        addon: &Addon,
+        driver_uuid: &str,
+        steps: Vec<String>,
+        action: AddonAction,
+        creator: &str,
+        now: Micros,
+    ) -> Result<NewJob> {
         let input = AddonJobInput {
             action,
             addon_id: addon.id.clone(),
             environment_id: addon.environment_id.clone(),
-            driver_uuid: driver.manifest.uuid.clone(),
+            driver_uuid: driver_uuid.to_string(),
             created_by: creator.to_string(),
         };
         let mut job = AddonJob::new_job(
@@ -521,7 +553,7 @@ impl ServiceStage {
             now,
         )
         .map_err(|e| Error::Internal(e.to_string()))?;
-        job.steps = driver.manifest.steps_of(action.as_str());
+        job.steps = steps;
         job.host = addon.host.clone();
         Ok(job)
     }
