@@ -439,3 +439,62 @@ def test_drivers_refreshed_through_zstack_show_in_servicestage(start_plugboard):
     env = create_env(client)
     got = signed_call(pb, "GET", f"/v3/{pb.bootstrap['project_id']}/cas/environments/{env.id}/addons-metadata")
     assert {"name": "agent", "latest_version": "1.0.0"} in got.json()["addons"], got.body
+
+
+def test_enforcing_delete_stops_the_drivers_running_steps(start_plugboard, tmp_path):
+    from test_servicestage_drivers import alive, external_driver, wait_gone
+    pb = start_plugboard()
+    sid = session(pb)
+    child = tmp_path / "step.pid"
+    external_driver(pb, "slow", f"cat >/dev/null\nsleep 600 &\necho $! > {child}\nwait\n")
+    drivers = refresh_drivers(pb)
+    uuid = next(d["uuid"] for d in drivers["drivers"] if d["name"] == "slow")
+    client = ss_client(pb)
+    env = create_env(client)
+    bind(client, env.id, [("cce", "cce-1")])
+    resp = signed_call(pb, "POST", f"/v3/{pb.bootstrap['project_id']}/cas/environments/{env.id}/addons",
+                       {"name": "slow", "cce_id": "cce-1"})
+    assert resp.status == 200, resp.body
+    job = resp.json()["job_id"]
+    deadline = time.time() + 20
+    while not child.exists() or not child.read_text().strip():
+        assert time.time() < deadline, "the step never started"
+        time.sleep(0.05)
+    step = int(child.read_text())
+    assert alive(step)
+    resp = rest(pb, "DELETE", f"/zstack/v1/external/plugins/{uuid}?deleteMode=Enforcing", sid)
+    assert poll(pb, resp.json()["location"]).status == 200
+    done = wait_job(client, job, timeout=30)
+    assert done.job.execution_status == "FAILED", done
+    assert "was deleted while the step ran" in done.tasks[0].messages, done.tasks[0]
+    assert wait_gone(step), "the step's processes were killed"
+
+
+def test_sessions_are_shared_by_a_scale_out(start_plugboard, tmp_path):
+    import os
+    import shutil
+    from conftest import DEFAULT_PG_ADMIN_URL, PlugboardServer, PostgresAdmin, _binary
+    admin = PostgresAdmin(os.environ.get("PLUGBOARD_TEST_PG_ADMIN_URL", DEFAULT_PG_ADMIN_URL))
+    db_name, db_url = admin.create()
+    key = tmp_path / "shared.key"
+    key.write_text(secrets.token_hex(32))
+    cfg = f'master_key_file = "{key}"\n'
+    b = None
+    try:
+        a = start_plugboard(config=cfg, env={"PLUGBOARD_DATABASE_URL": db_url})
+        b = PlugboardServer(tmp_path / "b", _binary(), database_url=db_url, config=cfg)
+        shutil.copy(a.bootstrap_file, b.bootstrap_file)
+        b.start()
+        sid = session(a)
+        assert len(query(b, sid)["inventories"]) == 4
+        assert rest(b, "GET", f"/zstack/v1/accounts/sessions/{sid}/valid").json() == {"valid": True}
+        rest(b, "DELETE", f"/zstack/v1/accounts/sessions/{sid}")
+        expect_error(rest(a, "GET", "/zstack/v1/external/plugins", sid), "ID.1001")
+        # an api-job submitted through one process is polled through the other
+        resp = rest(a, "PUT", "/zstack/v1/external/plugins", session(a), json_body={"refreshPluginDrivers": {}})
+        location = resp.json()["location"]
+        assert poll(b, location).status == 200
+    finally:
+        if b is not None:
+            b.stop()
+        admin.drop(db_name)

@@ -682,3 +682,57 @@ async fn the_driver_registry_from_the_command_line() {
     cli.run(&["driver", "frobnicate"]).fails(2);
     cli.run(&["driver", "list", "--all"]).fails(2);
 }
+
+#[tokio::test]
+async fn driver_delete_from_the_command_line() {
+    let s = Server::start(None).await;
+    let cli = Cli::new();
+    cli.login(&s);
+    const SIMULATED: &str = "5d3c3f0f3b2a4c1d9e8f7a6b5c4d3e2f";
+    // permissive, while an add-on uses the driver: the delete fails and changes nothing
+    let env = env_with_cluster(&cli);
+    cli.run(&[
+        "addon",
+        "install",
+        "--env",
+        &env,
+        "--name",
+        "sermantInjector",
+        "--cce-id",
+        "cce-1",
+        "--cse-id",
+        "cse-1",
+        "--wait",
+    ])
+    .ok();
+    let r = cli.run(&["driver", "delete", SIMULATED, "--wait"]);
+    let err = r.fails(1);
+    assert!(err.contains("SYS.1006") && err.contains("1 add-ons"), "{err}");
+    let listed = cli.run(&["driver", "list", "-o", "json"]).json();
+    let simulated = |body: &Value| {
+        body["drivers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["uuid"] == SIMULATED)
+            .cloned()
+    };
+    assert_eq!(simulated(&listed).unwrap()["deleted"], false, "{listed}");
+    // enforcing: gone from the registry until a refresh brings it back
+    let out = cli
+        .run(&["driver", "delete", SIMULATED, "--mode", "enforcing", "--wait"])
+        .ok();
+    assert!(out.contains("deleted (enforcing)"), "{out}");
+    assert!(simulated(&cli.run(&["driver", "list", "-o", "json"]).json()).is_none());
+    cli.run(&["driver", "refresh"]).ok();
+    assert!(simulated(&cli.run(&["driver", "list", "-o", "json"]).json()).is_some());
+    // without --wait: the job is named
+    let body = cli
+        .run(&["driver", "delete", "0c2f1e3d4b5a4c6d8e7f9a0b1c2d3e4f", "-o", "json"])
+        .json();
+    assert!(body["job_id"].as_str().unwrap().len() == 32, "{body}");
+    let err = cli.run(&["driver", "delete", "not-a-uuid"]).fails(1);
+    assert!(err.contains("PLUGBOARD.0400") && err.contains("not-a-uuid"), "{err}");
+    cli.run(&["driver", "delete", SIMULATED, "--mode", "gently"])
+        .fails(2);
+}

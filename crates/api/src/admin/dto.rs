@@ -193,3 +193,22 @@ pub struct DriverList {
     pub drivers: Vec<DriverView>,
     pub errors: Vec<DriverErrorView>,
 }
+
+/// `DELETE /plugboard/v1/drivers/{uuid}` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "snake_case")]
+#[into_params(parameter_in = Query)]
+pub struct DeleteDriverQuery {
+    /// `permissive` (default: refused while something uses the driver, else a soft delete) or
+    /// `enforcing` (the driver's row removed, its running steps stopped).
+    pub mode: Option<String>,
+}
+
+/// `DELETE /plugboard/v1/drivers/{uuid}` answer: the delete's api-job.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub struct DeleteDriverAccepted {
+    pub job_id: String,
+    /// Poll it (no credentials needed): 202 while it runs, 200 done, 503 failed.
+    pub location: String,
+}

@@ -386,3 +386,47 @@ pub async fn refresh_drivers(State(state): State<AppState>, _caller: Caller) -> 
         })?;
     json(StatusCode::OK, &driver_list(&view))
 }
+
+/// Path of one driver.
+#[derive(Debug, Deserialize)]
+pub struct DriverPath {
+    pub uuid: String,
+}
+
+/// `DELETE /plugboard/v1/drivers/{uuid}?mode=permissive|enforcing`: the ZStack delete's api-job.
+pub async fn delete_driver(
+    State(state): State<AppState>,
+    _caller: Caller,
+    PathParams(path): PathParams<DriverPath>,
+    QueryParams(q): QueryParams<DeleteDriverQuery>,
+) -> Result<Response> {
+    let mode = match q.mode.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("") | Some("permissive") => "Permissive",
+        Some("enforcing") => "Enforcing",
+        Some(other) => {
+            return Err(AdminError::Invalid(format!(
+                "mode `{other}` is not one of permissive, enforcing"
+            )))
+        }
+    };
+    let job_id = state
+        .services
+        .zstack
+        .delete_plugin_drivers(&path.uuid, Some(mode), &Default::default())
+        .await
+        .map_err(|e| match e {
+            plugboard_service::zstack::Error::Store(e) => AdminError::from(e),
+            plugboard_service::zstack::Error::Api(code) if code.code == "SYS.1006" => {
+                AdminError::Conflict(code.details)
+            }
+            plugboard_service::zstack::Error::Api(code) => AdminError::Invalid(code.details),
+            other => AdminError::Invalid(other.to_string()),
+        })?;
+    json(
+        StatusCode::ACCEPTED,
+        &DeleteDriverAccepted {
+            location: state.link(&format!("/zstack/v1/api-jobs/{job_id}")),
+            job_id,
+        },
+    )
+}

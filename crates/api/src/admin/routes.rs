@@ -127,6 +127,16 @@ op!(
     "Rescan the plug-in folder; every process of a scale-out sees the result within a second"
 );
 
+op!(
+    Admin,
+    DELETE_DRIVER,
+    "DeleteDriver",
+    DELETE,
+    "/plugboard/v1/drivers/{uuid}",
+    Access::Action("plugboard:driver:delete"),
+    "Delete a driver (async, like ZStack's DeletePluginDrivers; ?mode=permissive|enforcing)"
+);
+
 /// Every admin route.
 pub fn routes() -> Vec<OpRoute> {
     vec![
@@ -149,6 +159,7 @@ pub fn routes() -> Vec<OpRoute> {
         op_route(&UNLOCK_ACCESS_KEY, handlers::unlock_access_key),
         op_route(&LIST_DRIVERS, handlers::list_drivers),
         op_route(&REFRESH_DRIVERS, handlers::refresh_drivers),
+        op_route(&DELETE_DRIVER, handlers::delete_driver),
     ]
 }
 
@@ -215,5 +226,12 @@ pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
         ),
         (&LIST_DRIVERS, OpDoc::new().json::<DriverList>(S::OK)),
         (&REFRESH_DRIVERS, OpDoc::new().json::<DriverList>(S::OK)),
+        (
+            &DELETE_DRIVER,
+            OpDoc::new()
+                .query::<DeleteDriverQuery>()
+                .json::<DeleteDriverAccepted>(S::ACCEPTED)
+                .errors(&[S::CONFLICT]),
+        ),
     ]
 }

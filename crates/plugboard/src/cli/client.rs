@@ -352,8 +352,11 @@ pub fn api_error(status: u16, text: &str) -> CliError {
     } else if let Some(code) = s(&body["error"]["error_code"]) {
         (code, s(&body["error"]["error_msg"]).unwrap_or_default())
     } else if let Some(code) = s(&body["error"]["code"]) {
+        // Keystone's `message`/`title`, or ZStack's `details`/`description`.
         let message = s(&body["error"]["message"])
+            .or_else(|| s(&body["error"]["details"]).filter(|d| !d.is_empty()))
             .or_else(|| s(&body["error"]["title"]))
+            .or_else(|| s(&body["error"]["description"]))
             .unwrap_or_default();
         (code, message)
     } else {
@@ -466,6 +469,15 @@ impl Client {
     /// `DELETE path`.
     pub async fn delete(&self, path: &str) -> Result<Reply, CliError> {
         self.send(Method::DELETE, path, &[], Vec::new()).await
+    }
+
+    /// `DELETE path?query`.
+    pub async fn delete_with(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Reply, CliError> {
+        self.send(Method::DELETE, path, query, Vec::new()).await
     }
 
     /// Sign and send; a non-2xx answer becomes [`CliError::Api`].
