@@ -142,18 +142,18 @@ if stage "build" cargo build --workspace --all-targets; then
     if stage "SDK set-up (venv, PostGIS package)" sdk_setup && . "$logdir/sdk.env"; then
         PLUGBOARD_TEST_BACKEND=sqlite stage "SDK tests, SQLite" run_pytest tests/sdk
         PLUGBOARD_TEST_BACKEND=postgres stage "SDK tests, PostgreSQL" run_pytest tests/sdk
-        stage "doc tour (README, kernel-plugins.md)" \
+        stage "doc tour (README, walk-throughs)" \
             "$venv/bin/python" scripts/doc-tour.py --binary "$PLUGBOARD_BIN" --python "$venv/bin/python"
         stage "schemathesis (contract fuzzing of /openapi.json)" bash scripts/schemathesis.sh
     else
-        for s in "SDK tests, SQLite" "SDK tests, PostgreSQL" "doc tour (README, kernel-plugins.md)" \
+        for s in "SDK tests, SQLite" "SDK tests, PostgreSQL" "doc tour (README, walk-throughs)" \
             "schemathesis (contract fuzzing of /openapi.json)"; do
             skip "$s" "needs the SDK set-up"
         done
     fi
 else
     for s in "Rust tests, SQLite" "Rust tests, PostgreSQL" "SDK set-up (venv, PostGIS package)" \
-        "SDK tests, SQLite" "SDK tests, PostgreSQL" "doc tour (README, kernel-plugins.md)" \
+        "SDK tests, SQLite" "SDK tests, PostgreSQL" "doc tour (README, walk-throughs)" \
         "schemathesis (contract fuzzing of /openapi.json)"; do
         skip "$s" "needs the build"
     done

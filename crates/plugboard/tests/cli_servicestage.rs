@@ -707,7 +707,10 @@ async fn driver_delete_from_the_command_line() {
     .ok();
     let r = cli.run(&["driver", "delete", SIMULATED, "--wait"]);
     let err = r.fails(1);
-    assert!(err.contains("SYS.1006") && err.contains("1 add-ons"), "{err}");
+    assert!(
+        err.contains("SYS.1006") && err.contains("1 add-ons"),
+        "{err}"
+    );
     let listed = cli.run(&["driver", "list", "-o", "json"]).json();
     let simulated = |body: &Value| {
         body["drivers"]
@@ -720,7 +723,14 @@ async fn driver_delete_from_the_command_line() {
     assert_eq!(simulated(&listed).unwrap()["deleted"], false, "{listed}");
     // enforcing: gone from the registry until a refresh brings it back
     let out = cli
-        .run(&["driver", "delete", SIMULATED, "--mode", "enforcing", "--wait"])
+        .run(&[
+            "driver",
+            "delete",
+            SIMULATED,
+            "--mode",
+            "enforcing",
+            "--wait",
+        ])
         .ok();
     assert!(out.contains("deleted (enforcing)"), "{out}");
     assert!(simulated(&cli.run(&["driver", "list", "-o", "json"]).json()).is_none());
@@ -728,11 +738,20 @@ async fn driver_delete_from_the_command_line() {
     assert!(simulated(&cli.run(&["driver", "list", "-o", "json"]).json()).is_some());
     // without --wait: the job is named
     let body = cli
-        .run(&["driver", "delete", "0c2f1e3d4b5a4c6d8e7f9a0b1c2d3e4f", "-o", "json"])
+        .run(&[
+            "driver",
+            "delete",
+            "0c2f1e3d4b5a4c6d8e7f9a0b1c2d3e4f",
+            "-o",
+            "json",
+        ])
         .json();
     assert!(body["job_id"].as_str().unwrap().len() == 32, "{body}");
     let err = cli.run(&["driver", "delete", "not-a-uuid"]).fails(1);
-    assert!(err.contains("PLUGBOARD.0400") && err.contains("not-a-uuid"), "{err}");
+    assert!(
+        err.contains("PLUGBOARD.0400") && err.contains("not-a-uuid"),
+        "{err}"
+    );
     cli.run(&["driver", "delete", SIMULATED, "--mode", "gently"])
         .fails(2);
 }

@@ -91,8 +91,13 @@ async fn delete(
         DeleteMode::Permissive => "permissive",
         DeleteMode::Enforcing => "enforcing",
     };
-    let path = format!("/plugboard/v1/drivers/{}", client::path_id("driver uuid", uuid)?);
-    let reply = client.delete_with(&path, &[("mode", mode.to_string())]).await?;
+    let path = format!(
+        "/plugboard/v1/drivers/{}",
+        client::path_id("driver uuid", uuid)?
+    );
+    let reply = client
+        .delete_with(&path, &[("mode", mode.to_string())])
+        .await?;
     let body = reply.json()?;
     let job = field(&body, "job_id");
     if !wait {
