@@ -106,6 +106,14 @@ pub struct AsyncAccepted {
 }
 
 /// `POST /zstack/api/`: `{"<fully qualified APIxxxMsg>": {...fields, "session": {"uuid"}}}`.
+/// The messages served, each authorized like its REST twin:
+/// `org.zstack.header.identity.APILogInByAccountMsg` `{accountName, password}` (anyone),
+/// `org.zstack.header.identity.APILogOutMsg` `{sessionUuid}` (anyone),
+/// `org.zstack.header.core.external.plugin.APIQueryPluginDriversMsg` `{conditions, limit,
+/// start, count, replyWithCount, sortBy, sortDirection, fields}` (admins,
+/// `zstack:pluginDriver:query`), `...APIRefreshPluginDriversMsg` `{name}` (admins,
+/// `zstack:pluginDriver:refresh`; async), `...APIDeletePluginDriversMsg` `{uuid, deleteMode}`
+/// (`zstack:pluginDriver:delete`; async).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RpcCall {
     #[serde(flatten)]

@@ -431,17 +431,18 @@ impl ServiceStage {
         Ok(self.store.list_addons(project, environment_id).await?)
     }
 
-    /// One add-on.
+    /// One add-on. One read when it exists (the add-on row names its environment and
+    /// project); the environment is read only to tell which of the two is missing.
     pub async fn addon(&self, project: &str, environment_id: &str, id: &str) -> Result<Addon> {
+        if ids::is_uuid(id) && ids::is_uuid(environment_id) {
+            match self.store.get_addon(project, environment_id, id).await {
+                Ok(a) => return Ok(a),
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         self.environment(project, environment_id).await?;
-        if !ids::is_uuid(id) {
-            return Err(Error::AddonNotFound(id.to_string()));
-        }
-        match self.store.get_addon(project, environment_id, id).await {
-            Ok(a) => Ok(a),
-            Err(StoreError::NotFound) => Err(Error::AddonNotFound(id.to_string())),
-            Err(e) => Err(e.into()),
-        }
+        Err(Error::AddonNotFound(id.to_string()))
     }
 
     /// Start `action` (restart, redeploy or uninstall) on an add-on; the job's id.
