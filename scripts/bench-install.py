@@ -304,7 +304,8 @@ def bench_plugboard_jobs(args, work, label, mode, database_url=None):
         rows = job_rows_pg(database_url) if database_url else job_rows_sqlite(server.data / "plugboard.db")
     finally:
         server.stop()
-    done = [r for r in rows if r[2] == "Completed"]
+    # The stored state is the neutral `completed` (GaussDB's `Completed` before migration 0009).
+    done = [r for r in rows if r[2] in ("completed", "Completed")]
     if len(done) != len(job_ids):
         raise SystemExit(f"{label}: {len(done)} of {len(job_ids)} jobs completed")
     lat = [(e - c) / 1000 for c, e, _ in done]

@@ -2,7 +2,9 @@
 //! given `plugboard` binary on a fresh data directory, measures cold start (spawn → first 200)
 //! and idle RSS, then drives 64 keep-alive connections against `/healthz` (baseline),
 //! token-authenticated and AK/SK-authenticated `GET /v3/auth/projects`, and prints requests/s,
-//! p50/p99 latency and each figure's ratio to the baseline measured in the same run.
+//! p50/p99 latency and each figure's ratio to the baseline measured in the same run, and the
+//! CPU time (user + system) the server and this load generator spent per request: on a shared
+//! machine other processes move requests/s a lot, CPU time per request much less.
 //! `plugboard-bench driver-steps`: the external step protocol against spawning the same
 //! executable in a loop (see [`driver_steps`]).
 
@@ -150,14 +152,43 @@ struct Figures {
     p50_ms: f64,
     p99_ms: f64,
     errors: usize,
+    /// CPU time (user + system) per request over the measured window, microseconds.
+    server_us: f64,
+    client_us: f64,
+}
+
+/// User + system CPU time of process `pid` ("self" for this one) so far, seconds.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / clock_ticks())
+}
+
+fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 async fn load(
-    addr: &str,
+    server: &ServerProc,
     path: &str,
     headers: Vec<(String, String)>,
     args: &Args,
 ) -> Result<Figures> {
+    let addr = server.addr.as_str();
+    let server_pid = server.child.id().to_string();
     let deadline_warm = Instant::now() + Duration::from_millis(500);
     let run_for = Duration::from_secs_f64(args.seconds);
     let mut tasks = Vec::new();
@@ -184,6 +215,9 @@ async fn load(
             anyhow::Ok((latencies, errors))
         }));
     }
+    // The measured window starts when the warm-up ends (every connection then starts its own).
+    tokio::time::sleep_until(deadline_warm.into()).await;
+    let cpu_before = (cpu_seconds(&server_pid), cpu_seconds("self"));
     let mut all = Vec::new();
     let mut errors = 0;
     for t in tasks {
@@ -191,6 +225,13 @@ async fn load(
         all.extend(l);
         errors += e;
     }
+    let cpu_after = (cpu_seconds(&server_pid), cpu_seconds("self"));
+    let per_request = |before: Option<f64>, after: Option<f64>| match (before, after) {
+        (Some(b), Some(a)) if !all.is_empty() => (a - b) * 1e6 / all.len() as f64,
+        _ => f64::NAN,
+    };
+    let server_us = per_request(cpu_before.0, cpu_after.0);
+    let client_us = per_request(cpu_before.1, cpu_after.1);
     all.sort();
     let pct =
         |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
@@ -199,6 +240,8 @@ async fn load(
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         errors,
+        server_us,
+        client_us,
     })
 }
 
@@ -315,16 +358,10 @@ async fn run(args: Args) -> Result<()> {
         "idle RSS:                             {:.1} MiB  (target < 30 MiB)",
         idle_rss as f64 / 1024.0
     );
-    let baseline = load(&server.addr, "/healthz", vec![], &args).await?;
-    let tok = load(
-        &server.addr,
-        path,
-        vec![("x-auth-token".into(), token)],
-        &args,
-    )
-    .await?;
+    let baseline = load(&server, "/healthz", vec![], &args).await?;
+    let tok = load(&server, path, vec![("x-auth-token".into(), token)], &args).await?;
     let aksk = load(
-        &server.addr,
+        &server,
         path,
         signed_headers(&server.addr, &bootstrap, path)?,
         &args,
@@ -333,8 +370,8 @@ async fn run(args: Args) -> Result<()> {
     let loaded_rss = rss_kib(server.child.id()).unwrap_or(0);
     println!();
     println!(
-        "{:<34} {:>10} {:>9} {:>9} {:>7} {:>8}",
-        "scenario", "req/s", "p50 ms", "p99 ms", "errors", "ratio"
+        "{:<34} {:>10} {:>9} {:>9} {:>7} {:>8} {:>11} {:>11}",
+        "scenario", "req/s", "p50 ms", "p99 ms", "errors", "ratio", "server µs", "client µs"
     );
     for (name, f, target) in [
         ("GET /healthz (baseline)", &baseline, None),
@@ -346,10 +383,11 @@ async fn run(args: Args) -> Result<()> {
             .map(|t| format!("  (target ≥ {t})"))
             .unwrap_or_default();
         println!(
-            "{name:<34} {:>10.0} {:>9.2} {:>9.2} {:>7} {:>8.2}{target}",
-            f.rps, f.p50_ms, f.p99_ms, f.errors, ratio
+            "{name:<34} {:>10.0} {:>9.2} {:>9.2} {:>7} {:>8.2} {:>11.1} {:>11.1}{target}",
+            f.rps, f.p50_ms, f.p99_ms, f.errors, ratio, f.server_us, f.client_us
         );
     }
+    println!("(server µs, client µs: CPU time, user + system, per request in the measured window)");
     println!("RSS after load: {:.1} MiB", loaded_rss as f64 / 1024.0);
     if tok.errors + aksk.errors + baseline.errors > 0 {
         bail!("some requests failed");

@@ -49,6 +49,9 @@ const HYPER_MAX_URI: usize = 65_534;
 /// do not turn the close into a reset that discards the answer at the client.
 const LINGER: Duration = Duration::from_millis(500);
 
+/// The room made in a connection's buffer before each read of its socket.
+const READ_CHUNK: usize = 8 * 1024;
+
 /// The limits connections are served under (from `[http]`).
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -359,7 +362,7 @@ impl Guarded {
             max_head: limits.max_header_bytes,
             max_headers: limits.max_headers,
             header_timeout: limits.header_read_timeout,
-            pending: BytesMut::with_capacity(8 * 1024),
+            pending: BytesMut::with_capacity(READ_CHUNK),
             release: 0,
             framing: Framing::Head,
             head_timer: None,
@@ -408,8 +411,7 @@ impl Guarded {
             }
             Framing::Head => {
                 let new = &self.pending[self.scanned.saturating_sub(3)..];
-                let may_be_complete =
-                    new.windows(2).any(|w| w == b"\n\n") || new.windows(3).any(|w| w == b"\n\r\n");
+                let may_be_complete = has_blank_line(new);
                 let first_line_ended = !self.line_seen && new.contains(&b'\n');
                 self.scanned = self.pending.len();
                 self.line_seen |= first_line_ended;
@@ -516,14 +518,12 @@ impl AsyncRead for Guarded {
                 }
                 return Poll::Ready(Ok(()));
             }
-            let mut chunk = [0u8; 8 * 1024];
-            let mut buf = ReadBuf::new(&mut chunk);
-            match Pin::new(&mut this.inner).poll_read(cx, &mut buf) {
-                Poll::Ready(Ok(())) => {
-                    if buf.filled().is_empty() {
+            // Read straight into `pending` (no zeroed buffer to copy from on every read).
+            this.pending.reserve(READ_CHUNK);
+            match tokio_util::io::poll_read_buf(Pin::new(&mut this.inner), cx, &mut this.pending) {
+                Poll::Ready(Ok(n)) => {
+                    if n == 0 {
                         this.eof = true;
-                    } else {
-                        this.pending.extend_from_slice(buf.filled());
                     }
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -589,7 +589,6 @@ enum HeadCheck {
 /// Check the request head at the start of `buf` the way hyper will read it, against our
 /// limits.
 fn check_head(buf: &[u8], max_uri: usize, max_head: usize, max_headers: usize) -> HeadCheck {
-    let bad = |detail: &str| HeadCheck::Refuse(GatewayError::MalformedRequest(detail.into()));
     // Leading empty lines are skipped (RFC 9112 §2.2), as hyper does.
     let start = buf
         .iter()
@@ -604,27 +603,73 @@ fn check_head(buf: &[u8], max_uri: usize, max_head: usize, max_headers: usize) -
     if words.next().is_some_and(|target| target.len() > max_uri) {
         return HeadCheck::Refuse(GatewayError::UriTooLong);
     }
-    let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
-    let mut request = httparse::Request::new(&mut headers);
+    // Parsed with slots on the stack first; only a head with more headers than that is parsed
+    // again with all `max_headers` slots (the outcome is the one all the slots give).
+    let mut inline = [httparse::EMPTY_HEADER; INLINE_HEADERS];
+    let slots = max_headers.min(INLINE_HEADERS);
+    match parse_checked(buf, start, max_uri, max_head, &mut inline[..slots]) {
+        Some(check) => check,
+        None if max_headers > INLINE_HEADERS => {
+            let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
+            parse_checked(buf, start, max_uri, max_head, &mut headers)
+                .unwrap_or(HeadCheck::Refuse(GatewayError::HeadersTooLarge))
+        }
+        None => HeadCheck::Refuse(GatewayError::HeadersTooLarge),
+    }
+}
+
+/// Header slots [`check_head`] parses with before it allocates `max_headers` of them.
+const INLINE_HEADERS: usize = 32;
+
+/// The longest header name `http::HeaderName` takes.
+const MAX_HEADER_NAME: usize = (1 << 16) - 1;
+
+/// Whether `bytes` holds the end of an empty line (`\n\n` or `\n\r\n`), which ends a request
+/// head: each line end is looked at once.
+fn has_blank_line(bytes: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(i) = bytes[at..].iter().position(|&b| b == b'\n') {
+        let after = &bytes[at + i + 1..];
+        if after.first() == Some(&b'\n') || after.starts_with(b"\r\n") {
+            return true;
+        }
+        at += i + 1;
+    }
+    false
+}
+
+/// [`check_head`]'s parse and checks with `headers` as the header slots; `None`: more
+/// headers than slots.
+fn parse_checked<'b>(
+    buf: &'b [u8],
+    start: usize,
+    max_uri: usize,
+    max_head: usize,
+    headers: &mut [httparse::Header<'b>],
+) -> Option<HeadCheck> {
+    let bad = |detail: &str| {
+        Some(HeadCheck::Refuse(GatewayError::MalformedRequest(
+            detail.into(),
+        )))
+    };
+    let mut request = httparse::Request::new(headers);
     let len = match request.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => {
-            return if buf.len() > max_head + start {
+            return Some(if buf.len() > max_head + start {
                 HeadCheck::Refuse(GatewayError::HeadersTooLarge)
             } else {
                 HeadCheck::Partial
-            };
+            });
         }
-        Err(httparse::Error::TooManyHeaders) => {
-            return HeadCheck::Refuse(GatewayError::HeadersTooLarge)
-        }
+        Err(httparse::Error::TooManyHeaders) => return None,
         Err(httparse::Error::Version) => {
             return bad("unsupported HTTP version (HTTP/1.0 or HTTP/1.1 only)")
         }
         Err(e) => return bad(&format!("malformed request head ({e})")),
     };
     if len - start > max_head {
-        return HeadCheck::Refuse(GatewayError::HeadersTooLarge);
+        return Some(HeadCheck::Refuse(GatewayError::HeadersTooLarge));
     }
     let (Some(method), Some(path)) = (request.method, request.path) else {
         return bad("malformed request line");
@@ -633,7 +678,7 @@ fn check_head(buf: &[u8], max_uri: usize, max_head: usize, max_headers: usize) -
         return bad("invalid method");
     }
     if path.len() > max_uri {
-        return HeadCheck::Refuse(GatewayError::UriTooLong);
+        return Some(HeadCheck::Refuse(GatewayError::UriTooLong));
     }
     if path.parse::<axum::http::Uri>().is_err() {
         return bad("invalid request target");
@@ -642,9 +687,9 @@ fn check_head(buf: &[u8], max_uri: usize, max_head: usize, max_headers: usize) -
     let mut chunked = false;
     let mut transfer_encoding = false;
     for h in request.headers.iter() {
-        if axum::http::HeaderName::from_bytes(h.name.as_bytes()).is_err()
-            || axum::http::HeaderValue::from_bytes(h.value).is_err()
-        {
+        // httparse accepts only the names and values `http::HeaderName` and `HeaderValue`
+        // accept (tokens; no control character but tab, no DEL), but names of any length.
+        if h.name.len() > MAX_HEADER_NAME {
             return bad("invalid header field");
         }
         if h.name.eq_ignore_ascii_case("content-length") {
@@ -686,7 +731,7 @@ fn check_head(buf: &[u8], max_uri: usize, max_head: usize, max_headers: usize) -
             _ => Framing::Head,
         }
     };
-    HeadCheck::Complete { len, framing }
+    Some(HeadCheck::Complete { len, framing })
 }
 
 /// Follow a chunked body over `buf`: how many bytes belong to it, and the framing after them

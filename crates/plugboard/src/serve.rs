@@ -17,6 +17,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Run the server; the exit code says how it ended.
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -99,17 +102,40 @@ fn error_chain(e: &anyhow::Error) -> String {
     line
 }
 
+/// The filter when `PLUGBOARD_LOG` is unset or does not parse.
+const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
+
+/// The log filter `PLUGBOARD_LOG` asks for: comma-separated directives, each a level
+/// (`warn`), a target (`plugboard_jobs`: everything it logs) or `target=level`; a target
+/// matches its submodules. Unset or malformed: [`DEFAULT_LOG_FILTER`]; empty: errors only.
+/// (A `Targets` filter, not an `EnvFilter`: the same directives without span and field
+/// filters, and without a regex engine in the build.)
+fn log_filter(value: Option<&str>) -> Targets {
+    let default = || {
+        DEFAULT_LOG_FILTER
+            .parse()
+            .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO))
+    };
+    let Some(value) = value else {
+        return default();
+    };
+    let directives: Vec<&str> = value.split(',').filter(|d| !d.is_empty()).collect();
+    if directives.is_empty() {
+        return Targets::new().with_default(LevelFilter::ERROR);
+    }
+    directives.join(",").parse().unwrap_or_else(|_| default())
+}
+
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PLUGBOARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let filter = log_filter(std::env::var("PLUGBOARD_LOG").ok().as_deref());
     // Colour only for a person at a terminal, never in a file or a pipe.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter);
     match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Human => builder.init(),
+        LogFormat::Json => registry.with(layer.json()).init(),
+        LogFormat::Human => registry.with(layer).init(),
     }
 }
 
@@ -390,5 +416,49 @@ mod tests {
         assert_eq!(url("[::]:8080"), "http://[::1]:8080");
         assert_eq!(url("[::1]:9000"), "http://[::1]:9000");
         assert_eq!(url("192.0.2.7:80"), "http://192.0.2.7:80");
+    }
+
+    #[test]
+    fn log_filter_reads_levels_and_targets() {
+        use tracing::Level;
+        let on = |f: &Targets, target: &str, level: Level| f.would_enable(target, &level);
+
+        let unset = log_filter(None);
+        assert!(on(&unset, "plugboard", Level::INFO));
+        assert!(!on(&unset, "plugboard", Level::DEBUG));
+        assert!(
+            !on(&unset, "sqlx::query", Level::INFO),
+            "sqlx at warn by default"
+        );
+        assert!(on(&unset, "sqlx::query", Level::WARN));
+
+        let warn = log_filter(Some("warn"));
+        assert!(!on(&warn, "plugboard_api::common::context", Level::INFO));
+        assert!(on(&warn, "plugboard_api::common::context", Level::WARN));
+
+        let mixed = log_filter(Some("debug,sqlx=warn,plugboard_jobs=trace"));
+        assert!(on(&mixed, "plugboard", Level::DEBUG));
+        assert!(!on(&mixed, "sqlx::pool", Level::INFO));
+        assert!(
+            on(&mixed, "plugboard_jobs::engine", Level::TRACE),
+            "submodules match"
+        );
+        assert!(
+            on(&log_filter(Some("INFO,,")), "x", Level::INFO),
+            "empty parts skipped"
+        );
+        assert!(on(
+            &log_filter(Some("plugboard_jobs")),
+            "plugboard_jobs",
+            Level::TRACE
+        ));
+
+        let malformed = log_filter(Some("info,sqlx=loud"));
+        assert!(on(&malformed, "plugboard", Level::INFO), "default filter");
+        assert!(!on(&malformed, "sqlx", Level::INFO), "default filter");
+
+        let empty = log_filter(Some(""));
+        assert!(on(&empty, "plugboard", Level::ERROR));
+        assert!(!on(&empty, "plugboard", Level::WARN));
     }
 }

@@ -92,3 +92,112 @@ fn chunked_bodies_are_followed_to_their_end() {
     let (_, next) = scan_chunked(&mut framing, b"zz\r\n");
     assert!(matches!(next, Some(Framing::Passthrough)));
 }
+
+#[test]
+fn header_fields_are_refused_exactly_where_the_http_crate_refuses_them() {
+    use axum::http::{HeaderName, HeaderValue};
+    let refused = |head: &[u8]| matches!(check_head(head, 64, 512, 4), HeadCheck::Refuse(_));
+    for b in 0..=255u8 {
+        // A byte in a name (`:` would end the name instead).
+        if b != b':' {
+            let name = [b'x', b];
+            let head = [b"GET / HTTP/1.1\r\n".as_slice(), &name, b": v\r\n\r\n"].concat();
+            assert_eq!(
+                refused(&head),
+                HeaderName::from_bytes(&name).is_err(),
+                "name byte {b}"
+            );
+        }
+        let value = [b'v', b, b'v'];
+        let head = [b"GET / HTTP/1.1\r\nx: ".as_slice(), &value, b"\r\n\r\n"].concat();
+        assert_eq!(
+            refused(&head),
+            HeaderValue::from_bytes(&value).is_err(),
+            "value byte {b}"
+        );
+    }
+    let long_name = |len: usize| {
+        let head = format!("GET / HTTP/1.1\r\n{}: v\r\n\r\n", "n".repeat(len));
+        check_head(head.as_bytes(), 64, 1 << 20, 4)
+    };
+    assert!(matches!(
+        long_name(MAX_HEADER_NAME),
+        HeadCheck::Complete { .. }
+    ));
+    assert!(matches!(
+        long_name(MAX_HEADER_NAME + 1),
+        HeadCheck::Refuse(GatewayError::MalformedRequest(_))
+    ));
+    assert!(HeaderName::from_bytes(&[b'n'; MAX_HEADER_NAME]).is_ok());
+    assert!(HeaderName::from_bytes(&[b'n'; MAX_HEADER_NAME + 1]).is_err());
+}
+
+#[test]
+fn the_end_of_a_head_is_found_wherever_it_is() {
+    let windows =
+        |b: &[u8]| b.windows(2).any(|w| w == b"\n\n") || b.windows(3).any(|w| w == b"\n\r\n");
+    let cases: [&[u8]; 12] = [
+        b"",
+        b"\n",
+        b"\n\n",
+        b"\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\n",
+        b"GET / HTTP/1.1\nHost: x\n\n",
+        b"\n\r",
+        b"a\nb\nc\r\nd\r\r\n",
+        b"\r\n\r",
+        b"x\n\r\n",
+        b"\n\r\r\n",
+    ];
+    for case in cases {
+        assert_eq!(has_blank_line(case), windows(case), "{case:?}");
+    }
+    // Every arrangement of four bytes drawn from `\r`, `\n` and `a`.
+    for mut n in 0..81u32 {
+        let mut bytes = [0u8; 4];
+        for b in &mut bytes {
+            *b = [b'\r', b'\n', b'a'][(n % 3) as usize];
+            n /= 3;
+        }
+        assert_eq!(has_blank_line(&bytes), windows(&bytes), "{bytes:?}");
+    }
+}
+
+#[test]
+fn heads_with_more_headers_than_the_inline_slots_are_checked_with_all_of_them() {
+    let head = |n: usize| {
+        let mut h = String::from("GET / HTTP/1.1\r\n");
+        for i in 0..n {
+            h.push_str(&format!("x-h{i}: {i}\r\n"));
+        }
+        h + "\r\n"
+    };
+    let check = |h: &str, max_headers: usize| check_head(h.as_bytes(), 64, 64 * 1024, max_headers);
+    for n in [INLINE_HEADERS, INLINE_HEADERS + 1, 100] {
+        let h = head(n);
+        assert!(
+            matches!(check(&h, 100), HeadCheck::Complete { len, .. } if len == h.len()),
+            "{n} headers"
+        );
+    }
+    assert!(matches!(
+        check(&head(101), 100),
+        HeadCheck::Refuse(GatewayError::HeadersTooLarge)
+    ));
+    assert!(matches!(
+        check(&head(5), 4),
+        HeadCheck::Refuse(GatewayError::HeadersTooLarge)
+    ));
+    let whole = head(40);
+    assert!(matches!(
+        check(&whole[..whole.len() - 2], 100),
+        HeadCheck::Partial
+    ));
+    let mut bad = head(40);
+    bad.insert_str(bad.len() - 2, "x-bad: a\u{1}b\r\n");
+    assert!(matches!(
+        check(&bad, 100),
+        HeadCheck::Refuse(GatewayError::MalformedRequest(_))
+    ));
+}
