@@ -13,8 +13,10 @@
 use plugboard_core::time::now_micros;
 use plugboard_drivers::external::{ExternalDriver, OutputLimits};
 use plugboard_drivers::local_process;
+pub use plugboard_drivers::manifest::ADDON_ACTIONS;
 use plugboard_drivers::manifest::{AddonEntry, DriverManifest, ManifestError};
-use plugboard_drivers::registry::{scan, DriverSource};
+use plugboard_drivers::registry::scan;
+pub use plugboard_drivers::registry::DriverSource;
 use plugboard_drivers::simulated::{self, Simulated};
 use plugboard_drivers::step::AddonDriver;
 use plugboard_store::drivers::DriverRow;

@@ -311,8 +311,7 @@ pub async fn unlock_access_key(
 }
 
 fn driver_list(view: &plugboard_service::drivers::View) -> DriverList {
-    use plugboard_drivers::registry::DriverSource;
-    let actions = plugboard_drivers::manifest::ADDON_ACTIONS;
+    use plugboard_service::drivers::{DriverSource, ADDON_ACTIONS};
     DriverList {
         drivers: view
             .drivers
@@ -346,7 +345,7 @@ fn driver_list(view: &plugboard_service::drivers::View) -> DriverList {
                         })
                         .collect(),
                     steps: if d.runs_addons() {
-                        actions
+                        ADDON_ACTIONS
                             .iter()
                             .map(|a| (a.to_string(), m.steps_of(a)))
                             .collect()

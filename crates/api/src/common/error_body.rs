@@ -55,7 +55,7 @@ pub struct ZStackErrorBody {
 /// A ZStack `ErrorCode`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ZStackError {
-    /// `SYS.1007`, `ID.1001`, ...
+    /// The vendor's code (`zstack/error.rs` lists them).
     pub code: String,
     pub description: String,
     #[serde(skip_serializing_if = "String::is_empty")]
