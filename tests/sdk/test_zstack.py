@@ -498,3 +498,39 @@ def test_sessions_are_shared_by_a_scale_out(start_plugboard, tmp_path):
         if b is not None:
             b.stop()
         admin.drop(db_name)
+
+
+class FlakyHook(httpserver.BaseHTTPRequestHandler):
+    """Answers 500 to the first two deliveries, then 200."""
+    calls = []
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        FlakyHook.calls.append(self.headers.get("X-Job-UUID"))
+        self.send_response(500 if len(FlakyHook.calls) <= 2 else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def test_a_web_hook_answering_5xx_is_retried_until_it_takes_it(start_plugboard):
+    server = httpserver.ThreadingHTTPServer(("127.0.0.1", 0), FlakyHook)
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        pb = start_plugboard(config=f'[network]\nallow = ["http://127.0.0.1:{port}/"]\nallow_private = true\n')
+        FlakyHook.calls.clear()
+        job = secrets.token_hex(16)
+        resp = rest(pb, "PUT", "/zstack/v1/external/plugins", session(pb), json_body={"refreshPluginDrivers": {}},
+                    headers={"X-Web-Hook": f"http://127.0.0.1:{port}/hook", "X-Job-UUID": job})
+        poll(pb, resp.json()["location"])
+        deadline = time.time() + 30
+        while len(FlakyHook.calls) < 3:
+            assert time.time() < deadline, f"only {len(FlakyHook.calls)} deliveries"
+            time.sleep(0.1)
+        time.sleep(2.5)  # past the retry interval: no delivery after the one that was taken
+        assert FlakyHook.calls == [job] * 3, FlakyHook.calls
+    finally:
+        server.shutdown()
