@@ -281,6 +281,8 @@ def test_job_tasks_page_and_order(pb, client):
         expect_sdk_error(lambda: job_info(client, job_id, **q), (400, INVALID, named))
     missing = "JOB00000000-0000-4000-8000-000000000000"
     expect_sdk_error(lambda: job_info(client, missing), (404, JOB_NOT_FOUND, None))
+    blank = signed_call(pb, "GET", f"/v3/{pb.bootstrap['project_id']}/cas/jobs/%20")
+    expect_ss_error(blank, 400, "SVCSTG.00100414", "job id can not empty")
     expect_sdk_error(lambda: job_info(client, job_id, instance_id="other"), (404, JOB_NOT_FOUND, None))
     other = ss_client(pb, create_sub_project(pb))
     expect_sdk_error(lambda: job_info(other, job_id), (404, JOB_NOT_FOUND, None))

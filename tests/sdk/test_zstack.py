@@ -414,6 +414,24 @@ def test_web_hooks(start_plugboard):
             assert time.time() < deadline + 20
             time.sleep(0.05)
         assert {k.lower(): v for k, v in Hooks.received[0][1].items()}["x-job-success"] == "true"
+        # a failed api-job's hook says so, with its error
+        Hooks.received.clear()
+        broken = pb.data_dir / "plugins" / "broken"
+        broken.mkdir(parents=True)
+        (broken / "driver.toml").write_text('uuid = "nope"\nname = "broken"\ntype = "addon"\n')
+        failed_job = secrets.token_hex(16)
+        resp = rest(pb, "PUT", "/zstack/v1/external/plugins", sid, json_body={"refreshPluginDrivers": {}},
+                    headers={"X-Web-Hook": f"http://127.0.0.1:{port}/failed", "X-Job-UUID": failed_job})
+        expect_error(poll(pb, resp.json()["location"]), "SYS.1006", "broken")
+        deadline = time.time() + 20
+        while not Hooks.received:
+            assert time.time() < deadline, "the failed job's web hook was not called"
+            time.sleep(0.05)
+        path, headers, body = Hooks.received[0]
+        headers = {k.lower(): v for k, v in headers.items()}
+        assert (path, headers["x-job-uuid"], headers["x-job-success"]) == ("/failed", failed_job, "false")
+        error = json.loads(body)["error"]
+        assert error["code"] == "SYS.1006" and "broken" in error["details"], error
         # a hook the network policy forbids is refused, and never called
         Hooks.received.clear()
         for bad in ("http://169.254.169.254/latest", "http://127.0.0.1:1/elsewhere", "file:///etc/passwd"):

@@ -9,9 +9,7 @@ use super::env::environments_path;
 use super::output::{field, items, print_json, print_text, Table};
 use super::{CliError, OutputFormat};
 use clap::Subcommand;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 /// How often `--wait` looks at the job.
@@ -357,20 +355,8 @@ fn progress(body: &Value) -> (u64, String) {
 /// Poll a job until it ends (or `timeout`), showing its tasks: a bar on a terminal (n done of
 /// `task_count`, the running task's name), a line per change otherwise (both on stderr).
 async fn follow(client: &Client, id: &str, timeout: Duration) -> Result<(Value, String), CliError> {
-    let terminal = std::io::stderr().is_terminal();
-    let bar = ProgressBar::with_draw_target(
-        None,
-        if terminal {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{wide_bar}] {pos}/{len} tasks")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let (bar, terminal) =
+        super::output::stderr_bar(None, "{spinner} {msg} [{wide_bar}] {pos}/{len} tasks");
     let deadline = Instant::now() + timeout;
     let mut last = None;
     let (body, text) = loop {

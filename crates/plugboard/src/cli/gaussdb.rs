@@ -7,9 +7,8 @@ use super::client::{self, path_id, Client, ConnectionArgs};
 use super::output::{field, print_json, print_text, Table};
 use super::{CliError, OutputFormat};
 use clap::{ArgGroup, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 /// How often `--wait` looks at the job.
@@ -460,20 +459,8 @@ fn percent(job: &Value) -> u64 {
 /// Poll a job until it ends (or `timeout`), showing its progress: a bar on a terminal, a line
 /// per change otherwise (both on stderr).
 async fn follow(client: &Client, id: &str, timeout: Duration) -> Result<(Value, String), CliError> {
-    let terminal = std::io::stderr().is_terminal();
-    let bar = ProgressBar::with_draw_target(
-        Some(100),
-        if terminal {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos:>3}%")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let (bar, terminal) =
+        super::output::stderr_bar(Some(100), "{spinner} {msg} [{bar:40}] {pos:>3}%");
     let deadline = Instant::now() + timeout;
     let mut last = None;
     let (job, text) = loop {

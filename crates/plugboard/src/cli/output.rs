@@ -93,6 +93,26 @@ pub fn items(v: &serde_json::Value) -> &[serde_json::Value] {
     v.as_array().map(Vec::as_slice).unwrap_or_default()
 }
 
+/// A progress bar of `len` steps drawn on stderr in `template`, when stderr is a terminal
+/// (hidden otherwise: the caller then prints a line per change); and whether it is drawn.
+pub fn stderr_bar(len: Option<u64>, template: &str) -> (indicatif::ProgressBar, bool) {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    let target = if terminal {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(len, target);
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    (bar, terminal)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
