@@ -531,7 +531,14 @@ impl Store {
     /// End several jobs in one transaction (one commit for all: the job engine's group
     /// commit), each fenced by the lease and with its effects applied only if it ends here.
     /// Returns, per job, whether it ended.
+    /// A conflict that aborts the transaction (a deadlock, a serialization failure) runs it
+    /// again ([`crate::retry`]).
     pub async fn finish_jobs(&self, owner: &str, ends: &[JobEnd]) -> Result<Vec<bool>> {
+        self.retry_conflicts("end jobs", || self.finish_jobs_once(owner, ends))
+            .await
+    }
+
+    async fn finish_jobs_once(&self, owner: &str, ends: &[JobEnd]) -> Result<Vec<bool>> {
         if let [end] = ends {
             if end.effects.is_empty() {
                 let done = finish_query(owner, end).execute(self.pool()).await?;
