@@ -50,6 +50,9 @@ pub struct ZStackConfig {
     pub max_sessions_per_account: u64,
     /// How long an async API's result can be polled after it was submitted [vendor: 3 h].
     pub api_job_expiry_seconds: u64,
+    /// Api-jobs (Refresh, Delete) one account may have that have not ended; more are refused
+    /// (SYS.1006) until some end.
+    pub max_api_jobs_per_account: u64,
 }
 
 impl Default for ZStackConfig {
@@ -59,6 +62,7 @@ impl Default for ZStackConfig {
             session_timeout_seconds: 7200,
             max_sessions_per_account: 500,
             api_job_expiry_seconds: 3 * 3600,
+            max_api_jobs_per_account: 256,
         }
     }
 }

@@ -327,6 +327,16 @@ impl Store {
         job_from(&row)
     }
 
+    /// A job by id alone, whichever project (ZStack api-jobs are polled by id).
+    pub async fn job_by_id(&self, id: &str) -> Result<Job> {
+        let row = sqlx::query(&format!("SELECT {COLS} FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        job_from(&row)
+    }
+
     /// Whether a job of that id exists (any project, any state).
     pub async fn job_exists(&self, id: &str) -> Result<bool> {
         Ok(sqlx::query("SELECT 1 FROM jobs WHERE id = $1")

@@ -8,7 +8,7 @@ use super::handlers::{
     check_account_type, check_json_type, field, query_answer, session_inventory,
 };
 use super::routes::rpc_meta;
-use crate::common::auth::ResolvedOp;
+use crate::common::auth::{Caller, ResolvedOp};
 use crate::common::error::json_response;
 use crate::common::extract::PathParams;
 use crate::AppState;
@@ -92,10 +92,16 @@ fn rpc_query(m: &Map<String, Value>) -> Result<Query, ErrorCode> {
 pub async fn call(
     State(state): State<AppState>,
     Extension(ResolvedOp(op)): Extension<ResolvedOp>,
+    caller: Option<Extension<Caller>>,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     let created = now_micros();
+    // Async messages are authenticated (the guard put the caller there); login is not.
+    let call = AsyncCall {
+        account: caller.map(|c| c.user_id().to_string()).unwrap_or_default(),
+        ..AsyncCall::default()
+    };
     if let Err(e) = check_json_type(&headers) {
         return rpc_refused(Some(op), &e);
     }
@@ -128,7 +134,7 @@ pub async fn call(
                     Ok(n) => n.map(str::to_string),
                     Err(e) => return failed(e),
                 };
-                zs.refresh_plugin_drivers(name, &AsyncCall::default()).await
+                zs.refresh_plugin_drivers(name, &call).await
             }
             _ => {
                 let uuid = match field(&msg, "uuid") {
@@ -139,7 +145,7 @@ pub async fn call(
                     Ok(m) => m.map(str::to_string),
                     Err(e) => return failed(e),
                 };
-                zs.delete_plugin_drivers(&uuid, mode.as_deref(), &AsyncCall::default())
+                zs.delete_plugin_drivers(&uuid, mode.as_deref(), &call)
                     .await
             }
         };

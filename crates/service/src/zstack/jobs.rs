@@ -182,8 +182,7 @@ fn failure_hook(job: &Job, web_hook: Option<&str>, reason: &str) -> Vec<BoxedEff
     let Some(url) = web_hook else {
         return vec![];
     };
-    let error = serde_json::from_str::<ErrorCode>(reason)
-        .unwrap_or_else(|_| ErrorCode::internal(reason.to_string()));
+    let error = super::api_failure_of(&job.id, reason);
     web_hook_job(job, url, false, json!({ "error": error }))
         .map(|d| vec![Arc::new(EnqueueWebHook(d)) as BoxedEffect])
         .unwrap_or_default()

@@ -1,0 +1,193 @@
+//! ZStack against hostile or careless clients (issue 17), on the real binary: `X-Job-UUID`
+//! must be the vendor's UUID with '-' stripped (32 hexadecimal digits) and is compared in any
+//! case; api-jobs that have not ended are capped per account; `q` values must fit their field's
+//! type.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::Server;
+use serde_json::Value;
+
+/// A REST call with the session; the status, the body as JSON (or a string when it is text).
+async fn rest(
+    s: &Server,
+    method: &str,
+    path: &str,
+    sid: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = s.client.request(method.parse().unwrap(), s.url(path));
+    if let Some(sid) = sid {
+        r = r.header("authorization", format!("OAuth {sid}"));
+    }
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn refresh() -> Option<Value> {
+    Some(serde_json::json!({"refreshPluginDrivers": {"name": "simulated"}}))
+}
+
+#[tokio::test]
+async fn x_job_uuid_is_32_hex_digits_in_any_case_and_results_poll_without_a_session() {
+    let s = Server::start(None).await;
+    let sid = s.zstack_session().await;
+    let refused = "Invalid header[X-Job-UUID], it must be a UUID with '-' stripped";
+    for bad in [
+        "z".repeat(32),
+        "0123456789abcdef0123456789abcdeg".to_string(),
+        "01234567-89ab-cdef-0123-456789abcdef".to_string(),
+    ] {
+        let (status, body) = rest(
+            &s,
+            "PUT",
+            "/zstack/v1/external/plugins",
+            Some(&sid),
+            &[("X-Job-UUID", &bad)],
+            refresh(),
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (400, Some(refused)), "{bad}");
+    }
+    let upper = "0123456789ABCDEF0123456789ABCDEF";
+    let lower = upper.to_ascii_lowercase();
+    let (status, body) = rest(
+        &s,
+        "PUT",
+        "/zstack/v1/external/plugins",
+        Some(&sid),
+        &[("X-Job-UUID", upper)],
+        refresh(),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let location = body["location"].as_str().unwrap();
+    assert!(
+        location.ends_with(&format!("/zstack/v1/api-jobs/{lower}")),
+        "{location}"
+    );
+    // The same uuid in the other case is the same job.
+    let (status, body) = rest(
+        &s,
+        "PUT",
+        "/zstack/v1/external/plugins",
+        Some(&sid),
+        &[("X-Job-UUID", &lower)],
+        refresh(),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (400, Some(format!("Duplicate job uuid[{lower}]").as_str()))
+    );
+    // Polled without a session (the vendor's clients do), in either case, until it ends.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, body) = rest(
+            &s,
+            "GET",
+            &format!("/zstack/v1/api-jobs/{upper}"),
+            None,
+            &[],
+            None,
+        )
+        .await;
+        if status == 200 {
+            assert_eq!(body, serde_json::json!({}));
+            break;
+        }
+        assert_eq!(status, 202, "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the api-job did not end"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, body) = rest(
+        &s,
+        "GET",
+        &format!("/zstack/api/result/{upper}"),
+        None,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("Done")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn api_jobs_that_have_not_ended_are_capped_per_account() {
+    // This process runs no jobs: every api-job submitted stays queued.
+    let s = Server::start(Some(
+        "[jobs]\nmax_concurrent = 0\n[zstack]\nmax_api_jobs_per_account = 3\n",
+    ))
+    .await;
+    let sid = s.zstack_session().await;
+    for _ in 0..3 {
+        let (status, body) = rest(
+            &s,
+            "PUT",
+            "/zstack/v1/external/plugins",
+            Some(&sid),
+            &[],
+            refresh(),
+        )
+        .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let (status, body) = rest(
+        &s,
+        "PUT",
+        "/zstack/v1/external/plugins",
+        Some(&sid),
+        &[],
+        refresh(),
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+    let error = &body["error"];
+    assert_eq!(error["code"], "SYS.1006", "{body}");
+    assert_eq!(error["description"], "Operation error", "{body}");
+    let details = error["details"].as_str().unwrap();
+    assert!(
+        details.starts_with("Too many api-jobs: account[uuid:")
+            && details.ends_with(
+                "already has 3 that have not ended, the maximum is 3; wait for some to end"
+            ),
+        "{details}"
+    );
+    // The same account over RPC.
+    let msg = "org.zstack.header.core.external.plugin.APIRefreshPluginDriversMsg";
+    let (status, body) = rest(
+        &s,
+        "POST",
+        "/zstack/api/",
+        None,
+        &[],
+        Some(serde_json::json!({msg: {"session": {"uuid": sid}}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let result: Value = serde_json::from_str(body["result"].as_str().unwrap()).unwrap();
+    let reply = result.as_object().unwrap().values().next().unwrap();
+    assert_eq!(reply["success"], false, "{result}");
+    assert_eq!(reply["error"]["code"], "SYS.1006", "{result}");
+}
