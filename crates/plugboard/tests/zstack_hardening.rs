@@ -191,3 +191,65 @@ async fn api_jobs_that_have_not_ended_are_capped_per_account() {
     assert_eq!(reply["success"], false, "{result}");
     assert_eq!(reply["error"]["code"], "SYS.1006", "{result}");
 }
+
+#[tokio::test]
+async fn query_values_that_do_not_fit_their_fields_type_are_sys_1007_naming_the_field() {
+    let s = Server::start(None).await;
+    let sid = s.zstack_session().await;
+    for (q, field) in [
+        ("createDate%3Egarbage", "createDate"),
+        ("version%3CNaN", "version"),
+        ("deleted=maybe", "deleted"),
+        ("lastOpDate?=2026-12-01%2000:00:00,soon", "lastOpDate"),
+    ] {
+        let (status, body) = rest(
+            &s,
+            "GET",
+            &format!("/zstack/v1/external/plugins?q={q}"),
+            Some(&sid),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(status, 503, "{q}: {body}");
+        assert_eq!(body["error"]["code"], "SYS.1007", "{q}: {body}");
+        let details = body["error"]["details"].as_str().unwrap();
+        assert!(
+            details.contains(&format!("field [{field}]")),
+            "{q}: {details}"
+        );
+    }
+    // Values that fit still select.
+    let (status, body) = rest(
+        &s,
+        "GET",
+        "/zstack/v1/external/plugins?q=createDate%3E2000-01-01%2000:00:00&q=deleted=FALSE&count=true",
+        Some(&sid),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["total"].as_u64().unwrap() >= 4, "{body}");
+    // RPC: a condition whose value is an object.
+    let msg = "org.zstack.header.core.external.plugin.APIQueryPluginDriversMsg";
+    let (status, body) = rest(
+        &s,
+        "POST",
+        "/zstack/api/",
+        None,
+        &[],
+        Some(serde_json::json!({msg: {
+            "conditions": [{"name": "name", "op": "=", "value": {"$ne": ""}}],
+            "session": {"uuid": sid},
+        }})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let result: Value = serde_json::from_str(body["result"].as_str().unwrap()).unwrap();
+    let reply = result.as_object().unwrap().values().next().unwrap();
+    assert_eq!(reply["success"], false, "{result}");
+    assert_eq!(reply["error"]["code"], "SYS.1007", "{result}");
+    let details = reply["error"]["details"].as_str().unwrap();
+    assert!(details.contains("condition [name]"), "{details}");
+}

@@ -33,19 +33,26 @@ fn rpc_query(m: &Map<String, Value>) -> Result<Query, ErrorCode> {
     for c in conditions {
         let name = c.get("name").and_then(|v| v.as_str()).unwrap_or_default();
         let op = c.get("op").and_then(|v| v.as_str()).unwrap_or_default();
+        let not_a_value = || {
+            ErrorCode::invalid_argument(format!(
+                "invalid value of condition [{name}]: a condition's value is a string, a number, a boolean or a list of them"
+            ))
+        };
         let value = match c.get("value") {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|i| {
-                    i.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| i.to_string())
+                .map(|i| match i {
+                    Value::String(s) => Ok(s.clone()),
+                    Value::Number(_) | Value::Bool(_) => Ok(i.to_string()),
+                    _ => Err(not_a_value()),
                 })
-                .collect::<Vec<_>>()
+                .collect::<Result<Vec<_>, _>>()?
                 .join(","),
             Some(Value::Null) | None => String::new(),
-            Some(other) => other.to_string(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Bool(b)) => b.to_string(),
+            Some(Value::Object(_)) => return Err(not_a_value()),
         };
         q.conditions.push(query::Condition {
             field: name.to_string(),

@@ -79,19 +79,19 @@ pub struct AsyncCall {
     pub web_hook: Option<String>,
 }
 
-/// The fields of a PluginDriverInventory, for queries.
-pub const INVENTORY_FIELDS: &[&str] = &[
-    "uuid",
-    "name",
-    "type",
-    "vendor",
-    "version",
-    "description",
-    "license",
-    "features",
-    "deleted",
-    "createDate",
-    "lastOpDate",
+/// The fields of a PluginDriverInventory and their types, for queries.
+pub const INVENTORY_FIELDS: &[(&str, query::FieldType)] = &[
+    ("uuid", query::FieldType::Text),
+    ("name", query::FieldType::Text),
+    ("type", query::FieldType::Text),
+    ("vendor", query::FieldType::Text),
+    ("version", query::FieldType::Version),
+    ("description", query::FieldType::Text),
+    ("license", query::FieldType::Text),
+    ("features", query::FieldType::Text),
+    ("deleted", query::FieldType::Bool),
+    ("createDate", query::FieldType::Date),
+    ("lastOpDate", query::FieldType::Date),
 ];
 
 /// The ZStack service. Cheap to clone.
