@@ -253,3 +253,88 @@ async fn query_values_that_do_not_fit_their_fields_type_are_sys_1007_naming_the_
     let details = reply["error"]["details"].as_str().unwrap();
     assert!(details.contains("condition [name]"), "{details}");
 }
+
+/// A web-hook receiver on loopback: every request's `X-Job-UUID` and body are sent on the
+/// channel; the first is never answered (its connection is kept open), the others get 200.
+fn hook_receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut job, mut length) = (String::new(), 0usize);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':') {
+                    match k.trim().to_ascii_lowercase().as_str() {
+                        "x-job-uuid" => job = v.trim().to_string(),
+                        "content-length" => length = v.trim().parse().unwrap_or(0),
+                        _ => {}
+                    }
+                }
+            }
+            let mut body = vec![0u8; length];
+            reader.read_exact(&mut body).ok();
+            let first = held.is_empty();
+            if tx
+                .send((job, String::from_utf8_lossy(&body).into_owned()))
+                .is_err()
+            {
+                return;
+            }
+            let mut stream = stream;
+            if first {
+                held.push(stream);
+            } else {
+                stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .ok();
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn a_web_hook_cut_off_by_kill_9_is_delivered_again_with_the_same_x_job_uuid() {
+    let (url, received) = hook_receiver();
+    let mut s = Server::start(Some(
+        "[network]\nallow_private = true\n[jobs]\nlease_seconds = 2\n",
+    ))
+    .await;
+    let sid = s.zstack_session().await;
+    let job = plugboard_core::ids::hex32();
+    let (status, body) = rest(
+        &s,
+        "PUT",
+        "/zstack/v1/external/plugins",
+        Some(&sid),
+        &[("X-Job-UUID", &job), ("X-Web-Hook", &url)],
+        refresh(),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let wait = std::time::Duration::from_secs(40);
+    let first = received.recv_timeout(wait).expect("the first delivery");
+    // The receiver has the result but has not answered: the process dies (kill -9).
+    let mut child = s.child.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    s.spawn().await;
+    // The delivery job is taken over once its lease expires, and delivered again: the same
+    // X-Job-UUID and the same body, so the receiver can keep the first and drop this one.
+    let second = received.recv_timeout(wait).expect("delivered again");
+    assert_eq!(first.0, job);
+    assert_eq!(second, first);
+    assert_eq!(
+        serde_json::from_str::<Value>(&second.1).unwrap(),
+        serde_json::json!({})
+    );
+}

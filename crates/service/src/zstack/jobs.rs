@@ -2,7 +2,9 @@
 //! other (a process that dies mid-job has it taken over), and `DeliverWebHook`, the delivery of
 //! an ended api-job's result to its `X-Web-Hook` — submitted in the transaction that ends the
 //! api-job, so a result is delivered exactly when the job has ended, and retried 15 times every
-//! 2 s on a non-2xx answer [vendor].
+//! 2 s on a non-2xx answer [vendor]. Delivery is at least once (docs/api-coverage.md → ZStack):
+//! a POST the receiver took but whose answer was not recorded is sent again, with the same
+//! `X-Job-UUID` (the receiver's idempotency key) and body.
 //!
 //! An api-job's outcome is kept in the job row: its event (`{}` for Refresh and Delete) in the
 //! context under [`EVENT`], or its ZStack `ErrorCode` as JSON in the failure reason.
