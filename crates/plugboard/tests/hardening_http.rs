@@ -465,3 +465,28 @@ async fn trickled_bodies_time_out_and_unauthenticated_ones_are_capped_per_addres
         login.2
     );
 }
+
+#[tokio::test]
+async fn a_body_arriving_at_the_minimum_rate_is_never_cut_off() {
+    let s = Server::start(Some(
+        "[http]\nbody_read_timeout_seconds = 2\nmin_body_bytes_per_second = 100\n",
+    ))
+    .await;
+    let mut c = connect(&addr(&s));
+    c.set_nodelay(true).unwrap();
+    // 1,000 bytes at about 200 bytes/s: 5 s in all, well past the 2 s the body alone would get.
+    let body = format!("{{\"pad\": \"{}\"}}", "x".repeat(1000 - 11));
+    assert_eq!(body.len(), 1000);
+    let head = "POST /v3/auth/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n";
+    c.write_all(head.as_bytes()).unwrap();
+    let started = Instant::now();
+    for chunk in body.as_bytes().chunks(20) {
+        c.write_all(chunk).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, _, answer) = read_answer(&mut c);
+    assert!(started.elapsed() >= Duration::from_secs(4));
+    // The router read the whole body and answered (IAM: the request has no `auth`).
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"].is_object(), "{answer}");
+}
