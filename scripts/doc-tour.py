@@ -2,7 +2,8 @@
 """The doc tour: runs the README's tour and the walk-throughs exactly as written.
 
 Every fenced block of README.md and the walk-throughs (docs/kernel-plugins.md,
-docs/servicestage.md, docs/zstack.md) whose info string carries the word `tour` is a step:
+docs/servicestage.md, docs/zstack.md; or of the ones named on the command line) whose info
+string carries the word `tour` is a step:
 ```sh tour``` and ```python tour``` run once the server is up, ```sh tour-setup``` before it
 starts (writing a config file, say). For each document, in a fresh empty directory (the
 reader's working directory):
@@ -16,7 +17,7 @@ the CLI profile lives in the tour's directory. Also checked: the SDK versions th
 tell readers to install (the Huawei SDKs, zstack-mcp-server) are the ones
 tests/sdk/requirements.txt pins.
 
-  python3 scripts/doc-tour.py --binary target/debug/plugboard --python .venv/bin/python [DOC ...]
+  python3 scripts/doc-tour.py --binary target/debug/plugboard --python .venv/bin/python
 Exit 0 when every document ran to its end.
 """
 import argparse
@@ -157,15 +158,16 @@ def main():
         })
         print(f"\n=== doc tour: {doc} ({len(steps)} blocks) in {work}", flush=True)
         rc = subprocess.run(["bash", str(work / "tour.sh")], cwd=work, env=env).returncode
-        stop_addons(work)
         if rc != 0:
             failures += 1
+            stop_addons(work)
             print(f"doc-tour: {doc} FAILED (exit {rc}); the script is {work / 'tour.sh'}, the server's log {work / 'serve.log'}")
             serve_log = work / "serve.log"
             if serve_log.exists():
                 print("--- serve.log (last lines)")
                 print("\n".join(serve_log.read_text(errors="replace").splitlines()[-20:]))
         else:
+            stop_addons(work)
             print(f"doc-tour: {doc} ran to its end")
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
