@@ -1,4 +1,4 @@
-//! Identity, the domain (`spec/iam.md`): token issue with its scoping rules, projects, users,
+//! Identity, the domain (docs/api-coverage.md → IAM): token issue with its scoping rules, projects, users,
 //! groups, role grants and access keys, each with the vendor's rules ([`rules`]). Resources
 //! of another domain are invisible: they are reported exactly like missing ones. Seeding
 //! (system roles, the first identity) is in [`seed`].
