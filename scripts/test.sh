@@ -5,7 +5,7 @@
 #                             PyPI and npm (the prerequisites are checked first)
 #   scripts/test.sh --quick   fmt, clippy and the Rust tests on SQLite, without the few tests
 #                             that need PostgreSQL, MariaDB or root (QUICK_SKIP below): needs
-#                             only the Rust toolchain; for contributors, before a push
+#                             only the Rust toolchain and python3; for contributors
 #
 # 1. Checks its prerequisites first (the Rust toolchain against Cargo.toml's rust-version, and
 #    for the full run the services and tools below) and stops within seconds, one line per
@@ -100,9 +100,7 @@ full_prerequisites() {
     fi
     port_open 127.0.0.1 3306 ||
         need "MariaDB on 127.0.0.1:3306 (the DBSS tests probe it): apt-get install mariadb-server && service mariadb start"
-    if ! have python3; then
-        need "python3: apt-get install python3 python3-venv"
-    elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    if have python3 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         need "python3's venv module: apt-get install python3-venv"
     fi
     for tool in apt-get dpkg dpkg-deb; do
@@ -124,6 +122,8 @@ else
     cargo fmt --version >/dev/null 2>&1 || need "rustfmt: rustup component add rustfmt"
     cargo clippy --version >/dev/null 2>&1 || need "clippy: rustup component add clippy"
 fi
+# Some tests run `python3 -m http.server` as an add-on (standard library only).
+have python3 || need "python3 (some tests run python3 -m http.server as an add-on): apt-get install python3"
 [ "$quick" -eq 1 ] || full_prerequisites
 
 if [ "${#missing[@]}" -gt 0 ]; then
