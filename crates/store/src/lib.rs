@@ -9,6 +9,7 @@ pub mod dbss;
 pub mod drivers;
 pub mod gaussdb;
 pub mod identity;
+pub mod identity_users;
 pub mod job_listing;
 pub mod jobs;
 pub mod lockout;
