@@ -2,7 +2,7 @@
 # The whole test suite: the test command of CONTRIBUTING.md, and exactly what CI runs (.ci/run).
 #
 #   scripts/test.sh           every stage (CI): needs root, PostgreSQL, MariaDB, Debian's apt,
-#                             PyPI and npm (the prerequisites are checked first)
+#                             PyPI, node and npm (the prerequisites are checked first)
 #   scripts/test.sh --quick   fmt, clippy and the Rust tests on SQLite, without the few tests
 #                             that need PostgreSQL, MariaDB or root (QUICK_SKIP below): needs
 #                             only the Rust toolchain and python3; for contributors
@@ -11,8 +11,8 @@
 #    for the full run the services and tools below) and stops within seconds, one line per
 #    missing piece saying how to get it on Debian (exit 2).
 # 2. Runs every stage — fmt, clippy, build, the Rust tests on SQLite and on PostgreSQL, the
-#    official-SDK tests on both back-ends, the doc tour — going on after a failure where the
-#    later stages can still run.
+#    official-SDK tests on both back-ends, the doc tour, the Node.js SDK tests — going on
+#    after a failure where the later stages can still run.
 # 3. Ends with one summary table of every stage; exits 1 if any stage failed.
 #
 # Env: PLUGBOARD_TEST_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).
@@ -107,6 +107,11 @@ full_prerequisites() {
         have "$tool" || need "$tool (scripts/postgis-package.sh builds the PostGIS package from Debian's packages): a Debian system"
     done
     have curl || need "curl (the doc tour): apt-get install curl"
+    if ! have node || ! have npm; then
+        need "node (>= 18) and npm (the Node.js SDK tests, tests/node): apt-get install nodejs npm"
+    elif [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 18 ]; then
+        need "node >= 18 (the Node.js SDK tests use node's test runner; this node is $(node --version)): a newer nodejs"
+    fi
 }
 
 # The toolchain the workspace declares (Cargo.toml's rust-version), checked, not assumed.
@@ -174,6 +179,11 @@ summary_of() {
     elif grep -Eq "^(=+ )?[0-9]+ (passed|failed|errors?|deselected|skipped)|^(=+ )?no tests ran" <<<"$plain"; then
         grep -E "^(=+ )?[0-9]+ (passed|failed|errors?|deselected|skipped)|^(=+ )?no tests ran" <<<"$plain" |
             tail -n 1 | sed -E 's/^=+ //; s/ =+$//'
+    elif grep -Eq "^# pass [0-9]+" <<<"$plain"; then
+        local passed failed
+        passed="$(grep -E "^# pass [0-9]+" <<<"$plain" | tail -n 1 | awk '{print $3}')"
+        failed="$(grep -E "^# fail [0-9]+" <<<"$plain" | tail -n 1 | awk '{print $3}')"
+        echo "node --test: ${passed} passed, ${failed:-0} failed"
     elif grep -q "^doc-tour: [0-9]* documents" <<<"$plain"; then
         grep "^doc-tour: [0-9]* documents" <<<"$plain" | tail -n 1 | sed 's/^doc-tour: //'
     elif [ "$2" -ne 0 ]; then
@@ -210,6 +220,13 @@ run_pytest() {
     return "$rc"
 }
 
+# The official Node.js SDK (tests/node): npm ci from its lock file, then node's test runner in
+# TAP, whose closing lines (# pass N, # fail N) are the stage's summary; it starts its own
+# server on SQLite with $PLUGBOARD_BIN.
+run_node_sdk() {
+    (cd tests/node && npm ci --no-audit --no-fund --loglevel=error && node --test --test-reporter=tap)
+}
+
 # Stages run in a pipeline's subshell (their output goes through tee), so this one hands its
 # results to the later stages in a file.
 sdk_setup() {
@@ -241,10 +258,11 @@ elif stage "build" cargo build --workspace --all-targets; then
             skip "$s" "needs the SDK set-up"
         done
     fi
+    stage "Node.js SDK tests (IAM), SQLite" run_node_sdk
 else
     for s in "Rust tests, SQLite" "Rust tests, PostgreSQL" "SDK set-up (venv, PostGIS package)" \
         "SDK tests, SQLite" "SDK tests, PostgreSQL" "doc tour (README, walk-throughs)" \
-        "schemathesis (contract fuzzing of /openapi.json)"; do
+        "schemathesis (contract fuzzing of /openapi.json)" "Node.js SDK tests (IAM), SQLite"; do
         skip "$s" "needs the build"
     done
 fi
