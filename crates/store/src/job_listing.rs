@@ -1,5 +1,6 @@
 //! Jobs of every family in one list (docs/contract.md → Jobs): a domain's jobs — those of its
-//! projects and the project-less ones (ZStack's api-jobs) — newest first, filtered by kinds and
+//! projects, ZStack's api-jobs (kept under the submitting account, a user of the domain) and
+//! the project-less ones (web-hook deliveries) — newest first, filtered by kinds and
 //! state, behind the admin API's `ListJobs` and `plugboard job list`.
 
 use crate::jobs::{job_from, Job, COLS};
@@ -16,7 +17,8 @@ pub struct DomainJobFilter {
 }
 
 impl Store {
-    /// A page of the jobs of `domain_id`'s projects and of no project, newest first, and the
+    /// A page of the jobs of `domain_id`'s projects, of its users' ZStack accounts and of no
+    /// project, newest first, and the
     /// total that match.
     pub async fn list_domain_jobs(
         &self,
@@ -26,7 +28,8 @@ impl Store {
         limit: i64,
     ) -> Result<(Vec<Job>, i64)> {
         let mut clause = String::from(
-            "(project_id = '' OR project_id IN (SELECT id FROM projects WHERE domain_id = $1))",
+            "(project_id = '' OR project_id IN (SELECT id FROM projects WHERE domain_id = $1) \
+             OR project_id IN (SELECT id FROM users WHERE domain_id = $1))",
         );
         let mut texts = vec![domain_id.to_string()];
         if let Some(kinds) = &filter.kinds {
