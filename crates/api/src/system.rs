@@ -366,6 +366,20 @@ fn operation(op: &Operation, doc: &OpDoc, env: &Envelopes) -> utoipa::openapi::p
         Access::Action(a) => format!("IAM action `{a}`."),
         Access::Admin(a) => format!("Tenant administrators only (`{a}`)."),
     };
+    // A write that takes no body says so (`x-request-body: none`): OpenAPI's only way is to
+    // leave `requestBody` out, which reads like a forgotten one.
+    let bodyless = doc.request_body.is_none()
+        && [
+            axum::http::Method::POST,
+            axum::http::Method::PUT,
+            axum::http::Method::PATCH,
+        ]
+        .contains(&op.method);
+    let access = if bodyless {
+        format!("{access} Takes no request body (a body sent is ignored).")
+    } else {
+        access
+    };
     let mut parameters: Vec<Parameter> = path_parameters(op.path)
         .into_iter()
         .map(|name| {
@@ -444,6 +458,11 @@ fn operation(op: &Operation, doc: &OpDoc, env: &Envelopes) -> utoipa::openapi::p
         }))
         .responses(responses.build())
         .securities(Some(security))
+        .extensions(bodyless.then(|| {
+            utoipa::openapi::extensions::ExtensionsBuilder::new()
+                .add("x-request-body", "none")
+                .build()
+        }))
         .build()
 }
 

@@ -13,6 +13,7 @@ pub mod identity_users;
 pub mod job_listing;
 pub mod jobs;
 pub mod lockout;
+pub mod retry;
 pub mod servicestage;
 pub mod testing;
 pub mod zstack;
@@ -174,6 +175,8 @@ async fn returns_outside_transaction(
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Transactions run again after a conflict ([`retry`]).
+    conflict_retries: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -239,7 +242,23 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect(&url)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            conflict_retries: Default::default(),
+        })
+    }
+
+    /// How many transactions this handle ran again after a serialization failure or a
+    /// deadlock ([`retry`]).
+    pub fn conflicts_retried(&self) -> u64 {
+        self.conflict_retries
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_conflict_retry(&self) {
+        self.conflict_retries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Apply pending migrations (safe when several processes start at once).

@@ -53,6 +53,9 @@ pub struct ZStackConfig {
     pub max_sessions_per_account: u64,
     /// How long an async API's result can be polled after it was submitted [vendor: 3 h].
     pub api_job_expiry_seconds: u64,
+    /// Api-jobs (Refresh, Delete) one account may have that have not ended; more are refused
+    /// (SYS.1006) until some end.
+    pub max_api_jobs_per_account: u64,
 }
 
 impl Default for ZStackConfig {
@@ -62,6 +65,7 @@ impl Default for ZStackConfig {
             session_timeout_seconds: 7200,
             max_sessions_per_account: 500,
             api_job_expiry_seconds: 3 * 3600,
+            max_api_jobs_per_account: 256,
         }
     }
 }
@@ -147,6 +151,16 @@ pub struct HttpConfig {
     pub max_header_bytes: usize,
     /// Most header fields one request may carry (431 beyond it).
     pub max_headers: usize,
+    /// How long a request body may take to arrive (408 past it), extended by a second for
+    /// every `min_body_bytes_per_second` bytes received.
+    pub body_read_timeout_seconds: u64,
+    /// The body rate that keeps extending the deadline above (0: no extension).
+    pub min_body_bytes_per_second: u64,
+    /// Request bodies without credentials (`X-Auth-Token` / `Authorization`) arriving at once
+    /// from one client address (an IPv6 /64), 429 beyond it.
+    pub max_unauthenticated_bodies_per_address: usize,
+    /// Request bodies without credentials arriving at once from all addresses (429 beyond).
+    pub max_unauthenticated_bodies: usize,
 }
 
 impl Default for HttpConfig {
@@ -160,6 +174,10 @@ impl Default for HttpConfig {
             max_uri_bytes: 8192,
             max_header_bytes: 64 * 1024,
             max_headers: 100,
+            body_read_timeout_seconds: 20,
+            min_body_bytes_per_second: 500,
+            max_unauthenticated_bodies_per_address: 16,
+            max_unauthenticated_bodies: 256,
         }
     }
 }
