@@ -19,9 +19,11 @@ tests/sdk/requirements.txt pins.
 
   python3 scripts/doc-tour.py --binary target/debug/plugboard --python .venv/bin/python
 Exit 0 when every document ran to its end. The tour's output is printed with the server's
-bootstrap password and secret key (and any JSON password field) masked as `***`.
+bootstrap password (and its SHA-512 hex, ZStack's login), secret key and any JSON password
+field masked as `***`.
 """
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -133,12 +135,17 @@ def redact(line, secrets):
 
 
 def bootstrap_secrets(work):
-    """The secrets of the tour server's bootstrap file, once it exists."""
+    """The secrets of the tour server's bootstrap file, once it exists (with the password's
+    SHA-512 hex, ZStack's login)."""
     try:
         boot = json.loads((work / "plugboard-data" / "bootstrap.json").read_text())
     except (OSError, ValueError):
         return []
-    return [boot[k] for k in ("password", "secret_key") if isinstance(boot.get(k), str) and boot[k]]
+    secrets = [boot[k] for k in ("password", "secret_key") if isinstance(boot.get(k), str) and boot[k]]
+    if secrets and isinstance(boot.get("password"), str):
+        # ZStack logs in with the password's SHA-512 hex: as good as the password
+        secrets.append(hashlib.sha512(boot["password"].encode()).hexdigest())
+    return secrets
 
 
 def run_redacted(cmd, work, env):

@@ -193,8 +193,7 @@ async fn job_list_shows_every_familys_jobs_and_filters_them() {
             &json!("zstack"),
             &json!("ZStackRefreshPluginDrivers"),
             &json!("*"),
-            // An api-job is kept under the account that submitted it (the bootstrap admin).
-            &json!(s.b("user_id"))
+            &json!("")
         )
     );
 

@@ -1,7 +1,7 @@
 //! Jobs of every family in one list (docs/contract.md → Jobs): a domain's jobs — those of its
-//! projects, ZStack's api-jobs (kept under the submitting account, a user of the domain) and
-//! the project-less ones (web-hook deliveries) — newest first, filtered by kinds and
-//! state, behind the admin API's `ListJobs` and `plugboard job list`.
+//! projects, and ZStack's api-jobs, recorded under the account (user) that started them or
+//! under no one — newest first, filtered by kinds and state, behind the admin API's `ListJobs`
+//! and `plugboard job list`.
 
 use crate::jobs::{job_from, Job, COLS};
 use crate::{Result, Store};
@@ -17,9 +17,8 @@ pub struct DomainJobFilter {
 }
 
 impl Store {
-    /// A page of the jobs of `domain_id`'s projects, of its users' ZStack accounts and of no
-    /// project, newest first, and the
-    /// total that match.
+    /// A page of the jobs of `domain_id`'s projects and users and of no one, newest first, and
+    /// the total that match.
     pub async fn list_domain_jobs(
         &self,
         domain_id: &str,
@@ -27,9 +26,10 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<Job>, i64)> {
+        // A job belongs to a project, or (ZStack's api-jobs) to the account that started it
+        // (a user id), or to no one.
         let mut clause = String::from(
-            "(project_id = '' OR project_id IN (SELECT id FROM projects WHERE domain_id = $1) \
-             OR project_id IN (SELECT id FROM users WHERE domain_id = $1))",
+            "(project_id = '' OR project_id IN (SELECT id FROM projects WHERE domain_id = $1) OR project_id IN (SELECT id FROM users WHERE domain_id = $1))",
         );
         let mut texts = vec![domain_id.to_string()];
         if let Some(kinds) = &filter.kinds {

@@ -72,13 +72,19 @@ impl From<plugboard_service::jobs::Error> for AdminError {
 }
 
 fn summary(j: Job) -> JobSummary {
+    let family = family_of(&j.kind);
     JobSummary {
-        family: family_of(&j.kind).into(),
+        // ZStack's api-jobs are recorded under their account (a user id), not a project
+        project_id: if family == "zstack" {
+            String::new()
+        } else {
+            j.project_id
+        },
+        family: family.into(),
         created: time::iam(j.created_at),
         ended: (j.ended_at > 0).then(|| time::iam(j.ended_at)),
         id: j.id,
         kind: j.kind,
-        project_id: j.project_id,
         target: j.target_name,
         state: j.status,
         progress: j.progress,
