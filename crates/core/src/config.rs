@@ -36,6 +36,23 @@ pub struct FileConfig {
     pub jobs: JobsConfig,
     pub dbss: DbssConfig,
     pub zstack: ZStackConfig,
+    pub console: ConsoleConfig,
+}
+
+/// `[console]`: the web console (docs/console.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// A console session ends after this many minutes without a request.
+    pub session_idle_minutes: u64,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: 30,
+        }
+    }
 }
 
 /// `[zstack]`: ZStack sessions.
@@ -291,6 +308,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub dbss: DbssConfig,
     pub zstack: ZStackConfig,
+    pub console: ConsoleConfig,
 }
 
 /// A configuration problem, reported before the server starts.
@@ -388,6 +406,7 @@ impl Config {
             jobs: file.jobs,
             dbss: file.dbss,
             zstack: file.zstack,
+            console: file.console,
         })
     }
 

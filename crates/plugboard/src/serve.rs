@@ -228,7 +228,7 @@ async fn serve(config: Config, early: Option<Store>) -> anyhow::Result<()> {
         public_url.clone(),
         metrics,
     );
-    let app = plugboard_api::router(state);
+    let app = plugboard_api::router(state.clone()).merge(plugboard_console::router(state));
 
     std::fs::write(config.data_dir.join("listen-addr"), format!("{local}\n"))
         .context("writing listen-addr")?;

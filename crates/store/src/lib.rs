@@ -5,6 +5,7 @@
 //! it on both.
 
 pub mod bootstrap;
+pub mod console;
 pub mod dbss;
 pub mod drivers;
 pub mod gaussdb;
@@ -103,6 +104,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "zstack sessions",
         include_str!("../migrations/0011_zstack_sessions.sql"),
+    ),
+    (
+        40,
+        "console sessions",
+        include_str!("../migrations/0040_console_sessions.sql"),
     ),
 ];
 
