@@ -4,8 +4,8 @@
 # 1. Checks its prerequisites first and stops within seconds, one line per missing piece saying
 #    how to get it on Debian (exit 2).
 # 2. Runs every stage — fmt, clippy, build, the Rust tests on SQLite and on PostgreSQL, the
-#    official-SDK tests on both back-ends, the doc tour — going on after a failure where the
-#    later stages can still run.
+#    official-SDK tests on both back-ends, the doc tour, the console's browser tests — going on
+#    after a failure where the later stages can still run.
 # 3. Ends with one summary table of every stage; exits 1 if any stage failed.
 #
 # Env: PLUGBOARD_TEST_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).
@@ -145,16 +145,23 @@ if stage "build" cargo build --workspace --all-targets; then
         stage "doc tour (README, walk-throughs)" \
             "$venv/bin/python" scripts/doc-tour.py --binary "$PLUGBOARD_BIN" --python "$venv/bin/python"
         stage "schemathesis (contract fuzzing of /openapi.json)" bash scripts/schemathesis.sh
+        if stage "browser set-up (chromium, Playwright, axe-core)" bash scripts/browser-setup.sh; then
+            stage "browser tests (web console)" run_pytest tests/browser
+        else
+            skip "browser tests (web console)" "needs the browser set-up"
+        fi
     else
         for s in "SDK tests, SQLite" "SDK tests, PostgreSQL" "doc tour (README, walk-throughs)" \
-            "schemathesis (contract fuzzing of /openapi.json)"; do
+            "schemathesis (contract fuzzing of /openapi.json)" \
+            "browser set-up (chromium, Playwright, axe-core)" "browser tests (web console)"; do
             skip "$s" "needs the SDK set-up"
         done
     fi
 else
     for s in "Rust tests, SQLite" "Rust tests, PostgreSQL" "SDK set-up (venv, PostGIS package)" \
         "SDK tests, SQLite" "SDK tests, PostgreSQL" "doc tour (README, walk-throughs)" \
-        "schemathesis (contract fuzzing of /openapi.json)"; do
+        "schemathesis (contract fuzzing of /openapi.json)" \
+        "browser set-up (chromium, Playwright, axe-core)" "browser tests (web console)"; do
         skip "$s" "needs the build"
     done
 fi

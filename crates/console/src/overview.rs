@@ -73,14 +73,14 @@ pub async fn page(State(ctx): State<Ctx>, signed: Signed) -> Response {
     };
     let content = html! {
         ul.cards {
-            li { strong { (instances) } a href="/console/gaussdb" { "GaussDB instances" } }
-            li { strong { (audits) } a href="/console/dbss" { "DBSS audit instances" } }
-            li { strong { (environments) } a href="/console/servicestage" { "ServiceStage environments" } }
+            li { strong { (instances) } "GaussDB instances" }
+            li { strong { (audits) } "DBSS audit instances" }
+            li { strong { (environments) } "ServiceStage environments" }
             @if let Some(n) = drivers {
-                li { strong { (n) } a href="/console/drivers" { "Drivers" } }
+                li { strong { (n) } "drivers registered" }
             }
-            li { strong { (running_total) } a href="/console/jobs?state=running" { "Jobs running now" } }
-            li { strong { (failed_total) } a href="/console/jobs?state=failed" { "Failures in the last 24 h" } }
+            li { strong { (running_total) } "Jobs running now" }
+            li { strong { (failed_total) } "Failures in the last 24 h" }
         }
         h2 { "Running now" }
         (table(&running))

@@ -101,12 +101,12 @@ fn actions(signed: &Signed, project: &str, a: &Addon) -> Markup {
         @if may_act {
             form.inline method="post" action={ (base) "/restart" } {
                 input type="hidden" name="csrf" value=(signed.csrf);
-                button type="submit" aria-label={ "Restart " (a.name) } { "Restart" }
+                button type="submit" { "Restart" }
             }
             " "
             form.inline method="post" action={ (base) "/redeploy" } {
                 input type="hidden" name="csrf" value=(signed.csrf);
-                button type="submit" aria-label={ "Redeploy " (a.name) } { "Redeploy" }
+                button type="submit" { "Redeploy" }
             }
             " "
         }
