@@ -122,6 +122,8 @@ impl FromRequestParts<Ctx> for Signed {
 
 /// A form body whose CSRF token matches the session's: its fields as `T`. Otherwise 403 (or
 /// 400 for a body that does not parse), and the caller changes nothing.
+// A refusal is the page to answer with, as everywhere in axum handlers.
+#[allow(clippy::result_large_err)]
 pub fn form<T: DeserializeOwned>(signed: &Signed, body: &Bytes) -> Result<T, Response> {
     let fields: HashMap<String, String> =
         serde_urlencoded::from_bytes(body).map_err(|e| layout::bad_request(&e.to_string()))?;
