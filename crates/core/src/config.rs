@@ -47,6 +47,15 @@ pub struct ConsoleConfig {
     pub session_idle_minutes: u64,
 }
 
+impl ConsoleConfig {
+    /// The idle limit in microseconds (at least a minute).
+    pub fn session_idle_micros(&self) -> i64 {
+        i64::try_from(self.session_idle_minutes.max(1))
+            .unwrap_or(i64::MAX / 120_000_000)
+            .saturating_mul(60_000_000)
+    }
+}
+
 impl Default for ConsoleConfig {
     fn default() -> Self {
         Self {

@@ -70,11 +70,10 @@ pub fn csrf_token(id: &str) -> String {
 
 impl Console {
     pub fn new(store: Store, identity: Arc<Identity>, config: &ConsoleConfig) -> Self {
-        let minutes = i64::try_from(config.session_idle_minutes.max(1)).unwrap_or(i64::MAX / 2);
         Self {
             store,
             identity,
-            idle: minutes.saturating_mul(60_000_000),
+            idle: config.session_idle_micros(),
         }
     }
 
