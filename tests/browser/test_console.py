@@ -284,7 +284,31 @@ def test_delete_and_refresh_a_driver(pb, new_session):
     expect(page.locator(f"#driver-{uuid}")).to_contain_text("deleted")
 
 
-def test_readonly_user_browses_without_actions(pb, new_session, instance, addon):
+def test_audited_database_added_switched_and_deleted(pb, new_session, audit):
+    s = new_session(pb)
+    page = s.page
+    sign_in_admin(page, pb)
+    page.get_by_role("link", name="DBSS", exact=True).click()
+    page.get_by_role("link", name=audit["name"]).click()
+    name = f"shop_{SUFFIX}"
+    page.get_by_label("Classification").select_option("ECS")
+    page.get_by_label("Database name").fill(name)
+    page.get_by_label("Database type").select_option("MYSQL")
+    page.get_by_label("Version").fill("10.11")
+    page.get_by_label("Character set").select_option("UTF8")
+    page.get_by_label("IP address").fill("127.0.0.1")
+    page.get_by_label("Port").fill("3306")
+    page.get_by_label("Operating system").select_option("LINUX64")
+    page.get_by_role("button", name="Add database").click()
+    row = page.get_by_role("row").filter(has_text=name)
+    expect(row).to_contain_text("OFF")
+    row.get_by_role("button", name=f"Switch audit on for {name}").click()
+    expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("ON")
+    page.get_by_role("row").filter(has_text=name).get_by_role("button", name=f"Delete {name}").click()
+    expect(page.get_by_role("row").filter(has_text=name)).to_have_count(0)
+
+
+def test_readonly_user_browses_without_actions(pb, new_session, instance, addon, audit):
     ro = provision_readonly_user(pb)
     s = new_session(pb)
     page = s.page
@@ -293,7 +317,7 @@ def test_readonly_user_browses_without_actions(pb, new_session, instance, addon)
     pid = pb.bootstrap["project_id"]
     for path in ["/console/", "/console/gaussdb", f"/console/gaussdb/{pid}/{instance['id']}",
                  "/console/servicestage", f"/console/servicestage/{pid}/{addon[0]}", "/console/jobs",
-                 "/console/dbss", "/console/iam"]:
+                 "/console/dbss", f"/console/dbss/{pid}/{audit['id']}", "/console/iam"]:
         page.goto(path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         enabled = page.locator("main button:enabled")

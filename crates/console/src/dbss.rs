@@ -1,6 +1,7 @@
 //! The DBSS section: audit instances of every project the user may see, an instance's audited
-//! databases with their audit status and probe result; switch a database ON or OFF, or delete
-//! it. (The SQL audit log, risk rules and alarms join this section with the audit issue.)
+//! databases with their audit status and probe result; add a database, switch one ON or OFF,
+//! or delete it. (The SQL audit log, risk rules and alarms join this section with statement
+//! auditing.)
 
 use crate::gaussdb::PageQuery;
 use crate::layout::{self, pager, Section, PER_PAGE};
@@ -12,8 +13,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
 use maud::html;
 use plugboard_api::dbss::routes::{
-    DELETE_DATABASE_NEW, LIST_DATABASES_NEW, LIST_INSTANCES, SWITCH_DATABASE_NEW,
+    ADD_DATABASE_NEW, DELETE_DATABASE_NEW, LIST_DATABASES_NEW, LIST_INSTANCES, SWITCH_DATABASE_NEW,
 };
+use plugboard_service::dbss::rules::{DatabaseFields, TYPES};
 use plugboard_service::dbss::Error;
 use serde::Deserialize;
 
@@ -148,6 +150,21 @@ pub async fn instance(
             }
         }
         (pager(&format!("{base}?"), page, total))
+        @if signed.may(&ADD_DATABASE_NEW, Some(&project)) {
+            h2 { "Add a database" }
+            form method="post" action={ (base) "/databases" } {
+                input type="hidden" name="csrf" value=(signed.csrf);
+                (choice("db_classification", "Classification", &["ECS", "RDS"]))
+                (field("name", "Database name", "text"))
+                (choice("db_type", "Database type", TYPES))
+                (field("version", "Version", "text"))
+                (choice("charset", "Character set", &["UTF8", "GBK"]))
+                (field("ip", "IP address", "text"))
+                (field("port", "Port", "text"))
+                (choice("os", "Operating system", &["LINUX64", "WINDOWS64", "UNIX"]))
+                button type="submit" { "Add database" }
+            }
+        }
     };
     layout::page(
         &signed,
@@ -191,6 +208,85 @@ pub async fn database_action(
     };
     match done {
         Ok(()) => Redirect::to(&format!("/console/dbss/{project}/{id}")).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+fn field(name: &str, label: &str, kind: &str) -> maud::Markup {
+    html! {
+        div.field {
+            label for=(name) { (label) }
+            input id=(name) name=(name) type=(kind) required;
+        }
+    }
+}
+
+fn choice(name: &str, label: &str, options: &[&str]) -> maud::Markup {
+    html! {
+        div.field {
+            label for=(name) { (label) }
+            select id=(name) name=(name) { @for o in options { option value=(o) { (o) } } }
+        }
+    }
+}
+
+/// The add-database form.
+#[derive(Debug, Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    pub db_classification: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub db_type: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub charset: String,
+    #[serde(default)]
+    pub ip: String,
+    #[serde(default)]
+    pub port: String,
+    #[serde(default)]
+    pub os: String,
+}
+
+/// `POST /console/dbss/{project}/{instance}/databases`: `AddAuditDatabaseNew`.
+pub async fn add_database(
+    State(ctx): State<Ctx>,
+    signed: Signed,
+    Path((project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f: AddForm = match form(&signed, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if !layout::sees_project(&signed, &project) {
+        return layout::no_such("audit instance");
+    }
+    if let Err(r) = permit(&signed, &ADD_DATABASE_NEW, Some(&project)).await {
+        return r;
+    }
+    let fields = DatabaseFields {
+        db_classification: f.db_classification,
+        name: f.name.trim().to_string(),
+        db_type: f.db_type,
+        version: f.version.trim().to_string(),
+        charset: f.charset,
+        ip: f.ip.trim().to_string(),
+        port: f.port.trim().to_string(),
+        os: f.os,
+        instance_name: None,
+    };
+    match ctx
+        .app
+        .services
+        .dbss
+        .add_database(&project, &id, fields)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/console/dbss/{project}/{id}")).into_response(),
         Err(e) => failure(e),
     }
 }

@@ -82,6 +82,10 @@ pub fn router(app: AppState) -> Router {
         .route("/console/dbss", get(dbss::list))
         .route("/console/dbss/{project}/{instance}", get(dbss::instance))
         .route(
+            "/console/dbss/{project}/{instance}/databases",
+            post(dbss::add_database),
+        )
+        .route(
             "/console/dbss/{project}/{instance}/databases/{db}/{action}",
             post(dbss::database_action),
         )
