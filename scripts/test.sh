@@ -52,6 +52,7 @@ for tool in apt-get dpkg dpkg-deb; do
     have "$tool" || need "$tool (scripts/postgis-package.sh builds the PostGIS package from Debian's packages): a Debian system"
 done
 have curl || need "curl (the doc tour): apt-get install curl"
+have npm || need "npm (the browser tests take axe-core from npm): apt-get install npm"
 
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "scripts/test.sh: missing prerequisites:" >&2
