@@ -124,7 +124,14 @@ impl Store {
             }
             clause.push_str(&format!("{column} IN ({})", marks.join(", ")));
         };
-        list("project_id", &q.projects, &mut binds);
+        // SQLite would take the per-project index for several projects, then sort all their
+        // jobs; `+project_id` leaves it the creation-order index (a walk that stops at the page).
+        let project_column = if q.projects.len() > 1 && self.backend() == crate::Backend::Sqlite {
+            "+project_id"
+        } else {
+            "project_id"
+        };
+        list(project_column, &q.projects, &mut binds);
         if !q.kinds.is_empty() {
             list("kind", &q.kinds, &mut binds);
         }

@@ -110,6 +110,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "console sessions",
         include_str!("../migrations/0040_console_sessions.sql"),
     ),
+    (
+        41,
+        "jobs by creation time",
+        include_str!("../migrations/0041_jobs_created_index.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
