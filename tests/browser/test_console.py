@@ -36,6 +36,13 @@ def pg_dirs():
     return out
 
 
+def psql(sql, db="postgres"):
+    res = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-X", "-tA",
+                          "-v", "ON_ERROR_STOP=1", "-c", sql], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    return res.stdout.strip()
+
+
 # -- fixtures -----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory):
@@ -238,6 +245,24 @@ def test_install_plugin_job_page_reaches_completed_live(pb, new_session, package
     expect(page.locator("#job-state")).to_have_text("Completed", timeout=JOB_TIMEOUT_MS)
     assert still_marked(page), "the job page reloaded instead of updating in place"
     shot(page, "job")
+    # The plug-in's extension, switched on and off in a database of the instance.
+    db = f"pbcdb_{SUFFIX}"
+    psql(f"CREATE DATABASE {db}")
+    try:
+        page.get_by_role("link", name="GaussDB", exact=True).click()
+        page.get_by_role("link", name=instance["name"]).click()
+        page.get_by_role("link", name=PLUGIN).click()
+        page.get_by_label("Database").fill(db)
+        page.get_by_role("button", name="Show").click()
+        row = page.get_by_role("row").filter(has_text=PLUGIN)
+        expect(row).to_contain_text("off")
+        row.get_by_role("button", name=f"Switch {PLUGIN} on").click()
+        expect(page.get_by_role("row").filter(has_text=PLUGIN)).to_contain_text("on")
+        assert psql(f"SELECT count(*) FROM pg_extension WHERE extname = '{PLUGIN}'", db) == "1"
+        page.get_by_role("row").filter(has_text=PLUGIN).get_by_role("button", name=f"Switch {PLUGIN} off").click()
+        expect(page.get_by_role("row").filter(has_text=PLUGIN)).to_contain_text("off")
+    finally:
+        psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
     page.get_by_role("link", name="Jobs", exact=True).click()
     page.get_by_label("Family").select_option("GaussDB")
     page.get_by_role("button", name="Filter").click()

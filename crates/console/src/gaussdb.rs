@@ -1,5 +1,6 @@
 //! The GaussDB section: instances (name, id, version, status, install mode) of every project
-//! the user may see; an instance's page with its plug-ins and the kernel plug-in install form
+//! the user may see; an instance's page with its plug-ins (each installed one links to its
+//! extensions, `extensions.rs`), its licence and the kernel plug-in install form
 //! (**Plug-in name**, **Package URL**, **SHA-256**, **Install**), which leads to the job page.
 
 use crate::layout::{self, pager, Section, PER_PAGE};
@@ -11,7 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
 use maud::html;
 use plugboard_api::gaussdb::routes::{
-    INSTALL_KERNEL_PLUGIN, LIST_INSTANCES, LIST_PLUGIN_INFO_LIST,
+    INSTALL_KERNEL_PLUGIN, LIST_INSTANCES, LIST_PLUGIN_EXTENSIONS, LIST_PLUGIN_INFO_LIST,
+    SET_KERNEL_PLUGIN_LICENSE,
 };
 use plugboard_service::gaussdb::{Error, InstallRequest};
 use serde::Deserialize;
@@ -79,12 +81,20 @@ fn failure(e: Error) -> Response {
     }
 }
 
+/// An instance page's query (`licensed`: after a licence was stored).
+#[derive(Debug, Default, Deserialize)]
+pub struct InstanceQuery {
+    pub licensed: Option<String>,
+}
+
 /// `GET /console/gaussdb/{project}/{instance}`: an instance, its plug-ins, the install form.
 pub async fn instance(
     State(ctx): State<Ctx>,
     signed: Signed,
     Path((project, id)): Path<(String, String)>,
+    Query(q): Query<InstanceQuery>,
 ) -> Response {
+    let licensed = q.licensed.is_some();
     if !layout::sees_project(&signed, &project) {
         return layout::no_such("instance");
     }
@@ -98,6 +108,8 @@ pub async fn instance(
     };
     let i = &plugins.instance;
     let may_install = signed.may(&INSTALL_KERNEL_PLUGIN, Some(&project));
+    let may_extensions = signed.may(&LIST_PLUGIN_EXTENSIONS, Some(&project));
+    let may_license = signed.may(&SET_KERNEL_PLUGIN_LICENSE, Some(&project));
     let content = html! {
         dl {
             dt { "ID" } dd { (i.id) }
@@ -113,11 +125,27 @@ pub async fn instance(
             tbody {
                 @for p in &plugins.plugins {
                     tr {
-                        td { (p.name) }
+                        td {
+                            @if p.installed && may_extensions {
+                                a href={ "/console/gaussdb/" (project) "/" (i.id) "/plugins/" (p.name) } { (p.name) }
+                            } @else { (p.name) }
+                        }
                         td { @if p.installed { "installed" } @else { "available" } }
                         td { (p.version) }
                     }
                 }
+            }
+        }
+        @if may_license {
+            h2 { "Licence" }
+            @if licensed { p.note role="status" { "The licence was stored." } }
+            form method="post" action={ "/console/gaussdb/" (project) "/" (i.id) "/license" } {
+                input type="hidden" name="csrf" value=(signed.csrf);
+                div.field {
+                    label for="license" { "Licence text" }
+                    input id="license" name="license" type="password" autocomplete="off" required;
+                }
+                button type="submit" { "Set licence" }
             }
         }
         h2 { "Install a kernel plug-in" }

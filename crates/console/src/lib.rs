@@ -6,6 +6,7 @@
 
 mod dbss;
 mod drivers;
+mod extensions;
 mod gaussdb;
 mod iam;
 mod jobs;
@@ -52,6 +53,18 @@ pub fn router(app: AppState) -> Router {
         .route(
             "/console/gaussdb/{project}/{instance}/install",
             post(gaussdb::install),
+        )
+        .route(
+            "/console/gaussdb/{project}/{instance}/license",
+            post(extensions::license),
+        )
+        .route(
+            "/console/gaussdb/{project}/{instance}/plugins/{plugin}",
+            get(extensions::page),
+        )
+        .route(
+            "/console/gaussdb/{project}/{instance}/plugins/{plugin}/extensions",
+            post(extensions::switch),
         )
         .route("/console/jobs", get(jobs::list))
         .route("/console/jobs/{id}", get(jobs::page))
