@@ -250,3 +250,44 @@ pub fn no_such(what: &str) -> Response {
         &format!("No such {what}."),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_states_are_the_families_words() {
+        let cases = [
+            ("InstallKernelPlugin", "queued", "Running"),
+            ("InstallKernelPlugin", "running", "Running"),
+            ("InstallKernelPlugin", "completed", "Completed"),
+            ("InstallKernelPlugin", "failed", "Failed"),
+            ("ServiceStageAddon", "queued", "SUBMITTED"),
+            ("ServiceStageAddon", "running", "RUNNING"),
+            ("ServiceStageAddon", "completed", "SUCCEEDED"),
+            ("ServiceStageAddon", "failed", "FAILED"),
+            ("ZStackDeletePluginDrivers", "completed", "Succeeded"),
+            ("ZStackRefreshPluginDrivers", "failed", "Failed"),
+        ];
+        for (kind, status, word) in cases {
+            assert_eq!(job_state(kind, status), word, "{kind} {status}");
+        }
+        assert_eq!(family_of("ZStackWebHook"), "ZStack");
+    }
+
+    #[test]
+    fn page_numbers_start_at_one_and_bad_ones_mean_the_first() {
+        assert_eq!(page_number(None), 0);
+        assert_eq!(page_number(Some("1")), 0);
+        assert_eq!(page_number(Some("3")), 2);
+        for bad in ["0", "-2", "x", ""] {
+            assert_eq!(page_number(Some(bad)), 0, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_policy_forbids_inline_scripts_and_framing() {
+        assert!(!CSP.contains("unsafe-inline") && !CSP.contains("unsafe-eval"));
+        assert!(CSP.contains("script-src 'self'") && CSP.contains("frame-ancestors 'none'"));
+    }
+}
