@@ -290,7 +290,7 @@ def test_redeploy_addon_goes_to_succeeded_live(pb, new_session, addon):
         (folder / "simulated.toml").write_text("")
 
 
-def test_delete_and_refresh_a_driver(pb, new_session):
+def test_delete_and_refresh_a_driver(pb, new_session, instance):
     name = f"pbdrv{SUFFIX}"
     uuid = external_driver(pb, name)
     s = new_session(pb)
@@ -307,6 +307,15 @@ def test_delete_and_refresh_a_driver(pb, new_session):
     expect(page.locator("#job-state")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
     page.get_by_role("link", name="Drivers", exact=True).click()
     expect(page.locator(f"#driver-{uuid}")).to_contain_text("deleted")
+    # Permissive is refused while something uses the driver: the built-in package installer
+    # serves the GaussDB instance registered by the other tests; its job fails saying so.
+    builtin = page.locator("tr", has_text="postgresql-package-installer")
+    builtin.get_by_label("Delete mode for postgresql-package-installer").select_option("Permissive")
+    builtin.get_by_role("button", name="Delete postgresql-package-installer").click()
+    expect(page.locator("#job-state")).to_have_text("Failed", timeout=JOB_TIMEOUT_MS)
+    expect(page.locator("#job-live")).to_contain_text("is still used by 1 GaussDB instances")
+    page.get_by_role("link", name="Drivers", exact=True).click()
+    expect(page.locator("tr", has_text="postgresql-package-installer")).not_to_contain_text("deleted")
 
 
 def test_audited_database_added_switched_and_deleted(pb, new_session, audit):

@@ -37,7 +37,8 @@ pub async fn list(State(ctx): State<Ctx>, signed: Signed, Query(q): Query<ListQu
             }
         }
         p {
-            "Delete " strong { "Permissive" } " is refused while add-ons use the driver; "
+            "Delete " strong { "Permissive" } " is refused (its job fails saying why) while something uses the driver: "
+            "add-ons it runs and their running jobs, and for the built-in ones the GaussDB instances or audited databases they serve; "
             strong { "Enforcing" } " deletes it anyway, and the jobs of its add-ons fail until it is back."
         }
         table {
@@ -55,7 +56,7 @@ pub async fn list(State(ctx): State<Ctx>, signed: Signed, Query(q): Query<ListQu
                         td { @for (n, a) in d.manifest.addons.iter().enumerate() { @if n > 0 { ", " } (a.name) } }
                         td { @if d.deleted { "deleted" } @else { "—" } }
                         td {
-                            @if may_delete && !d.deleted && matches!(d.source, DriverSource::External(_)) {
+                            @if may_delete && !d.deleted {
                                 form.inline method="post" action={ "/console/drivers/" (d.manifest.uuid) "/delete" } {
                                     input type="hidden" name="csrf" value=(signed.csrf);
                                     label for={ "mode-" (d.manifest.uuid) } { "Delete mode for " (d.manifest.name) }
