@@ -125,7 +125,14 @@ pub async fn delete(
         .app
         .services
         .zstack
-        .delete_plugin_drivers(&uuid, Some(&f.mode), &Default::default())
+        .delete_plugin_drivers(
+            &uuid,
+            Some(&f.mode),
+            &plugboard_service::zstack::AsyncCall {
+                account: signed.principal.subject.user_id.clone(),
+                ..Default::default()
+            },
+        )
         .await
     {
         Ok(job) => Redirect::to(&format!("/console/jobs/{job}")).into_response(),

@@ -80,8 +80,12 @@ pub async fn list(State(ctx): State<Ctx>, signed: Signed, Query(q): Query<ListQu
     let family = q.family.as_deref().filter(|f| FAMILIES.contains(f));
     let state = q.state.as_deref().filter(|s| STATES.contains(s));
     let page = layout::page_number(q.page.as_deref());
+    let scope = match signed.job_scope(&ctx).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let query = JobsQuery {
-        projects: signed.job_projects(),
+        projects: scope,
         kinds: family.and_then(kinds_of).unwrap_or_default(),
         states: state.map(|s| vec![s.to_string()]).unwrap_or_default(),
         ended_from: None,
@@ -159,7 +163,8 @@ fn live_part(j: &Job) -> Markup {
 }
 
 async fn find(ctx: &Ctx, signed: &Signed, id: &str) -> Result<Job, Response> {
-    match ctx.console.job(&signed.job_projects(), id).await {
+    let scope = signed.job_scope(ctx).await?;
+    match ctx.console.job(&scope, id).await {
         Ok(j) => Ok(j),
         Err(ConsoleError::NoSuchJob) => Err(layout::no_such("job")),
         Err(e) => Err(layout::internal(&e)),

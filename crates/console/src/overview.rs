@@ -51,7 +51,10 @@ pub async fn page(State(ctx): State<Ctx>, signed: Signed) -> Response {
     } else {
         None
     };
-    let projects = signed.job_projects();
+    let projects = match signed.job_scope(&ctx).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let running = JobsQuery {
         projects: projects.clone(),
         states: vec![jobs::QUEUED.into(), jobs::RUNNING.into()],

@@ -43,14 +43,31 @@ impl Signed {
         plugboard_api::common::auth::refusal(&self.principal, op, project).is_none()
     }
 
-    /// The ids of the user's projects, and `""` (jobs of no project, such as ZStack's) for a
-    /// tenant administrator.
-    pub fn job_projects(&self) -> Vec<String> {
+    /// What the user's job lists hold (jobs are stored under a project, or — ZStack's
+    /// api-jobs — under the calling account): the user's projects and the user's own
+    /// api-jobs; for a tenant administrator also every account's of the domain and the
+    /// project-less ones.
+    pub async fn job_scope(&self, ctx: &Ctx) -> Result<Vec<String>, Response> {
+        let s = &self.principal.subject;
         let mut ids: Vec<String> = self.projects.iter().map(|p| p.id.clone()).collect();
+        ids.push(s.user_id.clone());
         if self.principal.is_tenant_admin(None) {
             ids.push(String::new());
+            let users = ctx
+                .app
+                .services
+                .identity
+                .list_users(&s.domain_id, None)
+                .await
+                .map_err(|e| layout::internal(&e))?;
+            ids.extend(
+                users
+                    .into_iter()
+                    .map(|u| u.id)
+                    .filter(|id| *id != s.user_id),
+            );
         }
-        ids
+        Ok(ids)
     }
 }
 

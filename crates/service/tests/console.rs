@@ -8,7 +8,7 @@ use plugboard_core::config::{ConsoleConfig, IamConfig};
 use plugboard_core::secrets::MasterKey;
 use plugboard_core::time::now_micros;
 use plugboard_service::console::{csrf_token, Console, Error};
-use plugboard_service::identity::{IdentityService, NewUser};
+use plugboard_service::identity::{IdentityService, NewUser, UserUpdate};
 use plugboard_store::console::JobsQuery;
 use plugboard_store::jobs::NewJob;
 use plugboard_store::testing::TestDb;
@@ -137,6 +137,20 @@ async fn an_idle_session_expires() {
     w.db.cleanup().await;
 }
 
+fn password(p: &str) -> UserUpdate {
+    UserUpdate {
+        password: Some(p.into()),
+        ..Default::default()
+    }
+}
+
+fn enabled(on: bool) -> UserUpdate {
+    UserUpdate {
+        enabled: Some(on),
+        ..Default::default()
+    }
+}
+
 #[tokio::test]
 async fn password_change_disable_and_delete_end_sessions() {
     let w = world().await;
@@ -159,29 +173,21 @@ async fn password_change_disable_and_delete_end_sessions() {
 
     let s = sign_in().await.unwrap();
     w.identity
-        .update_user(&user, Some(format!("{PASSWORD}-2")), None)
+        .update_user(&user, password(&format!("{PASSWORD}-2")))
         .await
         .unwrap();
     assert!(w.console.session(&s.id).await.unwrap().is_none());
     let user = w
         .identity
-        .update_user(&user, Some(PASSWORD.into()), None)
+        .update_user(&user, password(PASSWORD))
         .await
         .unwrap();
 
     let s = sign_in().await.unwrap();
-    let user = w
-        .identity
-        .update_user(&user, None, Some(false))
-        .await
-        .unwrap();
+    let user = w.identity.update_user(&user, enabled(false)).await.unwrap();
     assert!(w.console.session(&s.id).await.unwrap().is_none());
     assert!(sign_in().await.is_err());
-    let user = w
-        .identity
-        .update_user(&user, None, Some(true))
-        .await
-        .unwrap();
+    let user = w.identity.update_user(&user, enabled(true)).await.unwrap();
 
     let s = sign_in().await.unwrap();
     w.identity.delete_user(&user).await.unwrap();

@@ -2,7 +2,7 @@
 //! job listing across projects and families that the console's Jobs and Overview pages read.
 
 use crate::jobs::{job_from, Job, COLS};
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store};
 use plugboard_core::time::Micros;
 use sqlx::Row;
 
@@ -88,17 +88,6 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected())
-    }
-
-    /// A job by id, whatever its project (the caller checks the project is visible).
-    pub async fn job_by_id(&self, id: &str) -> Result<Job> {
-        let sql = format!("SELECT {COLS} FROM jobs WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        job_from(&row)
     }
 
     /// A page of the jobs `q` selects, newest first, and the total that match.
