@@ -2,7 +2,8 @@
 # The whole test suite: the test command of CONTRIBUTING.md, and exactly what CI runs (.ci/run).
 #
 #   scripts/test.sh           every stage (CI): needs root, PostgreSQL, MariaDB, Debian's apt,
-#                             PyPI, node and npm (the prerequisites are checked first)
+#                             PyPI, node and npm, Debian's chromium (installed when missing
+#                             by scripts/browser-setup.sh; the prerequisites are checked first)
 #   scripts/test.sh --quick   fmt, clippy and the Rust tests on SQLite, without the few tests
 #                             that need PostgreSQL, MariaDB or root (QUICK_SKIP below): needs
 #                             only the Rust toolchain and python3; for contributors
@@ -11,8 +12,8 @@
 #    for the full run the services and tools below) and stops within seconds, one line per
 #    missing piece saying how to get it on Debian (exit 2).
 # 2. Runs every stage — fmt, clippy, build, the Rust tests on SQLite and on PostgreSQL, the
-#    official-SDK tests on both back-ends, the doc tour, the Node.js SDK tests — going on
-#    after a failure where the later stages can still run.
+#    official-SDK tests on both back-ends, the doc tour, the Node.js SDK tests, the console's
+#    browser tests — going on after a failure where the later stages can still run.
 # 3. Ends with one summary table of every stage; exits 1 if any stage failed.
 #
 # Env: PLUGBOARD_TEST_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).
@@ -108,7 +109,7 @@ full_prerequisites() {
     done
     have curl || need "curl (the doc tour): apt-get install curl"
     if ! have node || ! have npm; then
-        need "node (>= 18) and npm (the Node.js SDK tests, tests/node): apt-get install nodejs npm"
+        need "node (>= 18) and npm (the Node.js SDK tests, tests/node; axe-core for the browser tests): apt-get install nodejs npm"
     elif [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 18 ]; then
         need "node >= 18 (the Node.js SDK tests use node's test runner; this node is $(node --version)): a newer nodejs"
     fi
@@ -252,9 +253,15 @@ elif stage "build" cargo build --workspace --all-targets; then
         stage "doc tour (README, walk-throughs)" \
             "$venv/bin/python" scripts/doc-tour.py --binary "$PLUGBOARD_BIN" --python "$venv/bin/python"
         stage "schemathesis (contract fuzzing of /openapi.json)" bash scripts/schemathesis.sh
+        if stage "browser set-up (chromium, Playwright, axe-core)" bash scripts/browser-setup.sh; then
+            stage "browser tests (web console)" run_pytest tests/browser
+        else
+            skip "browser tests (web console)" "needs the browser set-up"
+        fi
     else
         for s in "SDK tests, SQLite" "SDK tests, PostgreSQL" "doc tour (README, walk-throughs)" \
-            "schemathesis (contract fuzzing of /openapi.json)"; do
+            "schemathesis (contract fuzzing of /openapi.json)" \
+            "browser set-up (chromium, Playwright, axe-core)" "browser tests (web console)"; do
             skip "$s" "needs the SDK set-up"
         done
     fi
@@ -262,7 +269,8 @@ elif stage "build" cargo build --workspace --all-targets; then
 else
     for s in "Rust tests, SQLite" "Rust tests, PostgreSQL" "SDK set-up (venv, PostGIS package)" \
         "SDK tests, SQLite" "SDK tests, PostgreSQL" "doc tour (README, walk-throughs)" \
-        "schemathesis (contract fuzzing of /openapi.json)" "Node.js SDK tests (IAM), SQLite"; do
+        "schemathesis (contract fuzzing of /openapi.json)" "Node.js SDK tests (IAM), SQLite" \
+        "browser set-up (chromium, Playwright, axe-core)" "browser tests (web console)"; do
         skip "$s" "needs the build"
     done
 fi

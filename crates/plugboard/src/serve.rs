@@ -228,7 +228,7 @@ async fn serve(config: Config, early: Option<Store>) -> anyhow::Result<()> {
         public_url.clone(),
         metrics,
     );
-    let app = plugboard_api::router(state);
+    let app = plugboard_api::router(state.clone()).merge(plugboard_console::router(state));
 
     std::fs::write(config.data_dir.join("listen-addr"), format!("{local}\n"))
         .context("writing listen-addr")?;
@@ -240,7 +240,10 @@ async fn serve(config: Config, early: Option<Store>) -> anyhow::Result<()> {
         "plugboard listening"
     );
 
-    let pruner = tokio::spawn(prune_loop(store.clone()));
+    let pruner = tokio::spawn(prune_loop(
+        store.clone(),
+        config.console.session_idle_micros(),
+    ));
     let upkeep = metrics_handle.map(|h| tokio::spawn(metrics_upkeep(h)));
     let stop_jobs = CancellationToken::new();
     // `[jobs] max_concurrent = 0`: a process that serves the API and runs no jobs (others
@@ -365,7 +368,7 @@ fn derived_public_url(local: SocketAddr) -> String {
 }
 
 /// Remove expired tokens once an hour.
-async fn prune_loop(store: Store) {
+async fn prune_loop(store: Store, console_idle_micros: i64) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
@@ -375,6 +378,10 @@ async fn prune_loop(store: Store) {
         }
         if let Err(e) = store.prune_zstack_sessions(cutoff).await {
             tracing::warn!(error = %e, "pruning ZStack sessions failed");
+        }
+        let idle_since = plugboard_core::time::now_micros() - console_idle_micros;
+        if let Err(e) = store.prune_console_sessions(idle_since).await {
+            tracing::warn!(error = %e, "pruning console sessions failed");
         }
     }
 }

@@ -6,6 +6,7 @@
 //! types and a domain error that each family's error enum maps to its codes, and one
 //! `register` for its job kinds and background tasks, so the binary only wires.
 
+pub mod console;
 pub mod dbss;
 pub mod drivers;
 pub mod gaussdb;

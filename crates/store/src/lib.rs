@@ -5,6 +5,7 @@
 //! it on both.
 
 pub mod bootstrap;
+pub mod console;
 pub mod dbss;
 pub mod drivers;
 pub mod gaussdb;
@@ -106,6 +107,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "zstack sessions",
         include_str!("../migrations/0011_zstack_sessions.sql"),
+    ),
+    (
+        40,
+        "console sessions",
+        include_str!("../migrations/0040_console_sessions.sql"),
+    ),
+    (
+        41,
+        "jobs by creation time",
+        include_str!("../migrations/0041_jobs_created_index.sql"),
     ),
 ];
 

@@ -286,25 +286,42 @@ async fn authorize(g: &RouteGuard, req: Request) -> Result<Request, Response> {
             _ => return Err(GatewayError::Forbidden.into_response()),
         }
     }
-    match g.op.access {
-        Access::Action(action) if !principal.allows(action, project_id.as_deref()) => {
-            return Err((family.render_denied)(g.op, Denied::Action));
-        }
-        Access::Admin(_) if !principal.is_tenant_admin(project_id.as_deref()) => {
-            return Err((family.render_denied)(g.op, Denied::AdminOnly));
-        }
-        _ => {}
-    }
-    // e.g. plugboard's admin API: the domain owner or a `te_admin` holder (on the domain or
-    // the path's project) only, whatever else the caller's policies match.
-    if family.tenant_admin_only && !principal.is_tenant_admin(project_id.as_deref()) {
-        return Err(GatewayError::Forbidden.into_response());
+    if let Some(refusal) = refusal(&principal, g.op, project_id.as_deref()) {
+        return Err(refusal);
     }
     parts.extensions.insert(Caller {
         principal,
         project_id,
     });
     Ok(Request::from_parts(parts, body))
+}
+
+/// Whether `principal` may run `op` in `project` (after the project itself was checked): the
+/// operation's IAM action must be allowed, an admin operation needs a tenant administrator,
+/// and so does every operation of a tenant-admin-only family. `None`: it may; otherwise the
+/// refusal the API answers with. The web console asks the same question before it shows an
+/// action and again before it runs one.
+pub fn refusal(
+    principal: &Principal,
+    op: &'static Operation,
+    project: Option<&str>,
+) -> Option<Response> {
+    let family = descriptor(op.family);
+    match op.access {
+        Access::Action(action) if !principal.allows(action, project) => {
+            return Some((family.render_denied)(op, Denied::Action));
+        }
+        Access::Admin(_) if !principal.is_tenant_admin(project) => {
+            return Some((family.render_denied)(op, Denied::AdminOnly));
+        }
+        _ => {}
+    }
+    // e.g. plugboard's admin API: the domain owner or a `te_admin` holder (on the domain or
+    // the path's project) only, whatever else the caller's policies match.
+    if family.tenant_admin_only && !principal.is_tenant_admin(project) {
+        return Some(GatewayError::Forbidden.into_response());
+    }
+    None
 }
 
 fn auth_failure(e: AuthError) -> Response {

@@ -39,6 +39,32 @@ pub struct FileConfig {
     pub jobs: JobsConfig,
     pub dbss: DbssConfig,
     pub zstack: ZStackConfig,
+    pub console: ConsoleConfig,
+}
+
+/// `[console]`: the web console (docs/console.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// A console session ends after this many minutes without a request.
+    pub session_idle_minutes: u64,
+}
+
+impl ConsoleConfig {
+    /// The idle limit in microseconds (at least a minute).
+    pub fn session_idle_micros(&self) -> i64 {
+        i64::try_from(self.session_idle_minutes.max(1))
+            .unwrap_or(i64::MAX / 120_000_000)
+            .saturating_mul(60_000_000)
+    }
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: 30,
+        }
+    }
 }
 
 /// `[zstack]`: ZStack sessions.
@@ -312,6 +338,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub dbss: DbssConfig,
     pub zstack: ZStackConfig,
+    pub console: ConsoleConfig,
 }
 
 /// A configuration problem, reported before the server starts.
@@ -414,6 +441,7 @@ impl Config {
             jobs: file.jobs,
             dbss: file.dbss,
             zstack: file.zstack,
+            console: file.console,
         })
     }
 
