@@ -1,13 +1,15 @@
-//! `GET /`: a short JSON index of what this server speaks — each family's path prefixes and
-//! operation count, and where the OpenAPI document is. Built from the operations tables, so it
-//! lists exactly what the router serves (docs/api-coverage.md → System).
+//! `GET /`: a browser (a request that accepts `text/html`) is sent to the web console
+//! (`303` to `/console/`); any other client gets a short JSON index of what this server
+//! speaks — each family's path prefixes and operation count, where the OpenAPI document and the
+//! console are. Built from the operations tables, so it lists exactly what the router serves
+//! (docs/api-coverage.md → System).
 
 use crate::common::error::json_response;
 use crate::common::openapi::OpDoc;
 use crate::common::ops::{op, Access, Operation};
 use crate::routing::{op_route, operations, OpRoute};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -20,7 +22,7 @@ op!(
     GET,
     "/",
     Access::Public,
-    "What this server speaks: the families' endpoints and the OpenAPI document"
+    "What this server speaks: the families' endpoints, the OpenAPI document and the console (a browser is redirected to the console)"
 );
 
 /// What `/openapi.json` says of `GET /`.
@@ -42,6 +44,8 @@ pub struct Index {
     pub version: String,
     /// The OpenAPI document's path (`/openapi.json`).
     pub openapi: String,
+    /// The web console's path (`/console/`).
+    pub console: String,
     /// One entry per family, by name.
     pub families: Vec<FamilyIndex>,
 }
@@ -62,10 +66,31 @@ pub struct FamilyIndex {
 /// The body, built once (the operations tables are static).
 static INDEX_BODY: OnceLock<serde_json::Value> = OnceLock::new();
 
-async fn index() -> Response {
+/// The console's path, where `GET /` sends a browser.
+const CONSOLE: &str = "/console/";
+
+async fn index(headers: HeaderMap) -> Response {
+    if accepts_html(&headers) {
+        return Redirect::to(CONSOLE).into_response();
+    }
     let body =
         INDEX_BODY.get_or_init(|| serde_json::to_value(build(&operations())).unwrap_or_default());
     json_response(StatusCode::OK, body)
+}
+
+/// Whether the client asks for a page: an `Accept` header naming `text/html` (what browsers
+/// send for a navigation), not merely `*/*`.
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            part.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/html"))
+        })
 }
 
 /// The index of `ops`.
@@ -80,6 +105,7 @@ fn build(ops: &[&'static Operation]) -> Index {
         name: "plugboard".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         openapi: "/openapi.json".into(),
+        console: CONSOLE.into(),
         families: by_family
             .into_iter()
             .map(|(name, (operations, paths))| FamilyIndex {
@@ -135,5 +161,21 @@ mod tests {
             "/plugboard/v1/projects/{project_id}"
         );
         assert_eq!(prefix("/"), "/");
+    }
+
+    #[test]
+    fn only_a_request_for_html_is_a_browser() {
+        let with = |accept: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT, accept.parse().expect("header value"));
+            accepts_html(&h)
+        };
+        assert!(with(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(with("TEXT/HTML"));
+        assert!(!with("*/*"));
+        assert!(!with("application/json"));
+        assert!(!accepts_html(&HeaderMap::new()));
     }
 }

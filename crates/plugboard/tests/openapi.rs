@@ -375,6 +375,30 @@ async fn an_array_where_an_object_belongs_is_a_400_naming_it() {
     );
 }
 
+/// `GET /` from a browser (its `Accept` names `text/html`): 303 to the console, which answers.
+#[tokio::test]
+async fn the_root_sends_a_browser_to_the_console() {
+    let s = Server::start(None).await;
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_follow
+        .get(s.url("/"))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/console/");
+    let page = no_follow.get(s.url("/console/")).send().await.unwrap();
+    assert!(
+        page.status().is_success() || page.status().is_redirection(),
+        "{}",
+        page.status()
+    );
+}
+
 /// `GET /`: the short index (docs/api-coverage.md → System), pinned: its keys, every family
 /// once, each family's operation count equal to the document's operations of that tag, and
 /// every listed prefix starting at least one documented path of the family.
@@ -394,7 +418,12 @@ async fn the_root_answers_a_short_index_of_the_families_and_the_document() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(keys, ["families", "name", "openapi", "version"], "{index}");
+    assert_eq!(
+        keys,
+        ["console", "families", "name", "openapi", "version"],
+        "{index}"
+    );
+    assert_eq!(index["console"], "/console/");
     assert_eq!(index["name"], "plugboard");
     assert_eq!(index["openapi"], "/openapi.json");
     assert_eq!(index["version"], env!("CARGO_PKG_VERSION"));
