@@ -18,9 +18,11 @@ tell readers to install (the Huawei SDKs, zstack-mcp-server) are the ones
 tests/sdk/requirements.txt pins.
 
   python3 scripts/doc-tour.py --binary target/debug/plugboard --python .venv/bin/python
-Exit 0 when every document ran to its end.
+Exit 0 when every document ran to its end. The tour's output is printed with the server's
+bootstrap password and secret key (and any JSON password field) masked as `***`.
 """
 import argparse
+import json
 import os
 import re
 import shlex
@@ -119,6 +121,38 @@ def script_for(doc, steps, python, port):
     return "\n".join(lines) + "\n"
 
 
+SECRET_FIELD = re.compile(r'("(?:password|secret_key|secret|new_password)"\s*:\s*")[^"]*(")')
+
+
+def redact(line, secrets):
+    """`line` without the tour server's secrets: the bootstrap password and secret key, and any
+    JSON `"password": "..."`-like field (the tour traces its commands with `set -x`)."""
+    for secret in secrets:
+        line = line.replace(secret, "***")
+    return SECRET_FIELD.sub(r"\1***\2", line)
+
+
+def bootstrap_secrets(work):
+    """The secrets of the tour server's bootstrap file, once it exists."""
+    try:
+        boot = json.loads((work / "plugboard-data" / "bootstrap.json").read_text())
+    except (OSError, ValueError):
+        return []
+    return [boot[k] for k in ("password", "secret_key") if isinstance(boot.get(k), str) and boot[k]]
+
+
+def run_redacted(cmd, work, env):
+    """Run the tour, its output (stdout and stderr) printed line by line with secrets masked."""
+    proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    secrets = []
+    for raw in proc.stdout:
+        if not secrets:
+            secrets = bootstrap_secrets(work)
+        sys.stdout.write(redact(raw.decode(errors="replace"), secrets))
+        sys.stdout.flush()
+    return proc.wait()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", default=str(REPO / "target/debug/plugboard"))
@@ -157,7 +191,7 @@ def main():
             "PLUGBOARD_LOG": "warn",
         })
         print(f"\n=== doc tour: {doc} ({len(steps)} blocks) in {work}", flush=True)
-        rc = subprocess.run(["bash", str(work / "tour.sh")], cwd=work, env=env).returncode
+        rc = run_redacted(["bash", str(work / "tour.sh")], work, env)
         if rc != 0:
             failures += 1
             stop_addons(work)

@@ -248,9 +248,9 @@ fn insert_job_query<'q>(
         .bind(&job.host)
 }
 
-const COLS: &str = "id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host";
+pub(crate) const COLS: &str = "id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host";
 
-fn job_from(row: &AnyRow) -> Result<Job> {
+pub(crate) fn job_from(row: &AnyRow) -> Result<Job> {
     let steps: String = row.try_get("steps")?;
     let input: String = row.try_get("input")?;
     let context: String = row.try_get("context")?;

@@ -1,4 +1,4 @@
-//! DBSS database audit, the domain (`spec/dbss.md`, `spec/plugboard.md` → Admin API): audit
+//! DBSS database audit, the domain (docs/api-coverage.md → DBSS, docs/contract.md → Admin API): audit
 //! instances with their editions and limits, the field rules of an audited database, audit
 //! switched on and off, and the audit monitor ([`monitor`]) that keeps `audit_status` true.
 
