@@ -418,20 +418,35 @@ fn operation(op: &Operation, doc: &OpDoc, env: &Envelopes) -> utoipa::openapi::p
         }
         responses = responses.response(answer.status.as_u16().to_string(), response.build());
     }
-    for (status, schemas) in error_schemas(op, doc, env) {
+    let mut errors: BTreeMap<u16, Vec<RefOr<Schema>>> = error_schemas(op, doc, env);
+    for status in &doc.text_errors {
+        errors.entry(status.as_u16()).or_default();
+    }
+    for (status, schemas) in errors {
         let reason = StatusCode::from_u16(status)
             .ok()
             .and_then(|s| s.canonical_reason())
             .unwrap_or("Error");
-        let response = ResponseBuilder::new()
+        let mut response = ResponseBuilder::new()
             .description(reason)
-            .header("X-Request-Id", request_id_header())
-            .content(
+            .header("X-Request-Id", request_id_header());
+        if !schemas.is_empty() {
+            response = response.content(
                 JSON,
                 ContentBuilder::new()
                     .schema(Some(one_or_any_of(schemas)))
                     .build(),
             );
+        }
+        if doc.text_errors.iter().any(|s| s.as_u16() == status) {
+            // The vendor's own plain-text refusals (ZStack's REST layer).
+            response = response.content(
+                "text/plain",
+                ContentBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            );
+        }
         responses = responses.response(status.to_string(), response.build());
     }
     let security = match op.access {

@@ -13,7 +13,8 @@
 //! - **Header-read timeout** (`[http] header_read_timeout_seconds`): once a head has started
 //!   to arrive it must be complete within this time, else 408.
 //! - **Body deadline** (`[http] body_read_timeout_seconds`, `min_body_bytes_per_second`): a
-//!   request body must arrive within the timeout, extended by one second for every
+//!   request body must arrive within the timeout (counted from when hyper first waits for
+//!   its bytes), extended by one second for every
 //!   `min_body_bytes_per_second` bytes received (Apache's `mod_reqtimeout` rule), else 408 and
 //!   the connection is closed: a client trickling a body holds its slot for bounded time.
 //! - **Unauthenticated bodies** (`[http] max_unauthenticated_bodies_per_address`,

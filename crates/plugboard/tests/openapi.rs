@@ -166,6 +166,16 @@ async fn the_document_describes_every_routed_operation_completely() {
                 "{what}: 503 in ZStackErrorBody"
             );
         }
+        // ZStack's REST layer refuses in plain text (a bad X-Job-UUID on any call, a missing
+        // Authorization...); an unknown or expired api-job is a plain-text 404.
+        let text =
+            |status: &str| responses[status]["content"]["text/plain"]["schema"]["type"] == "string";
+        if op.family == Family::ZStack && op.name != "QueryApiJob" {
+            assert!(text("400"), "{what}: 400 in plain text");
+        }
+        if ["QueryApiJob", "GetRpcResult", "DeletePluginDrivers"].contains(&op.name) {
+            assert!(text("404"), "{what}: 404 in plain text");
+        }
         if op.family != Family::System && !zstack {
             for status in ["400", "500"] {
                 assert!(

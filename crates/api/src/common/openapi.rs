@@ -41,6 +41,9 @@ pub struct OpDoc {
     pub answers: Vec<Answer>,
     /// Error statuses the handler adds to the common ones, each in the family's envelope.
     pub errors: Vec<StatusCode>,
+    /// Error statuses answered in plain text (ZStack's REST-layer refusals), beside any
+    /// envelope the same status may also come in.
+    pub text_errors: Vec<StatusCode>,
     /// Headers of the success answer: (name, description).
     pub response_headers: Vec<(&'static str, &'static str)>,
     /// Every named schema the above refer to.
@@ -190,6 +193,12 @@ impl OpDoc {
     /// refused change), each in the family's envelope.
     pub fn errors(mut self, statuses: &[StatusCode]) -> Self {
         self.errors.extend_from_slice(statuses);
+        self
+    }
+
+    /// Error statuses also answered in plain text (the vendor's REST-layer refusals).
+    pub fn text_errors(mut self, statuses: &[StatusCode]) -> Self {
+        self.text_errors.extend_from_slice(statuses);
         self
     }
 

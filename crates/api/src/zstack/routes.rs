@@ -249,44 +249,57 @@ pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
     use super::dto::*;
     use StatusCode as S;
     let failed = &[S::SERVICE_UNAVAILABLE][..];
+    // The REST layer's plain-text 400s: a bad `X-Job-UUID` on any call, a missing or non-OAuth
+    // `Authorization`, a body without the action's key; 404 `no api mapping to ...`.
+    let text_400 = &[S::BAD_REQUEST][..];
     vec![
         (
             &LOG_IN_BY_ACCOUNT,
             OpDoc::new()
                 .body::<LogInByAccountBody>()
                 .json::<LogInReply>(S::OK)
-                .errors(failed),
+                .errors(failed)
+                .text_errors(text_400),
         ),
-        (&LOG_OUT, OpDoc::new().json::<Empty>(S::OK)),
+        (
+            &LOG_OUT,
+            OpDoc::new().json::<Empty>(S::OK).text_errors(text_400),
+        ),
         (
             &VALIDATE_SESSION,
-            OpDoc::new().json::<ValidateSessionReply>(S::OK),
+            OpDoc::new()
+                .json::<ValidateSessionReply>(S::OK)
+                .text_errors(text_400),
         ),
         (
             &QUERY_PLUGIN_DRIVERS,
             OpDoc::new()
                 .json::<QueryPluginDriversReply>(S::OK)
-                .errors(failed),
+                .errors(failed)
+                .text_errors(text_400),
         ),
         (
             &REFRESH_PLUGIN_DRIVERS,
             OpDoc::new()
                 .body::<RefreshPluginDriversBody>()
                 .json::<AsyncAccepted>(S::ACCEPTED)
-                .errors(failed),
+                .errors(failed)
+                .text_errors(text_400),
         ),
         (
             &DELETE_PLUGIN_DRIVERS,
             OpDoc::new()
                 .json::<AsyncAccepted>(S::ACCEPTED)
-                .errors(failed),
+                .errors(failed)
+                .text_errors(&[S::BAD_REQUEST, S::NOT_FOUND]),
         ),
         (
             &QUERY_API_JOB,
             OpDoc::new()
                 .json::<Empty>(S::OK)
                 .json_also::<Empty>(S::ACCEPTED, "still running")
-                .errors(&[S::SERVICE_UNAVAILABLE, S::NOT_FOUND]),
+                .errors(&[S::SERVICE_UNAVAILABLE])
+                .text_errors(&[S::NOT_FOUND]),
         ),
         (
             &RPC,
@@ -300,7 +313,7 @@ pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
             &RPC_RESULT,
             OpDoc::new()
                 .json::<RpcAnswer>(S::OK)
-                .errors(&[S::NOT_FOUND]),
+                .text_errors(&[S::NOT_FOUND]),
         ),
     ]
 }

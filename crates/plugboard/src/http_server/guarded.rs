@@ -26,11 +26,14 @@ const LINGER: Duration = Duration::from_millis(500);
 /// The room made in a connection's buffer before each read of its socket.
 const READ_CHUNK: usize = 8 * 1024;
 
-/// A request body being read: its deadline moves later with every byte that arrives.
+/// A request body being read: its clock starts the first time hyper waits for its bytes (the
+/// handler asked for the body and none was there), so a handler that is slow to ask (or a
+/// client waiting for `100 Continue`) does not use up the client's time; its deadline moves
+/// later with every byte that arrives.
 struct Body {
-    started: Instant,
+    started: Option<Instant>,
     received: u64,
-    timer: Pin<Box<Sleep>>,
+    timer: Option<Pin<Box<Sleep>>>,
     /// Response bytes written before the body started: more means the handler answered
     /// already, and a timeout then only closes the connection.
     written_before: u64,
@@ -136,28 +139,57 @@ impl Guarded {
                 }
             }
         };
-        let started = Instant::now();
         self.body = Some(Body {
-            started,
+            started: None,
             received: 0,
-            timer: Box::pin(tokio::time::sleep_until(started + self.body_timeout)),
+            timer: None,
             written_before: self.written,
             _permit: permit,
         });
         true
     }
 
+    /// When a body whose clock started at `started` with `received` bytes in must be complete.
+    fn body_deadline(&self, started: Instant, received: u64) -> Instant {
+        let allowance = if self.min_body_rate > 0 {
+            Duration::from_secs_f64(received as f64 / self.min_body_rate as f64)
+        } else {
+            Duration::ZERO
+        };
+        started + self.body_timeout + allowance
+    }
+
     /// `n` more body bytes arrived: the deadline moves by `n / min_body_rate` seconds.
     fn body_bytes(&mut self, n: u64) {
-        let (timeout, rate) = (self.body_timeout, self.min_body_rate);
+        let Some(body) = &self.body else { return };
+        let received = body.received.saturating_add(n);
+        let deadline = body.started.map(|s| self.body_deadline(s, received));
         if let Some(body) = &mut self.body {
-            body.received = body.received.saturating_add(n);
-            if rate > 0 && n > 0 {
-                let allowance = Duration::from_secs_f64(body.received as f64 / rate as f64);
-                let deadline = body.started + timeout + allowance;
-                body.timer.as_mut().reset(deadline);
+            body.received = received;
+            if let (Some(deadline), Some(timer)) = (deadline, &mut body.timer) {
+                timer.as_mut().reset(deadline);
             }
         }
+    }
+
+    /// Whether the body's deadline has passed, its clock started now if hyper waits for body
+    /// bytes for the first time (registers `cx` with the timer otherwise).
+    fn body_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(body) = &self.body else {
+            return false;
+        };
+        if body.timer.is_none() {
+            let started = body.started.unwrap_or_else(Instant::now);
+            let deadline = self.body_deadline(started, body.received);
+            if let Some(body) = &mut self.body {
+                body.started = Some(started);
+                body.timer = Some(Box::pin(tokio::time::sleep_until(deadline)));
+            }
+        }
+        self.body
+            .as_mut()
+            .and_then(|b| b.timer.as_mut())
+            .is_some_and(|t| t.as_mut().poll(cx).is_ready())
     }
 
     /// The body did not arrive in time: hyper gets a read error (the handler's body fails),
@@ -355,10 +387,8 @@ impl AsyncRead for Guarded {
                             continue;
                         }
                     }
-                    if let Some(body) = &mut this.body {
-                        if body.timer.as_mut().poll(cx).is_ready() {
-                            return Poll::Ready(Err(this.body_timed_out()));
-                        }
+                    if this.body_expired(cx) {
+                        return Poll::Ready(Err(this.body_timed_out()));
                     }
                     return Poll::Pending;
                 }
