@@ -2,7 +2,7 @@
 a kernel plug-in install and an add-on redeploy followed live on their job pages, a driver
 deleted and the registry refreshed, a read-only user without actions, CSRF, headers,
 accessibility (axe-core), no request leaving 127.0.0.1, sign out. Screenshots of every section
-go to docs/console/."""
+go to target/console-screenshots/ (docs/console/ with PLUGBOARD_SCREENSHOTS=docs/console)."""
 
 import json
 import os
