@@ -6,6 +6,7 @@
 
 pub mod bootstrap;
 pub mod dbss;
+pub mod dbss_audit;
 pub mod drivers;
 pub mod gaussdb;
 pub mod identity;
@@ -103,6 +104,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "zstack sessions",
         include_str!("../migrations/0011_zstack_sessions.sql"),
+    ),
+    (
+        30,
+        "dbss audit",
+        include_str!("../migrations/0030_dbss_audit.sql"),
     ),
 ];
 
