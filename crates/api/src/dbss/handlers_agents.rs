@@ -257,6 +257,20 @@ pub async fn ingest_statements(
     PathParams(path): PathParams<AgentPath>,
     req: Request,
 ) -> Result<Response> {
+    let json_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if json_type == Some(false) {
+        return Err(DbssError::Common(CommonError::BadRequest(
+            "Content-Type must be application/json".into(),
+        )));
+    }
     let encoding = req
         .headers()
         .get(axum::http::header::CONTENT_ENCODING)

@@ -167,6 +167,24 @@ impl Follower {
             return;
         }
         // Rotated while we were away: finish the rotated file first.
+        let rotated = self
+            .siblings()
+            .into_iter()
+            .find(|(_, ino, _)| *ino == c.inode)
+            .map(|(_, _, p)| p);
+        if let Some(r) = rotated {
+            if self.open(&r, offset, true) {
+                return;
+            }
+        }
+        tracing::warn!(file = %c.file.display(), "the checkpointed log file is gone; going on with the current one");
+        self.base = c.base.saturating_add(c.offset as i64 + 1);
+        let p = self.path.clone();
+        self.open(&p, 0, false);
+    }
+
+    /// One-file mode: the log and its rotated copies (`<name>*` beside it), oldest write first.
+    fn siblings(&self) -> Vec<(std::time::SystemTime, u64, PathBuf)> {
         let dir = self
             .path
             .parent()
@@ -177,22 +195,23 @@ impl Follower {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        let rotated = std::fs::read_dir(&dir).ok().and_then(|rd| {
-            rd.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(&stem))
-                    && inode_of(p) == Some(c.inode)
+        let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with(&stem))
+                    })
+                    .filter_map(|p| {
+                        let m = std::fs::metadata(&p).ok()?;
+                        Some((m.modified().ok()?, m.ino(), p))
+                    })
+                    .collect()
             })
-        });
-        if let Some(r) = rotated {
-            if self.open(&r, offset, true) {
-                return;
-            }
-        }
-        tracing::warn!(file = %c.file.display(), "the checkpointed log file is gone; going on with the current one");
-        self.base = c.base.saturating_add(c.offset as i64 + 1);
-        let p = self.path.clone();
-        self.open(&p, 0, false);
+            .unwrap_or_default();
+        files.sort();
+        files
     }
 
     /// Complete lines read now (at most about `max` bytes), each with its offset.
@@ -288,17 +307,37 @@ impl Follower {
         let truncated_in_place =
             !self.dir_mode && !cur.rotated && inode_of(&self.path) == Some(cur.inode);
         self.base = self.base.saturating_add(self.pos as i64 + 1);
-        let next = if self.dir_mode {
-            self.candidates().into_iter().find(|p| *p > cur.path)
+        if self.dir_mode {
+            let next = self.candidates().into_iter().find(|p| *p > cur.path);
+            drop(cur);
+            match next {
+                Some(n) => {
+                    self.open(&n, 0, false);
+                }
+                None => self.pos = 0,
+            }
+            return;
+        }
+        // One file: the rotated files newer than this one first (oldest first), then the log.
+        let next = if truncated_in_place {
+            None
         } else {
-            Some(self.path.clone())
+            let files = self.siblings();
+            files
+                .iter()
+                .position(|(_, ino, _)| *ino == cur.inode)
+                .and_then(|i| files.get(i + 1))
+                .map(|(_, ino, p)| (p.clone(), *ino))
         };
         drop(cur);
-        let _ = truncated_in_place;
-        if let Some(n) = next {
-            self.open(&n, 0, false);
-        } else {
-            self.pos = 0;
+        match next {
+            Some((p, ino)) if inode_of(&self.path) != Some(ino) => {
+                self.open(&p, 0, true);
+            }
+            _ => {
+                let p = self.path.clone();
+                self.open(&p, 0, false);
+            }
         }
     }
 
