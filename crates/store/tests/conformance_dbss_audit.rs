@@ -232,11 +232,11 @@ async fn rule_versions_and_alarms() {
         };
         assert_eq!(store.audit_rule_version(&inst).await.expect("v0"), 0);
         store
-            .seed_audit_rules(&[rule.clone()], &[])
+            .seed_audit_rules(std::slice::from_ref(&rule), &[])
             .await
             .expect("seed");
         store
-            .seed_audit_rules(&[rule.clone()], &[])
+            .seed_audit_rules(std::slice::from_ref(&rule), &[])
             .await
             .expect("seed again");
         assert_eq!(store.audit_rule_version(&inst).await.expect("v1"), 1);
@@ -280,11 +280,23 @@ async fn rule_versions_and_alarms() {
             at: now,
         };
         store
-            .raise_audit_alarms(&inst, &[m.clone()], now, quiet, dbss_database_id)
+            .raise_audit_alarms(
+                &inst,
+                std::slice::from_ref(&m),
+                now,
+                quiet,
+                dbss_database_id,
+            )
             .await
             .expect("raise");
         store
-            .raise_audit_alarms(&inst, &[m.clone()], now + 1, quiet, dbss_database_id)
+            .raise_audit_alarms(
+                &inst,
+                std::slice::from_ref(&m),
+                now + 1,
+                quiet,
+                dbss_database_id,
+            )
             .await
             .expect("count");
         let f = AlarmFilter {

@@ -127,7 +127,8 @@ pub fn clean(s: &str) -> String {
 
 /// Add an object unless it is there already.
 pub fn add_object(ev: &mut IngestEvent, o: IngestObject) {
-    if !(o.name.is_empty() && o.schema.is_empty()) && !ev.objects.contains(&o) {
+    let empty = o.name.is_empty() && o.schema.is_empty();
+    if !empty && !ev.objects.contains(&o) {
         ev.objects.push(o);
     }
 }

@@ -166,7 +166,7 @@ impl Dbss {
                 "batch_id must be 1 to 128 characters".into(),
             ));
         }
-        if !agent.db_ids.iter().any(|d| *d == batch.db_id) {
+        if !agent.db_ids.contains(&batch.db_id) {
             return Err(Error::Refused(format!(
                 "agent {agent_id} does not serve database `{}`",
                 batch.db_id

@@ -75,6 +75,9 @@ pub enum Error {
 
 type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An instance's compiled rules and the rule version they were compiled at.
+type CompiledAt = (i64, Arc<engine::Compiled>);
+
 /// The DBSS service. Cheap to clone.
 #[derive(Clone)]
 pub struct Dbss {
@@ -84,7 +87,7 @@ pub struct Dbss {
     /// Wakes the audit monitor (a database was switched ON).
     pub(crate) wakeup: Arc<Notify>,
     /// Each instance's compiled rules and the rule version they were compiled at.
-    pub(crate) engines: Arc<std::sync::Mutex<HashMap<String, (i64, Arc<engine::Compiled>)>>>,
+    pub(crate) engines: Arc<std::sync::Mutex<HashMap<String, CompiledAt>>>,
     /// Instances whose shipped rules are known to be in the store.
     pub(crate) seeded: Arc<std::sync::Mutex<HashSet<String>>>,
 }

@@ -265,10 +265,9 @@ impl Dbss {
             }
             Err(e) => return Err(e.into()),
         };
-        Ok(self
-            .with_databases(&inst.id, vec![row])
+        self.with_databases(&inst.id, vec![row])
             .await?
             .pop()
-            .ok_or_else(|| Error::NotFound(format!("The statement {id} does not exist.")))?)
+            .ok_or_else(|| Error::NotFound(format!("The statement {id} does not exist.")))
     }
 }
