@@ -110,6 +110,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dbss audit",
         include_str!("../migrations/0030_dbss_audit.sql"),
     ),
+    (
+        31,
+        "dbss alarm config",
+        include_str!("../migrations/0031_dbss_alarm_config.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

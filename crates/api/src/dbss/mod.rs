@@ -5,9 +5,11 @@
 
 pub mod dto;
 pub mod dto_audit;
+pub mod dto_rules;
 pub mod error;
 pub mod handlers;
 pub mod handlers_agents;
 pub mod handlers_audit;
+pub mod handlers_rules;
 pub mod routes;
 pub mod routes_audit;

@@ -179,7 +179,11 @@ impl Dbss {
         }
     }
 
-    async fn risk_rule_from(&self, instance_id: &str, f: RiskRuleFields) -> Result<RiskRule> {
+    pub(crate) async fn risk_rule_from(
+        &self,
+        instance_id: &str,
+        f: RiskRuleFields,
+    ) -> Result<RiskRule> {
         let name = f.rule_name.as_deref().map(str::trim).unwrap_or("");
         if name.is_empty() || name.chars().count() > 255 {
             return Err(Error::Invalid(

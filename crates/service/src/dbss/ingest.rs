@@ -16,8 +16,6 @@ use std::sync::Arc;
 
 /// How long a RISK_RULE alarm stays open without a new match.
 pub const ALARM_QUIET: Micros = 10 * 60 * 1_000_000;
-/// The statement levels that raise alarms (the default alarm config: high, medium).
-pub const ALARM_LEVELS: &[&str] = &["HIGH", "MEDIUM"];
 /// Event kinds an agent may send.
 pub const KINDS: &[&str] = &["QUERY", "LOGIN", "LOGIN_FAILED", "LOGOUT"];
 
@@ -288,10 +286,21 @@ impl Dbss {
             .collect();
         let inserted = self.store.insert_audit_sqls(&rows).await?;
         let accepted = inserted.iter().filter(|x| **x).count();
-        // Alarms for the new statements the alarm levels cover, one per (rule, database).
+        // Alarms for the new statements the alarm config's levels cover, one per (rule,
+        // database).
+        let levels: Vec<String> = if inserted.iter().any(|x| *x) {
+            self.alarm_config_of(&agent.instance_id)
+                .await?
+                .alarm_risk
+                .iter()
+                .map(|r| r.to_ascii_uppercase())
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut matches: BTreeMap<String, AlarmMatch> = BTreeMap::new();
         for (row, new) in rows.iter().zip(&inserted) {
-            if !new || row.rule_id.is_empty() || !ALARM_LEVELS.contains(&row.risk_level.as_str()) {
+            if !new || row.rule_id.is_empty() || !levels.contains(&row.risk_level) {
                 continue;
             }
             let m = matches

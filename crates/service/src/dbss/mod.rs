@@ -11,6 +11,7 @@ pub mod audit_rules;
 pub mod engine;
 pub mod ingest;
 pub mod monitor;
+pub mod rule_changes;
 pub mod rules;
 pub mod shipped;
 pub mod sqls;

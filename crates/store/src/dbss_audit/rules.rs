@@ -255,6 +255,19 @@ impl Store {
         Ok(true)
     }
 
+    /// One SQL-injection rule.
+    pub async fn get_audit_sql_rule(&self, instance_id: &str, id: &str) -> Result<SqlRule> {
+        let row = sqlx::query(&format!(
+            "SELECT {SQL_COLS} FROM dbss_sql_rules WHERE id = $1 AND instance_id = $2"
+        ))
+        .bind(id)
+        .bind(instance_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        sql_from(&row)
+    }
+
     /// Every SQL-injection rule of an instance, by rank.
     pub async fn list_audit_sql_rules(&self, instance_id: &str) -> Result<Vec<SqlRule>> {
         let rows = sqlx::query(&format!(
