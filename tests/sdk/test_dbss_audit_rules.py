@@ -231,3 +231,71 @@ def test_alarm_marks_deletion_and_config(s):
         instance_id=s.instance, id=low["id"])), 404, "DBSS.10021004")
     expect_error(lambda: s.client.set_alarm_topic_config_info_new(dbss.SetAlarmTopicConfigInfoNewRequest(
         instance_id=s.instance, body=dbss.ConfigAlarmTopicRequest(alarm_risk=["severe"]))), 400, "DBSS.10000001")
+
+
+SCOPE_KEYS = {"id", "name", "action", "status", "exception_ips", "source_ips", "source_ports", "db_ids", "db_names",
+              "db_users", "all_audit"}
+
+
+def test_scopes_decide_what_is_audited(s):
+    scopes = lambda new=True: raw_json(
+        s.client.list_audit_rule_scopes_new(dbss.ListAuditRuleScopesNewRequest(instance_id=s.instance)) if new
+        else s.client.list_audit_rule_scopes(dbss.ListAuditRuleScopesRequest(instance_id=s.instance, limit="10000")))
+    listed = scopes()
+    assert listed["total"] == 1, listed
+    full = listed["scopes"][0]
+    assert set(full) == SCOPE_KEYS, full
+    assert (full["name"], full["all_audit"], full["status"]) == ("全审计规则", True, "ON"), full
+    assert s.ingest("select 1 from anywhere")["db_user"] == "app"
+    # A custom scope: only the `app` user's SELECTs from 10.0.0.0/8, except 10.9.9.9.
+    body = dbss.RuleScopeRequest(rule_name="app-reads", action="SELECT", db_ids="ALL", db_names="全部数据库",
+                                 db_users="app", exception_ips="10.9.9.9", source_ips="10.0.0.0/8",
+                                 source_ports="")
+    assert raw_json(s.client.create_audit_scope_rule(dbss.CreateAuditScopeRuleRequest(
+        instance_id=s.instance, body=body))) == {"status": "SUCCESS"}
+    custom = next(x for x in scopes(new=False)["scopes"] if x["name"] == "app-reads")
+    assert (custom["all_audit"], custom["status"], custom["db_users"]) == (False, "ON", "app")
+    # The full-audit scope wins while it is ON; switched OFF, the custom scope decides.
+    resp = s.client.set_audit_scope_rule_switch(dbss.SetAuditScopeRuleSwitchRequest(
+        instance_id=s.instance, body=dbss.AuditScopeSwitchRequestNew(ids=[full["id"]], status="OFF")))
+    assert raw_json(resp) == {"status": "SUCCESS"}
+    assert s.ingest("select 2 from t")["db_user"] == "app"
+
+    def dropped(sql, **extra):
+        s.seq += 1
+        t = f"drop{s.seq}x"
+        ev = {"seq": s.seq, "ts": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"), "kind": "QUERY",
+              "session": "s", "user": "app", "database": "orders", "client_ip": "10.0.0.7", "command": "SELECT",
+              "sql": f"{sql} /* {t} */", "result": "SUCCESS"}
+        ev.update(extra)
+        path = f"/v1/{s.pb.bootstrap['project_id']}/audit/{s.instance}/agents/{s.agent_id}/statements"
+        resp = signed_call(s.pb, "POST", path, {"batch_id": t, "db_id": s.db_id, "events": [ev]})
+        assert resp.status == 200 and resp.json() == {"accepted": 1, "duplicates": 0, "throttled": False}, resp.body
+        return list_sqls(s.client, s.instance, sql_statement=t)["total"] == 0
+
+    assert dropped("update t set a = 1", command="UPDATE")
+    assert dropped("select 3 from t", user="other")
+    assert dropped("select 4 from t", client_ip="10.9.9.9")
+    assert dropped("select 5 from t", client_ip="192.168.1.1")
+    # Edited to take every user; the full-audit scope cannot be edited or deleted.
+    s.client.update_audit_scope_rule(dbss.UpdateAuditScopeRuleRequest(instance_id=s.instance, id=custom["id"],
+                                                                      body=dbss.RuleScopeRequest(
+        rule_name="app-reads", action="SELECT", source_ips="10.0.0.0/8")))
+    assert not dropped("select 6 from t", user="other")
+    expect_error(lambda: s.client.update_audit_scope_rule(dbss.UpdateAuditScopeRuleRequest(
+        instance_id=s.instance, id=full["id"], body=body)), 400, "DBSS.10000001")
+    expect_error(lambda: s.client.delete_audit_scope(dbss.DeleteAuditScopeRequest(instance_id=s.instance,
+                                                                                  id=full["id"])),
+                 400, "DBSS.10000001")
+    expect_error(lambda: s.client.create_audit_scope_rule(dbss.CreateAuditScopeRuleRequest(
+        instance_id=s.instance, body=dbss.RuleScopeRequest(rule_name="x", source_ips="nowhere"))), 400,
+        "DBSS.10000001")
+    # Deleted (batch): no ON scope is left, so nothing is audited; the full-audit scope back ON.
+    resp = s.client.batch_delete_audit_scope(dbss.BatchDeleteAuditScopeRequest(
+        instance_id=s.instance, body=dbss.AuditScopeRequestNew(ids=[custom["id"]])))
+    assert raw_json(resp) == {"status": "SUCCESS"}
+    assert dropped("select 7 from t")
+    s.client.set_audit_scope_rule_switch(dbss.SetAuditScopeRuleSwitchRequest(
+        instance_id=s.instance, body=dbss.AuditScopeSwitchRequestNew(ids=[full["id"]], status="ON")))
+    assert not dropped("select 8 from t")
+    assert scopes()["total"] == 1

@@ -199,6 +199,7 @@ impl Store {
             "dbss_rule_versions",
             "dbss_alarms",
             "dbss_alarm_configs",
+            "dbss_scopes",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE instance_id IN (SELECT id FROM dbss_instances WHERE id = $1 AND project_id = $2)"))
                 .bind(id)

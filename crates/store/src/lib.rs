@@ -115,6 +115,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dbss alarm config",
         include_str!("../migrations/0031_dbss_alarm_config.sql"),
     ),
+    (
+        32,
+        "dbss scopes",
+        include_str!("../migrations/0032_dbss_scopes.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -83,3 +83,59 @@ pub struct AlarmConfigRequest {
     pub alarm_switch: Option<String>,
     pub alarm_topic_urn: Option<String>,
 }
+
+/// `?offset=&limit=` of the scope lists (strings).
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+pub struct ScopeQuery {
+    pub offset: Option<String>,
+    pub limit: Option<String>,
+}
+
+/// A listed scope (every value a string but `all_audit`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScopeView {
+    pub id: String,
+    pub name: String,
+    pub action: String,
+    pub status: String,
+    pub exception_ips: String,
+    pub source_ips: String,
+    pub source_ports: String,
+    pub db_ids: String,
+    pub db_names: String,
+    pub db_users: String,
+    pub all_audit: bool,
+}
+
+/// The scope list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScopeList {
+    pub scopes: Vec<ScopeView>,
+    pub total: i64,
+}
+
+/// CreateAuditScopeRule / UpdateAuditScopeRule's body (comma lists).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ScopeRequest {
+    pub rule_name: Option<String>,
+    pub action: Option<String>,
+    pub db_ids: Option<String>,
+    pub db_names: Option<String>,
+    pub db_users: Option<String>,
+    pub exception_ips: Option<String>,
+    pub source_ips: Option<String>,
+    pub source_ports: Option<String>,
+}
+
+/// BatchDeleteAuditScope's body: a JSON list.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ScopeIdsRequest {
+    pub ids: Vec<String>,
+}
+
+/// SetAuditScopeRuleSwitch's body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ScopeSwitchRequest {
+    pub ids: Vec<String>,
+    pub status: String,
+}

@@ -1,6 +1,6 @@
 //! DBSS handlers changing rules and alarms: risk rules edited, deleted, switched, ranked;
 //! SQL-injection rules created, edited, deleted, switched, ranked; alarms marked and deleted;
-//! the alarm config read and written.
+//! the alarm config read and written; scope rules listed, created, updated, deleted, switched.
 
 use super::dto::StatusResponse;
 use super::dto_audit::{ResultWord, RiskRuleRequest};
@@ -10,7 +10,7 @@ use super::handlers::InstancePath;
 use super::handlers_audit::ObjectPath;
 use crate::common::auth::Caller;
 use crate::common::error::reply;
-use crate::common::extract::{JsonBody, PathParams};
+use crate::common::extract::{JsonBody, PathParams, QueryParams};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,6 +18,7 @@ use axum::response::Response;
 use plugboard_service::dbss::alarms::AlarmConfigFields;
 use plugboard_service::dbss::audit_rules::{RiskRuleFields, RuleObject};
 use plugboard_service::dbss::rule_changes::SqlRuleFields;
+use plugboard_service::dbss::scopes::ScopeFields;
 
 type Result<T> = std::result::Result<T, DbssError>;
 
@@ -331,4 +332,156 @@ pub async fn set_alarm_topic_config_info(
             status: "success".into(),
         },
     )
+}
+
+async fn scope_list(
+    state: &AppState,
+    caller: &Caller,
+    path: &InstancePath,
+    q: &ScopeQuery,
+    max: i64,
+) -> Result<Response> {
+    let offset = super::handlers::number("offset", q.offset.as_deref(), 0, 0, i64::MAX / 2)
+        .map_err(DbssError::Invalid)?;
+    let limit = super::handlers::number("limit", q.limit.as_deref(), 100, 1, max)
+        .map_err(DbssError::Invalid)?;
+    let (scopes, total) = state
+        .services
+        .dbss
+        .list_scopes(project(caller), &path.instance_id, offset, limit)
+        .await?;
+    reply(
+        StatusCode::OK,
+        &ScopeList {
+            scopes: scopes
+                .into_iter()
+                .map(|s| ScopeView {
+                    id: s.id,
+                    name: s.name,
+                    action: s.action,
+                    status: s.status,
+                    exception_ips: s.exception_ips,
+                    source_ips: s.source_ips,
+                    source_ports: s.source_ports,
+                    db_ids: s.db_ids,
+                    db_names: s.db_names,
+                    db_users: s.db_users,
+                    all_audit: s.all_audit,
+                })
+                .collect(),
+            total,
+        },
+    )
+}
+
+/// `GET /v1/{project_id}/{instance_id}/dbss/audit/rule/scopes` (ListAuditRuleScopes, limit ≤ 10000).
+pub async fn list_audit_rule_scopes(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(path): PathParams<InstancePath>,
+    QueryParams(q): QueryParams<ScopeQuery>,
+) -> Result<Response> {
+    scope_list(&state, &caller, &path, &q, 10_000).await
+}
+
+/// `GET /v1/{project_id}/audit/{instance_id}/rule/scopes` (ListAuditRuleScopesNew, limit ≤ 1000).
+pub async fn list_audit_rule_scopes_new(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(path): PathParams<InstancePath>,
+    QueryParams(q): QueryParams<ScopeQuery>,
+) -> Result<Response> {
+    scope_list(&state, &caller, &path, &q, 1000).await
+}
+
+fn scope_fields(r: ScopeRequest) -> ScopeFields {
+    ScopeFields {
+        rule_name: r.rule_name,
+        action: r.action,
+        db_ids: r.db_ids,
+        db_names: r.db_names,
+        db_users: r.db_users,
+        exception_ips: r.exception_ips,
+        source_ips: r.source_ips,
+        source_ports: r.source_ports,
+    }
+}
+
+/// `POST /v1/{project_id}/audit/{instance_id}/rule/scopes` (CreateAuditScopeRule).
+pub async fn create_audit_scope_rule(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(path): PathParams<InstancePath>,
+    JsonBody(req): JsonBody<ScopeRequest>,
+) -> Result<Response> {
+    state
+        .services
+        .dbss
+        .create_scope(project(&caller), &path.instance_id, scope_fields(req))
+        .await?;
+    status_success()
+}
+
+/// `POST /v3/{project_id}/audit/{instance_id}/rule/scopes/{id}` (UpdateAuditScopeRule).
+pub async fn update_audit_scope_rule(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(path): PathParams<ObjectPath>,
+    JsonBody(req): JsonBody<ScopeRequest>,
+) -> Result<Response> {
+    state
+        .services
+        .dbss
+        .update_scope(
+            project(&caller),
+            &path.instance_id,
+            &path.id,
+            scope_fields(req),
+        )
+        .await?;
+    status_success()
+}
+
+/// `DELETE /v1/{project_id}/audit/{instance_id}/rule/scopes/{id}` (DeleteAuditScope).
+pub async fn delete_audit_scope(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(path): PathParams<ObjectPath>,
+) -> Result<Response> {
+    state
+        .services
+        .dbss
+        .delete_scopes(project(&caller), &path.instance_id, &[path.id])
+        .await?;
+    status_success()
+}
+
+/// `POST /v1/{project_id}/audit/{instance_id}/rule/scopes/batch-delete` (BatchDeleteAuditScope).
+pub async fn batch_delete_audit_scope(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(path): PathParams<InstancePath>,
+    JsonBody(req): JsonBody<ScopeIdsRequest>,
+) -> Result<Response> {
+    state
+        .services
+        .dbss
+        .delete_scopes(project(&caller), &path.instance_id, &req.ids)
+        .await?;
+    status_success()
+}
+
+/// `POST /v2/{project_id}/audit/{instance_id}/rule/scopes/switch` (SetAuditScopeRuleSwitch).
+pub async fn set_audit_scope_rule_switch(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(path): PathParams<InstancePath>,
+    JsonBody(req): JsonBody<ScopeSwitchRequest>,
+) -> Result<Response> {
+    state
+        .services
+        .dbss
+        .switch_scopes(project(&caller), &path.instance_id, &req.ids, &req.status)
+        .await?;
+    status_success()
 }

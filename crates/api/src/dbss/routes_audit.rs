@@ -369,6 +369,70 @@ op!(
     "Write the alarm config"
 );
 
+op!(
+    Dbss,
+    LIST_SCOPES,
+    "ListAuditRuleScopes",
+    GET,
+    "/v1/{project_id}/{instance_id}/dbss/audit/rule/scopes",
+    Access::Action("dbss:auditInstance:listScopes"),
+    "List audit scope rules (v1)"
+);
+op!(
+    Dbss,
+    LIST_SCOPES_NEW,
+    "ListAuditRuleScopesNew",
+    GET,
+    "/v1/{project_id}/audit/{instance_id}/rule/scopes",
+    Access::Action("dbss:auditInstance:listScopes"),
+    "List audit scope rules"
+);
+op!(
+    Dbss,
+    CREATE_SCOPE,
+    "CreateAuditScopeRule",
+    POST,
+    "/v1/{project_id}/audit/{instance_id}/rule/scopes",
+    Access::Action("dbss:auditInstance:addScope"),
+    "Create an audit scope rule"
+);
+op!(
+    Dbss,
+    UPDATE_SCOPE,
+    "UpdateAuditScopeRule",
+    POST,
+    "/v3/{project_id}/audit/{instance_id}/rule/scopes/{id}",
+    Access::Action("dbss:auditInstance:updateScope"),
+    "Edit an audit scope rule"
+);
+op!(
+    Dbss,
+    DELETE_SCOPE,
+    "DeleteAuditScope",
+    DELETE,
+    "/v1/{project_id}/audit/{instance_id}/rule/scopes/{id}",
+    Access::Action("dbss:auditInstance:deleteScope"),
+    "Delete an audit scope rule"
+);
+op!(
+    Dbss,
+    BATCH_DELETE_SCOPES,
+    "BatchDeleteAuditScope",
+    POST,
+    "/v1/{project_id}/audit/{instance_id}/rule/scopes/batch-delete",
+    Access::Action("dbss:auditInstance:deleteScope"),
+    "Delete audit scope rules"
+);
+op!(
+    Dbss,
+    SWITCH_SCOPES,
+    "SetAuditScopeRuleSwitch",
+    POST,
+    "/v2/{project_id}/audit/{instance_id}/rule/scopes/switch",
+    Access::Action("dbss:auditInstance:switchScope"),
+    "Switch audit scope rules"
+);
+
 /// Every DBSS audit route.
 pub fn routes() -> Vec<OpRoute> {
     vec![
@@ -412,6 +476,13 @@ pub fn routes() -> Vec<OpRoute> {
         op_route(&ALARM_CONFIG_NEW, rules::list_alarm_topic_config_info),
         op_route(&SET_ALARM_CONFIG, rules::set_alarm_topic_config_info),
         op_route(&SET_ALARM_CONFIG_NEW, rules::set_alarm_topic_config_info),
+        op_route(&LIST_SCOPES, rules::list_audit_rule_scopes),
+        op_route(&LIST_SCOPES_NEW, rules::list_audit_rule_scopes_new),
+        op_route(&CREATE_SCOPE, rules::create_audit_scope_rule),
+        op_route(&UPDATE_SCOPE, rules::update_audit_scope_rule),
+        op_route(&DELETE_SCOPE, rules::delete_audit_scope),
+        op_route(&BATCH_DELETE_SCOPES, rules::batch_delete_audit_scope),
+        op_route(&SWITCH_SCOPES, rules::set_audit_scope_rule_switch),
     ]
 }
 
@@ -522,6 +593,12 @@ fn rule_docs() -> Vec<(&'static Operation, OpDoc)> {
     let result = || OpDoc::new().json::<ResultWord>(S::OK).errors(&nf);
     let config = || OpDoc::new().json::<AlarmConfigView>(S::OK).errors(&nf);
     let set_config = || status().body::<AlarmConfigRequest>();
+    let scopes = || {
+        OpDoc::new()
+            .query::<ScopeQuery>()
+            .json::<ScopeList>(S::OK)
+            .errors(&nf)
+    };
     vec![
         (&SET_RISK_RULE, status().body::<RiskRuleRequest>()),
         (&DELETE_RISK_RULE, status()),
@@ -549,5 +626,12 @@ fn rule_docs() -> Vec<(&'static Operation, OpDoc)> {
         (&ALARM_CONFIG_NEW, config()),
         (&SET_ALARM_CONFIG, set_config()),
         (&SET_ALARM_CONFIG_NEW, set_config()),
+        (&LIST_SCOPES, scopes()),
+        (&LIST_SCOPES_NEW, scopes()),
+        (&CREATE_SCOPE, status().body::<ScopeRequest>()),
+        (&UPDATE_SCOPE, status().body::<ScopeRequest>()),
+        (&DELETE_SCOPE, status()),
+        (&BATCH_DELETE_SCOPES, status().body::<ScopeIdsRequest>()),
+        (&SWITCH_SCOPES, status().body::<ScopeSwitchRequest>()),
     ]
 }

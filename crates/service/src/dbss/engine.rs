@@ -26,6 +26,10 @@ pub struct Subject<'a> {
     pub duration_ms: Option<i64>,
     /// `SUCCESS` / `FAILED` for logins, empty otherwise.
     pub log_result: &'a str,
+    pub client_port: i64,
+    /// The session's database (catalog) name.
+    pub database: &'a str,
+    pub user: &'a str,
 }
 
 /// The rule a statement matched.
@@ -101,7 +105,8 @@ impl IpRange {
         Some(Self(ip_num(ip), ip_num(ip)))
     }
 
-    fn contains(&self, ip: &str) -> bool {
+    /// Whether `ip` is in the range.
+    pub fn contains(&self, ip: &str) -> bool {
         ip.parse::<IpAddr>()
             .map(|ip| (self.0..=self.1).contains(&ip_num(ip)))
             .unwrap_or(false)
@@ -245,6 +250,8 @@ pub struct Compiled {
     /// Parallel to the set's patterns, by rank.
     injection_rules: Vec<SqlRule>,
     risk: Vec<RiskMatcher>,
+    /// The ON scopes; `None` = every statement is audited (no scope rules given).
+    scopes: Option<Vec<super::scopes::ScopeMatcher>>,
 }
 
 impl Compiled {
@@ -272,6 +279,27 @@ impl Compiled {
             injection,
             injection_rules,
             risk,
+            scopes: None,
+        }
+    }
+
+    /// The same rules, auditing only what the ON `scopes` admit.
+    pub fn with_scopes(mut self, scopes: &[plugboard_store::dbss_audit::Scope]) -> Self {
+        self.scopes = Some(
+            scopes
+                .iter()
+                .filter(|s| s.status == "ON")
+                .map(super::scopes::ScopeMatcher::new)
+                .collect(),
+        );
+        self
+    }
+
+    /// The scope admitting a statement (`("", "")` without scope rules); `None` = not audited.
+    pub fn admit(&self, s: &Subject<'_>) -> Option<(String, String)> {
+        match &self.scopes {
+            None => Some((String::new(), String::new())),
+            Some(list) => super::scopes::admit(list, s).map(|m| (m.id.clone(), m.name.clone())),
         }
     }
 

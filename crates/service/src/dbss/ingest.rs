@@ -122,7 +122,8 @@ impl Dbss {
         }
         let sql = self.store.list_audit_sql_rules(instance_id).await?;
         let risk = self.store.list_audit_risk_rules(instance_id).await?;
-        let compiled = Arc::new(Compiled::new(&sql, &risk));
+        let scopes = self.store.list_audit_scopes(instance_id).await?;
+        let compiled = Arc::new(Compiled::new(&sql, &risk).with_scopes(&scopes));
         if let Ok(mut cache) = self.engines.lock() {
             cache.insert(instance_id.to_string(), (version, compiled.clone()));
         }
@@ -141,6 +142,9 @@ impl Dbss {
         }
         let (risk, sql) = shipped::rules(instance_id, time::now_micros());
         self.store.seed_audit_rules(&risk, &sql).await?;
+        let mut scope = super::scopes::full_audit(instance_id);
+        scope.created_at = time::now_micros();
+        self.store.seed_audit_scope(&scope).await?;
         if let Ok(mut s) = self.seeded.lock() {
             s.insert(instance_id.to_string());
         }
@@ -185,13 +189,12 @@ impl Dbss {
             .collect::<Result<_>>()?;
         let db = self.database_of(&agent.instance_id, &batch.db_id).await?;
         let engine = self.engine(&agent.instance_id).await?;
-        let (scope_id, scope_name) = shipped::full_audit_scope(&agent.instance_id);
         let now = time::now_micros();
         let rows: Vec<SqlRow> = batch
             .events
             .iter()
             .zip(times)
-            .map(|(e, start)| {
+            .filter_map(|(e, start)| {
                 let (query_type, statement, log_result) = match e.kind.as_str() {
                     "LOGIN" => ("LOGIN", "LOGIN".to_string(), "SUCCESS"),
                     "LOGIN_FAILED" => ("LOGIN", "LOGIN FAILED".to_string(), "FAILED"),
@@ -208,7 +211,7 @@ impl Dbss {
                     .iter()
                     .map(|o| (o.schema.as_str(), o.name.as_str()))
                     .collect();
-                let verdict = engine.judge(&Subject {
+                let subject = Subject {
                     query_type,
                     db_id: &db.id,
                     client_ip: &e.client_ip,
@@ -217,7 +220,13 @@ impl Dbss {
                     rows: e.rows,
                     duration_ms: duration,
                     log_result,
-                });
+                    client_port: e.client_port,
+                    database: &e.database,
+                    user: &e.user,
+                };
+                // Not admitted by an ON scope: not audited (dropped before the rules).
+                let (scope_id, scope_name) = engine.admit(&subject)?;
+                let verdict = engine.judge(&subject);
                 let objs: Vec<serde_json::Value> = e
                     .objects
                     .iter()
@@ -230,7 +239,7 @@ impl Dbss {
                     .collect();
                 let first = e.objects.first();
                 let failed = e.result == "FAILED" || e.kind == "LOGIN_FAILED";
-                SqlRow {
+                Some(SqlRow {
                     id: ids::dbss_database_id(),
                     instance_id: agent.instance_id.clone(),
                     db_id: db.id.clone(),
@@ -278,12 +287,13 @@ impl Dbss {
                     rule_id: verdict.rule_id,
                     rule_name: verdict.rule_name,
                     rule_type: verdict.rule_type.into(),
-                    scope_id: scope_id.clone(),
-                    scope_name: scope_name.into(),
+                    scope_id,
+                    scope_name,
                     created_at: now,
-                }
+                })
             })
             .collect();
+        let dropped = batch.events.len() - rows.len();
         let inserted = self.store.insert_audit_sqls(&rows).await?;
         let accepted = inserted.iter().filter(|x| **x).count();
         // Alarms for the new statements the alarm config's levels cover, one per (rule,
@@ -330,7 +340,7 @@ impl Dbss {
                 .await?;
         }
         Ok(IngestOutcome {
-            accepted,
+            accepted: accepted + dropped,
             duplicates: rows.len() - accepted,
             throttled: false,
         })

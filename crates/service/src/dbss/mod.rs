@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod monitor;
 pub mod rule_changes;
 pub mod rules;
+pub mod scopes;
 pub mod shipped;
 pub mod sqls;
 

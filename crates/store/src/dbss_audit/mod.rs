@@ -7,10 +7,12 @@ pub mod agents;
 pub mod alarms;
 pub mod rule_changes;
 pub mod rules;
+pub mod scopes;
 pub mod sqls;
 
 pub use agents::{AddAgentError, Agent};
 pub use alarms::{Alarm, AlarmFilter, AlarmMatch};
 pub use rule_changes::RuleKind;
 pub use rules::{RiskRule, SqlRule};
+pub use scopes::Scope;
 pub use sqls::{SqlFilter, SqlRow};
