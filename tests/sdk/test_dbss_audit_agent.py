@@ -253,3 +253,51 @@ def test_bad_configs_exit_with_a_sentence(pb, agents, tmp_path):
     a._log.close()
     assert code == 2, a.log()
     assert "kind `tcpdump` is not one this agent reads" in a.log(), a.log()
+
+
+def test_the_download_bundle_runs_as_it_is_with_keys_from_the_environment(pb, client, pgaudit, tmp_path):
+    import hashlib
+    import io
+    import os
+    import subprocess
+    import tarfile
+
+    from conftest import _binary
+
+    instance = create_audit_instance(pb, database_limit=10)["id"]
+    db_id = add_database(client, instance, "bundle", "POSTGRESQL", pgaudit.port)
+    agent = add_agent(client, instance, db_id)
+    resp = client.download_audit_agent_new(dbss.DownloadAuditAgentNewRequest(instance_id=instance,
+                                                                             agent_id=agent["agent_id"]))
+    chunks = []
+    resp.consume_download_stream(lambda stream: chunks.append(stream.content))
+    data = chunks[0]
+    assert resp.status_code == 200 and data[:2] == b"\x1f\x8b", data[:20]
+    old = client.download_audit_agent(dbss.DownloadAuditAgentRequest(instance_id=instance,
+                                                                     agent_id=agent["agent_id"]))
+    assert old.status_code == 200
+    assert hashlib.sha256(data).hexdigest() == list_agents(client, instance, db_id)[0]["sha256"]
+    files = {}
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        for m in tar.getmembers():
+            files[m.name.split("/", 1)[1]] = tar.extractfile(m).read().decode()
+    assert set(files) == {"agent.toml", "plugboard-dbss-agent.service", "README"}, set(files)
+    for text in files.values():
+        assert pb.bootstrap["secret_key"] not in text and pb.bootstrap["access_key"] not in text
+    config = files["agent.toml"].replace("/var/lib/postgresql/15/main/log", str(pgaudit.log_dir)) \
+        .replace("/var/lib/plugboard-dbss-agent", str(tmp_path / "state"))
+    (tmp_path / "agent.toml").write_text(config)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
+    env.update(PLUGBOARD_AK=pb.bootstrap["access_key"], PLUGBOARD_SK=pb.bootstrap["secret_key"])
+    log = open(tmp_path / "agent.log", "wb")
+    proc = subprocess.Popen([str(_binary()), "dbss-agent", "--config", str(tmp_path / "agent.toml")], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        t = marker()
+        pgaudit.psql(f"CREATE TABLE {t} (id int)")
+        raw = wait_sqls(client, instance, 1, sql_statement=t)
+        assert raw["total"] == 1, (tmp_path / "agent.log").read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0, (tmp_path / "agent.log").read_text()
+        log.close()

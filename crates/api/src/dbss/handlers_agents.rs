@@ -92,11 +92,14 @@ pub async fn list_audit_agent(
         .dbss
         .list_agents(&project_id, &path.instance_id, q.db_id.as_deref())
         .await?;
-    let agents = views
-        .into_iter()
-        .skip(offset as usize)
-        .take(limit as usize)
-        .map(|v| AgentView {
+    let mut agents = Vec::new();
+    for v in views.into_iter().skip(offset as usize).take(limit as usize) {
+        let sha256 = state
+            .services
+            .dbss
+            .agent_bundle_sha256(&project_id, &v.agent, &state.public_url)
+            .await;
+        agents.push(AgentView {
             agent_url: format!(
                 "/v2/{project_id}/audit/{}/agents/{}/download",
                 v.agent.instance_id, v.agent.id
@@ -112,9 +115,9 @@ pub async fn list_audit_agent(
             db_name: v.db_name,
             datacap_status: v.datacap_status,
             universal: false,
-            sha256: String::new(),
-        })
-        .collect();
+            sha256,
+        });
+    }
     reply(StatusCode::OK, &AgentList { agents })
 }
 
@@ -334,4 +337,34 @@ pub async fn ingest_statements(
             throttled: outcome.throttled,
         },
     )
+}
+
+/// `GET /v2/{project_id}/{instance_id}/audit/agents/{agent_id}` (DownloadAuditAgent) and
+/// `GET /v2/{project_id}/audit/{instance_id}/agents/{agent_id}/download` (DownloadAuditAgentNew):
+/// the bundle, `application/gzip`.
+pub async fn download_audit_agent(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(path): PathParams<AgentPath>,
+) -> Result<Response> {
+    let bytes = state
+        .services
+        .dbss
+        .agent_bundle(
+            project(&caller),
+            &path.instance_id,
+            &path.agent_id,
+            &state.public_url,
+        )
+        .await?;
+    let name = format!("plugboard-dbss-agent-{}.tar.gz", path.agent_id);
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(axum::http::header::CONTENT_TYPE, "application/gzip")
+        .header(
+            axum::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        )
+        .body(axum::body::Body::from(bytes))
+        .map_err(|e| DbssError::Common(CommonError::Internal(e.to_string())))
 }

@@ -433,6 +433,25 @@ op!(
     "Switch audit scope rules"
 );
 
+op!(
+    Dbss,
+    DOWNLOAD_AGENT,
+    "DownloadAuditAgent",
+    GET,
+    "/v2/{project_id}/{instance_id}/audit/agents/{agent_id}",
+    Access::Action("dbss:auditInstance:downloadAgent"),
+    "Download an audit agent's bundle (v2)"
+);
+op!(
+    Dbss,
+    DOWNLOAD_AGENT_NEW,
+    "DownloadAuditAgentNew",
+    GET,
+    "/v2/{project_id}/audit/{instance_id}/agents/{agent_id}/download",
+    Access::Action("dbss:auditInstance:downloadAgent"),
+    "Download an audit agent's bundle"
+);
+
 /// Every DBSS audit route.
 pub fn routes() -> Vec<OpRoute> {
     vec![
@@ -483,6 +502,8 @@ pub fn routes() -> Vec<OpRoute> {
         op_route(&DELETE_SCOPE, rules::delete_audit_scope),
         op_route(&BATCH_DELETE_SCOPES, rules::batch_delete_audit_scope),
         op_route(&SWITCH_SCOPES, rules::set_audit_scope_rule_switch),
+        op_route(&DOWNLOAD_AGENT, agents::download_audit_agent),
+        op_route(&DOWNLOAD_AGENT_NEW, agents::download_audit_agent),
     ]
 }
 
@@ -633,5 +654,7 @@ fn rule_docs() -> Vec<(&'static Operation, OpDoc)> {
         (&DELETE_SCOPE, status()),
         (&BATCH_DELETE_SCOPES, status().body::<ScopeIdsRequest>()),
         (&SWITCH_SCOPES, status().body::<ScopeSwitchRequest>()),
+        (&DOWNLOAD_AGENT, OpDoc::new().gzip(S::OK).errors(&nf)),
+        (&DOWNLOAD_AGENT_NEW, OpDoc::new().gzip(S::OK).errors(&nf)),
     ]
 }

@@ -8,6 +8,7 @@
 pub mod agents;
 pub mod alarms;
 pub mod audit_rules;
+pub mod bundle;
 pub mod engine;
 pub mod ingest;
 pub mod monitor;
