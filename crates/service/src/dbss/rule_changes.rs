@@ -287,7 +287,12 @@ impl Dbss {
         status_of(status)?;
         let r = self.sql_rule_of(project, instance_id, id).await?;
         self.store
-            .switch_audit_rules(RuleKind::Sql, &r.instance_id, &[r.id.clone()], status)
+            .switch_audit_rules(
+                RuleKind::Sql,
+                &r.instance_id,
+                std::slice::from_ref(&r.id),
+                status,
+            )
             .await?;
         Ok(())
     }
