@@ -299,3 +299,32 @@ def test_scopes_decide_what_is_audited(s):
         instance_id=s.instance, body=dbss.AuditScopeSwitchRequestNew(ids=[full["id"]], status="ON")))
     assert not dropped("select 8 from t")
     assert scopes()["total"] == 1
+
+
+def test_the_cli_shows_statements_rules_alarms_and_agents(s, tmp_path):
+    import json as _json
+    import os
+    import subprocess
+
+    from conftest import _binary
+
+    hit = s.ingest("select * from t where a = '' or 1=1")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
+    env.update(PLUGBOARD_ENDPOINT=s.pb.base_url, PLUGBOARD_ACCESS_KEY=s.pb.bootstrap["access_key"],
+               PLUGBOARD_SECRET_KEY=s.pb.bootstrap["secret_key"], PLUGBOARD_PROJECT_ID=s.pb.bootstrap["project_id"],
+               PLUGBOARD_CLI_CONFIG=str(tmp_path / "none.json"))
+
+    def cli(*args):
+        res = subprocess.run([str(_binary()), "audit", *args], env=env, capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        return res.stdout
+
+    out = _json.loads(cli("sqls", "--instance", s.instance, "--risk", "HIGH", "-o", "json"))
+    assert out["total"] == 1 and out["sqls"][0]["sql"]["id"] == hit["id"], out
+    table = cli("sqls", "--instance", s.instance, "--risk", "HIGH")
+    assert "SQL_Injection_Tautology" in table and "(1 of 1 matching)" in table, table
+    assert "数据库拖库检测" in cli("rules", "--instance", s.instance)
+    assert "SQL_Injection_Tautology" in cli("rules", "--instance", s.instance, "--injection")
+    assert "RISK_RULE" in cli("alarms", "--instance", s.instance)
+    agents = cli("agents", "--instance", s.instance, "--db", s.db_id)
+    assert s.agent_id in agents and "abnormal" in agents, agents
