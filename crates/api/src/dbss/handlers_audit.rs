@@ -177,7 +177,10 @@ pub async fn show_sql_detail(
                 db_type: db.map(|d| d.db_type.clone()).unwrap_or_default(),
                 db_user: s.db_user.clone(),
                 start_time: wire_time(s.start_time),
-                end_time: wire_time(s.start_time + s.execute_time * 1000),
+                end_time: wire_time(
+                    s.start_time
+                        .saturating_add(s.execute_time.saturating_mul(1000)),
+                ),
                 execute_time: s.execute_time,
                 field: fields.join(","),
                 level: s.risk_level.clone(),

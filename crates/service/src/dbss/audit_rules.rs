@@ -334,7 +334,7 @@ impl Dbss {
         let rules = match page {
             Some((p, s)) => all
                 .into_iter()
-                .skip(((p - 1) * s) as usize)
+                .skip((p - 1).saturating_mul(s).max(0) as usize)
                 .take(s as usize)
                 .collect(),
             None => all,

@@ -94,10 +94,10 @@ impl IpRange {
             let bits: u32 = if ip.to_canonical().is_ipv4() { 32 } else { 128 };
             let n: u32 = n.trim().parse().ok().filter(|n| *n <= bits)?;
             let base = ip_num(ip);
-            let host = if n == bits {
-                0
-            } else {
-                (1u128 << (bits - n)) - 1
+            let host = match bits - n {
+                0 => 0,
+                128 => u128::MAX,
+                k => (1u128 << k) - 1,
             };
             return Some(Self(base & !host, base | host));
         }

@@ -205,7 +205,8 @@ impl Dbss {
                         "",
                     ),
                 };
-                let duration = e.duration_ms.map(|d| d.max(0.0).round() as i64);
+                // At most a year (a duration past that is not one).
+                let duration = e.duration_ms.map(|d| d.clamp(0.0, 3.2e10).round() as i64);
                 let objects: Vec<(&str, &str)> = e
                     .objects
                     .iter()

@@ -91,6 +91,8 @@ fn ip_ranges() {
     assert!(r[1].contains("10.1.0.5") && !r[1].contains("10.1.0.10"));
     assert!(r[2].contains("::1"));
     assert!(ip_list("x", "10.0.0.1/33").is_err());
+    assert!(ip_list("x", "::/0").expect("all of v6")[0].contains("2001:db8::1"));
+    assert!(ip_list("x", "0.0.0.0/0").expect("all of v4")[0].contains("10.1.2.3"));
     assert!(ip_list("x", "host").is_err());
 }
 
