@@ -13,3 +13,4 @@ pub mod handlers_audit;
 pub mod handlers_rules;
 pub mod routes;
 pub mod routes_audit;
+pub mod routes_rules;
