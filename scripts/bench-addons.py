@@ -76,7 +76,7 @@ def psql(url, sql):
     return res.stdout.strip()
 
 
-# -- SDK-HMAC-SHA256 (docs/contract.md, ../shared/spec/signing.md), as the SDK's Signer does it ----------
+# -- SDK-HMAC-SHA256 (docs/api-coverage.md → Every request), as the SDK's Signer does it ----------
 def _encode(s):
     return quote(s, safe="-_.~")
 

@@ -1,18 +1,79 @@
 #!/usr/bin/env bash
-# The whole test suite: the README's test command, and exactly what CI runs (.ci/run).
+# The whole test suite: the test command of CONTRIBUTING.md, and exactly what CI runs (.ci/run).
 #
-# 1. Checks its prerequisites first and stops within seconds, one line per missing piece saying
-#    how to get it on Debian (exit 2).
+#   scripts/test.sh           every stage (CI): needs root, PostgreSQL, MariaDB, Debian's apt,
+#                             PyPI, node and npm (the prerequisites are checked first)
+#   scripts/test.sh --quick   fmt, clippy and the Rust tests on SQLite, without the few tests
+#                             that need PostgreSQL, MariaDB or root (QUICK_SKIP below): needs
+#                             only the Rust toolchain and python3; for contributors
+#
+# 1. Checks its prerequisites first (the Rust toolchain against Cargo.toml's rust-version, and
+#    for the full run the services and tools below) and stops within seconds, one line per
+#    missing piece saying how to get it on Debian (exit 2).
 # 2. Runs every stage — fmt, clippy, build, the Rust tests on SQLite and on PostgreSQL, the
-#    official-SDK tests on both back-ends, the doc tour — going on after a failure where the
-#    later stages can still run.
+#    official-SDK tests on both back-ends, the doc tour, the Node.js SDK tests — going on
+#    after a failure where the later stages can still run.
 # 3. Ends with one summary table of every stage; exits 1 if any stage failed.
 #
 # Env: PLUGBOARD_TEST_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+quick=0
+case "${1:-}" in
+    "") ;;
+    --quick) quick=1 ;;
+    -h | --help)
+        sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "usage: scripts/test.sh [--quick]" >&2
+        exit 2
+        ;;
+esac
+
 export PLUGBOARD_TEST_PG_ADMIN_URL="${PLUGBOARD_TEST_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+# The tests --quick leaves to the full run, as "<nextest binary id> <test name>": each needs
+# PostgreSQL on 127.0.0.1:5432 (whatever the back-end under test), MariaDB on 127.0.0.1:3306,
+# or root (writing into PostgreSQL's extension directories). Found by running the SQLite tests
+# as an unprivileged user with no service reachable; a new test of that kind belongs here.
+QUICK_SKIP=(
+    "plugboard-drivers::probe mariadb_greets_as_mysql"
+    "plugboard-drivers::probe mariadb_port_probed_as_postgres_is_not_postgres"
+    "plugboard-drivers::probe policy_is_checked_before_connecting"
+    "plugboard-drivers::probe postgres_answers_sslrequest"
+    "plugboard-drivers::probe postgres_port_probed_as_mysql_times_out"
+    "plugboard-drivers::probe tcp_only_on_open_ports"
+    "plugboard-jobs::engine two_engines_on_postgres_run_every_job_exactly_once"
+    "plugboard-store::cancellation a_connection_returned_inside_a_transaction_is_closed_not_reused"
+    "plugboard-store::cancellation writes_cancelled_at_random_points_never_leak_a_transaction"
+    "plugboard-store::conformance_dbss concurrent_claims_on_separate_pools_do_not_overlap"
+    "plugboard-store::conformance_dbss limit_duplicates_paging_and_counters"
+    "plugboard-store::conformance_dbss probe_claims_and_outcomes"
+    "plugboard-store::conformance_dbss stale_probe_after_off_and_on_is_not_recorded"
+    "plugboard-store::conformance_gaussdb gaussdb_instances_plugins_licenses_and_extensions"
+    "plugboard-store::conformance_identity bootstrap_happens_once"
+    "plugboard-store::conformance_identity concurrent_bootstraps_on_separate_pools_elect_one"
+    "plugboard-store::conformance_identity lockouts_count_lock_expire_clear_and_list"
+    "plugboard-store::conformance_identity migrations_are_idempotent_and_ready"
+    "plugboard-store::conformance_identity projects"
+    "plugboard-store::conformance_identity tokens_and_keys"
+    "plugboard-store::conformance_identity users_groups_grants_and_cascading_delete"
+    "plugboard-store::servicestage addons_come_with_their_jobs_and_follow_them"
+    "plugboard-store::servicestage driver_rows_keep_their_soft_delete_across_refreshes"
+    "plugboard-store::servicestage environments_are_unique_per_project_paged_ordered_and_updated"
+    "plugboard-store::servicestage jobs_pinned_to_a_host_are_claimed_only_there"
+    "plugboard::cli_workflows audit_a_real_mariadb_from_the_command_line"
+    "plugboard::cli_workflows install_a_plugin_and_follow_its_job_from_the_command_line"
+    "plugboard::dbss audit_on_reaches_real_databases_and_reports_errors"
+    "plugboard::hardening_api a_trickling_download_fails_the_job_and_the_instance_takes_another_install"
+    "plugboard::scale_out a_process_with_another_master_key_refuses_to_start"
+    "plugboard::scale_out processes_starting_at_once_bootstrap_exactly_once"
+    "plugboard::scale_out readyz_says_when_the_store_is_gone"
+    "plugboard::scale_out two_processes_share_one_lockout"
+)
 
 # -- prerequisites ---------------------------------------------------------------------------
 
@@ -21,41 +82,58 @@ need() { missing+=("$1"); }
 have() { command -v "$1" >/dev/null 2>&1; }
 port_open() { timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 
+# The full run's prerequisites (services, root, Debian tools, Python).
+full_prerequisites() {
+    have psql || need "psql: apt-get install postgresql-client"
+    if ! have pg_config; then
+        need "pg_config (names PostgreSQL's sharedir and pkglibdir): apt-get install postgresql-15 libpq-dev"
+    fi
+    if ! port_open 127.0.0.1 5432; then
+        need "PostgreSQL on 127.0.0.1:5432: apt-get install postgresql-15 && service postgresql start"
+    elif have psql && ! psql "$PLUGBOARD_TEST_PG_ADMIN_URL" -X -q -t -c 'SELECT 1' >/dev/null 2>&1; then
+        need "PostgreSQL at $PLUGBOARD_TEST_PG_ADMIN_URL refuses the tests: allow trust auth for 127.0.0.1 (pg_hba.conf: 'host all all 127.0.0.1/32 trust'), then service postgresql reload"
+    fi
+    if have pg_config; then
+        for d in "$(pg_config --sharedir)/extension" "$(pg_config --pkglibdir)"; do
+            [ -w "$d" ] || need "write access to $d (the GaussDB tests install extensions there): run the tests as root"
+        done
+    fi
+    port_open 127.0.0.1 3306 ||
+        need "MariaDB on 127.0.0.1:3306 (the DBSS tests probe it): apt-get install mariadb-server && service mariadb start"
+    if have python3 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        need "python3's venv module: apt-get install python3-venv"
+    fi
+    for tool in apt-get dpkg dpkg-deb; do
+        have "$tool" || need "$tool (scripts/postgis-package.sh builds the PostGIS package from Debian's packages): a Debian system"
+    done
+    have curl || need "curl (the doc tour): apt-get install curl"
+    have mariadb || need "the mariadb client (the DBSS audit tests drive MariaDB's server_audit): apt-get install mariadb-client"
+    have runuser || need "runuser (the DBSS audit tests run initdb as postgres): apt-get install util-linux"
+    [ -x /usr/lib/postgresql/15/bin/initdb ] ||
+        need "PostgreSQL 15's server binaries (the DBSS audit tests start a private pgaudit cluster): apt-get install postgresql-15"
+    if ! have node || ! have npm; then
+        need "node (>= 18) and npm (the Node.js SDK tests, tests/node): apt-get install nodejs npm"
+    elif [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 18 ]; then
+        need "node >= 18 (the Node.js SDK tests use node's test runner; this node is $(node --version)): a newer nodejs"
+    fi
+}
+
+# The toolchain the workspace declares (Cargo.toml's rust-version), checked, not assumed.
+rust_version="$(sed -nE 's/^rust-version *= *"([0-9.]+)".*/\1/p' Cargo.toml | head -n 1)"
 if ! have cargo; then
-    need "cargo: the Rust toolchain (>= 1.85): curl --proto '=https' -sSf https://sh.rustup.rs | sh"
+    need "cargo: the Rust toolchain (>= ${rust_version}, Cargo.toml's rust-version): curl --proto '=https' -sSf https://sh.rustup.rs | sh"
 else
+    rustc_version="$(rustc --version 2>/dev/null | awk '{print $2}')"
+    if [ -z "$rustc_version" ] ||
+        [ "$(printf '%s\n%s\n' "$rust_version" "$rustc_version" | sort -V | head -n 1)" != "$rust_version" ]; then
+        need "Rust >= ${rust_version} (Cargo.toml's rust-version; this rustc is ${rustc_version:-missing}): rustup update stable"
+    fi
     cargo fmt --version >/dev/null 2>&1 || need "rustfmt: rustup component add rustfmt"
     cargo clippy --version >/dev/null 2>&1 || need "clippy: rustup component add clippy"
 fi
-have psql || need "psql: apt-get install postgresql-client"
-if ! have pg_config; then
-    need "pg_config (names PostgreSQL's sharedir and pkglibdir): apt-get install postgresql-15 libpq-dev"
-fi
-if ! port_open 127.0.0.1 5432; then
-    need "PostgreSQL on 127.0.0.1:5432: apt-get install postgresql-15 && service postgresql start"
-elif have psql && ! psql "$PLUGBOARD_TEST_PG_ADMIN_URL" -X -q -t -c 'SELECT 1' >/dev/null 2>&1; then
-    need "PostgreSQL at $PLUGBOARD_TEST_PG_ADMIN_URL refuses the tests: allow trust auth for 127.0.0.1 (pg_hba.conf: 'host all all 127.0.0.1/32 trust'), then service postgresql reload"
-fi
-if have pg_config; then
-    for d in "$(pg_config --sharedir)/extension" "$(pg_config --pkglibdir)"; do
-        [ -w "$d" ] || need "write access to $d (the GaussDB tests install extensions there): run the tests as root"
-    done
-fi
-port_open 127.0.0.1 3306 ||
-    need "MariaDB on 127.0.0.1:3306 (the DBSS tests probe it): apt-get install mariadb-server && service mariadb start"
-if ! have python3; then
-    need "python3: apt-get install python3 python3-venv"
-elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-    need "python3's venv module: apt-get install python3-venv"
-fi
-for tool in apt-get dpkg dpkg-deb; do
-    have "$tool" || need "$tool (scripts/postgis-package.sh builds the PostGIS package from Debian's packages): a Debian system"
-done
-have curl || need "curl (the doc tour): apt-get install curl"
-have mariadb || need "the mariadb client (the DBSS audit tests drive MariaDB's server_audit): apt-get install mariadb-client"
-have runuser || need "runuser (the DBSS audit tests run initdb as postgres): apt-get install util-linux"
-[ -x /usr/lib/postgresql/15/bin/initdb ] ||
-    need "PostgreSQL 15's server binaries (the DBSS audit tests start a private pgaudit cluster): apt-get install postgresql-15"
+# Some tests run `python3 -m http.server` as an add-on (standard library only).
+have python3 || need "python3 (some tests run python3 -m http.server as an add-on): apt-get install python3"
+[ "$quick" -eq 1 ] || full_prerequisites
 
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "scripts/test.sh: missing prerequisites:" >&2
@@ -105,6 +183,11 @@ summary_of() {
     elif grep -Eq "^(=+ )?[0-9]+ (passed|failed|errors?|deselected|skipped)|^(=+ )?no tests ran" <<<"$plain"; then
         grep -E "^(=+ )?[0-9]+ (passed|failed|errors?|deselected|skipped)|^(=+ )?no tests ran" <<<"$plain" |
             tail -n 1 | sed -E 's/^=+ //; s/ =+$//'
+    elif grep -Eq "^# pass [0-9]+" <<<"$plain"; then
+        local passed failed
+        passed="$(grep -E "^# pass [0-9]+" <<<"$plain" | tail -n 1 | awk '{print $3}')"
+        failed="$(grep -E "^# fail [0-9]+" <<<"$plain" | tail -n 1 | awk '{print $3}')"
+        echo "node --test: ${passed} passed, ${failed:-0} failed"
     elif grep -q "^doc-tour: [0-9]* documents" <<<"$plain"; then
         grep "^doc-tour: [0-9]* documents" <<<"$plain" | tail -n 1 | sed 's/^doc-tour: //'
     elif [ "$2" -ne 0 ]; then
@@ -118,12 +201,34 @@ else
     run_rust() { cargo test --workspace --no-fail-fast "$@"; }
 fi
 
+# The Rust tests without QUICK_SKIP: a nextest filter, or cargo test's exact --skip names.
+run_rust_quick() {
+    local entry filter="" skips=()
+    for entry in "${QUICK_SKIP[@]}"; do
+        filter+="${filter:+ | }(binary_id(${entry%% *}) & test(=${entry#* }))"
+        skips+=(--skip "${entry#* }")
+    done
+    echo "quick: ${#QUICK_SKIP[@]} tests that need PostgreSQL, MariaDB or root are left to the full run"
+    if have cargo-nextest; then
+        cargo nextest run --workspace --no-fail-fast -E "not (${filter})"
+    else
+        cargo test --workspace --no-fail-fast -- --exact "${skips[@]}"
+    fi
+}
+
 # pytest exits 5 when it collected no tests: that is a failure here, never a pass.
 run_pytest() {
     "$venv/bin/python" -m pytest -q "$@"
     local rc=$?
     [ "$rc" -eq 5 ] && echo "pytest collected no tests: failing the stage"
     return "$rc"
+}
+
+# The official Node.js SDK (tests/node): npm ci from its lock file, then node's test runner in
+# TAP, whose closing lines (# pass N, # fail N) are the stage's summary; it starts its own
+# server on SQLite with $PLUGBOARD_BIN.
+run_node_sdk() {
+    (cd tests/node && npm ci --no-audit --no-fund --loglevel=error && node --test --test-reporter=tap)
 }
 
 # Stages run in a pipeline's subshell (their output goes through tee), so this one hands its
@@ -139,7 +244,9 @@ sdk_setup() {
 
 stage "fmt" cargo fmt --all -- --check
 stage "clippy" cargo clippy --workspace --all-targets -- -D warnings
-if stage "build" cargo build --workspace --all-targets; then
+if [ "$quick" -eq 1 ]; then
+    PLUGBOARD_TEST_BACKEND=sqlite stage "Rust tests, SQLite (quick)" run_rust_quick
+elif stage "build" cargo build --workspace --all-targets; then
     export PLUGBOARD_BIN="$PWD/target/debug/plugboard"
     PLUGBOARD_TEST_BACKEND=sqlite stage "Rust tests, SQLite" run_rust
     PLUGBOARD_TEST_BACKEND=postgres stage "Rust tests, PostgreSQL" run_rust
@@ -156,10 +263,11 @@ if stage "build" cargo build --workspace --all-targets; then
             skip "$s" "needs the SDK set-up"
         done
     fi
+    stage "Node.js SDK tests (IAM), SQLite" run_node_sdk
 else
     for s in "Rust tests, SQLite" "Rust tests, PostgreSQL" "SDK set-up (venv, PostGIS package)" \
         "SDK tests, SQLite" "SDK tests, PostgreSQL" "doc tour (README, walk-throughs)" \
-        "schemathesis (contract fuzzing of /openapi.json)"; do
+        "schemathesis (contract fuzzing of /openapi.json)" "Node.js SDK tests (IAM), SQLite"; do
         skip "$s" "needs the build"
     done
 fi
@@ -167,11 +275,13 @@ fi
 # -- summary ---------------------------------------------------------------------------------
 
 failed=0
+width=5
+for n in "${names[@]}"; do [ "${#n}" -gt "$width" ] && width=${#n}; done
 echo
 echo "== summary"
-printf '%-40s %-8s %7s  %s\n' "STAGE" "RESULT" "TIME" "DETAIL"
+printf '%-*s  %-7s  %6s  %s\n' "$width" "STAGE" "RESULT" "TIME" "DETAIL"
 for i in "${!names[@]}"; do
-    printf '%-40s %-8s %7s  %s\n' "${names[$i]}" "${results[$i]}" "${times[$i]}" "${details[$i]}"
+    printf '%-*s  %-7s  %6s  %s\n' "$width" "${names[$i]}" "${results[$i]}" "${times[$i]}" "${details[$i]}"
     [ "${results[$i]}" = "ok" ] || failed=1
 done
 if [ "$failed" -ne 0 ]; then

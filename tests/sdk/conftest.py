@@ -85,8 +85,10 @@ class PlugboardServer:
     """One `plugboard serve` process with its own data directory (and database)."""
 
     def __init__(self, root, binary, database_url=None, database_name=None, config=None, env=None,
-                 extra_args=()):
+                 extra_args=(), relative_data_dir=False):
         self.root = Path(root)
+        # `--data-dir data` from the server's working directory (`root`) instead of the absolute path
+        self.relative_data_dir = relative_data_dir
         self.data_dir = self.root / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.binary = binary
@@ -128,7 +130,8 @@ class PlugboardServer:
         if self.database_url:
             env["PLUGBOARD_DATABASE_URL"] = self.database_url
         env.update(self.extra_env)
-        args = [str(self.binary), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir),
+        data_dir = "data" if self.relative_data_dir else str(self.data_dir)
+        args = [str(self.binary), "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir,
                 *self.extra_args]
         self._log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=self._log_file,
@@ -246,9 +249,10 @@ class Launcher:
             self.pg = PostgresAdmin(os.environ.get("PLUGBOARD_TEST_PG_ADMIN_URL", DEFAULT_PG_ADMIN_URL))
         self.live = []
 
-    def start(self, config=None, env=None, extra_args=(), share_store_with=None):
+    def start(self, config=None, env=None, extra_args=(), share_store_with=None, relative_data_dir=False):
         """Start a server. `config` is written to <data-dir>/plugboard.toml first.
-        `share_store_with=<server>` reuses that server's database (PostgreSQL scale-out)."""
+        `share_store_with=<server>` reuses that server's database (PostgreSQL scale-out);
+        `relative_data_dir=True` passes `--data-dir data` relative to the server's working directory."""
         root = self.tmp_path_factory.mktemp("plugboard")
         db_url, db_name = None, None
         if share_store_with is not None:
@@ -258,7 +262,8 @@ class Launcher:
         elif os.environ.get("PLUGBOARD_TEST_DATABASE_URL"):
             db_url = os.environ["PLUGBOARD_TEST_DATABASE_URL"]
         server = PlugboardServer(root, _binary(), database_url=db_url, database_name=db_name,
-                                 config=config, env=env, extra_args=extra_args)
+                                 config=config, env=env, extra_args=extra_args,
+                                 relative_data_dir=relative_data_dir)
         self.live.append(server)
         try:
             server.start()

@@ -29,7 +29,7 @@ probe_timeout_ms = 1000
 """
 STATE_TIMEOUT = 10.0  # seconds a probe result may take to show in the list API
 LIMIT_MSG = "Failed to add database, exceeding the limit"
-DATABASE_KEYS = {  # spec/dbss.md, list answer, per item under "database"
+DATABASE_KEYS = {  # docs/api-coverage.md → DBSS, list answer, per item under "database"
     "id", "name", "type", "version", "charset", "ip", "port", "os", "status", "instance_name",
     "audit_status", "agent_url", "db_classification", "rds_audit_switch_mismatch", "rds_id",
     "rds_obj_info", "dws_obj_info", "clouddb_obj_info",

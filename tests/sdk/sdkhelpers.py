@@ -24,7 +24,7 @@ AK_RE = re.compile(r"^[A-Z0-9]{20}$")
 SK_RE = re.compile(r"^[A-Za-z0-9]{40}$")
 TOKEN_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
-# spec/common.md, "Authentication failures": (status, error_code, error_msg tail)
+# docs/error-codes.md, "API gateway": (status, error_code, error_msg tail)
 NO_CREDENTIALS = (401, "APIG.0301", "x-auth-token not found")
 BAD_TOKEN = (401, "APIG.0301", "decrypt token fail")
 EXPIRED_TOKEN = (401, "APIG.0307", "The token must be updated.")
@@ -131,7 +131,7 @@ def http(method, url, headers=None, body=None, json_body=None):
 
 
 def expect_gateway_error(resp, expected):
-    """Raw response must be the flat API-gateway envelope of spec/common.md."""
+    """Raw response must be the flat API-gateway envelope of docs/error-codes.md."""
     status, code, msg = expected
     assert resp.status == status, (resp.status, resp.body)
     body = resp.json()

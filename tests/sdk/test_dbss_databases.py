@@ -1,7 +1,7 @@
 """DBSS audited databases through the official Huawei Python SDK (huaweicloudsdkdbss 3.1.219):
 add (valid and rejected fields), the database limit and duplicates, list and delete.
 
-Contract: spec/dbss.md, spec/common.md, spec/plugboard.md (Admin API → DBSS audit instances).
+Contract: docs/api-coverage.md (DBSS, Every request), docs/error-codes.md, docs/contract.md (Admin API).
 What the SDK sends and how it reads answers: SDK_NOTES.md ("DBSS") next to this file.
 
 Every DBSS call the SDK has goes through the SDK (BasicCredentials, i.e. AK/SK-signed). Raw HTTP
@@ -68,7 +68,7 @@ def test_add_without_instance_name(client, instance):
 
 
 def test_add_every_enum_value(pb, client):
-    """Every type, charset, os and classification of spec/dbss.md is accepted and echoed."""
+    """Every type, charset, os and classification of docs/api-coverage.md → DBSS is accepted and echoed."""
     inst = create_audit_instance(pb, database_limit=len(TYPES))["id"]
     charsets, oses, classes = ["UTF8", "GBK"], ["LINUX64", "WINDOWS64", "UNIX"], ["ECS", "RDS"]
     sent = {}
@@ -342,7 +342,7 @@ def test_concurrent_duplicates_store_one(pb):
 def test_duplicate_rejected(client, instance, first, second):
     db_id, sent = add_db(client, instance, first, name="orders", ip="127.0.0.1", port="3306")
     again = {**sent, "instance_name": "another", "version": "11", "type": "POSTGRESQL"}
-    # spec/dbss.md fixes the status (400) but not the code
+    # the vendor fixes the status (400) but not the code (docs/error-codes.md → DBSS)
     expect_sdk_error_code_in(lambda: add(client, instance, {"database": again}, second), 400, None)
     assert [d["id"] for d in wire_dbs(list_dbs(client, instance))] == [db_id], "nothing may be stored"
 

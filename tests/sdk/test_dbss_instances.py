@@ -2,7 +2,7 @@
 the plugboard admin API that creates them, ListAuditInstances, and instances, projects and
 permissions across every database API.
 
-Contract: spec/dbss.md, spec/common.md, spec/plugboard.md (Admin API → DBSS audit instances).
+Contract: docs/api-coverage.md (DBSS, Every request), docs/error-codes.md, docs/contract.md (Admin API).
 What the SDK sends and how it reads answers: SDK_NOTES.md ("DBSS") next to this file.
 
 Every DBSS call the SDK has goes through the SDK (BasicCredentials, i.e. AK/SK-signed). Raw HTTP

@@ -1,7 +1,7 @@
 """DBSS audit switch through the official Huawei Python SDK (huaweicloudsdkdbss 3.1.219): switching
 audit on and off, and the audit monitor's probes of real and fake loopback targets.
 
-Contract: spec/dbss.md, spec/common.md, spec/plugboard.md (Admin API → DBSS audit instances).
+Contract: docs/api-coverage.md (DBSS, Every request), docs/error-codes.md, docs/contract.md (Admin API).
 What the SDK sends and how it reads answers: SDK_NOTES.md ("DBSS") next to this file.
 
 Every DBSS call the SDK has goes through the SDK (BasicCredentials, i.e. AK/SK-signed). Raw HTTP

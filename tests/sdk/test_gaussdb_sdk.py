@@ -4,8 +4,8 @@ managed instance (mode `local`): packages are built here, served over loopback (
 module's config), downloaded, verified, unpacked and installed by the server into the real
 `sharedir`/`pkglibdir`, and extensions are switched on and off in a real database.
 
-Contract: spec/gaussdb.md, spec/plugboard.md (Admin API, Plug-in package format, Jobs),
-spec/common.md. Every GaussDB call goes through the SDK; raw HTTP only for the plugboard admin
+Contract: docs/api-coverage.md (GaussDB, Every request), docs/contract.md (Admin API, Plug-in
+package format, Jobs), docs/error-codes.md. Every GaussDB call goes through the SDK; raw HTTP only for the plugboard admin
 API, bodies the SDK cannot produce, and wire-shape checks (the SDK's `raw_content`).
 """
 

@@ -1,6 +1,6 @@
 """IAM through the official Huawei Python SDK (huaweicloudsdkiam 3.1.219) against a real plugboard.
 
-Contract: spec/iam.md, spec/common.md, spec/signing.md, spec/plugboard.md (Bootstrap).
+Contract: docs/api-coverage.md (IAM, Every request), docs/error-codes.md, docs/contract.md (Bootstrap).
 What the SDK sends and how it reads answers: SDK_NOTES.md next to this file.
 """
 
@@ -399,7 +399,7 @@ def test_project_id_resolved_from_region(plugboard, monkeypatch, iam_endpoint_fr
 
 def test_domain_id_resolved_from_region(plugboard, monkeypatch):
     """GlobalCredentials without domain_id + a region: the SDK calls GET /v3/auth/domains
-    (not listed in spec/iam.md, but this documented SDK pattern needs it)."""
+    (docs/api-coverage.md → IAM: KeystoneListAuthDomains; this documented SDK pattern needs it)."""
     boot = plugboard.bootstrap
     monkeypatch.setattr(Credentials, "_CACHE", {})
     creds = GlobalCredentials(boot["access_key"], boot["secret_key"]).with_iam_endpoint(plugboard.base_url)

@@ -143,6 +143,32 @@ def test_local_process_lifecycle(start_plugboard):
     expect_ss_error(show_addon(pb, env_id, addon_id), 404, ADDON_NOT_FOUND)
 
 
+def test_local_process_with_a_relative_data_dir(start_plugboard):
+    """`--data-dir data` (relative): the add-on's files land in <data-dir>/addons/<id>/, never
+    under the driver's folder, and uninstall leaves nothing (docs/configuration.md)."""
+    pb = start_plugboard(relative_data_dir=True)
+    client = ss_client(pb)
+    port = free_port()
+    payload(pb, "agent", "1.0.0", port)
+    refresh_drivers(pb)
+    env_id = env_bound(client)
+    addon_id, job = installed(pb, env_id, name="agent", cse_id=None)
+    assert wait_job(client, job).job.execution_status == "SUCCEEDED"
+    workdir = pb.data_dir / "addons" / addon_id
+    pid = int((workdir / "pid").read_text().split()[0])
+    assert os.readlink(f"/proc/{pid}/cwd") == str(workdir / "1.0.0")
+    driver_folder = pb.data_dir / "plugins" / "local-process"
+    assert sorted(p.name for p in driver_folder.iterdir()) == ["addons"], list(driver_folder.iterdir())
+    assert not (pb.root / "plugins").exists()
+
+    job = uninstall(pb, env_id, addon_id).json()["job_id"]
+    assert wait_job(client, job).job.execution_status == "SUCCEEDED"
+    assert wait_gone(pid)
+    assert not workdir.exists()
+    assert list((pb.data_dir / "addons").iterdir()) == []
+    assert sorted(p.name for p in driver_folder.iterdir()) == ["addons"]
+
+
 def external_driver(pb, name, script, timeout=300, addon=None):
     """An external driver in <data-dir>/plugins/<name>/ whose executable is `script` (sh)."""
     folder = pb.data_dir / "plugins" / name

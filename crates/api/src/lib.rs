@@ -9,6 +9,7 @@ pub mod dbss;
 pub mod families;
 pub mod gaussdb;
 pub mod iam;
+pub mod index;
 pub mod routing;
 pub mod servicestage;
 pub mod system;

@@ -55,6 +55,7 @@ where
 /// Every route of every family.
 pub fn all_routes() -> Vec<OpRoute> {
     let mut routes = crate::system::routes();
+    routes.extend(crate::index::routes());
     routes.extend(crate::iam::routes::routes());
     routes.extend(crate::gaussdb::routes::routes());
     routes.extend(crate::dbss::routes::routes());
@@ -72,6 +73,7 @@ pub fn operations() -> Vec<&'static Operation> {
 /// What `/openapi.json` says of each operation, family by family (`common::openapi`).
 pub fn all_docs() -> Vec<(&'static Operation, OpDoc)> {
     let mut docs = crate::system::docs();
+    docs.extend(crate::index::docs());
     docs.extend(crate::iam::routes::docs());
     docs.extend(crate::gaussdb::routes::docs());
     docs.extend(crate::dbss::routes::docs());

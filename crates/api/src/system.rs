@@ -1,6 +1,7 @@
 //! System routes: `/healthz` (process up), `/readyz` (store reachable, migrations applied,
 //! a write transaction can begin),
-//! `/metrics` (Prometheus text; the job-state gauge is read from the store at scrape time) and
+//! `/metrics` (Prometheus text; the job-state gauge is read from the store at scrape time,
+//! after the process's counters are rendered, so the page never counts a job twice) and
 //! `/openapi.json` (generated from the operations tables and each family's `docs()`, so it lists
 //! exactly the routes the router serves, with their parameters, bodies, answers and security).
 
@@ -135,9 +136,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let text = match state.metrics.as_ref() {
+        // The process's own metrics are rendered before the store is read: a job counts in
+        // `plugboard_jobs_total` only once its end is committed, so every job this page counts
+        // as finished is also finished in the store read after it (never Running and
+        // Completed on one page).
         Some(handle) => {
-            record_job_states(&state).await;
-            handle.render()
+            let mut text = handle.render();
+            text.push_str(&job_states(&state).await);
+            text
         }
         None => String::new(),
     };
@@ -151,42 +157,57 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// The (kind, state) pairs the jobs gauge was last set for, so a pair whose jobs are all gone
-/// drops to 0 instead of keeping its old value.
+/// The (kind, state) pairs the jobs gauge has shown, so a pair whose jobs are all gone shows
+/// 0 instead of vanishing.
 static JOB_STATES_SEEN: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new());
 
-/// Set `plugboard_jobs{kind, state}` to the number of jobs in the store by kind and state
-/// (`Running`, `Completed`, `Failed`), read at scrape time so every process of a scale-out
-/// deployment reports the same, current numbers.
-async fn record_job_states(state: &AppState) {
-    let now: BTreeMap<(String, String), i64> =
-        match state.store.count_jobs_by_kind_and_status().await {
-            Ok(rows) => {
-                let mut by_label = BTreeMap::new();
-                for (kind, status, n) in rows {
-                    *by_label.entry((kind, state_label(&status))).or_insert(0) += n;
-                }
-                by_label
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "counting jobs for /metrics failed");
-                return;
-            }
-        };
-    let Ok(mut seen) = JOB_STATES_SEEN.lock() else {
-        return;
-    };
-    for (kind, status) in seen.iter() {
-        if !now.contains_key(&(kind.clone(), status.clone())) {
-            metrics::gauge!("plugboard_jobs", "kind" => kind.clone(), "state" => status.clone())
-                .set(0.0);
+/// Help text of `plugboard_jobs`.
+const JOBS_HELP: &str =
+    "Jobs in the store by kind and state (Running, Completed, Failed), read at scrape time";
+
+/// `plugboard_jobs{kind, state}`: the number of jobs in the store by kind and state
+/// (`Running`, `Completed`, `Failed`), from one query at scrape time, so every process of a
+/// scale-out deployment reports the same, current numbers. Empty when the store cannot be read.
+async fn job_states(state: &AppState) -> String {
+    let rows = match state.store.count_jobs_by_kind_and_status().await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "counting jobs for /metrics failed");
+            return String::new();
         }
+    };
+    let mut now: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (kind, status, n) in rows {
+        *now.entry((kind, state_label(&status))).or_insert(0) += n;
     }
-    for ((kind, status), n) in &now {
-        metrics::gauge!("plugboard_jobs", "kind" => kind.clone(), "state" => status.clone())
-            .set(*n as f64);
-        seen.insert((kind.clone(), status.clone()));
+    if let Ok(mut seen) = JOB_STATES_SEEN.lock() {
+        for pair in seen.iter() {
+            now.entry(pair.clone()).or_insert(0);
+        }
+        seen.extend(now.keys().cloned());
     }
+    render_job_states(&now)
+}
+
+/// The Prometheus text of the jobs gauge.
+fn render_job_states(counts: &BTreeMap<(String, String), i64>) -> String {
+    let mut out = format!("# HELP plugboard_jobs {JOBS_HELP}\n# TYPE plugboard_jobs gauge\n");
+    for ((kind, state), n) in counts {
+        out.push_str(&format!(
+            "plugboard_jobs{{kind=\"{}\",state=\"{}\"}} {n}\n",
+            label_value(kind),
+            label_value(state)
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// A label value escaped as the Prometheus text format asks (`\\`, `\"`, `\n`).
+fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// The document, built once (the operations tables are static).
@@ -345,6 +366,20 @@ fn operation(op: &Operation, doc: &OpDoc, env: &Envelopes) -> utoipa::openapi::p
         Access::Action(a) => format!("IAM action `{a}`."),
         Access::Admin(a) => format!("Tenant administrators only (`{a}`)."),
     };
+    // A write that takes no body says so (`x-request-body: none`): OpenAPI's only way is to
+    // leave `requestBody` out, which reads like a forgotten one.
+    let bodyless = doc.request_body.is_none()
+        && [
+            axum::http::Method::POST,
+            axum::http::Method::PUT,
+            axum::http::Method::PATCH,
+        ]
+        .contains(&op.method);
+    let access = if bodyless {
+        format!("{access} Takes no request body (a body sent is ignored).")
+    } else {
+        access
+    };
     let mut parameters: Vec<Parameter> = path_parameters(op.path)
         .into_iter()
         .map(|name| {
@@ -423,6 +458,11 @@ fn operation(op: &Operation, doc: &OpDoc, env: &Envelopes) -> utoipa::openapi::p
         }))
         .responses(responses.build())
         .securities(Some(security))
+        .extensions(bodyless.then(|| {
+            utoipa::openapi::extensions::ExtensionsBuilder::new()
+                .add("x-request-body", "none")
+                .build()
+        }))
         .build()
 }
 
@@ -509,5 +549,29 @@ mod tests {
     #[test]
     fn no_two_types_claim_one_schema_name() {
         assert_eq!(schema_name_conflicts(), Vec::<String>::new());
+    }
+}
+
+#[cfg(test)]
+mod job_state_tests {
+    use super::*;
+
+    #[test]
+    fn the_jobs_gauge_is_prometheus_text_with_escaped_labels() {
+        let counts = BTreeMap::from([
+            (("Install\"x\\".to_string(), "Running".to_string()), 2),
+            (
+                ("InstallKernelPlugin".to_string(), "Completed".to_string()),
+                0,
+            ),
+        ]);
+        assert_eq!(
+            render_job_states(&counts),
+            format!(
+                "# HELP plugboard_jobs {JOBS_HELP}\n# TYPE plugboard_jobs gauge\n\
+                 plugboard_jobs{{kind=\"Install\\\"x\\\\\",state=\"Running\"}} 2\n\
+                 plugboard_jobs{{kind=\"InstallKernelPlugin\",state=\"Completed\"}} 0\n\n"
+            )
+        );
     }
 }

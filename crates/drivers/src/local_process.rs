@@ -6,7 +6,9 @@
 //! Its catalog is `<driver folder>/addons/<addon-name>/<version>/`, each holding the payload and
 //! an `addon.toml` ([`AddonSpec`]). Its actions, each step safe to run again:
 //! - `install`: `deploy` (copy the newest version into `<workdir>/<version>/`), `start` (run the
-//!   payload's `run` there, detached in its own process group, pid in `<workdir>/pid`, output
+//!   payload's `run` there, detached in its own process group, its pid alone in `<workdir>/pid`
+//!   for tools (`kill $(cat pid)`), and the pid with the process's start time in
+//!   `<workdir>/process`, what the driver trusts to tell it from a later process reusing the pid; output
 //!   appended to `<workdir>/log`), `verify` (alive for a moment; the health check, if any,
 //!   answers);
 //! - `restart`: `restart` (stop, then start the deployed version), `verify`;
@@ -65,6 +67,8 @@ pub struct Health {
 
 const ADDON_FILE: &str = "addon.toml";
 const PID_FILE: &str = "pid";
+/// `<pid> <start time>`: the record the driver reads (written before [`PID_FILE`]).
+const PROCESS_FILE: &str = "process";
 const LOG_FILE: &str = "log";
 const VERSION_FILE: &str = "version";
 /// How long a started process must stay up before `verify` believes it runs.
@@ -311,9 +315,12 @@ impl Step<'_> {
         Ok(version)
     }
 
-    /// The pid in the pid file, if that process still runs.
+    /// The recorded process's pid, if that process still runs (a work directory of an older
+    /// plugboard has the record in the pid file itself).
     fn running(&self) -> Option<i32> {
-        let text = std::fs::read_to_string(self.workdir.join(PID_FILE)).ok()?;
+        let text = std::fs::read_to_string(self.workdir.join(PROCESS_FILE))
+            .or_else(|_| std::fs::read_to_string(self.workdir.join(PID_FILE)))
+            .ok()?;
         let mut parts = text.split_whitespace();
         let pid: i32 = parts.next()?.parse().ok()?;
         let started = parts.next()?;
@@ -354,7 +361,11 @@ impl Step<'_> {
             .map_err(|e| fail(format!("cannot start {}: {e}", program.display())))?;
         let pid = i32::try_from(child.id()).map_err(|_| fail("the process id is out of range"))?;
         let started = start_time(pid).unwrap_or_default();
-        write_atomic(&self.workdir.join(PID_FILE), &format!("{pid} {started}\n"))?;
+        write_atomic(
+            &self.workdir.join(PROCESS_FILE),
+            &format!("{pid} {started}\n"),
+        )?;
+        write_atomic(&self.workdir.join(PID_FILE), &format!("{pid}\n"))?;
         // The child is not waited for: it lives on after this step's process exits (and is
         // then adopted by init, which reaps it).
         drop(child);
@@ -368,7 +379,7 @@ impl Step<'_> {
     /// Stop the process (SIGTERM to its group, SIGKILL after `stop_timeout_seconds`).
     fn stop(&self, log: &mut dyn FnMut(String)) -> Result<(), StepFailure> {
         let Some(pid) = self.running() else {
-            std::fs::remove_file(self.workdir.join(PID_FILE)).ok();
+            self.forget_process();
             return Ok(());
         };
         let timeout = self
@@ -395,8 +406,14 @@ impl Step<'_> {
         if self.running().is_some() {
             return Err(fail(format!("pid {pid} does not stop")));
         }
-        std::fs::remove_file(self.workdir.join(PID_FILE)).ok();
+        self.forget_process();
         Ok(())
+    }
+
+    /// Remove the process record and the pid file.
+    fn forget_process(&self) {
+        std::fs::remove_file(self.workdir.join(PROCESS_FILE)).ok();
+        std::fs::remove_file(self.workdir.join(PID_FILE)).ok();
     }
 
     /// The process is alive after a moment and its health check answers.

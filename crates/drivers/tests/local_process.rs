@@ -101,6 +101,24 @@ fn install_restart_redeploy_and_uninstall_a_real_process() {
     let first = pid_of(&workdir);
     assert_eq!(ctx["pid"], first);
     assert!(alive(first));
+    // The pid file holds the pid alone (what `kill $(cat pid)` reads); the start time that
+    // tells the process from a later one with its pid is kept beside it.
+    assert_eq!(
+        std::fs::read_to_string(workdir.join("pid")).expect("pid file"),
+        format!("{first}\n")
+    );
+    let record = std::fs::read_to_string(workdir.join("process")).expect("process file");
+    let mut fields = record.split_whitespace();
+    assert_eq!(fields.next(), Some(first.to_string().as_str()));
+    assert!(
+        fields.next().is_some_and(|t| t.parse::<u64>().is_ok()),
+        "{record:?}"
+    );
+    // A work directory of an older plugboard (the record in the pid file) is still read.
+    std::fs::remove_file(workdir.join("process")).expect("remove the record");
+    std::fs::write(workdir.join("pid"), &record).expect("old pid file");
+    steps(&folder, &workdir, "install", &["start", "verify"]);
+    assert_eq!(pid_of(&workdir), first);
     assert_eq!(cwd_of(first), workdir.join("1.0.0"));
     assert_eq!(get(port, "/VERSION"), "1.0.0");
     assert!(workdir.join("log").is_file());

@@ -529,10 +529,12 @@ async fn run_job(shared: Arc<Shared>, job: Job, slots: Arc<Semaphore>, cancel: C
             JobOutcome::Completed => "Completed",
             JobOutcome::Failed(_) => "Failed",
         };
-        metrics::counter!("plugboard_jobs_total", "kind" => kind.clone(), "status" => status)
-            .increment(1);
-        metrics::histogram!("plugboard_job_duration_seconds", "kind" => kind)
+        // The duration first, then the count: a scrape (which reads counters before histograms)
+        // that counts this job also finds its duration. Both come after the end is committed,
+        // so `/metrics` (which reads the store after these) also finds the job ended there.
+        metrics::histogram!("plugboard_job_duration_seconds", "kind" => kind.clone())
             .record(started.elapsed().as_secs_f64());
+        metrics::counter!("plugboard_jobs_total", "kind" => kind, "status" => status).increment(1);
     }
 }
 

@@ -40,7 +40,7 @@ enum Command {
     Instance(cli::InstanceArgs),
     /// Kernel plug-ins: install (with --wait), list, extensions on and off.
     Plugin(cli::PluginArgs),
-    /// Jobs: show one, list them.
+    /// Jobs of every family: list them (--family, --state); show a GaussDB job.
     Job(cli::JobArgs),
     /// Run one step of a built-in driver through the step protocol (used by the server).
     #[command(hide = true)]
@@ -111,7 +111,7 @@ fn main() -> std::process::ExitCode {
         Command::Audit(args) => cli::run(cli::audit::run(conn, args)),
         Command::Instance(args) => cli::run(cli::gaussdb::run_instance(conn, args)),
         Command::Plugin(args) => cli::run(cli::gaussdb::run_plugin(conn, args)),
-        Command::Job(args) => cli::run(cli::gaussdb::run_job(conn, args)),
+        Command::Job(args) => cli::run(cli::job::run(conn, args)),
         Command::Lockout(args) => cli::run(cli::lockout::run(conn, args)),
         Command::Env(args) => cli::run(cli::env::run(conn, args)),
         Command::Addon(args) => cli::run(cli::addon::run(conn, args)),

@@ -304,7 +304,8 @@ fn job_engine(config: &Config, store: &Store) -> anyhow::Result<Engine> {
 
 /// Help text for every metric plugboard records (docs/operations.md → Health and metrics:
 /// requests by route/status/latency, jobs by type/state, job durations, download bytes). The download
-/// counter starts at 0 so that it is listed before the first download.
+/// counter starts at 0 so that it is listed before the first download. `plugboard_jobs` (jobs in
+/// the store) is not the recorder's: `/metrics` writes it after the store read.
 fn describe_metrics() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!(
@@ -315,10 +316,6 @@ fn describe_metrics() {
         "plugboard_http_request_duration_seconds",
         Unit::Seconds,
         "HTTP request latency, by matched route"
-    );
-    describe_gauge!(
-        "plugboard_jobs",
-        "Jobs in the store by kind and state (Running, Completed, Failed), read at scrape time"
     );
     describe_counter!(
         "plugboard_jobs_total",

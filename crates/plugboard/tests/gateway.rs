@@ -144,7 +144,10 @@ async fn metrics_expose_requests_jobs_by_kind_and_state_and_job_durations() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
-    // Jobs by kind and state (read from the store at scrape time), and job durations.
+    // Jobs by kind and state (read from the store at scrape time), and job durations. Sound
+    // on the page that first counts the job finished, however loaded the machine: the job is
+    // counted (after its duration) only once its end is committed, and `/metrics` reads the
+    // store after the counters (docs/operations.md → Health and metrics).
     assert_eq!(
         sample(
             &text,

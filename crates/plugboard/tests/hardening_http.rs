@@ -352,3 +352,141 @@ async fn with_few_descriptors_a_flood_of_idle_connections_does_not_starve_health
         "{stderr}"
     );
 }
+
+/// A client that sends a head announcing a 100-byte body, then trickles it one byte every
+/// 500 ms until the server answers (or 30 s pass); returns the answer and how long it took.
+fn trickle_body(addr: &str, extra_header: &str) -> std::thread::JoinHandle<(Answer, Duration)> {
+    let mut c = connect(addr);
+    c.set_read_timeout(Some(Duration::from_secs(40))).unwrap();
+    c.set_nodelay(true).unwrap();
+    let head = format!(
+        "POST /v3/auth/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{extra_header}Content-Length: 100\r\n\r\n{{"
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    let started = Instant::now();
+    let mut writer = c.try_clone().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    std::thread::spawn(move || {
+        while !stopped.load(std::sync::atomic::Ordering::SeqCst)
+            && started.elapsed() < Duration::from_secs(30)
+            && writer.write_all(b" ").is_ok()
+        {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+    std::thread::spawn(move || {
+        let answer = read_answer(&mut c);
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        (answer, started.elapsed())
+    })
+}
+
+type Answer = (u16, Vec<(String, String)>, Value);
+
+#[tokio::test]
+async fn trickled_bodies_time_out_and_unauthenticated_ones_are_capped_per_address() {
+    let s = Server::start(Some(
+        "[http]\nmax_connections = 10\nbody_read_timeout_seconds = 10\nmin_body_bytes_per_second = 100\nmax_unauthenticated_bodies_per_address = 4\n",
+    ))
+    .await;
+    let a = addr(&s);
+    // Two clients with a token (not counted as unauthenticated), then twelve without: more
+    // than max_connections trickling clients in all.
+    let with_token: Vec<_> = (0..2)
+        .map(|_| trickle_body(&a, "X-Auth-Token: not-checked-at-this-layer\r\n"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let anonymous: Vec<_> = (0..12).map(|_| trickle_body(&a, "")).collect();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // The slots the anonymous clients over the cap took are freed at once: /healthz answers
+    // long before any body deadline (10 s) could free one.
+    let started = Instant::now();
+    let r = reqwest::Client::new()
+        .get(s.url("/healthz"))
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .expect("/healthz answers while trickling clients hold connections");
+    assert_eq!(r.status(), 200);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(6), "/healthz took {waited:?}");
+
+    let mut timed_out = 0;
+    let mut throttled = 0;
+    for t in anonymous {
+        let (answer, took) = t.join().unwrap();
+        match answer.0 {
+            408 => {
+                let msg = assert_envelope(&answer, 408);
+                assert_eq!(
+                    msg,
+                    "Request timeout: the request body did not arrive in time."
+                );
+                assert!(
+                    took >= Duration::from_secs(9) && took < Duration::from_secs(28),
+                    "408 after {took:?}"
+                );
+                timed_out += 1;
+            }
+            _ => {
+                let (status, headers, body) = &answer;
+                assert_eq!(*status, 429, "{headers:?} {body}");
+                assert_eq!(body["error_code"], "APIG.0308", "{body}");
+                let msg = body["error_msg"].as_str().unwrap();
+                assert!(
+                    msg.starts_with("The throttling threshold has been reached: ")
+                        && msg.contains("max_unauthenticated_bodies_per_address = 4"),
+                    "{msg}"
+                );
+                assert!(took < Duration::from_secs(6), "429 after {took:?}");
+                throttled += 1;
+            }
+        }
+    }
+    assert_eq!((timed_out, throttled), (4, 8));
+    for t in with_token {
+        let (answer, took) = t.join().unwrap();
+        let msg = assert_envelope(&answer, 408);
+        assert!(msg.contains("request body"), "{msg}");
+        assert!(took >= Duration::from_secs(9), "408 after {took:?}");
+    }
+
+    // The permits are back: an unauthenticated body sent at once reaches the router.
+    let login = raw(
+        &a,
+        b"POST /v3/auth/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    );
+    assert_eq!(login.0, 400, "{:?}", login.2);
+    assert!(
+        login.2["error"].is_object(),
+        "the router answered: {}",
+        login.2
+    );
+}
+
+#[tokio::test]
+async fn a_body_arriving_at_the_minimum_rate_is_never_cut_off() {
+    let s = Server::start(Some(
+        "[http]\nbody_read_timeout_seconds = 2\nmin_body_bytes_per_second = 100\n",
+    ))
+    .await;
+    let mut c = connect(&addr(&s));
+    c.set_nodelay(true).unwrap();
+    // 1,000 bytes at about 200 bytes/s: 5 s in all, well past the 2 s the body alone would get.
+    let body = format!("{{\"pad\": \"{}\"}}", "x".repeat(1000 - 11));
+    assert_eq!(body.len(), 1000);
+    let head = "POST /v3/auth/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n";
+    c.write_all(head.as_bytes()).unwrap();
+    let started = Instant::now();
+    for chunk in body.as_bytes().chunks(20) {
+        c.write_all(chunk).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, _, answer) = read_answer(&mut c);
+    assert!(started.elapsed() >= Duration::from_secs(4));
+    // The router read the whole body and answered (IAM: the request has no `auth`).
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"].is_object(), "{answer}");
+}

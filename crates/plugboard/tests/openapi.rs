@@ -249,6 +249,54 @@ async fn exactly_the_operations_that_read_a_json_body_document_one() {
     assert!(reading >= 10, "only {reading} operations read a body");
 }
 
+#[tokio::test]
+async fn every_write_documents_its_request_body_or_says_it_takes_none() {
+    let s = Server::start(None).await;
+    let (_, doc) = status_json(s.client.get(s.url("/openapi.json")).send().await.unwrap()).await;
+    let mut writes = 0;
+    let mut bodyless = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if !["post", "put", "patch"].contains(&method.as_str()) {
+                continue;
+            }
+            writes += 1;
+            let id = op["operationId"].as_str().unwrap().to_string();
+            let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+            if schema.is_object() {
+                assert_eq!(op.get("x-request-body"), None, "{id}");
+                continue;
+            }
+            assert!(op.get("requestBody").is_none(), "{method} {path}: {op}");
+            assert_eq!(
+                op["x-request-body"], "none",
+                "{method} {path} documents no body"
+            );
+            assert!(
+                op["description"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("Takes no request body (a body sent is ignored)."),
+                "{id}"
+            );
+            bodyless.push(id);
+        }
+    }
+    assert_eq!(writes, 28);
+    // The writes that take no body (the vendor's Keystone PUTs, and the admin refresh); that
+    // none of them reads one is pinned above.
+    bodyless.sort();
+    assert_eq!(
+        bodyless,
+        [
+            "KeystoneAddUserToGroup",
+            "KeystoneAssociateGroupWithDomainPermission",
+            "KeystoneAssociateGroupWithProjectPermission",
+            "RefreshDrivers"
+        ]
+    );
+}
+
 // -- what the schemathesis stage found -------------------------------------------------------
 
 #[tokio::test]
@@ -324,5 +372,99 @@ async fn an_array_where_an_object_belongs_is_a_400_naming_it() {
             .iter()
             .all(|g| g["name"] != "g"),
         "{groups}"
+    );
+}
+
+/// `GET /`: the short index (docs/api-coverage.md → System), pinned: its keys, every family
+/// once, each family's operation count equal to the document's operations of that tag, and
+/// every listed prefix starting at least one documented path of the family.
+#[tokio::test]
+async fn the_root_answers_a_short_index_of_the_families_and_the_document() {
+    let s = Server::start(None).await;
+    let r = s.client.get(s.url("/")).send().await.unwrap();
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/json;charset=UTF-8"
+    );
+    let (st, index) = status_json(r).await;
+    assert_eq!(st, 200, "{index}");
+    let keys: Vec<&str> = index
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["families", "name", "openapi", "version"], "{index}");
+    assert_eq!(index["name"], "plugboard");
+    assert_eq!(index["openapi"], "/openapi.json");
+    assert_eq!(index["version"], env!("CARGO_PKG_VERSION"));
+
+    let (_, doc) = status_json(s.client.get(s.url("/openapi.json")).send().await.unwrap()).await;
+    // (tag, path) of every documented operation
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (_, op) in item.as_object().unwrap() {
+            if let Some(tag) = op["tags"][0].as_str() {
+                documented.push((tag.to_string(), path.clone()));
+            }
+        }
+    }
+    let families = index["families"].as_array().unwrap();
+    let names: Vec<&str> = families
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "admin",
+            "dbss",
+            "gaussdb",
+            "iam",
+            "servicestage",
+            "system",
+            "zstack"
+        ]
+    );
+    for family in families {
+        let name = family["name"].as_str().unwrap();
+        let keys: Vec<&str> = family
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["docs", "name", "operations", "paths"], "{family}");
+        assert!(family["docs"]
+            .as_str()
+            .unwrap()
+            .starts_with("docs/api-coverage.md#"));
+        let mine: Vec<&String> = documented
+            .iter()
+            .filter(|(tag, _)| tag == name)
+            .map(|(_, p)| p)
+            .collect();
+        assert_eq!(family["operations"], mine.len(), "{name}");
+        let paths = family["paths"].as_array().unwrap();
+        assert!(!paths.is_empty(), "{name}");
+        for prefix in paths {
+            let prefix = prefix.as_str().unwrap();
+            assert!(
+                mine.iter().any(|p| p.starts_with(prefix)),
+                "{name}: {prefix} starts none of {mine:?}"
+            );
+        }
+    }
+    let iam = &families[3]["paths"];
+    for expected in ["/v3/auth/tokens", "/v3/users", "/v3.0/OS-USER/users"] {
+        assert!(
+            iam.as_array().unwrap().iter().any(|p| p == expected),
+            "{iam}"
+        );
+    }
+    let system = &families[5]["paths"];
+    assert_eq!(
+        system,
+        &serde_json::json!(["/", "/healthz", "/metrics", "/openapi.json", "/readyz"])
     );
 }

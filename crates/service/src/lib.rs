@@ -1,6 +1,7 @@
 //! The service layer: the domain between the HTTP families (`plugboard-api`) and the store and
 //! drivers. One module per aggregate — [`gaussdb`] (instances, install admission, the
-//! `InstallKernelPlugin` job, extension switching), [`servicestage`] (environments, add-ons and
+//! `InstallKernelPlugin` job, extension switching), [`jobs`] (every family's jobs in one list),
+//! [`servicestage`] (environments, add-ons and
 //! their driver-run jobs), [`drivers`] (the registry) and more — each with typed inputs, domain
 //! types and a domain error that each family's error enum maps to its codes, and one
 //! `register` for its job kinds and background tasks, so the binary only wires.
@@ -9,6 +10,7 @@ pub mod dbss;
 pub mod drivers;
 pub mod gaussdb;
 pub mod identity;
+pub mod jobs;
 pub mod servicestage;
 pub mod zstack;
 
@@ -27,6 +29,7 @@ pub struct Services {
     pub dbss: dbss::Dbss,
     pub gaussdb: gaussdb::GaussDb,
     pub identity: identity::IdentityService,
+    pub jobs: jobs::Jobs,
     pub servicestage: servicestage::ServiceStage,
     pub zstack: zstack::ZStack,
 }
@@ -60,6 +63,7 @@ impl Services {
             },
         );
         Self {
+            jobs: jobs::Jobs::new(deps.store.clone()),
             zstack: zstack::ZStack::new(
                 deps.store.clone(),
                 deps.identity.clone(),

@@ -1,4 +1,4 @@
--- Durable jobs (spec/plugboard.md → Jobs): ordered steps with progress, leases with heartbeat,
+-- Durable jobs (docs/contract.md → Jobs): ordered steps with progress, leases with heartbeat,
 -- retries, and at most one running job per target, enforced by the database.
 
 CREATE TABLE jobs (

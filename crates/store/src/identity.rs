@@ -142,7 +142,7 @@ fn user_from(row: &AnyRow) -> Result<User> {
     })
 }
 
-fn group_from(row: &AnyRow) -> Result<Group> {
+pub(crate) fn group_from(row: &AnyRow) -> Result<Group> {
     Ok(Group {
         id: row.try_get("id")?,
         domain_id: row.try_get("domain_id")?,

@@ -248,9 +248,9 @@ fn insert_job_query<'q>(
         .bind(&job.host)
 }
 
-const COLS: &str = "id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host";
+pub(crate) const COLS: &str = "id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host";
 
-fn job_from(row: &AnyRow) -> Result<Job> {
+pub(crate) fn job_from(row: &AnyRow) -> Result<Job> {
     let steps: String = row.try_get("steps")?;
     let input: String = row.try_get("input")?;
     let context: String = row.try_get("context")?;
@@ -324,6 +324,16 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .ok_or(StoreError::NotFound)?;
+        job_from(&row)
+    }
+
+    /// A job by id alone, whichever project (ZStack api-jobs are polled by id).
+    pub async fn job_by_id(&self, id: &str) -> Result<Job> {
+        let row = sqlx::query(&format!("SELECT {COLS} FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?;
         job_from(&row)
     }
 
@@ -531,7 +541,14 @@ impl Store {
     /// End several jobs in one transaction (one commit for all: the job engine's group
     /// commit), each fenced by the lease and with its effects applied only if it ends here.
     /// Returns, per job, whether it ended.
+    /// A conflict that aborts the transaction (a deadlock, a serialization failure) runs it
+    /// again ([`crate::retry`]).
     pub async fn finish_jobs(&self, owner: &str, ends: &[JobEnd]) -> Result<Vec<bool>> {
+        self.retry_conflicts("end jobs", || self.finish_jobs_once(owner, ends))
+            .await
+    }
+
+    async fn finish_jobs_once(&self, owner: &str, ends: &[JobEnd]) -> Result<Vec<bool>> {
         if let [end] = ends {
             if end.effects.is_empty() {
                 let done = finish_query(owner, end).execute(self.pool()).await?;

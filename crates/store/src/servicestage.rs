@@ -3,6 +3,12 @@
 //! the add-on's status follows its job through functions a job's end effect calls inside the
 //! transaction that ends the job (`*_in`), so an add-on is SUCCEEDED or FAILED exactly when its
 //! job is.
+//!
+//! Lock order: a transaction that writes both a job row and an add-on row writes the job row
+//! first. A job's end updates its job row, then (its effect) the add-on; starting an action
+//! therefore inserts its job before it updates the add-on — the other way round, the insert
+//! waited for the ending job (the one-active-job-per-target index) while holding the add-on the
+//! ending job needed next: a deadlock on PostgreSQL.
 
 use crate::jobs::{InsertJobError, NewJob};
 use crate::{Result, Store, StoreError};
@@ -128,6 +134,12 @@ pub enum AddonJobError {
 impl From<sqlx::Error> for AddonJobError {
     fn from(e: sqlx::Error) -> Self {
         Self::Store(StoreError::Db(e))
+    }
+}
+
+impl crate::retry::MaybeConflict for AddonJobError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, Self::Store(e) if crate::retry::MaybeConflict::is_conflict(e))
     }
 }
 
@@ -400,6 +412,11 @@ impl Store {
 
     /// Install an add-on: the add-on row and its job in one transaction.
     pub async fn install_addon(&self, addon: &Addon, job: &NewJob) -> Result<(), AddonJobError> {
+        self.retry_conflicts("install add-on", || self.install_addon_once(addon, job))
+            .await
+    }
+
+    async fn install_addon_once(&self, addon: &Addon, job: &NewJob) -> Result<(), AddonJobError> {
         let mut tx = self.begin_write().await?;
         let env = sqlx::query(&format!(
             "SELECT 1 FROM ss_environments WHERE id = $1 AND project_id = $2{}",
@@ -443,7 +460,8 @@ impl Store {
     }
 
     /// Start a job on an installed add-on (an action or an uninstall): its status and last job
-    /// change with the job's insertion, in one transaction.
+    /// change with the job's insertion, in one transaction (the job row first: see the lock
+    /// order above).
     pub async fn start_addon_job(
         &self,
         project_id: &str,
@@ -452,7 +470,35 @@ impl Store {
         status: &str,
         job: &NewJob,
     ) -> Result<(), AddonJobError> {
+        self.retry_conflicts("start an add-on job", || {
+            self.start_addon_job_once(project_id, environment_id, addon_id, status, job)
+        })
+        .await
+    }
+
+    async fn start_addon_job_once(
+        &self,
+        project_id: &str,
+        environment_id: &str,
+        addon_id: &str,
+        status: &str,
+        job: &NewJob,
+    ) -> Result<(), AddonJobError> {
         let mut tx = self.begin_write().await?;
+        // Not locked: only so that another project's add-on is NotFound, never Busy.
+        let exists = sqlx::query(
+            "SELECT 1 FROM ss_addons WHERE id = $1 AND environment_id = $2 AND project_id = $3",
+        )
+        .bind(addon_id)
+        .bind(environment_id)
+        .bind(project_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+        if !exists {
+            return Err(AddonJobError::NotFound);
+        }
+        self.insert_job(&mut tx, job).await?;
         let done = sqlx::query("UPDATE ss_addons SET status = $4, job_id = $5, updated_at = $6 WHERE id = $1 AND environment_id = $2 AND project_id = $3")
             .bind(addon_id)
             .bind(environment_id)
@@ -463,9 +509,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
+            // Removed meanwhile (its uninstall ended): the job goes with the rollback.
             return Err(AddonJobError::NotFound);
         }
-        self.insert_job(&mut tx, job).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,7 +1,10 @@
 //! ZStack sessions: one row per live session (the session uuid's SHA-256, never the uuid),
 //! shared by every process of a scale-out. Creating one counts the account's live sessions in
-//! the same transaction, so the per-account bound holds under concurrent logins.
+//! the same transaction, so the per-account bound holds under concurrent logins. Api-jobs are
+//! job rows whose `project_id` is the submitting account; submitting one counts the account's
+//! api-jobs that have not ended the same way.
 
+use crate::jobs::{InsertJobError, NewJob};
 use crate::{Result, Store};
 use plugboard_core::time::Micros;
 use sqlx::Row;
@@ -32,7 +35,69 @@ impl From<sqlx::Error> for CreateSessionError {
     }
 }
 
+/// Why an api-job could not be submitted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitApiJobError {
+    /// The account already has this many api-jobs that have not ended.
+    #[error("the account already has {0} api-jobs that have not ended")]
+    TooMany(i64),
+    /// Another job runs on the same target, or the id is taken.
+    #[error("another job is running on the target")]
+    TargetBusy,
+    #[error(transparent)]
+    Store(#[from] crate::StoreError),
+}
+
+impl From<sqlx::Error> for SubmitApiJobError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+impl From<InsertJobError> for SubmitApiJobError {
+    fn from(e: InsertJobError) -> Self {
+        match e {
+            InsertJobError::TargetBusy => Self::TargetBusy,
+            InsertJobError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
 impl Store {
+    /// Submit an api-job of the account in `job.project_id` unless the account has `max`
+    /// jobs of `kinds` that have not ended (queued or running).
+    pub async fn submit_api_job(
+        &self,
+        job: &NewJob,
+        kinds: &[&str],
+        max: i64,
+    ) -> Result<(), SubmitApiJobError> {
+        let mut tx = self.begin_write().await?;
+        // PostgreSQL: one submit of an account at a time (the count is then exact).
+        if self.backend() == crate::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(format!("zstack-api-jobs:{}", job.project_id))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let marks: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT COUNT(*) FROM jobs WHERE project_id = $1 AND status IN ('queued', 'running') AND kind IN ({})",
+            marks.join(", ")
+        );
+        let mut count = sqlx::query(&sql).bind(&job.project_id);
+        for k in kinds {
+            count = count.bind(*k);
+        }
+        let open: i64 = count.fetch_one(&mut *tx).await?.try_get(0)?;
+        if open >= max {
+            return Err(SubmitApiJobError::TooMany(open));
+        }
+        self.insert_job(&mut tx, job).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Create a session unless the user holds `max` live ones at `now` (expired sessions of
     /// the user are removed on the way).
     pub async fn create_zstack_session(

@@ -395,7 +395,7 @@ pub struct DriverPath {
 /// `DELETE /plugboard/v1/drivers/{uuid}?mode=permissive|enforcing`: the ZStack delete's api-job.
 pub async fn delete_driver(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     PathParams(path): PathParams<DriverPath>,
     QueryParams(q): QueryParams<DeleteDriverQuery>,
 ) -> Result<Response> {
@@ -411,7 +411,14 @@ pub async fn delete_driver(
     let job_id = state
         .services
         .zstack
-        .delete_plugin_drivers(&path.uuid, Some(mode), &Default::default())
+        .delete_plugin_drivers(
+            &path.uuid,
+            Some(mode),
+            &plugboard_service::zstack::AsyncCall {
+                account: caller.user_id().to_string(),
+                ..Default::default()
+            },
+        )
         .await
         .map_err(|e| match e {
             plugboard_service::zstack::Error::Store(e) => AdminError::from(e),

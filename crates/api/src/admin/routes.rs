@@ -137,6 +137,16 @@ op!(
     "Delete a driver (async, like ZStack's DeletePluginDrivers; ?mode=permissive|enforcing)"
 );
 
+op!(
+    Admin,
+    LIST_JOBS,
+    "ListJobs",
+    GET,
+    "/plugboard/v1/jobs",
+    Access::Action("plugboard:job:list"),
+    "List the jobs of every family (the caller's domain and ZStack's api-jobs), newest first"
+);
+
 /// Every admin route.
 pub fn routes() -> Vec<OpRoute> {
     vec![
@@ -160,6 +170,7 @@ pub fn routes() -> Vec<OpRoute> {
         op_route(&LIST_DRIVERS, handlers::list_drivers),
         op_route(&REFRESH_DRIVERS, handlers::refresh_drivers),
         op_route(&DELETE_DRIVER, handlers::delete_driver),
+        op_route(&LIST_JOBS, super::jobs::list_jobs),
     ]
 }
 
@@ -232,6 +243,12 @@ pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
                 .query::<DeleteDriverQuery>()
                 .json::<DeleteDriverAccepted>(S::ACCEPTED)
                 .errors(&[S::CONFLICT]),
+        ),
+        (
+            &LIST_JOBS,
+            OpDoc::new()
+                .query::<super::jobs::ListJobsQuery>()
+                .json::<super::jobs::JobList>(S::OK),
         ),
     ]
 }

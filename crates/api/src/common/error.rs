@@ -111,6 +111,12 @@ pub enum GatewayError {
     MalformedRequest(String),
     /// HTTP layer: the request head did not arrive within `[http] header_read_timeout_seconds`.
     RequestTimeout,
+    /// HTTP layer: the request body did not arrive within `[http] body_read_timeout_seconds`
+    /// (as extended by `min_body_bytes_per_second`).
+    BodyTimeout,
+    /// HTTP layer: too many request bodies without credentials arriving at once; names the
+    /// limit.
+    Throttled(String),
     /// HTTP layer: the request target is longer than `[http] max_uri_bytes`.
     UriTooLong,
     /// HTTP layer: more header fields than `[http] max_headers`, or a head larger than
@@ -186,6 +192,16 @@ impl GatewayError {
                 StatusCode::REQUEST_TIMEOUT,
                 "APIG.0201",
                 "Request timeout: the request head did not arrive in time.".into(),
+            ),
+            Self::BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "APIG.0201",
+                "Request timeout: the request body did not arrive in time.".into(),
+            ),
+            Self::Throttled(detail) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "APIG.0308",
+                format!("The throttling threshold has been reached: {detail}."),
             ),
             Self::UriTooLong => (
                 StatusCode::URI_TOO_LONG,

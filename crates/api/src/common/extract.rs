@@ -40,14 +40,15 @@ impl<S: Send + Sync, T: DeserializeOwned + utoipa::ToSchema> FromRequest<S> for 
                 413 => CommonError::TooLarge,
                 _ => CommonError::BadRequest(format!("request body could not be read: {e}")),
             })?;
-        let body = parse_json(&bytes)?;
-        // serde reads a struct from an array too; the wire (and the document) say object.
+        // serde reads a struct from an array too (or fails on its length first); the wire
+        // (and the document) say object, whatever the array's length.
         let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
         if let Some(path) = super::openapi::array_for_object::<T>(&value) {
             return Err(CommonError::BadRequest(format!(
                 "{path}: invalid type: sequence, expected an object"
             )));
         }
+        let body = parse_json(&bytes)?;
         Ok(JsonBody(body))
     }
 }

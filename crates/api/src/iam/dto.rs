@@ -298,11 +298,57 @@ pub struct UpdateUserRequest {
     pub user: UpdateUser,
 }
 
+/// UpdateUser's fields plugboard keeps; the vendor's others (`phone`, `areacode`,
+/// `access_mode`, `pwd_status`, `xuser_type`, `xuser_id`) are refused by name.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct UpdateUser {
+    /// A user name (1–64 letters, digits, spaces, `-`, `_`, `.`), unique in the domain.
+    pub name: Option<String>,
+    /// At most 255 characters, `name@domain`; empty clears it.
+    pub email: Option<String>,
+    /// At most 255 characters; empty clears it.
+    pub description: Option<String>,
     pub password: Option<String>,
     pub enabled: Option<bool>,
+}
+
+/// A region's names by language (the vendor's `zh-cn`, `en-us`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegionLocales {
+    #[serde(rename = "zh-cn")]
+    pub zh_cn: String,
+    #[serde(rename = "en-us")]
+    pub en_us: String,
+}
+
+/// A region.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub struct RegionView {
+    pub id: String,
+    /// `public`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: String,
+    pub parent_region_id: Option<String>,
+    pub locales: RegionLocales,
+    pub links: SelfLink,
+}
+
+/// `GET /v3/regions`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub struct RegionList {
+    pub links: Links,
+    pub regions: Vec<RegionView>,
+}
+
+/// `GET /v3/regions/{region_id}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub struct RegionResponse {
+    pub region: RegionView,
 }
 
 /// A group.

@@ -107,6 +107,33 @@ op!(
 );
 op!(
     Iam,
+    LIST_REGIONS,
+    "KeystoneListRegions",
+    GET,
+    "/v3/regions",
+    Access::Authenticated,
+    "List the regions (the one this server serves)"
+);
+op!(
+    Iam,
+    SHOW_REGION,
+    "KeystoneShowRegion",
+    GET,
+    "/v3/regions/{region_id}",
+    Access::Authenticated,
+    "Show a region"
+);
+op!(
+    Iam,
+    LIST_GROUPS_FOR_USER,
+    "KeystoneListGroupsForUser",
+    GET,
+    "/v3/users/{user_id}/groups",
+    Access::Authenticated,
+    "List a user's groups (own, or iam:users:listGroupsForUser)"
+);
+op!(
+    Iam,
     SHOW_USER,
     "KeystoneShowUser",
     GET,
@@ -223,6 +250,12 @@ pub fn routes() -> Vec<OpRoute> {
         op_route(&UPDATE_USER, handlers::update_user),
         op_route(&LIST_USERS, handlers::keystone_list_users),
         op_route(&SHOW_USER, handlers::keystone_show_user),
+        op_route(&LIST_REGIONS, handlers::keystone_list_regions),
+        op_route(&SHOW_REGION, handlers::keystone_show_region),
+        op_route(
+            &LIST_GROUPS_FOR_USER,
+            handlers::keystone_list_groups_for_user,
+        ),
         op_route(&DELETE_USER, handlers::keystone_delete_user),
         op_route(&CREATE_GROUP, handlers::keystone_create_group),
         op_route(&LIST_GROUPS, handlers::keystone_list_groups),
@@ -318,6 +351,19 @@ pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
             OpDoc::new()
                 .json::<UserResponse>(S::OK)
                 .errors(&[S::NOT_FOUND]),
+        ),
+        (&LIST_REGIONS, OpDoc::new().json::<RegionList>(S::OK)),
+        (
+            &SHOW_REGION,
+            OpDoc::new()
+                .json::<RegionResponse>(S::OK)
+                .errors(&[S::NOT_FOUND]),
+        ),
+        (
+            &LIST_GROUPS_FOR_USER,
+            OpDoc::new()
+                .json::<GroupList>(S::OK)
+                .errors(&[S::FORBIDDEN, S::NOT_FOUND]),
         ),
         (
             &DELETE_USER,

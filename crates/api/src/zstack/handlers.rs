@@ -5,6 +5,7 @@
 //! vendor answers with an object.
 
 use super::error::{rest_error_body, text, ZStackError};
+use crate::common::auth::Caller;
 use crate::common::error::{json_response, reply};
 use crate::common::extract::parse_json;
 use crate::common::extract::PathParams;
@@ -38,8 +39,8 @@ pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `X-Job-UUID` and `X-Web-Hook` of a call.
-fn async_call(headers: &HeaderMap) -> AsyncCall {
+/// `X-Job-UUID` and `X-Web-Hook` of a call by `account`.
+fn async_call(headers: &HeaderMap, account: &str) -> AsyncCall {
     let get = |name: &str| {
         headers
             .get(name)
@@ -47,15 +48,17 @@ fn async_call(headers: &HeaderMap) -> AsyncCall {
             .map(|v| v.trim().to_string())
     };
     AsyncCall {
+        account: account.to_string(),
         job_uuid: get("x-job-uuid"),
         web_hook: get("x-web-hook"),
     }
 }
 
-/// `X-Job-UUID`, if present, must be 32 characters (on every call) [vendor].
+/// `X-Job-UUID`, if present, must be a UUID with '-' stripped (32 hexadecimal digits, any
+/// case), on every call [vendor].
 fn check_job_header(headers: &HeaderMap) -> Result<()> {
-    match async_call(headers).job_uuid {
-        Some(id) if id.len() != 32 => Err(ZStackError::Text(
+    match async_call(headers, "").job_uuid {
+        Some(id) if plugboard_service::zstack::job_uuid(&id).is_none() => Err(ZStackError::Text(
             StatusCode::BAD_REQUEST,
             "Invalid header[X-Job-UUID], it must be a UUID with '-' stripped".into(),
         )),
@@ -275,6 +278,7 @@ pub async fn query_plugin_drivers(
 /// `PUT /zstack/v1/external/plugins` `{"refreshPluginDrivers": {"name"?}}`: 202.
 pub async fn refresh_plugin_drivers(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
@@ -289,7 +293,7 @@ pub async fn refresh_plugin_drivers(
     let job = state
         .services
         .zstack
-        .refresh_plugin_drivers(name, &async_call(&headers))
+        .refresh_plugin_drivers(name, &async_call(&headers, caller.user_id()))
         .await?;
     accepted(&state, &headers, &job)
 }
@@ -303,6 +307,7 @@ pub struct DriverPath {
 /// `DELETE /zstack/v1/external/plugins/{uuid}?deleteMode=Permissive|Enforcing`: 202.
 pub async fn delete_plugin_drivers(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     PathParams(path): PathParams<DriverPath>,
     RawQuery(raw): RawQuery,
@@ -322,7 +327,11 @@ pub async fn delete_plugin_drivers(
     let job = state
         .services
         .zstack
-        .delete_plugin_drivers(&path.uuid, mode.as_deref(), &async_call(&headers))
+        .delete_plugin_drivers(
+            &path.uuid,
+            mode.as_deref(),
+            &async_call(&headers, caller.user_id()),
+        )
         .await?;
     accepted(&state, &headers, &job)
 }

@@ -8,7 +8,7 @@ use super::handlers::{
     check_account_type, check_json_type, field, query_answer, session_inventory,
 };
 use super::routes::rpc_meta;
-use crate::common::auth::ResolvedOp;
+use crate::common::auth::{Caller, ResolvedOp};
 use crate::common::error::json_response;
 use crate::common::extract::PathParams;
 use crate::AppState;
@@ -33,19 +33,26 @@ fn rpc_query(m: &Map<String, Value>) -> Result<Query, ErrorCode> {
     for c in conditions {
         let name = c.get("name").and_then(|v| v.as_str()).unwrap_or_default();
         let op = c.get("op").and_then(|v| v.as_str()).unwrap_or_default();
+        let not_a_value = || {
+            ErrorCode::invalid_argument(format!(
+                "invalid value of condition [{name}]: a condition's value is a string, a number, a boolean or a list of them"
+            ))
+        };
         let value = match c.get("value") {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|i| {
-                    i.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| i.to_string())
+                .map(|i| match i {
+                    Value::String(s) => Ok(s.clone()),
+                    Value::Number(_) | Value::Bool(_) => Ok(i.to_string()),
+                    _ => Err(not_a_value()),
                 })
-                .collect::<Vec<_>>()
+                .collect::<Result<Vec<_>, _>>()?
                 .join(","),
             Some(Value::Null) | None => String::new(),
-            Some(other) => other.to_string(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Bool(b)) => b.to_string(),
+            Some(Value::Object(_)) => return Err(not_a_value()),
         };
         q.conditions.push(query::Condition {
             field: name.to_string(),
@@ -92,10 +99,16 @@ fn rpc_query(m: &Map<String, Value>) -> Result<Query, ErrorCode> {
 pub async fn call(
     State(state): State<AppState>,
     Extension(ResolvedOp(op)): Extension<ResolvedOp>,
+    caller: Option<Extension<Caller>>,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     let created = now_micros();
+    // Async messages are authenticated (the guard put the caller there); login is not.
+    let call = AsyncCall {
+        account: caller.map(|c| c.user_id().to_string()).unwrap_or_default(),
+        ..AsyncCall::default()
+    };
     if let Err(e) = check_json_type(&headers) {
         return rpc_refused(Some(op), &e);
     }
@@ -128,7 +141,7 @@ pub async fn call(
                     Ok(n) => n.map(str::to_string),
                     Err(e) => return failed(e),
                 };
-                zs.refresh_plugin_drivers(name, &AsyncCall::default()).await
+                zs.refresh_plugin_drivers(name, &call).await
             }
             _ => {
                 let uuid = match field(&msg, "uuid") {
@@ -139,7 +152,7 @@ pub async fn call(
                     Ok(m) => m.map(str::to_string),
                     Err(e) => return failed(e),
                 };
-                zs.delete_plugin_drivers(&uuid, mode.as_deref(), &AsyncCall::default())
+                zs.delete_plugin_drivers(&uuid, mode.as_deref(), &call)
                     .await
             }
         };

@@ -1,4 +1,4 @@
-//! `plugboard instance ...`, `plugboard plugin ...` and `plugboard job ...`: GaussDB instances
+//! `plugboard instance ...` and `plugboard plugin ...`: GaussDB instances
 //! (plugboard's admin API) and kernel plug-ins and their jobs (the vendor's GaussDB API,
 //! docs/api-coverage.md). `plugin install --wait` follows the install job with a progress bar fed
 //! by the job's progress and exits non-zero when the job fails.
@@ -169,38 +169,6 @@ struct ExtensionSwitchArgs {
     /// Database (repeat for several, at most 10)
     #[arg(long = "db", value_name = "NAME", required = true)]
     dbs: Vec<String>,
-}
-
-/// `plugboard job`.
-#[derive(clap::Args)]
-pub struct JobArgs {
-    #[command(subcommand)]
-    command: JobCommand,
-}
-
-#[derive(Subcommand)]
-enum JobCommand {
-    /// Show a job.
-    Show(JobIdArg),
-    /// List the project's jobs, newest first.
-    List(JobListArgs),
-}
-
-#[derive(clap::Args)]
-struct JobIdArg {
-    /// Job id
-    #[arg(value_name = "JOB_ID")]
-    id: String,
-}
-
-#[derive(clap::Args)]
-struct JobListArgs {
-    /// Only jobs in this state
-    #[arg(long, value_parser = ["Running", "Completed", "Failed"])]
-    status: Option<String>,
-    /// Show at most this many (1 to 100)
-    #[arg(long, value_name = "N", default_value_t = 20)]
-    limit: u64,
 }
 
 fn project(client: &Client) -> Result<String, CliError> {
@@ -514,42 +482,9 @@ fn show_job(out: OutputFormat, job: &Value, text: &str) {
     }
 }
 
-/// `plugboard job ...`.
-pub async fn run_job(conn: ConnectionArgs, args: JobArgs) -> Result<(), CliError> {
-    let (client, out) = connect(&conn)?;
-    match args.command {
-        JobCommand::Show(a) => {
-            let (job, text) = get_job(&client, &a.id).await?;
-            show_job(out, &job, &text);
-        }
-        JobCommand::List(a) => {
-            let mut query = vec![("limit", a.limit.to_string())];
-            if let Some(s) = a.status {
-                query.push(("status", s));
-            }
-            let reply = client
-                .get(&format!("/v3/{}/tasks", project(&client)?), &query)
-                .await?;
-            if out == OutputFormat::Json {
-                print_json(&reply.text);
-                return Ok(());
-            }
-            let body = reply.json()?;
-            let jobs: Vec<Value> = body["tasks"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .map(|t| {
-                    json!({
-                        "id": t["job_id"], "name": t["name"], "status": t["status"],
-                        "progress": t["process"], "instance": {"name": t["instance_info"]["instance_name"]},
-                        "created": t["created_at"], "ended": t["ended_at"], "fail_reason": t["fail_reason"],
-                    })
-                })
-                .collect();
-            job_table(&jobs).print();
-        }
-    }
+/// `plugboard job show ID`: one GaussDB job, as a table or the server's body.
+pub async fn show_job_by_id(client: &Client, out: OutputFormat, id: &str) -> Result<(), CliError> {
+    let (job, text) = get_job(client, id).await?;
+    show_job(out, &job, &text);
     Ok(())
 }

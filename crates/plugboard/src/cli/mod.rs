@@ -13,6 +13,7 @@ pub mod client;
 pub mod driver;
 pub mod env;
 pub mod gaussdb;
+pub mod job;
 pub mod lockout;
 pub mod login;
 pub mod output;
@@ -22,7 +23,8 @@ pub use audit::AuditArgs;
 pub use client::ConnectionArgs;
 pub use driver::DriverArgs;
 pub use env::EnvArgs;
-pub use gaussdb::{InstanceArgs, JobArgs, PluginArgs};
+pub use gaussdb::{InstanceArgs, PluginArgs};
+pub use job::JobArgs;
 pub use lockout::LockoutArgs;
 pub use login::LoginArgs;
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use plugboard_api::common::error::GatewayError;
 
 fn check(head: &str) -> HeadCheck {
     check_head(head.as_bytes(), 64, 512, 4)
@@ -15,7 +16,8 @@ fn heads_are_checked_against_the_limits() {
         check("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
         HeadCheck::Complete {
             len: 34,
-            framing: Framing::Head
+            framing: Framing::Head,
+            credentials: false,
         }
     ));
     assert!(matches!(
@@ -77,6 +79,45 @@ fn limits_stay_within_what_the_server_can_use() {
     assert_eq!(zero.max_connections, 1);
     assert_eq!(zero.header_read_timeout, Duration::from_secs(1));
     assert_eq!(zero.idle_timeout, Duration::from_secs(1));
+}
+
+#[test]
+fn credentials_in_a_head_are_noticed() {
+    let with = |h: &str| {
+        let head = format!("POST / HTTP/1.1\r\n{h}content-length: 1\r\n\r\n");
+        match check(&head) {
+            HeadCheck::Complete { credentials, .. } => credentials,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(!with(""));
+    assert!(with("X-Auth-Token: abc\r\n"));
+    assert!(with("authorization: OAuth 123\r\n"));
+    assert!(!with("authorization:   \r\n"));
+}
+
+#[test]
+fn unauthenticated_bodies_are_counted_per_address_and_in_total() {
+    let limiter = anonymous::AnonymousBodies::new(2, 3);
+    let a: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let b: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+    let first = limiter.acquire(a).unwrap();
+    let _second = limiter.acquire(a).unwrap();
+    assert!(
+        matches!(limiter.acquire(a), Err(GatewayError::Throttled(m)) if m.contains("per_address"))
+    );
+    let _third = limiter.acquire(b).unwrap();
+    assert!(
+        matches!(limiter.acquire(b), Err(GatewayError::Throttled(m)) if m.contains("max_unauthenticated_bodies = 3"))
+    );
+    drop(first);
+    assert_eq!(limiter.in_progress(), 2);
+    let _again = limiter.acquire(b).unwrap();
+    // One IPv6 /64 is one client.
+    let limiter = anonymous::AnonymousBodies::new(1, 10);
+    let _v6 = limiter.acquire("2001:db8::1".parse().unwrap()).unwrap();
+    assert!(limiter.acquire("2001:db8::2".parse().unwrap()).is_err());
+    assert!(limiter.acquire("2001:db8:0:1::2".parse().unwrap()).is_ok());
 }
 
 #[test]

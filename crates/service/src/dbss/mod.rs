@@ -1,4 +1,5 @@
-//! DBSS database audit, the domain (docs/api-coverage.md → DBSS, docs/dbss-audit.md): audit
+//! DBSS database audit, the domain (docs/api-coverage.md → DBSS, docs/contract.md → Admin API,
+//! docs/dbss-audit.md): audit
 //! instances with their editions and limits, the field rules of an audited database, audit
 //! switched on and off, and the audit monitor ([`monitor`]) that keeps `audit_status` true;
 //! the audit itself: agents ([`agents`]), ingest of captured statements ([`ingest`]) judged by

@@ -1,4 +1,4 @@
-//! GaussDB kernel plug-ins, the domain (`spec/gaussdb.md`, `spec/plugboard.md` → Admin API):
+//! GaussDB kernel plug-ins, the domain (docs/api-coverage.md → GaussDB, docs/contract.md → Admin API):
 //! managed instances (registration after a connection test), install admission (every check
 //! that can be made before the job is committed), the `InstallKernelPlugin` job
 //! ([`install`]), licenses, and switching extensions on and off. How the server is reached

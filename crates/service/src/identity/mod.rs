@@ -1,10 +1,14 @@
-//! Identity, the domain (`spec/iam.md`): token issue with its scoping rules, projects, users,
+//! Identity, the domain (docs/api-coverage.md → IAM): token issue with its scoping rules, projects, users,
 //! groups, role grants and access keys, each with the vendor's rules ([`rules`]). Resources
 //! of another domain are invisible: they are reported exactly like missing ones. Seeding
 //! (system roles, the first identity) is in [`seed`].
 
+pub mod regions;
 pub mod rules;
 pub mod seed;
+pub mod users;
+
+pub use users::UserUpdate;
 
 use plugboard_auth::identity::{AuthError, LoginError, Subject};
 use plugboard_core::{ids, password, time};
@@ -54,7 +58,7 @@ impl From<rules::Invalid> for Error {
 type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A store error, with `what` naming the resource for not-found and conflicts.
-fn store(what: &str) -> impl Fn(StoreError) -> Error + '_ {
+pub(crate) fn store(what: &str) -> impl Fn(StoreError) -> Error + '_ {
     move |e| match e {
         StoreError::NotFound => Error::NotFound(format!("Could not find {what}.")),
         StoreError::Conflict(c) => Error::Conflict(format!(
@@ -115,13 +119,13 @@ pub struct NewUser {
 /// The identity service. Cheap to clone.
 #[derive(Clone)]
 pub struct IdentityService {
-    store: Store,
-    auth: Arc<plugboard_auth::identity::Identity>,
-    region: String,
+    pub(crate) store: Store,
+    pub(crate) auth: Arc<plugboard_auth::identity::Identity>,
+    pub(crate) region: String,
 }
 
 /// Hash a password for storage, bounded like every hash (see `plugboard_core::password`).
-async fn hash(plain: String) -> Result<String> {
+pub(crate) async fn hash(plain: String) -> Result<String> {
     password::hash(&plain)
         .await
         .map_err(|e| Error::Internal(e.to_string()))
@@ -399,33 +403,6 @@ impl IdentityService {
     /// The users of a domain (by exact name when given).
     pub async fn list_users(&self, domain_id: &str, name: Option<&str>) -> Result<Vec<User>> {
         Ok(self.store.list_users(domain_id, name).await?)
-    }
-
-    /// Change a user's password or enabled flag; either ends the user's tokens at once.
-    pub async fn update_user(
-        &self,
-        user: &User,
-        password: Option<String>,
-        enabled: Option<bool>,
-    ) -> Result<User> {
-        if user.is_owner && enabled == Some(false) {
-            return Err(Error::Refused(
-                "The domain owner cannot be disabled.".into(),
-            ));
-        }
-        let password_hash = match password {
-            Some(p) => {
-                rules::password(&p)?;
-                Some(hash(p).await?)
-            }
-            None => None,
-        };
-        self.store
-            .update_user_credentials(&user.id, password_hash.as_deref(), enabled)
-            .await
-            .map_err(store("user"))?;
-        self.auth.invalidate();
-        Ok(self.store.get_user(&user.id).await?)
     }
 
     /// Delete a user with its tokens, keys and memberships (never the domain owner).

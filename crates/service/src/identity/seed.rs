@@ -1,4 +1,4 @@
-//! Identity seeding (`spec/plugboard.md` → Bootstrap): the system roles, kept in step with the
+//! Identity seeding (docs/contract.md → Bootstrap): the system roles, kept in step with the
 //! code at every start, and the first identity of an empty store — the domain, its owner
 //! `admin`, the region's project, group `admin` with `te_admin` on the domain, one access key.
 

@@ -2,7 +2,9 @@
 //! other (a process that dies mid-job has it taken over), and `DeliverWebHook`, the delivery of
 //! an ended api-job's result to its `X-Web-Hook` — submitted in the transaction that ends the
 //! api-job, so a result is delivered exactly when the job has ended, and retried 15 times every
-//! 2 s on a non-2xx answer [vendor].
+//! 2 s on a non-2xx answer [vendor]. Delivery is at least once (docs/api-coverage.md → ZStack):
+//! a POST the receiver took but whose answer was not recorded is sent again, with the same
+//! `X-Job-UUID` (the receiver's idempotency key) and body.
 //!
 //! An api-job's outcome is kept in the job row: its event (`{}` for Refresh and Delete) in the
 //! context under [`EVENT`], or its ZStack `ErrorCode` as JSON in the failure reason.
@@ -182,8 +184,7 @@ fn failure_hook(job: &Job, web_hook: Option<&str>, reason: &str) -> Vec<BoxedEff
     let Some(url) = web_hook else {
         return vec![];
     };
-    let error = serde_json::from_str::<ErrorCode>(reason)
-        .unwrap_or_else(|_| ErrorCode::internal(reason.to_string()));
+    let error = super::api_failure_of(&job.id, reason);
     web_hook_job(job, url, false, json!({ "error": error }))
         .map(|d| vec![Arc::new(EnqueueWebHook(d)) as BoxedEffect])
         .unwrap_or_default()

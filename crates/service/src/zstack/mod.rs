@@ -4,8 +4,11 @@
 //! web hooks delivered as durable jobs of their own. Errors are ZStack `ErrorCode`s
 //! ([`ErrorCode`]); each API style (REST, RPC) renders them its own way.
 
+mod error;
 pub mod jobs;
 pub mod query;
+
+pub use error::{api_failure_of, job_uuid, Error, ErrorCode};
 
 use crate::drivers::{Registry, PGINSTALL_UUID, PROBES_UUID};
 use jobs::{
@@ -17,117 +20,13 @@ use plugboard_core::ids;
 use plugboard_core::time::{self, now_micros, Micros};
 use plugboard_drivers::netpolicy::NetworkPolicy;
 use plugboard_jobs::JobKind;
-use plugboard_store::jobs::{InsertJobError, Job, NewJob};
-use plugboard_store::zstack::{CreateSessionError, SessionRow};
+use plugboard_store::jobs::{Job, NewJob};
+use plugboard_store::zstack::{CreateSessionError, SessionRow, SubmitApiJobError};
 use plugboard_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use tokio::sync::Notify;
-
-/// A ZStack error: `code`, `description`, `details` (the vendor's `ErrorCode`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorCode {
-    pub code: String,
-    pub description: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub details: String,
-}
-
-impl ErrorCode {
-    fn new(code: &str, description: &str, details: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            description: description.into(),
-            details: details.into(),
-        }
-    }
-
-    /// SYS.1000.
-    pub fn internal(details: impl Into<String>) -> Self {
-        Self::new("SYS.1000", "An internal error happened in system", details)
-    }
-
-    /// SYS.1003.
-    pub fn invalid_resource(details: impl Into<String>) -> Self {
-        Self::new(
-            "SYS.1003",
-            "Resource not found or invalid resource uuid",
-            details,
-        )
-    }
-
-    /// SYS.1006.
-    pub fn operation_error(details: impl Into<String>) -> Self {
-        Self::new("SYS.1006", "Operation error", details)
-    }
-
-    /// SYS.1007.
-    pub fn invalid_argument(details: impl Into<String>) -> Self {
-        Self::new("SYS.1007", "One or more API argument is invalid", details)
-    }
-
-    /// ID.1000.
-    pub fn authentication() -> Self {
-        Self::new(
-            "ID.1000",
-            "Authentication error",
-            "wrong account name or password",
-        )
-    }
-
-    /// ID.1001.
-    pub fn invalid_session(details: impl Into<String>) -> Self {
-        Self::new(
-            "ID.1001",
-            "The session is invalid, either wrong session id or the session has been expired",
-            details,
-        )
-    }
-
-    /// ID.1002 for `fqcn`.
-    pub fn admin_only(fqcn: &str) -> Self {
-        Self::new(
-            "ID.1002",
-            "Permission denied",
-            format!("request api[name: {fqcn}] is admin only, can not be executed by current user"),
-        )
-    }
-
-    /// SYS.1006: a normal account without a policy allowing `fqcn`.
-    pub fn denied_by_default(fqcn: &str) -> Self {
-        Self::operation_error(format!(
-            "operation[API:{fqcn}] is denied by default, please contact admin to correct it"
-        ))
-    }
-
-    /// ID.1006.
-    pub fn too_many_sessions(details: impl Into<String>) -> Self {
-        Self::new("ID.1006", "Too many concurrent sessions", details)
-    }
-}
-
-/// What a ZStack operation can fail with.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// An API failure (503 over REST, `success: false` over RPC).
-    #[error("{}: {}", .0.code, .0.details)]
-    Api(ErrorCode),
-    /// `X-Job-UUID` is not 32 characters (a REST-layer 400 in plain text).
-    #[error("Invalid header[X-Job-UUID], it must be a UUID with '-' stripped")]
-    BadJobUuid,
-    /// `X-Job-UUID` names a job that exists (a REST-layer 400 in plain text).
-    #[error("Duplicate job uuid[{0}]")]
-    DuplicateJobUuid(String),
-}
-
-impl From<ErrorCode> for Error {
-    fn from(e: ErrorCode) -> Self {
-        Self::Api(e)
-    }
-}
 
 type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -172,25 +71,27 @@ pub struct ApiJob {
 /// How an async call was made.
 #[derive(Debug, Clone, Default)]
 pub struct AsyncCall {
+    /// The calling account (its IAM user id): the api-job is counted against it.
+    pub account: String,
     /// `X-Job-UUID` (REST), else a fresh id.
     pub job_uuid: Option<String>,
     /// `X-Web-Hook` (REST).
     pub web_hook: Option<String>,
 }
 
-/// The fields of a PluginDriverInventory, for queries.
-pub const INVENTORY_FIELDS: &[&str] = &[
-    "uuid",
-    "name",
-    "type",
-    "vendor",
-    "version",
-    "description",
-    "license",
-    "features",
-    "deleted",
-    "createDate",
-    "lastOpDate",
+/// The fields of a PluginDriverInventory and their types, for queries.
+pub const INVENTORY_FIELDS: &[(&str, query::FieldType)] = &[
+    ("uuid", query::FieldType::Text),
+    ("name", query::FieldType::Text),
+    ("type", query::FieldType::Text),
+    ("vendor", query::FieldType::Text),
+    ("version", query::FieldType::Version),
+    ("description", query::FieldType::Text),
+    ("license", query::FieldType::Text),
+    ("features", query::FieldType::Text),
+    ("deleted", query::FieldType::Bool),
+    ("createDate", query::FieldType::Date),
+    ("lastOpDate", query::FieldType::Date),
 ];
 
 /// The ZStack service. Cheap to clone.
@@ -352,7 +253,7 @@ impl ZStack {
         };
         let job = RefreshPluginDrivers::new_job(
             id.clone(),
-            String::new(),
+            call.account.clone(),
             &jobs::RefreshTarget(id.clone()),
             input.name.clone().unwrap_or_else(|| "*".into()),
             &input,
@@ -396,7 +297,7 @@ impl ZStack {
         };
         let job = DeletePluginDrivers::new_job(
             id.clone(),
-            String::new(),
+            call.account.clone(),
             &jobs::DriverTarget(uuid.to_string()),
             uuid.to_string(),
             &input,
@@ -407,13 +308,19 @@ impl ZStack {
         Ok(id)
     }
 
+    /// Submit an api-job, counted against its account (`job.project_id`).
     async fn submit(&self, job: NewJob) -> Result<()> {
-        match self.store.submit_job(&job).await {
+        let max = i64::try_from(self.config.max_api_jobs_per_account.max(1)).unwrap_or(i64::MAX);
+        let kinds = [RefreshPluginDrivers::KIND, DeletePluginDrivers::KIND];
+        match self.store.submit_api_job(&job, &kinds, max).await {
             Ok(()) => {
                 self.waker.notify_one();
                 Ok(())
             }
-            Err(InsertJobError::TargetBusy) => {
+            Err(SubmitApiJobError::TooMany(open)) => {
+                Err(ErrorCode::too_many_api_jobs(&job.project_id, open, max).into())
+            }
+            Err(SubmitApiJobError::TargetBusy) => {
                 if self.store.job_exists(&job.id).await? {
                     return Err(Error::DuplicateJobUuid(job.id));
                 }
@@ -423,22 +330,24 @@ impl ZStack {
                 ))
                 .into())
             }
-            Err(InsertJobError::Store(e)) => Err(e.into()),
+            Err(SubmitApiJobError::Store(e)) => Err(e.into()),
         }
     }
 
-    /// The api-job id: `X-Job-UUID` (32 characters, not used before) or a fresh one.
+    /// The api-job id: `X-Job-UUID` (32 hexadecimal digits, the vendor's UUID with '-'
+    /// stripped, read case-insensitively and kept in lower case; not used before) or a fresh
+    /// one.
     async fn job_id(&self, call: &AsyncCall) -> Result<String> {
         let Some(id) = call.job_uuid.as_deref() else {
             return Ok(ids::hex32());
         };
-        if id.len() != 32 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        let Some(id) = job_uuid(id) else {
             return Err(Error::BadJobUuid);
+        };
+        if self.store.job_exists(&id).await? {
+            return Err(Error::DuplicateJobUuid(id));
         }
-        if self.store.job_exists(id).await? {
-            return Err(Error::DuplicateJobUuid(id.to_string()));
-        }
-        Ok(id.to_string())
+        Ok(id)
     }
 
     /// `X-Web-Hook`, checked against the network policy now (a refused URL is never called).
@@ -459,9 +368,14 @@ impl ZStack {
         Ok(Some(url.to_string()))
     }
 
-    /// An api-job by uuid; `None` when unknown, of another kind, or expired.
+    /// An api-job by uuid (any case); `None` when unknown, of another kind, or expired.
+    /// Polled without a session, as the vendor's clients do: what it carries is safe for
+    /// anyone holding the uuid (see [`job_state`]).
     pub async fn api_job(&self, uuid: &str) -> Result<Option<ApiJob>> {
-        let job = match self.store.get_job("", uuid).await {
+        let Some(uuid) = job_uuid(uuid) else {
+            return Ok(None);
+        };
+        let job = match self.store.job_by_id(&uuid).await {
             Ok(j) => j,
             Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -499,10 +413,9 @@ fn job_state(job: &Job) -> ApiJobState {
                 .and_then(|e| e.as_object().cloned())
                 .unwrap_or_default(),
         ),
-        plugboard_store::jobs::FAILED => ApiJobState::Failed(
-            serde_json::from_str::<ErrorCode>(&job.fail_reason)
-                .unwrap_or_else(|_| ErrorCode::internal(job.fail_reason.clone())),
-        ),
+        plugboard_store::jobs::FAILED => {
+            ApiJobState::Failed(api_failure_of(&job.id, &job.fail_reason))
+        }
         _ => ApiJobState::Running,
     }
 }

@@ -3,6 +3,9 @@
 //! RPC `conditions: [{name, op, value}]` (`=` `!=` `>` `>=` `<` `<=` `in` `not in` `is null`
 //! `is not null` `like` `not like`, or the REST symbols), and the paging, counting, sorting and
 //! field selection around them. Conditions are ANDed and evaluated over JSON inventories.
+//! A condition's value is read by its field's type ([`FieldType`]: text, number, boolean, date,
+//! version); a value that does not fit the type is refused naming the field, never compared
+//! as text.
 
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
@@ -60,6 +63,21 @@ impl Default for Query {
             fields: vec![],
         }
     }
+}
+
+/// The type of an inventory field: how a condition's value is read and compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    Text,
+    /// A finite number (`NaN` and infinities are not).
+    Number,
+    /// `true` or `false` (any case); only `=`, `!=`, in, not in, like and null tests.
+    Bool,
+    /// A date in one of the forms `date` of [`run`] reads.
+    Date,
+    /// Numbers separated by dots (`1.2.0`), ordered number by number; any text for `=`, `!=`,
+    /// in, not in and like.
+    Version,
 }
 
 /// The default `limit` [vendor].
@@ -185,66 +203,150 @@ fn like(text: &str, pattern: &str) -> bool {
     pi == p.len()
 }
 
-/// Order two values of a field: numbers numerically, dates by time, the rest as text.
-fn compare(field_value: &Value, literal: &str, order: &dyn Fn(&str) -> Option<i64>) -> Ordering {
-    if let (Some(a), Some(b)) = (field_value.as_f64(), literal.parse::<f64>().ok()) {
-        return a.partial_cmp(&b).unwrap_or(Ordering::Equal);
-    }
+/// Order a field's value and a literal by the field's type (the literal was checked by
+/// [`check_value`]; a stored value that does not parse orders as text).
+fn compare(
+    field_value: &Value,
+    literal: &str,
+    kind: FieldType,
+    date: &dyn Fn(&str) -> Option<i64>,
+) -> Ordering {
     let a = text_of(field_value).unwrap_or_default();
-    if let (Some(x), Some(y)) = (order(&a), order(literal)) {
-        return x.cmp(&y);
+    let literal = literal.trim();
+    match kind {
+        FieldType::Number => {
+            if let (Some(x), Ok(y)) = (field_value.as_f64(), literal.parse::<f64>()) {
+                return x.partial_cmp(&y).unwrap_or(Ordering::Equal);
+            }
+        }
+        FieldType::Date => {
+            if let (Some(x), Some(y)) = (date(&a), date(literal)) {
+                return x.cmp(&y);
+            }
+        }
+        FieldType::Bool => return a.to_ascii_lowercase().cmp(&literal.to_ascii_lowercase()),
+        FieldType::Version if is_version(literal) && is_version(&a) => {
+            return plugboard_drivers::manifest::compare_versions(&a, literal)
+        }
+        _ => {}
     }
     a.as_str().cmp(literal)
 }
 
-/// Whether `inv` meets `c`; `order` maps a date field's text to a number (`None`: not a date).
-fn matches(inv: &Map<String, Value>, c: &Condition, order: &dyn Fn(&str) -> Option<i64>) -> bool {
+/// Numbers separated by dots.
+fn is_version(v: &str) -> bool {
+    !v.is_empty()
+        && v.split('.')
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn is_ordering(op: Op) -> bool {
+    matches!(op, Op::Gt | Op::Ge | Op::Lt | Op::Le)
+}
+
+/// Whether `c`'s value fits its field's type; the error names the field and the value.
+fn check_value(
+    c: &Condition,
+    kind: FieldType,
+    date: &dyn Fn(&str) -> Option<i64>,
+) -> Result<(), String> {
+    if matches!(c.op, Op::IsNull | Op::NotNull | Op::Like | Op::NotLike) {
+        return Ok(());
+    }
+    let values: Vec<&str> = if matches!(c.op, Op::In | Op::NotIn) {
+        c.value.split(',').map(str::trim).collect()
+    } else {
+        vec![c.value.trim()]
+    };
+    let f = &c.field;
+    for v in values {
+        let fits = match kind {
+            FieldType::Text => true,
+            FieldType::Number => v.parse::<f64>().is_ok_and(f64::is_finite),
+            FieldType::Bool => {
+                if is_ordering(c.op) {
+                    return Err(format!(
+                        "invalid query condition on the boolean field [{f}], it is compared with =, !=, in or not in only"
+                    ));
+                }
+                v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false")
+            }
+            FieldType::Date => date(v).is_some(),
+            FieldType::Version => !is_ordering(c.op) || is_version(v),
+        };
+        if !fits {
+            let expected = match kind {
+                FieldType::Text => "text",
+                FieldType::Number => "a number",
+                FieldType::Bool => "true or false",
+                FieldType::Date => {
+                    "a date (Dec 1, 2026 8:29:00 AM, 2026-12-01 08:29:00, RFC 3339, or milliseconds since 1970)"
+                }
+                FieldType::Version => "a version (numbers separated by dots, e.g. 1.2.0)",
+            };
+            return Err(format!(
+                "invalid value[{v}] of field [{f}], it must be {expected}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `inv` meets `c`.
+fn matches(
+    inv: &Map<String, Value>,
+    c: &Condition,
+    kind: FieldType,
+    date: &dyn Fn(&str) -> Option<i64>,
+) -> bool {
     let v = inv.get(&c.field).unwrap_or(&Value::Null);
     let text = text_of(v);
+    let cmp = |literal: &str| compare(v, literal, kind, date);
     match c.op {
         Op::IsNull => text.is_none(),
         Op::NotNull => text.is_some(),
         _ if text.is_none() => false,
-        Op::Eq => compare(v, &c.value, order) == Ordering::Equal,
-        Op::Ne => compare(v, &c.value, order) != Ordering::Equal,
-        Op::Gt => compare(v, &c.value, order) == Ordering::Greater,
-        Op::Ge => compare(v, &c.value, order) != Ordering::Less,
-        Op::Lt => compare(v, &c.value, order) == Ordering::Less,
-        Op::Le => compare(v, &c.value, order) != Ordering::Greater,
-        Op::In => c
-            .value
-            .split(',')
-            .any(|x| compare(v, x.trim(), order) == Ordering::Equal),
-        Op::NotIn => !c
-            .value
-            .split(',')
-            .any(|x| compare(v, x.trim(), order) == Ordering::Equal),
+        Op::Eq => cmp(&c.value) == Ordering::Equal,
+        Op::Ne => cmp(&c.value) != Ordering::Equal,
+        Op::Gt => cmp(&c.value) == Ordering::Greater,
+        Op::Ge => cmp(&c.value) != Ordering::Less,
+        Op::Lt => cmp(&c.value) == Ordering::Less,
+        Op::Le => cmp(&c.value) != Ordering::Greater,
+        Op::In => c.value.split(',').any(|x| cmp(x) == Ordering::Equal),
+        Op::NotIn => !c.value.split(',').any(|x| cmp(x) == Ordering::Equal),
         Op::Like => like(&text.unwrap_or_default(), &c.value),
         Op::NotLike => !like(&text.unwrap_or_default(), &c.value),
     }
 }
 
-/// Run `q` over `all` (inventories whose fields are `known`); `date` turns a date field's
-/// text into a number to compare (e.g. ZStack's `Dec 1, 2026 8:29:00 AM`). Errors name the
-/// field, the operator or the parameter at fault.
+/// Run `q` over `all` (inventories whose fields and their types are `known`); `date` turns a
+/// date's text into a number to compare (e.g. ZStack's `Dec 1, 2026 8:29:00 AM`). Errors name
+/// the field, the operator, the value or the parameter at fault.
 pub fn run(
     q: &Query,
     all: Vec<Map<String, Value>>,
-    known: &[&str],
+    known: &[(&str, FieldType)],
     date: &dyn Fn(&str) -> Option<i64>,
 ) -> Result<QueryResult, String> {
-    let check = |f: &str, what: &str| {
-        if known.contains(&f) {
-            Ok(())
-        } else {
-            Err(format!(
-                "invalid {what}[{f}], it's not a field of the inventory (fields: {})",
-                known.join(", ")
-            ))
-        }
+    let type_of = |f: &str, what: &str| {
+        known
+            .iter()
+            .find(|(name, _)| *name == f)
+            .map(|(_, kind)| *kind)
+            .ok_or_else(|| {
+                let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "invalid {what}[{f}], it's not a field of the inventory (fields: {})",
+                    names.join(", ")
+                )
+            })
     };
+    let check = |f: &str, what: &str| type_of(f, what).map(|_| ());
+    let mut kinds = Vec::with_capacity(q.conditions.len());
     for c in &q.conditions {
-        check(&c.field, "query field")?;
+        let kind = type_of(&c.field, "query field")?;
+        check_value(c, kind, date)?;
+        kinds.push(kind);
     }
     if let Some((f, _)) = &q.sort {
         check(f, "sort field")?;
@@ -254,7 +356,12 @@ pub fn run(
     }
     let mut hits: Vec<Map<String, Value>> = all
         .into_iter()
-        .filter(|inv| q.conditions.iter().all(|c| matches(inv, c, date)))
+        .filter(|inv| {
+            q.conditions
+                .iter()
+                .zip(&kinds)
+                .all(|(c, kind)| matches(inv, c, *kind, date))
+        })
         .collect();
     let total = hits.len();
     if q.count {
@@ -264,10 +371,11 @@ pub fn run(
         });
     }
     if let Some((field, ascending)) = &q.sort {
+        let kind = type_of(field, "sort field")?;
         hits.sort_by(|a, b| {
             let x = a.get(field).unwrap_or(&Value::Null);
             let y = b.get(field).unwrap_or(&Value::Null);
-            let o = compare(x, &text_of(y).unwrap_or_default(), date);
+            let o = compare(x, &text_of(y).unwrap_or_default(), kind, date);
             if *ascending {
                 o
             } else {
@@ -312,7 +420,13 @@ mod tests {
         ]
     }
 
-    const KNOWN: &[&str] = &["name", "version", "deleted", "n", "d"];
+    const KNOWN: &[(&str, FieldType)] = &[
+        ("name", FieldType::Text),
+        ("version", FieldType::Version),
+        ("deleted", FieldType::Bool),
+        ("n", FieldType::Number),
+        ("d", FieldType::Text),
+    ];
 
     fn names(q: &Query) -> Vec<String> {
         run(q, data(), KNOWN, &|_| None)
@@ -397,6 +511,42 @@ mod tests {
         assert!(parse_op("near").unwrap_err().contains("near"));
         assert_eq!(parse_op("NOT IN").unwrap(), Op::NotIn);
         assert_eq!(parse_op("is not null").unwrap(), Op::NotNull);
+    }
+
+    #[test]
+    fn values_are_read_by_their_fields_type() {
+        let err = |conds: &[&str]| run(&with(conds), data(), KNOWN, &|_| None).unwrap_err();
+        let e = err(&["n>garbage"]);
+        assert!(
+            e.contains("[garbage]") && e.contains("field [n]") && e.contains("a number"),
+            "{e}"
+        );
+        assert!(err(&["n<NaN"]).contains("field [n]"));
+        assert!(err(&["n?=1,inf"]).contains("[inf]"));
+        let e = err(&["version<NaN"]);
+        assert!(
+            e.contains("field [version]") && e.contains("a version"),
+            "{e}"
+        );
+        assert!(err(&["deleted=maybe"]).contains("field [deleted]"));
+        assert!(err(&["deleted>false"]).contains("boolean field [deleted]"));
+        // Dates: a value no date form reads is refused, one that is is compared by time.
+        let dated = vec![
+            inv(json!({"name": "old", "at": "Dec 1, 2026 8:29:00 AM"})),
+            inv(json!({"name": "new", "at": "Dec 2, 2026 8:29:00 AM"})),
+        ];
+        let known = &[("name", FieldType::Text), ("at", FieldType::Date)];
+        let date = |t: &str| plugboard_core::time::parse_zstack(t);
+        let e = run(&with(&["at>garbage"]), dated.clone(), known, &date).unwrap_err();
+        assert!(e.contains("field [at]") && e.contains("a date"), "{e}");
+        let found = run(&with(&["at>2026-12-01 12:00:00"]), dated, known, &date).unwrap();
+        assert_eq!(found.inventories.unwrap()[0]["name"], "new");
+        // Values that fit are compared by type: versions number by number, booleans in any case.
+        assert_eq!(names(&with(&["version>1.10"])), ["beta"]);
+        assert_eq!(names(&with(&["version<1.10"])), ["alpha", "gamma"]);
+        assert_eq!(names(&with(&["deleted=TRUE"])), ["beta"]);
+        assert_eq!(names(&with(&["version=abc"])), Vec::<String>::new());
+        assert_eq!(names(&with(&["n>=7.0"])), ["beta", "gamma"]);
     }
 
     #[test]

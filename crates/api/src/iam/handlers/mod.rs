@@ -5,6 +5,7 @@
 mod credentials;
 mod groups;
 mod projects;
+mod regions;
 mod roles;
 mod tokens;
 mod users;
@@ -12,6 +13,7 @@ mod users;
 pub use credentials::*;
 pub use groups::*;
 pub use projects::*;
+pub use regions::*;
 pub use roles::*;
 pub use tokens::*;
 pub use users::*;

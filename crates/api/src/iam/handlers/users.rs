@@ -1,6 +1,6 @@
-//! Users.
+//! Users, and the groups a user belongs to.
 
-use super::{json, links, require_id, user_view, Result};
+use super::{group_view, json, links, require_id, user_view, Result};
 use crate::common::auth::Caller;
 use crate::common::extract::{JsonBody, PathParams, QueryParams};
 use crate::iam::dto::*;
@@ -9,7 +9,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use plugboard_service::identity::NewUser;
+use plugboard_service::identity::{NewUser, UserUpdate};
 use plugboard_store::identity::User;
 
 /// User `id` of the caller's domain (a malformed id is a 400).
@@ -91,8 +91,8 @@ pub async fn keystone_show_user(
     )
 }
 
-/// `PUT /v3.0/OS-USER/users/{user_id}` (UpdateUser): password and enabled. Either change
-/// ends the user's tokens at once.
+/// `PUT /v3.0/OS-USER/users/{user_id}` (UpdateUser): name, email, description, password and
+/// enabled. A new password or an enabled value ends the user's tokens at once.
 pub async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -100,10 +100,20 @@ pub async fn update_user(
     JsonBody(req): JsonBody<UpdateUserRequest>,
 ) -> Result<Response> {
     let user = visible_user(&state, &caller, &user_id).await?;
+    let u = req.user;
     let user = state
         .services
         .identity
-        .update_user(&user, req.user.password, req.user.enabled)
+        .update_user(
+            &user,
+            UserUpdate {
+                name: u.name,
+                email: u.email,
+                description: u.description,
+                password: u.password,
+                enabled: u.enabled,
+            },
+        )
         .await?;
     json(
         StatusCode::OK,
@@ -122,4 +132,25 @@ pub async fn keystone_delete_user(
     let user = visible_user(&state, &caller, &user_id).await?;
     state.services.identity.delete_user(&user).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v3/users/{user_id}/groups` (KeystoneListGroupsForUser): a user lists their own
+/// groups; another's takes `iam:users:listGroupsForUser`.
+pub async fn keystone_list_groups_for_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(user_id): PathParams<String>,
+) -> Result<Response> {
+    if caller.user_id() != user_id && !caller.allows("iam:users:listGroupsForUser") {
+        return Err(IamError::Forbidden);
+    }
+    let user = visible_user(&state, &caller, &user_id).await?;
+    let groups = state.services.identity.groups_of_user(&user).await?;
+    json(
+        StatusCode::OK,
+        &GroupList {
+            links: links(&state, &format!("/v3/users/{}/groups", user.id)),
+            groups: groups.into_iter().map(|g| group_view(&state, g)).collect(),
+        },
+    )
 }

@@ -4,6 +4,9 @@
 //! with the file and checks every value it can check without touching the network or the disk,
 //! so that a configuration error is reported (exit code 2) before anything is written.
 
+mod checks;
+
+use checks::{absolute, absolute_sqlite_url, check_database_url, check_listen, check_public_url};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -50,6 +53,9 @@ pub struct ZStackConfig {
     pub max_sessions_per_account: u64,
     /// How long an async API's result can be polled after it was submitted [vendor: 3 h].
     pub api_job_expiry_seconds: u64,
+    /// Api-jobs (Refresh, Delete) one account may have that have not ended; more are refused
+    /// (SYS.1006) until some end.
+    pub max_api_jobs_per_account: u64,
 }
 
 impl Default for ZStackConfig {
@@ -59,6 +65,7 @@ impl Default for ZStackConfig {
             session_timeout_seconds: 7200,
             max_sessions_per_account: 500,
             api_job_expiry_seconds: 3 * 3600,
+            max_api_jobs_per_account: 256,
         }
     }
 }
@@ -144,6 +151,16 @@ pub struct HttpConfig {
     pub max_header_bytes: usize,
     /// Most header fields one request may carry (431 beyond it).
     pub max_headers: usize,
+    /// How long a request body may take to arrive (408 past it), extended by a second for
+    /// every `min_body_bytes_per_second` bytes received.
+    pub body_read_timeout_seconds: u64,
+    /// The body rate that keeps extending the deadline above (0: no extension).
+    pub min_body_bytes_per_second: u64,
+    /// Request bodies without credentials (`X-Auth-Token` / `Authorization`) arriving at once
+    /// from one client address (an IPv6 /64), 429 beyond it.
+    pub max_unauthenticated_bodies_per_address: usize,
+    /// Request bodies without credentials arriving at once from all addresses (429 beyond).
+    pub max_unauthenticated_bodies: usize,
 }
 
 impl Default for HttpConfig {
@@ -157,6 +174,10 @@ impl Default for HttpConfig {
             max_uri_bytes: 8192,
             max_header_bytes: 64 * 1024,
             max_headers: 100,
+            body_read_timeout_seconds: 20,
+            min_body_bytes_per_second: 500,
+            max_unauthenticated_bodies_per_address: 16,
+            max_unauthenticated_bodies: 256,
         }
     }
 }
@@ -310,12 +331,16 @@ pub enum ConfigError {
 impl Config {
     /// Resolve the configuration from flags/env (`overrides`) and the config file.
     pub fn resolve(overrides: Overrides) -> Result<Self, ConfigError> {
-        let data_dir = overrides
-            .data_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("./plugboard-data"));
+        // Every path is made absolute here, once: the server hands them to drivers and child
+        // processes that run in other directories (docs/configuration.md → Data directory).
+        let data_dir = absolute(
+            &overrides
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("plugboard-data")),
+        )?;
         let (file, config_file) = match &overrides.config {
-            Some(path) => (Self::read_file(path)?, Some(path.clone())),
+            Some(path) => (Self::read_file(path)?, Some(absolute(path)?)),
             None => {
                 let default = data_dir.join("plugboard.toml");
                 if default.exists() {
@@ -328,10 +353,10 @@ impl Config {
         let pick = |flag: Option<String>, file: Option<String>, default: &str| {
             flag.or(file).unwrap_or_else(|| default.to_string())
         };
-        let database_url = overrides
-            .database_url
-            .or(file.database_url)
-            .unwrap_or_else(|| format!("sqlite://{}/plugboard.db", data_dir.display()));
+        let database_url = match overrides.database_url.or(file.database_url) {
+            Some(url) => absolute_sqlite_url(url)?,
+            None => format!("sqlite://{}/plugboard.db", data_dir.display()),
+        };
         let log_format = match pick(overrides.log_format, file.log_format, "human").as_str() {
             "human" | "text" => LogFormat::Human,
             "json" => LogFormat::Json,
@@ -372,9 +397,10 @@ impl Config {
         }
         Ok(Self {
             listen,
-            master_key_file: file
-                .master_key_file
-                .unwrap_or_else(|| data_dir.join("master.key")),
+            master_key_file: match &file.master_key_file {
+                Some(path) => absolute(path)?,
+                None => data_dir.join("master.key"),
+            },
             data_dir,
             database_url,
             region,
@@ -401,82 +427,6 @@ impl Config {
             message: e.to_string(),
         })
     }
-}
-
-/// `host:port` where host is an IP address (IPv6 in brackets) or a host name, and port a
-/// number from 0 to 65535 (0: any free port).
-fn check_listen(listen: &str) -> Result<(), ConfigError> {
-    let bad = |why: &str| {
-        ConfigError::Invalid(format!(
-            "listen address `{listen}` is not valid: {why}; write host:port, e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::]:8080"
-        ))
-    };
-    if listen.parse::<std::net::SocketAddr>().is_ok() {
-        return Ok(());
-    }
-    let Some((host, port)) = listen.rsplit_once(':') else {
-        return Err(bad("it has no port"));
-    };
-    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err()
-    {
-        return Err(bad(&format!("`{port}` is not a port number (0 to 65535)")));
-    }
-    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        if inner.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(bad(&format!("`{inner}` is not an IPv6 address")));
-        }
-        return Ok(());
-    }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    if host.is_empty() || host.len() > 253 || !host.split('.').all(label_ok) {
-        return Err(bad(&format!(
-            "`{host}` is not an IP address or a host name"
-        )));
-    }
-    Ok(())
-}
-
-/// A `postgres://` URL must name a host (or a socket directory with `?host=`) and a valid
-/// port; `sqlite:` URLs are checked when the file is opened.
-fn check_database_url(database_url: &str) -> Result<(), ConfigError> {
-    if database_url.starts_with("sqlite:") {
-        return Ok(());
-    }
-    let bad = |why: String| ConfigError::Invalid(format!("database URL is not valid: {why}"));
-    let url = url::Url::parse(database_url).map_err(|e| bad(format!("{e}")))?;
-    let socket_dir = url.query_pairs().any(|(k, _)| k == "host");
-    if url.host_str().is_none_or(str::is_empty) && !socket_dir {
-        return Err(bad(
-            "it names no host (postgres://user@host:port/database)".into()
-        ));
-    }
-    Ok(())
-}
-
-/// The public URL clients are told to use: http(s) with a host, no query or fragment.
-fn check_public_url(public_url: &str) -> Result<(), ConfigError> {
-    let bad = |why: &str| {
-        ConfigError::Invalid(format!(
-            "public URL `{public_url}` is not valid: {why}; write e.g. https://plugboard.example.com"
-        ))
-    };
-    let url = url::Url::parse(public_url).map_err(|e| bad(&e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("it must start with http:// or https://"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad("it has no host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("it must not have a query or a fragment"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -527,50 +477,21 @@ mod tests {
     }
 
     #[test]
-    fn listen_addresses() {
-        for ok in [
-            "127.0.0.1:8080",
-            "0.0.0.0:0",
-            "[::]:8080",
-            "[::1]:9000",
-            "localhost:8080",
-            "plugboard-1.internal:80",
-        ] {
-            assert!(check_listen(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "nonsense",
-            "127.0.0.1",
-            "127.0.0.1:",
-            "127.0.0.1:99999",
-            "127.0.0.1:80a",
-            ":8080",
-            "[::1:8080",
-            "[zz]:80",
-            "bad host:80",
-            "-x:80",
-        ] {
-            let err = check_listen(bad).expect_err(bad).to_string();
-            assert!(err.contains(bad) && err.contains("host:port"), "{err}");
-        }
-    }
-
-    #[test]
-    fn database_and_public_urls() {
-        assert!(check_database_url("sqlite://x/plugboard.db").is_ok());
-        assert!(check_database_url("postgres://u@db:5432/p").is_ok());
-        assert!(check_database_url("postgres:///p?host=/var/run/postgresql").is_ok());
-        assert!(check_database_url("postgres://u@db:99999/p").is_err());
-        assert!(check_database_url("postgres:///p").is_err());
-        assert!(check_public_url("https://plugboard.example.com").is_ok());
-        assert!(check_public_url("http://127.0.0.1:8080/base").is_ok());
-        for bad in [
-            "plugboard.example.com",
-            "ftp://x",
-            "http://x/?a=1",
-            "http://",
-        ] {
-            assert!(check_public_url(bad).is_err(), "{bad}");
-        }
+    fn relative_paths_are_made_absolute_once() {
+        let cwd = std::env::current_dir().expect("cwd");
+        let dir = format!("pb-rel-{}", crate::ids::hex32());
+        let cfg = Config::resolve(Overrides {
+            data_dir: Some(PathBuf::from(&dir)),
+            ..Default::default()
+        })
+        .expect("relative");
+        assert_eq!(cfg.data_dir, cwd.join(&dir));
+        assert_eq!(cfg.master_key_file, cwd.join(&dir).join("master.key"));
+        assert_eq!(
+            cfg.database_url,
+            format!("sqlite://{}/plugboard.db", cwd.join(&dir).display())
+        );
+        let cfg = Config::resolve(Overrides::default()).expect("default");
+        assert_eq!(cfg.data_dir, cwd.join("plugboard-data"));
     }
 }
