@@ -3,8 +3,9 @@
 # from GET /openapi.json and sends them to a real server started here on a fresh data directory
 # (SQLite; PLUGBOARD_TEST_BACKEND=postgres: a fresh PostgreSQL database), as the bootstrap admin
 # (a project-scoped X-Auth-Token made from the bootstrap password). Exits non-zero when any
-# response is a 5xx or does not match the document. Bounded: about a minute here, killed at
-# PLUGBOARD_ST_TIMEOUT seconds (default 170).
+# response is a 5xx or does not match the document. Bounded: with the DBSS audit operations
+# (123 fuzzed) a run took 322 s on this shared 2-core machine; killed at PLUGBOARD_ST_TIMEOUT
+# seconds (default 600).
 #
 # Checks, and why these:
 #   not_a_server_error            no 5xx, whatever is sent (the point of the stage)
@@ -138,7 +139,7 @@ seed_args=(--seed "$seed")
 [ "$seed" = random ] && seed_args=()
 echo "== schemathesis against $ST_URL (seed ${seed})"
 status=0
-timeout "${PLUGBOARD_ST_TIMEOUT:-170}" "$venv/bin/schemathesis" \
+timeout "${PLUGBOARD_ST_TIMEOUT:-600}" "$venv/bin/schemathesis" \
   --config-file tests/schemathesis/schemathesis.toml --no-color \
   run "$ST_URL/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,negative_data_rejection,missing_required_header,ignored_auth \

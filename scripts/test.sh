@@ -111,6 +111,10 @@ full_prerequisites() {
         have "$tool" || need "$tool (scripts/postgis-package.sh builds the PostGIS package from Debian's packages): a Debian system"
     done
     have curl || need "curl (the doc tour): apt-get install curl"
+    have mariadb || need "the mariadb client (the DBSS audit tests drive MariaDB's server_audit): apt-get install mariadb-client"
+    have runuser || need "runuser (the DBSS audit tests run initdb as postgres): apt-get install util-linux"
+    [ -x /usr/lib/postgresql/15/bin/initdb ] ||
+        need "PostgreSQL 15's server binaries (the DBSS audit tests start a private pgaudit cluster): apt-get install postgresql-15"
     if ! have node || ! have npm; then
         need "node (>= 18) and npm (the Node.js SDK tests, tests/node; axe-core for the browser tests): apt-get install nodejs npm"
     elif [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 18 ]; then
@@ -237,8 +241,9 @@ sdk_setup() {
     local venv package
     venv="$(bash scripts/sdk-venv.sh)" &&
         package="$(bash scripts/postgis-package.sh)" &&
+        bash scripts/audit-capture.sh install &&
         printf 'venv=%q\nexport PLUGBOARD_TEST_POSTGIS_PACKAGE=%q\n' "$venv" "$package" >"$logdir/sdk.env" &&
-        echo "venv $venv, PostGIS package $package"
+        echo "venv $venv, PostGIS package $package, pgaudit present"
 }
 
 stage "fmt" cargo fmt --all -- --check

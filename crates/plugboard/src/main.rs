@@ -5,6 +5,7 @@
 mod bootstrap;
 mod cli;
 mod datadir;
+mod dbss_agent;
 mod driver_step;
 mod http_server;
 mod serve;
@@ -55,6 +56,9 @@ enum Command {
     Addon(cli::AddonArgs),
     /// The driver registry: list it, rescan the plug-in folder.
     Driver(cli::DriverArgs),
+    /// The DBSS audit agent: tails a database's audit log on its host and ships the
+    /// statements to plugboard (runs in the foreground).
+    DbssAgent(dbss_agent::AgentArgs),
 }
 
 /// Flags of `plugboard serve`; each has an environment variable and falls back to the config
@@ -113,5 +117,6 @@ fn main() -> std::process::ExitCode {
         Command::Addon(args) => cli::run(cli::addon::run(conn, args)),
         Command::Driver(args) => cli::run(cli::driver::run(conn, args)),
         Command::DriverStep { driver } => driver_step::run(&driver),
+        Command::DbssAgent(args) => dbss_agent::run(args),
     }
 }

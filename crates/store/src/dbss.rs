@@ -190,6 +190,23 @@ impl Store {
     /// Delete an audit instance and every database it audits, in one transaction.
     pub async fn delete_audit_instance(&self, project_id: &str, id: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        for table in [
+            "dbss_agent_databases",
+            "dbss_agents",
+            "dbss_sqls",
+            "dbss_risk_rules",
+            "dbss_sql_rules",
+            "dbss_rule_versions",
+            "dbss_alarms",
+            "dbss_alarm_configs",
+            "dbss_scopes",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE instance_id IN (SELECT id FROM dbss_instances WHERE id = $1 AND project_id = $2)"))
+                .bind(id)
+                .bind(project_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM dbss_databases WHERE instance_id IN (SELECT id FROM dbss_instances WHERE id = $1 AND project_id = $2)")
             .bind(id)
             .bind(project_id)
@@ -325,6 +342,16 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         let was_on = row.try_get::<String, _>(0)? == "ON";
+        // Its agents stop serving it; an agent left with no database goes too.
+        sqlx::query("DELETE FROM dbss_agent_databases WHERE db_id = $1 AND instance_id = $2")
+            .bind(id)
+            .bind(instance_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM dbss_agents WHERE instance_id = $1 AND NOT EXISTS (SELECT 1 FROM dbss_agent_databases WHERE agent_id = dbss_agents.id)")
+            .bind(instance_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE dbss_instances SET database_count = database_count - 1, on_count = on_count - $2 WHERE id = $1")
             .bind(instance_id)
             .bind(was_on as i64)

@@ -7,6 +7,7 @@
 pub mod bootstrap;
 pub mod console;
 pub mod dbss;
+pub mod dbss_audit;
 pub mod drivers;
 pub mod gaussdb;
 pub mod identity;
@@ -107,6 +108,21 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "zstack sessions",
         include_str!("../migrations/0011_zstack_sessions.sql"),
+    ),
+    (
+        30,
+        "dbss audit",
+        include_str!("../migrations/0030_dbss_audit.sql"),
+    ),
+    (
+        31,
+        "dbss alarm config",
+        include_str!("../migrations/0031_dbss_alarm_config.sql"),
+    ),
+    (
+        32,
+        "dbss scopes",
+        include_str!("../migrations/0032_dbss_scopes.sql"),
     ),
     (
         40,

@@ -65,10 +65,15 @@ impl From<plugboard_service::dbss::Error> for AdminError {
         use plugboard_service::dbss::Error as E;
         match e {
             E::Store(e) => Self::Common(e.into()),
-            e @ (E::Invalid(_) | E::BadInstanceId(_) | E::BadDatabaseId(_) | E::LimitReached) => {
-                Self::Invalid(e.to_string())
+            e @ (E::Invalid(_)
+            | E::BadInstanceId(_)
+            | E::BadDatabaseId(_)
+            | E::BadId(..)
+            | E::LimitReached
+            | E::Refused(_)) => Self::Invalid(e.to_string()),
+            e @ (E::InstanceNotFound(_) | E::DatabaseNotFound(_) | E::NotFound(_)) => {
+                Self::NotFound(e.to_string())
             }
-            e @ (E::InstanceNotFound(_) | E::DatabaseNotFound(_)) => Self::NotFound(e.to_string()),
         }
     }
 }

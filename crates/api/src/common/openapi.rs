@@ -184,6 +184,18 @@ impl OpDoc {
         )
     }
 
+    /// A gzip-compressed download (`application/gzip`).
+    pub fn gzip(self, status: StatusCode) -> Self {
+        self.answer(
+            status,
+            "Success",
+            Some(Body {
+                content_type: "application/gzip",
+                schema: ObjectBuilder::new().schema_type(Type::String).into(),
+            }),
+        )
+    }
+
     /// A success answer without a body (204, or GaussDB's empty 200).
     pub fn empty(self, status: StatusCode) -> Self {
         self.answer(status, "Success, no body", None)

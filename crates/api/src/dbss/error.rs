@@ -18,9 +18,13 @@ pub enum DbssError {
     /// A path id that cannot be an id.
     #[error("Invalid request parameter ID. {0}")]
     InvalidId(String),
-    /// No such audit instance or database (in this project).
+    /// No such audit instance, database, agent, rule, alarm or statement (in this project).
     #[error("{0}")]
     NotFound(String),
+    /// An agent that may not ship or report: off, deleted, of another instance, not serving
+    /// the database (the message says which).
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl From<plugboard_store::StoreError> for DbssError {
@@ -38,6 +42,7 @@ impl IntoResponse for DbssError {
             Self::LimitReached => (StatusCode::BAD_REQUEST, "DBSS.10020118"),
             Self::InvalidId(_) => (StatusCode::BAD_REQUEST, "DBSS.10020021"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "DBSS.10021004"),
+            Self::Refused(_) => (StatusCode::FORBIDDEN, "DBSS.10020100"),
         };
         envelope::nested(status, code, &msg)
     }
@@ -55,6 +60,9 @@ impl From<plugboard_service::dbss::Error> for DbssError {
             }
             e @ E::DatabaseNotFound(_) => Self::NotFound(e.to_string()),
             E::LimitReached => Self::LimitReached,
+            e @ E::BadId(..) => Self::InvalidId(e.to_string()),
+            E::NotFound(m) => Self::NotFound(m),
+            E::Refused(m) => Self::Refused(m),
         }
     }
 }

@@ -26,7 +26,7 @@ fn project(caller: &Caller) -> &str {
 }
 
 /// A paging number; the message names the field.
-fn number(
+pub(crate) fn number(
     field: &str,
     value: Option<&str>,
     default: i64,

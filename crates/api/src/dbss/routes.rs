@@ -101,6 +101,9 @@ pub fn routes() -> Vec<OpRoute> {
         op_route(&SWITCH_DATABASE_NEW, handlers::switch_audit_database),
         op_route(&LIST_INSTANCES, handlers::list_audit_instances),
     ]
+    .into_iter()
+    .chain(super::routes_audit::routes())
+    .collect()
 }
 
 /// What `/openapi.json` says of each DBSS operation (`common::openapi`).
@@ -125,7 +128,7 @@ pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
             .json::<StatusResponse>(S::OK)
             .errors(&[S::NOT_FOUND])
     };
-    vec![
+    let mut docs = vec![
         (&ADD_DATABASE, add()),
         (&ADD_DATABASE_NEW, add()),
         (&LIST_DATABASES, list()),
@@ -150,5 +153,7 @@ pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
                 .query::<handlers::InstancesQuery>()
                 .json::<ServerList>(S::OK),
         ),
-    ]
+    ];
+    docs.extend(super::routes_audit::docs());
+    docs
 }

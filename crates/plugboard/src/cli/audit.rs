@@ -34,6 +34,14 @@ enum AuditCommand {
     On(OnArgs),
     /// Switch audit OFF for a database.
     Off(OffArgs),
+    /// Captured statements: who ran what, when, and how risky (ListAuditSqls).
+    Sqls(super::audit_capture::SqlsArgs),
+    /// The risk-operation rules, or with --injection the SQL-injection rules.
+    Rules(super::audit_capture::RulesArgs),
+    /// The alarm log.
+    Alarms(super::audit_capture::AlarmsArgs),
+    /// The agents of a database and whether they capture.
+    Agents(super::audit_capture::AgentsArgs),
 }
 
 #[derive(Subcommand)]
@@ -164,6 +172,10 @@ pub async fn run(conn: ConnectionArgs, args: AuditArgs) -> Result<(), CliError> 
         AuditCommand::AddDatabase(a) => add_database(&client, out, a).await,
         AuditCommand::List(a) => list_databases(&client, out, a).await,
         AuditCommand::On(a) => switch_on(&client, out, a).await,
+        AuditCommand::Sqls(a) => super::audit_capture::sqls(&client, out, a).await,
+        AuditCommand::Rules(a) => super::audit_capture::rules(&client, out, a).await,
+        AuditCommand::Alarms(a) => super::audit_capture::alarms(&client, out, a).await,
+        AuditCommand::Agents(a) => super::audit_capture::agents(&client, out, a).await,
         AuditCommand::Off(a) => {
             let reply = switch(&client, &a.instance, &a.id, "OFF").await?;
             match out {

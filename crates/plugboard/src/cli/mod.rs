@@ -8,6 +8,7 @@
 
 pub mod addon;
 pub mod audit;
+pub mod audit_capture;
 pub mod client;
 pub mod driver;
 pub mod env;

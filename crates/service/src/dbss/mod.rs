@@ -1,9 +1,23 @@
-//! DBSS database audit, the domain (docs/api-coverage.md → DBSS, docs/contract.md → Admin API): audit
+//! DBSS database audit, the domain (docs/api-coverage.md → DBSS, docs/contract.md → Admin API,
+//! docs/dbss-audit.md): audit
 //! instances with their editions and limits, the field rules of an audited database, audit
-//! switched on and off, and the audit monitor ([`monitor`]) that keeps `audit_status` true.
+//! switched on and off, and the audit monitor ([`monitor`]) that keeps `audit_status` true;
+//! the audit itself: agents ([`agents`]), ingest of captured statements ([`ingest`]) judged by
+//! the rule engine ([`engine`]), the statements' listing ([`sqls`]), rules ([`audit_rules`])
+//! and alarms ([`alarms`]).
 
+pub mod agents;
+pub mod alarms;
+pub mod audit_rules;
+pub mod bundle;
+pub mod engine;
+pub mod ingest;
 pub mod monitor;
+pub mod rule_changes;
 pub mod rules;
+pub mod scopes;
+pub mod shipped;
+pub mod sqls;
 
 use plugboard_core::config::DbssConfig;
 use plugboard_core::ids::{self, is_hex32};
@@ -12,6 +26,7 @@ use plugboard_drivers::netpolicy::NetworkPolicy;
 use plugboard_store::dbss::{AddDatabaseError, AuditDatabase, AuditInstance};
 use plugboard_store::{Store, StoreError};
 use rules::validate;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -50,9 +65,22 @@ pub enum Error {
     /// The instance audits as many databases as its edition allows.
     #[error("Failed to add database, exceeding the limit")]
     LimitReached,
+    /// A path id (agent, rule, alarm, statement) of the wrong shape (what it is, the id).
+    #[error("{0} `{1}` is not an id (16 to 64 characters of letters, digits, - and _)")]
+    BadId(&'static str, String),
+    /// No such agent, rule, alarm or statement (the message names it).
+    #[error("{0}")]
+    NotFound(String),
+    /// An agent may not ship or report (off, deleted, of another instance, not serving the
+    /// database); the message says which.
+    #[error("{0}")]
+    Refused(String),
 }
 
 type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An instance's compiled rules and the rule version they were compiled at.
+type CompiledAt = (i64, Arc<engine::Compiled>);
 
 /// The DBSS service. Cheap to clone.
 #[derive(Clone)]
@@ -62,6 +90,10 @@ pub struct Dbss {
     pub(crate) network: Arc<NetworkPolicy>,
     /// Wakes the audit monitor (a database was switched ON).
     pub(crate) wakeup: Arc<Notify>,
+    /// Each instance's compiled rules and the rule version they were compiled at.
+    pub(crate) engines: Arc<std::sync::Mutex<HashMap<String, CompiledAt>>>,
+    /// Instances whose shipped rules are known to be in the store.
+    pub(crate) seeded: Arc<std::sync::Mutex<HashSet<String>>>,
 }
 
 /// An audit instance to create (admin API): an edition or an explicit limit.
@@ -70,6 +102,19 @@ pub struct NewAuditInstance {
     pub name: String,
     pub edition: Option<String>,
     pub database_limit: Option<i64>,
+}
+
+/// A path id of an agent, rule, alarm or statement: 16–64 characters of `[A-Za-z0-9_-]`.
+pub(crate) fn check_id(what: &'static str, id: &str) -> Result<()> {
+    let ok = (16..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadId(what, id.to_string()))
+    }
 }
 
 fn check_database_id(id: &str) -> Result<()> {
@@ -91,6 +136,8 @@ impl Dbss {
             config,
             network,
             wakeup: Arc::new(Notify::new()),
+            engines: Default::default(),
+            seeded: Default::default(),
         }
     }
 

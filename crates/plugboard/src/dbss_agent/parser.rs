@@ -1,0 +1,147 @@
+//! What the source parsers share: a captured event with where its first line lies (its
+//! sequence number is derived from that, so re-reading a log from a checkpoint numbers every
+//! event as before), per-session pending statements completed by later lines, and the
+//! acknowledged high-water marks that keep re-read lines of shipped statements from
+//! shipping again.
+
+use plugboard_api::dbss::dto_audit::{IngestEvent, IngestObject};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+/// Longest statement text shipped (the server keeps no more).
+pub const MAX_SQL_BYTES: usize = 64 * 1024;
+/// A pending statement is shipped without its last lines after this long.
+pub const PENDING_IDLE: Duration = Duration::from_millis(800);
+
+/// A statement id within a session (pgaudit statement + substatement, MariaDB query id).
+pub type StmtKey = (i64, i64);
+
+/// One captured event and where it came from.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub ev: IngestEvent,
+    /// Byte offset of its first line in the current file.
+    pub offset: u64,
+    pub session: String,
+    pub stmt: Option<StmtKey>,
+}
+
+/// A source format's parser.
+pub trait Parser: Send {
+    /// One complete line (no newline) at byte `offset`; `seq` is the event number a statement
+    /// starting on this line gets. Completed events go to `out`.
+    fn feed(&mut self, line: &str, offset: u64, seq: i64, now: Instant, out: &mut Vec<Captured>);
+    /// Complete the pending statements idle for [`PENDING_IDLE`] (all of them if `all`).
+    fn tick(&mut self, now: Instant, all: bool, out: &mut Vec<Captured>);
+    /// The offset of the oldest statement still pending.
+    fn oldest_pending(&self) -> Option<u64>;
+    /// The acknowledged marks (to checkpoint and restore).
+    fn marks(&mut self) -> &mut Marks;
+}
+
+/// Per session, the highest statement acknowledged by plugboard.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Marks(pub HashMap<String, StmtKey>);
+
+impl Marks {
+    /// Whether a line of statement `key` of `session` belongs to an acknowledged statement.
+    pub fn covers(&self, session: &str, key: StmtKey) -> bool {
+        self.0.get(session).is_some_and(|m| key <= *m)
+    }
+
+    /// Record an acknowledged event.
+    pub fn ack(&mut self, c: &Captured) {
+        if let Some(k) = c.stmt {
+            let m = self.0.entry(c.session.clone()).or_insert(k);
+            if k > *m {
+                *m = k;
+            }
+        }
+    }
+
+    /// A session began or ended: its statement numbering starts over.
+    pub fn reset(&mut self, session: &str) {
+        self.0.remove(session);
+    }
+}
+
+/// A statement waiting for its last lines.
+#[derive(Debug)]
+pub struct Pending {
+    pub c: Captured,
+    pub last_line: Instant,
+}
+
+/// Pending statements by session.
+#[derive(Debug, Default)]
+pub struct PendingSet {
+    pub by_session: BTreeMap<String, Pending>,
+}
+
+impl PendingSet {
+    pub fn take(&mut self, session: &str) -> Option<Captured> {
+        self.by_session.remove(session).map(|p| p.c)
+    }
+
+    pub fn tick(&mut self, now: Instant, all: bool, out: &mut Vec<Captured>) {
+        let due: Vec<String> = self
+            .by_session
+            .iter()
+            .filter(|(_, p)| all || now.duration_since(p.last_line) >= PENDING_IDLE)
+            .map(|(s, _)| s.clone())
+            .collect();
+        for s in due {
+            if let Some(p) = self.by_session.remove(&s) {
+                out.push(p.c);
+            }
+        }
+    }
+
+    pub fn oldest(&self) -> Option<u64> {
+        self.by_session.values().map(|p| p.c.offset).min()
+    }
+}
+
+/// Statement text as shipped: NUL characters (which no store keeps) shown as U+FFFD, cut to
+/// [`MAX_SQL_BYTES`] at a character boundary.
+pub fn clean_sql(s: &str) -> String {
+    let mut t = if s.contains('\0') {
+        s.replace('\0', "\u{FFFD}")
+    } else {
+        s.to_string()
+    };
+    if t.len() > MAX_SQL_BYTES {
+        let mut end = MAX_SQL_BYTES;
+        while !t.is_char_boundary(end) {
+            end -= 1;
+        }
+        t.truncate(end);
+    }
+    t
+}
+
+/// Text fields other than the statement: NULs shown as U+FFFD, at most 255 characters.
+pub fn clean(s: &str) -> String {
+    s.replace('\0', "\u{FFFD}").chars().take(255).collect()
+}
+
+/// Add an object unless it is there already.
+pub fn add_object(ev: &mut IngestEvent, o: IngestObject) {
+    let empty = o.name.is_empty() && o.schema.is_empty();
+    if !empty && !ev.objects.contains(&o) {
+        ev.objects.push(o);
+    }
+}
+
+/// `schema.name` split at the first dot.
+pub fn split_object(object_type: &str, qualified: &str) -> IngestObject {
+    let (schema, name) = match qualified.split_once('.') {
+        Some((s, n)) => (s, n),
+        None => ("", qualified),
+    };
+    IngestObject {
+        object_type: clean(object_type),
+        schema: clean(schema),
+        name: clean(name),
+    }
+}

@@ -1,0 +1,185 @@
+//! Talking to plugboard: requests signed with the agent's AK/SK (`SDK-HMAC-SHA256`, the CLI's
+//! signer), batches gzip-compressed, answers sorted into acknowledged, refused (the agent is
+//! off, deleted, or not this instance's: wait and ask again), rejected (the batch itself is
+//! wrong: logged and skipped) and "try again" (plugboard away, 5xx, timeouts).
+
+use super::config::AgentConfig;
+use crate::cli::client::authorization;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use plugboard_api::dbss::dto_audit::{
+    HeartbeatRequest, HeartbeatResponse, IngestRequest, IngestResponse,
+};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, Url};
+use std::io::Write;
+use std::time::Duration;
+
+/// Why a request did not succeed.
+#[derive(Debug)]
+pub enum ShipError {
+    /// plugboard refused the agent (403): off, deleted, of another instance, wrong database.
+    Refused(String),
+    /// plugboard refused the request itself (another 4xx): sending it again cannot help.
+    Rejected(String),
+    /// plugboard is away, failing or slow: send the same again later.
+    Retry(String),
+}
+
+impl std::fmt::Display for ShipError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused(m) => write!(f, "refused: {m}"),
+            Self::Rejected(m) => write!(f, "rejected: {m}"),
+            Self::Retry(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// The signed client of one agent.
+pub struct Shipper {
+    http: reqwest::Client,
+    cfg: AgentConfig,
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+impl Shipper {
+    /// A client for `cfg` (with its CA file, if any).
+    pub fn new(cfg: &AgentConfig) -> Result<Self, String> {
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("plugboard-dbss-agent/", env!("CARGO_PKG_VERSION")));
+        if let Some(ca) = &cfg.ca_file {
+            let pem = std::fs::read(ca)
+                .map_err(|e| format!("cannot read ca_file {}: {e}", ca.display()))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| format!("ca_file {} is not a PEM certificate: {e}", ca.display()))?;
+            b = b.add_root_certificate(cert);
+        }
+        let http = b
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Self {
+            http,
+            cfg: cfg.clone(),
+        })
+    }
+
+    fn agent_path(&self, what: &str) -> String {
+        format!(
+            "{}/v1/{}/audit/{}/agents/{}/{what}",
+            self.cfg.endpoint, self.cfg.project_id, self.cfg.instance_id, self.cfg.agent_id
+        )
+    }
+
+    async fn send(&self, target: &str, body: Vec<u8>, gzip: bool) -> Result<String, ShipError> {
+        let url = Url::parse(target)
+            .map_err(|e| ShipError::Rejected(format!("bad URL {target}: {e}")))?;
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => return Err(ShipError::Rejected(format!("{target} has no host"))),
+        };
+        let sdk_date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+        let value = |v: &str| {
+            HeaderValue::from_str(v)
+                .map_err(|_| ShipError::Rejected(format!("`{v}` cannot be a header value")))
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json;charset=UTF-8"),
+        );
+        headers.insert(reqwest::header::HOST, value(&host)?);
+        headers.insert(
+            HeaderName::from_static("x-project-id"),
+            value(&self.cfg.project_id)?,
+        );
+        headers.insert(HeaderName::from_static("x-sdk-date"), value(&sdk_date)?);
+        let authz = authorization(
+            &Method::POST,
+            &url,
+            &headers,
+            &body,
+            &self.cfg.access_key,
+            &self.cfg.secret_key,
+            &sdk_date,
+        )
+        .map_err(|e| ShipError::Rejected(e.to_string()))?;
+        headers.insert(reqwest::header::AUTHORIZATION, value(&authz)?);
+        if gzip {
+            headers.insert(
+                reqwest::header::CONTENT_ENCODING,
+                HeaderValue::from_static("gzip"),
+            );
+        }
+        let response = self
+            .http
+            .post(url)
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                ShipError::Retry(format!(
+                    "plugboard at {} does not answer: {}",
+                    self.cfg.endpoint,
+                    root_cause(&e)
+                ))
+            })?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|e| {
+            ShipError::Retry(format!("reading plugboard's answer: {}", root_cause(&e)))
+        })?;
+        match status {
+            200..=299 => Ok(text),
+            401 | 403 => Err(ShipError::Refused(format!(
+                "HTTP {status}: {}",
+                text.chars().take(300).collect::<String>()
+            ))),
+            408 | 429 => Err(ShipError::Retry(format!("HTTP {status}"))),
+            400..=499 => Err(ShipError::Rejected(format!(
+                "HTTP {status}: {}",
+                text.chars().take(300).collect::<String>()
+            ))),
+            _ => Err(ShipError::Retry(format!(
+                "HTTP {status}: {}",
+                text.chars().take(200).collect::<String>()
+            ))),
+        }
+    }
+
+    /// Report in; the answer says whether to ship.
+    pub async fn heartbeat(&self, hb: &HeartbeatRequest) -> Result<HeartbeatResponse, ShipError> {
+        let body = serde_json::to_vec(hb).map_err(|e| ShipError::Rejected(e.to_string()))?;
+        let text = self
+            .send(&self.agent_path("heartbeat"), body, false)
+            .await?;
+        serde_json::from_str(&text)
+            .map_err(|e| ShipError::Retry(format!("unreadable heartbeat answer: {e}")))
+    }
+
+    /// Ship one batch (gzip-compressed).
+    pub async fn ship(&self, batch: &IngestRequest) -> Result<IngestResponse, ShipError> {
+        let raw = serde_json::to_vec(batch).map_err(|e| ShipError::Rejected(e.to_string()))?;
+        let mut gz = GzEncoder::new(Vec::with_capacity(raw.len() / 4), Compression::fast());
+        gz.write_all(&raw)
+            .map_err(|e| ShipError::Rejected(e.to_string()))?;
+        let body = gz
+            .finish()
+            .map_err(|e| ShipError::Rejected(e.to_string()))?;
+        let text = self
+            .send(&self.agent_path("statements"), body, true)
+            .await?;
+        serde_json::from_str(&text)
+            .map_err(|e| ShipError::Retry(format!("unreadable ingest answer: {e}")))
+    }
+}

@@ -1,0 +1,358 @@
+//! Following a log as the database writes it: one file (`path` is a file; rotation by rename
+//! is followed by inode — the rotated file is read to its end first — and `copytruncate` by the
+//! size shrinking), or a directory of `*.json` files read in name order (PostgreSQL's
+//! `logging_collector` rotation). Complete lines only; bytes that are not UTF-8 are replaced.
+//! Positions survive restarts in a checkpoint (`<state_dir>/<db_id>.ckpt`, written atomically)
+//! holding the file, its inode, the sequence base of the file and the offset to resume at.
+
+use super::parser::Marks;
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// The resume point of a source.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub file: PathBuf,
+    pub inode: u64,
+    /// Sequence number of the file's byte 0 (an event's `seq` is base + its first line's offset).
+    pub base: i64,
+    pub offset: u64,
+    #[serde(default)]
+    pub marks: Marks,
+}
+
+impl Checkpoint {
+    pub fn path(state_dir: &Path, db_id: &str) -> PathBuf {
+        state_dir.join(format!("{db_id}.ckpt"))
+    }
+
+    pub fn load(path: &Path) -> Result<Option<Self>, String> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| format!("checkpoint {} is unreadable: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("cannot read checkpoint {}: {e}", path.display())),
+        }
+    }
+
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let tmp = path.with_extension("ckpt.tmp");
+        let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        {
+            let mut f = File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, &bytes)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, path)
+    }
+}
+
+/// A fresh source's sequence base: far above anything an earlier state directory numbered.
+pub fn fresh_base() -> i64 {
+    chrono::Utc::now().timestamp_micros().saturating_mul(64)
+}
+
+struct Current {
+    path: PathBuf,
+    file: File,
+    inode: u64,
+    /// Opened by inode after a rotation: switch to `path` of the source at its end.
+    rotated: bool,
+}
+
+/// One followed log.
+pub struct Follower {
+    path: PathBuf,
+    dir_mode: bool,
+    cur: Option<Current>,
+    pub base: i64,
+    /// Offset of the next unread line.
+    pub pos: u64,
+    buf: Vec<u8>,
+}
+
+fn inode_of(p: &Path) -> Option<u64> {
+    std::fs::metadata(p).ok().map(|m| m.ino())
+}
+
+impl Follower {
+    /// Follow `path` from `ckpt` (or from the start of the oldest file).
+    pub fn new(path: &Path, ckpt: Option<&Checkpoint>) -> Self {
+        let mut f = Self {
+            path: path.to_path_buf(),
+            dir_mode: path.is_dir(),
+            cur: None,
+            base: ckpt.map(|c| c.base).unwrap_or_else(fresh_base),
+            pos: ckpt.map(|c| c.offset).unwrap_or(0),
+            buf: Vec::new(),
+        };
+        if let Some(c) = ckpt {
+            f.resume(c);
+        }
+        f
+    }
+
+    /// The dir-mode files, in reading order.
+    fn candidates(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.path)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    fn open(&mut self, path: &Path, offset: u64, rotated: bool) -> bool {
+        let Ok(mut file) = File::open(path) else {
+            return false;
+        };
+        let Ok(meta) = file.metadata() else {
+            return false;
+        };
+        let offset = if meta.len() < offset {
+            // Truncated since (copytruncate while we were away): a new numbering range.
+            self.base = self.base.saturating_add(offset as i64 + 1);
+            0
+        } else {
+            offset
+        };
+        if file.seek(SeekFrom::Start(offset)).is_err() {
+            return false;
+        }
+        self.cur = Some(Current {
+            path: path.to_path_buf(),
+            file,
+            inode: meta.ino(),
+            rotated,
+        });
+        self.pos = offset;
+        self.buf.clear();
+        true
+    }
+
+    fn resume(&mut self, c: &Checkpoint) {
+        let offset = c.offset;
+        if self.dir_mode {
+            if inode_of(&c.file) == Some(c.inode) && self.open(&c.file.clone(), offset, false) {
+                return;
+            }
+            if let Some(p) = self
+                .candidates()
+                .into_iter()
+                .find(|p| inode_of(p) == Some(c.inode))
+            {
+                if self.open(&p, offset, false) {
+                    return;
+                }
+            }
+            // The file is gone: go on with the next one after it.
+            self.base = c.base.saturating_add(c.offset as i64 + 1);
+            self.pos = 0;
+            if let Some(next) = self.candidates().into_iter().find(|p| *p > c.file) {
+                self.open(&next, 0, false);
+            }
+            return;
+        }
+        if inode_of(&self.path) == Some(c.inode) {
+            let p = self.path.clone();
+            self.open(&p, offset, false);
+            return;
+        }
+        // Rotated while we were away: finish the rotated file first.
+        let rotated = self
+            .siblings()
+            .into_iter()
+            .find(|(_, ino, _)| *ino == c.inode)
+            .map(|(_, _, p)| p);
+        if let Some(r) = rotated {
+            if self.open(&r, offset, true) {
+                return;
+            }
+        }
+        tracing::warn!(file = %c.file.display(), "the checkpointed log file is gone; going on with the current one");
+        self.base = c.base.saturating_add(c.offset as i64 + 1);
+        let p = self.path.clone();
+        self.open(&p, 0, false);
+    }
+
+    /// One-file mode: the log and its rotated copies (`<name>*` beside it), oldest write first.
+    fn siblings(&self) -> Vec<(std::time::SystemTime, u64, PathBuf)> {
+        let dir = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let stem = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with(&stem))
+                    })
+                    .filter_map(|p| {
+                        let m = std::fs::metadata(&p).ok()?;
+                        Some((m.modified().ok()?, m.ino(), p))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    /// Complete lines read now (at most about `max` bytes), each with its offset.
+    pub fn read_lines(&mut self, max: usize) -> Vec<(u64, String)> {
+        if self.cur.is_none() {
+            let first = if self.dir_mode {
+                self.candidates().into_iter().next()
+            } else {
+                Some(self.path.clone())
+            };
+            match first {
+                Some(p) => {
+                    let pos = self.pos;
+                    if !self.open(&p, pos, false) {
+                        return Vec::new();
+                    }
+                }
+                None => return Vec::new(),
+            }
+        }
+        let Some(cur) = self.cur.as_mut() else {
+            return Vec::new();
+        };
+        let mut chunk = vec![0u8; 256 * 1024];
+        let mut read = 0;
+        while read < max {
+            match cur.file.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    read += n;
+                }
+                Err(e) => {
+                    tracing::warn!(file = %cur.path.display(), "reading the log failed: {e}");
+                    break;
+                }
+            }
+        }
+        let mut lines = Vec::new();
+        let mut start = 0;
+        while let Some(i) = self.buf[start..].iter().position(|b| *b == b'\n') {
+            let end = start + i;
+            let mut line = &self.buf[start..end];
+            if line.last() == Some(&b'\r') {
+                line = &line[..line.len() - 1];
+            }
+            lines.push((
+                self.pos + start as u64,
+                String::from_utf8_lossy(line).into_owned(),
+            ));
+            start = end + 1;
+        }
+        self.buf.drain(..start);
+        self.pos += start as u64;
+        lines
+    }
+
+    /// At the end of the current file, whether the log went on elsewhere (a newer file, a
+    /// rotation, a truncation): the caller ships everything read, then calls [`Self::switch`].
+    pub fn moved_on(&self) -> bool {
+        let Some(cur) = &self.cur else {
+            return false;
+        };
+        if self.dir_mode {
+            return self.candidates().iter().any(|p| *p > cur.path);
+        }
+        if cur.rotated {
+            return true;
+        }
+        match std::fs::metadata(&self.path) {
+            Ok(m) => m.ino() != cur.inode || m.len() < self.pos,
+            Err(_) => false,
+        }
+    }
+
+    /// A last line the rotated file ended without a newline (taken as a line).
+    pub fn take_partial(&mut self) -> Option<(u64, String)> {
+        if self.buf.is_empty() {
+            return None;
+        }
+        let line = String::from_utf8_lossy(&self.buf).into_owned();
+        let at = self.pos;
+        self.pos += self.buf.len() as u64;
+        self.buf.clear();
+        Some((at, line))
+    }
+
+    /// Go on with the next file (a new numbering range after the finished one).
+    pub fn switch(&mut self) {
+        let Some(cur) = self.cur.take() else {
+            return;
+        };
+        let truncated_in_place =
+            !self.dir_mode && !cur.rotated && inode_of(&self.path) == Some(cur.inode);
+        self.base = self.base.saturating_add(self.pos as i64 + 1);
+        if self.dir_mode {
+            let next = self.candidates().into_iter().find(|p| *p > cur.path);
+            drop(cur);
+            match next {
+                Some(n) => {
+                    self.open(&n, 0, false);
+                }
+                None => self.pos = 0,
+            }
+            return;
+        }
+        // One file: the rotated files newer than this one first (oldest first), then the log.
+        let next = if truncated_in_place {
+            None
+        } else {
+            let files = self.siblings();
+            files
+                .iter()
+                .position(|(_, ino, _)| *ino == cur.inode)
+                .and_then(|i| files.get(i + 1))
+                .map(|(_, ino, p)| (p.clone(), *ino))
+        };
+        drop(cur);
+        match next {
+            Some((p, ino)) if inode_of(&self.path) != Some(ino) => {
+                self.open(&p, 0, true);
+            }
+            _ => {
+                let p = self.path.clone();
+                self.open(&p, 0, false);
+            }
+        }
+    }
+
+    /// The checkpoint for resuming at `offset` of the current file.
+    pub fn checkpoint(&self, offset: u64, marks: &Marks) -> Checkpoint {
+        let (file, inode) = match &self.cur {
+            Some(c) => (c.path.clone(), c.inode),
+            None => (self.path.clone(), 0),
+        };
+        Checkpoint {
+            file,
+            inode,
+            base: self.base,
+            offset,
+            marks: marks.clone(),
+        }
+    }
+}

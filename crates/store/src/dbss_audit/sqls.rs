@@ -1,0 +1,303 @@
+//! Captured statements: inserted in multi-row statements per batch (a conflict on the agent's
+//! `(agent, db, seq)` inserts nothing: re-sent events are counted as duplicates), listed with
+//! the filters of ListAuditSqls over indexed columns, read one by one.
+
+use crate::{Result, Store, StoreError};
+use plugboard_core::time::Micros;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// One captured statement (login, logout and failed login are statements too).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SqlRow {
+    pub id: String,
+    pub instance_id: String,
+    pub db_id: String,
+    pub agent_id: String,
+    pub seq: i64,
+    pub start_time: Micros,
+    /// Duration in ms (0: unknown).
+    pub execute_time: i64,
+    pub client_ip: String,
+    pub client_port: i64,
+    pub client_name: String,
+    pub db_user: String,
+    pub db_service_name: String,
+    pub db_session_id: String,
+    pub query_id: String,
+    pub query_type: String,
+    /// JSON array of `{schema_name, table_name, object_type, sql_type}`.
+    pub objects: String,
+    pub object_name: String,
+    pub object_type: String,
+    pub schema_name: String,
+    pub sql_statement: String,
+    /// Rows affected, as text (`""`: unknown).
+    pub lines: String,
+    pub log_result: String,
+    pub response_status: String,
+    pub sql_response: String,
+    pub sql_result: String,
+    pub risk_level: String,
+    pub rule_id: String,
+    pub rule_name: String,
+    pub rule_type: String,
+    pub scope_id: String,
+    pub scope_name: String,
+    pub created_at: Micros,
+}
+
+/// The filters of a statement listing; empty/`None` = no filter.
+#[derive(Debug, Clone, Default)]
+pub struct SqlFilter {
+    pub instance_id: String,
+    /// `[from, to]` on `start_time`.
+    pub from: Micros,
+    pub to: Micros,
+    pub risk_levels: Vec<String>,
+    pub client_ip: Option<String>,
+    pub client_name: Option<String>,
+    /// Only these databases (from a `db_ip` filter).
+    pub db_ids: Option<Vec<String>>,
+    pub db_user: Option<String>,
+    pub query_type: Option<String>,
+    pub rule_name: Option<String>,
+    /// Lower-cased substring of the statement.
+    pub sql_contains: Option<String>,
+    pub sql_response: Option<String>,
+    pub ascending: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+const COLS: &str = "id, instance_id, db_id, agent_id, seq, start_time, execute_time, client_ip, client_port, client_name, db_user, db_service_name, db_session_id, query_id, query_type, objects, object_name, object_type, schema_name, sql_statement, sql_lower, lines, log_result, response_status, sql_response, sql_result, risk_level, rule_id, rule_name, rule_type, scope_id, scope_name, created_at";
+const NCOLS: usize = 33;
+/// Rows per INSERT (33 binds each: under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
+const CHUNK: usize = 400;
+
+fn row_from(r: &AnyRow) -> Result<SqlRow> {
+    Ok(SqlRow {
+        id: r.try_get("id")?,
+        instance_id: r.try_get("instance_id")?,
+        db_id: r.try_get("db_id")?,
+        agent_id: r.try_get("agent_id")?,
+        seq: r.try_get("seq")?,
+        start_time: r.try_get("start_time")?,
+        execute_time: r.try_get("execute_time")?,
+        client_ip: r.try_get("client_ip")?,
+        client_port: r.try_get("client_port")?,
+        client_name: r.try_get("client_name")?,
+        db_user: r.try_get("db_user")?,
+        db_service_name: r.try_get("db_service_name")?,
+        db_session_id: r.try_get("db_session_id")?,
+        query_id: r.try_get("query_id")?,
+        query_type: r.try_get("query_type")?,
+        objects: r.try_get("objects")?,
+        object_name: r.try_get("object_name")?,
+        object_type: r.try_get("object_type")?,
+        schema_name: r.try_get("schema_name")?,
+        sql_statement: r.try_get("sql_statement")?,
+        lines: r.try_get("lines")?,
+        log_result: r.try_get("log_result")?,
+        response_status: r.try_get("response_status")?,
+        sql_response: r.try_get("sql_response")?,
+        sql_result: r.try_get("sql_result")?,
+        risk_level: r.try_get("risk_level")?,
+        rule_id: r.try_get("rule_id")?,
+        rule_name: r.try_get("rule_name")?,
+        rule_type: r.try_get("rule_type")?,
+        scope_id: r.try_get("scope_id")?,
+        scope_name: r.try_get("scope_name")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`).
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Store {
+    /// Insert statements in one transaction, skipping those already stored (same agent,
+    /// database and `seq`). Returns the rows inserted, in `rows` order (`true` = new).
+    pub async fn insert_audit_sqls(&self, rows: &[SqlRow]) -> Result<Vec<bool>> {
+        let mut inserted = Vec::with_capacity(rows.len());
+        let mut tx = self.begin_write().await?;
+        for chunk in rows.chunks(CHUNK) {
+            let mut sql = format!("INSERT INTO dbss_sqls ({COLS}) VALUES ");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for c in 0..NCOLS {
+                    if c > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("${}", i * NCOLS + c + 1));
+                }
+                sql.push(')');
+            }
+            sql.push_str(" ON CONFLICT (agent_id, db_id, seq) DO NOTHING RETURNING id");
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(&r.id)
+                    .bind(&r.instance_id)
+                    .bind(&r.db_id)
+                    .bind(&r.agent_id)
+                    .bind(r.seq)
+                    .bind(r.start_time)
+                    .bind(r.execute_time)
+                    .bind(&r.client_ip)
+                    .bind(r.client_port)
+                    .bind(&r.client_name)
+                    .bind(&r.db_user)
+                    .bind(&r.db_service_name)
+                    .bind(&r.db_session_id)
+                    .bind(&r.query_id)
+                    .bind(&r.query_type)
+                    .bind(&r.objects)
+                    .bind(&r.object_name)
+                    .bind(&r.object_type)
+                    .bind(&r.schema_name)
+                    .bind(&r.sql_statement)
+                    .bind(r.sql_statement.to_lowercase())
+                    .bind(&r.lines)
+                    .bind(&r.log_result)
+                    .bind(&r.response_status)
+                    .bind(&r.sql_response)
+                    .bind(&r.sql_result)
+                    .bind(&r.risk_level)
+                    .bind(&r.rule_id)
+                    .bind(&r.rule_name)
+                    .bind(&r.rule_type)
+                    .bind(&r.scope_id)
+                    .bind(&r.scope_name)
+                    .bind(r.created_at);
+            }
+            let ids: std::collections::HashSet<String> = q
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>(0))
+                .collect::<std::result::Result<_, _>>()?;
+            inserted.extend(chunk.iter().map(|r| ids.contains(&r.id)));
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// A page of statements matching `f` and how many match in all.
+    pub async fn list_audit_sqls(&self, f: &SqlFilter) -> Result<(Vec<SqlRow>, i64)> {
+        let mut wh = vec![
+            "instance_id = $1".to_string(),
+            "start_time >= $2".into(),
+            "start_time <= $3".into(),
+        ];
+        let mut args: Vec<String> = Vec::new();
+        let mut next = 4;
+        let mut text = |wh: &mut Vec<String>, col: &str, v: &str, args: &mut Vec<String>| {
+            wh.push(format!("{col} = ${next}"));
+            next += 1;
+            args.push(v.to_string());
+        };
+        if let Some(v) = &f.client_ip {
+            text(&mut wh, "client_ip", v, &mut args);
+        }
+        if let Some(v) = &f.client_name {
+            text(&mut wh, "client_name", v, &mut args);
+        }
+        if let Some(v) = &f.db_user {
+            text(&mut wh, "db_user", v, &mut args);
+        }
+        if let Some(v) = &f.query_type {
+            text(&mut wh, "query_type", v, &mut args);
+        }
+        if let Some(v) = &f.rule_name {
+            text(&mut wh, "rule_name", v, &mut args);
+        }
+        if let Some(v) = &f.sql_response {
+            text(&mut wh, "sql_response", v, &mut args);
+        }
+        if !f.risk_levels.is_empty() {
+            let marks: Vec<String> = f
+                .risk_levels
+                .iter()
+                .map(|l| {
+                    let m = format!("${next}");
+                    next += 1;
+                    args.push(l.clone());
+                    m
+                })
+                .collect();
+            wh.push(format!("risk_level IN ({})", marks.join(", ")));
+        }
+        if let Some(ids) = &f.db_ids {
+            if ids.is_empty() {
+                return Ok((Vec::new(), 0));
+            }
+            let marks: Vec<String> = ids
+                .iter()
+                .map(|l| {
+                    let m = format!("${next}");
+                    next += 1;
+                    args.push(l.clone());
+                    m
+                })
+                .collect();
+            wh.push(format!("db_id IN ({})", marks.join(", ")));
+        }
+        if let Some(v) = &f.sql_contains {
+            wh.push(format!("sql_lower LIKE ${next} ESCAPE '\\'"));
+            next += 1;
+            args.push(format!("%{}%", like_escape(v)));
+        }
+        let filter = wh.join(" AND ");
+        let order = if f.ascending { "ASC" } else { "DESC" };
+        let page_sql = format!(
+            "SELECT {COLS} FROM dbss_sqls WHERE {filter} ORDER BY start_time {order}, seq {order}, id {order} LIMIT ${next} OFFSET ${}",
+            next + 1
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM dbss_sqls WHERE {filter}");
+        let mut q = sqlx::query(&page_sql)
+            .bind(&f.instance_id)
+            .bind(f.from)
+            .bind(f.to);
+        let mut c = sqlx::query(&count_sql)
+            .bind(&f.instance_id)
+            .bind(f.from)
+            .bind(f.to);
+        for a in &args {
+            q = q.bind(a);
+            c = c.bind(a);
+        }
+        let rows = q
+            .bind(f.limit)
+            .bind(f.offset)
+            .fetch_all(self.pool())
+            .await?;
+        let total: i64 = c.fetch_one(self.pool()).await?.try_get(0)?;
+        Ok((rows.iter().map(row_from).collect::<Result<_>>()?, total))
+    }
+
+    /// One statement of an instance.
+    pub async fn get_audit_sql(&self, instance_id: &str, id: &str) -> Result<SqlRow> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLS} FROM dbss_sqls WHERE id = $1 AND instance_id = $2"
+        ))
+        .bind(id)
+        .bind(instance_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        row_from(&row)
+    }
+}
