@@ -11,6 +11,7 @@
 //! also the shape of the external drivers to come (a step = driver, action, input → events).
 
 pub mod kind;
+mod notifier;
 
 pub use kind::JobKind;
 
@@ -220,6 +221,10 @@ struct Shared {
     running: Mutex<HashMap<String, CancellationToken>>,
     /// Where runs send their jobs' ends (see [`finisher`]).
     finish: mpsc::UnboundedSender<Finish>,
+    /// Wakes the claim loop (a submit here, a notification, a retry coming due).
+    waker: Arc<Notify>,
+    /// The engine stopping.
+    stop: CancellationToken,
 }
 
 /// A job's end on its way to the store, and who waits for the answer.
@@ -261,6 +266,8 @@ impl Engine {
             handlers: self.handlers,
             running: Mutex::new(HashMap::new()),
             finish,
+            waker: self.waker.clone(),
+            stop: stop.clone(),
         });
         let slots = Arc::new(Semaphore::new(shared.config.max_concurrent_jobs.max(1)));
         // Dropped with this future: a process whose engine is gone renews nothing.
@@ -268,6 +275,11 @@ impl Engine {
             tokio::spawn(heartbeat_loop(shared.clone(), stop.clone())),
             tokio::spawn(prune_loop(shared.clone(), stop.clone())),
             tokio::spawn(finisher(shared.clone(), finishing)),
+            tokio::spawn(notifier::listen(
+                shared.store.clone(),
+                self.waker.clone(),
+                stop.clone(),
+            )),
         ]);
         let mut tasks = JoinSet::new();
         // Jobs this process holds at most: those running (`max_concurrent_jobs`, the slots)
@@ -623,10 +635,17 @@ async fn drive(shared: &Shared, job: Job, permit: OwnedSemaphorePermit) -> Optio
                 let delay = shared.config.backoff(attempts as u32);
                 let at = now + delay.as_micros().min(i64::MAX as u128) as i64;
                 tracing::info!(job_id = %ctx.job.id, step = ctx.step_name(), attempts, error = %message, "transient failure; retrying");
-                store
+                if let Ok(true) = store
                     .retry_job(owner, &ctx.job.id, attempts, at, &ctx.steps)
                     .await
-                    .ok();
+                {
+                    notifier::wake_at(
+                        store.clone(),
+                        shared.waker.clone(),
+                        shared.stop.clone(),
+                        delay,
+                    );
+                }
                 return None;
             }
             Err(StepError::Failed(reason)) => {

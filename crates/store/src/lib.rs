@@ -11,6 +11,7 @@ pub mod gaussdb;
 pub mod identity;
 pub mod jobs;
 pub mod lockout;
+pub mod notify;
 pub mod servicestage;
 pub mod testing;
 pub mod zstack;
@@ -104,19 +105,33 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "zstack sessions",
         include_str!("../migrations/0011_zstack_sessions.sql"),
     ),
+    (
+        20,
+        "jobs notify",
+        include_str!("../migrations/0020_jobs_notify.sql"),
+    ),
 ];
 
-fn migrator() -> Migrator {
+/// Migrations that exist only on PostgreSQL (triggers in PL/pgSQL): on SQLite their number is
+/// recorded with a statement that changes nothing, so both back-ends count the same list.
+const POSTGRES_ONLY: &[i64] = &[20];
+
+fn migrator(backend: Backend) -> Migrator {
     Migrator {
         migrations: Cow::Owned(
             MIGRATIONS
                 .iter()
                 .map(|(version, description, sql)| {
+                    let sql = if backend == Backend::Sqlite && POSTGRES_ONLY.contains(version) {
+                        "SELECT 1;"
+                    } else {
+                        sql
+                    };
                     Migration::new(
                         *version,
                         Cow::Borrowed(*description),
                         MigrationType::Simple,
-                        Cow::Borrowed(*sql),
+                        Cow::Borrowed(sql),
                         false,
                     )
                 })
@@ -152,6 +167,8 @@ async fn returns_outside_transaction(
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Where a PostgreSQL listener connects ([`Store::listen`]); `None` on SQLite.
+    listen_url: Option<notify::ListenUrl>,
 }
 
 impl Store {
@@ -217,12 +234,17 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect(&url)
             .await?;
-        Ok(Self { pool, backend })
+        let listen_url = (backend == Backend::Postgres).then(|| notify::ListenUrl::new(&url));
+        Ok(Self {
+            pool,
+            backend,
+            listen_url,
+        })
     }
 
     /// Apply pending migrations (safe when several processes start at once).
     pub async fn migrate(&self) -> Result<()> {
-        migrator().run(&self.pool).await?;
+        migrator(self.backend).run(&self.pool).await?;
         Ok(())
     }
 
