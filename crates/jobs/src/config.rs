@@ -1,4 +1,5 @@
-//! The engine's settings: leases, slots, retries and their back-off, retention.
+//! The engine's settings: leases, slots per execution class, retries and their back-off,
+//! retention.
 
 use std::time::Duration;
 
@@ -9,8 +10,14 @@ pub struct EngineConfig {
     pub lease_seconds: u64,
     /// How often to look for jobs submitted through other processes.
     pub poll_interval: Duration,
-    /// Jobs run at once by this process.
+    /// Jobs of the `Work` class run at once by this process.
     pub max_concurrent_jobs: usize,
+    /// Jobs of the `Delivery` class (web hooks) run at once by this process, in slots of
+    /// their own.
+    pub delivery_concurrent: usize,
+    /// A step of a `Delivery` job that runs longer is stopped and counts as a transient
+    /// failure (retried with back-off, up to `max_attempts`).
+    pub delivery_timeout: Duration,
     /// Tries of a step failing transiently before the job fails.
     pub max_attempts: u32,
     /// First retry delay; doubles per attempt up to `backoff_max`.
@@ -30,6 +37,8 @@ impl Default for EngineConfig {
             lease_seconds: 30,
             poll_interval: Duration::from_secs(1),
             max_concurrent_jobs: 16,
+            delivery_concurrent: 4,
+            delivery_timeout: Duration::from_secs(300),
             max_attempts: 5,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),

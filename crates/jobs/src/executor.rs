@@ -3,7 +3,7 @@
 //! the job's end (with its effects) to the completer.
 
 use crate::completer::finish;
-use crate::{notifier, JobHandler, JobOutcome, Shared, StepError};
+use crate::{notifier, JobClass, JobHandler, JobOutcome, Shared, StepError};
 use plugboard_core::time::now_micros;
 use plugboard_store::jobs::{
     BoxedEffect, Job, JobEffect, JobEnd, JobStep, StepUpdate, COMPLETED, FAILED,
@@ -137,7 +137,7 @@ pub(crate) async fn run_job(
 async fn drive(shared: &Shared, job: Job, permit: OwnedSemaphorePermit) -> Option<JobOutcome> {
     let store = &shared.store;
     let owner = &shared.owner;
-    let Some(handler) = shared.handlers.get(&job.kind).cloned() else {
+    let Some(registered) = shared.handlers.get(job.kind.as_str()).cloned() else {
         let reason = format!("no handler for jobs of kind {}", job.kind);
         let end = JobEnd {
             id: job.id,
@@ -152,6 +152,11 @@ async fn drive(shared: &Shared, job: Job, permit: OwnedSemaphorePermit) -> Optio
         return finish(shared, end)
             .await
             .then_some(JobOutcome::Failed(reason));
+    };
+    let handler = registered.handler;
+    let deadline = match registered.class {
+        JobClass::Work => None,
+        JobClass::Delivery => Some(shared.config.delivery_timeout),
     };
     let total = job.steps.len();
     let first = usize::try_from(job.current_step).unwrap_or(0);
@@ -175,7 +180,18 @@ async fn drive(shared: &Shared, job: Job, permit: OwnedSemaphorePermit) -> Optio
             s.status = "running".into();
             s.started_at = now_micros();
         }
-        let result = handler.run_step(&mut ctx).await;
+        let result = match deadline {
+            None => handler.run_step(&mut ctx).await,
+            // A delivery that waits on a server that never answers gives its slot back.
+            Some(d) => tokio::time::timeout(d, handler.run_step(&mut ctx))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(StepError::Transient(format!(
+                        "the step did not finish within {} s",
+                        d.as_secs_f64()
+                    )))
+                }),
+        };
         let now = now_micros();
         match result {
             Ok(()) => {

@@ -26,7 +26,7 @@ mod pruner;
 
 pub use config::EngineConfig;
 pub use executor::StepCtx;
-pub use kind::JobKind;
+pub use kind::{JobClass, JobKind};
 
 use completer::Finish;
 use plugboard_store::jobs::{BoxedEffect, Job};
@@ -74,8 +74,15 @@ pub struct Engine {
     store: Store,
     owner: String,
     config: EngineConfig,
-    handlers: HashMap<String, Arc<dyn JobHandler>>,
+    handlers: HashMap<&'static str, Registered>,
     waker: Arc<Notify>,
+}
+
+/// A kind's handler and the class its jobs run in.
+#[derive(Clone)]
+struct Registered {
+    handler: Arc<dyn JobHandler>,
+    class: JobClass,
 }
 
 /// What the runners share.
@@ -83,7 +90,7 @@ struct Shared {
     store: Store,
     owner: String,
     config: EngineConfig,
-    handlers: HashMap<String, Arc<dyn JobHandler>>,
+    handlers: HashMap<&'static str, Registered>,
     /// The jobs running in this process, each with what stops it (the process stopping, or
     /// its lease lost).
     running: Mutex<HashMap<String, CancellationToken>>,
@@ -107,9 +114,15 @@ impl Engine {
         }
     }
 
-    /// Run jobs of `kind` with `handler`.
-    pub fn register(&mut self, kind: &str, handler: Arc<dyn JobHandler>) {
-        self.handlers.insert(kind.to_string(), handler);
+    /// Run jobs of kind `K` with `handler`, in the slots of `K::CLASS`.
+    pub fn register<K: JobKind>(&mut self, handler: Arc<dyn JobHandler>) {
+        self.handlers.insert(
+            K::KIND,
+            Registered {
+                handler,
+                class: K::CLASS,
+            },
+        );
     }
 
     /// Notify this to start a job submitted through this process at once.

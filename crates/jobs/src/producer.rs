@@ -1,12 +1,17 @@
-//! The producer: the claim loop of one process. It claims due jobs under a lease (as many as
-//! it has room for: its slots and as many claimed ahead), hands each to the executor, and
-//! sleeps until woken (a submit here, a notification, a slot freed) or the poll comes round.
-//! Stopping, it waits for the runs to end and gives their leases back.
+//! The producer: the claim loop of one process. Each execution class (a lane: `Work`, and
+//! `Delivery` when a delivery kind is registered) has its own slots and claims only its own
+//! kinds, as many as it has room for (its slots and as many claimed ahead); the store hands
+//! them out in turns by (account, kind), so neither a class nor an account can starve another.
+//! Claimed jobs go to the executor; then the loop sleeps until woken (a submit here, a
+//! notification, a run ended) or the poll comes round. Stopping, it waits for the runs to end
+//! and gives their leases back.
 
 use crate::executor::run_job;
-use crate::{completer, maintenance, notifier, pruner, Engine, Shared};
+use crate::{completer, maintenance, notifier, pruner, Engine, JobClass, Shared};
 use plugboard_core::time::now_micros;
+use plugboard_store::job_claims::{Claim, Kinds};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Semaphore};
@@ -16,11 +21,77 @@ use tokio_util::sync::CancellationToken;
 /// How long a claim waits, while jobs run, for more slots to free up (see [`Engine::run`]).
 const CLAIM_GATHER: Duration = Duration::from_millis(10);
 
+/// The slots of one execution class and the jobs it holds.
+struct Lane {
+    class: JobClass,
+    /// The kinds this lane claims (for `Work`: every kind but the other lanes').
+    kinds: Vec<&'static str>,
+    slots: Arc<Semaphore>,
+    max: usize,
+    /// Jobs held: running or claimed ahead (a run's guard counts it down when it ends).
+    held: Arc<AtomicUsize>,
+    last_claim: Option<Instant>,
+}
+
+/// Counts a held job down when its run ends, however it ends.
+struct Held(Arc<AtomicUsize>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Lane {
+    fn new(class: JobClass, kinds: Vec<&'static str>, max: usize) -> Self {
+        let max = max.max(1);
+        Self {
+            class,
+            kinds,
+            slots: Arc::new(Semaphore::new(max)),
+            max,
+            held: Arc::new(AtomicUsize::new(0)),
+            last_claim: None,
+        }
+    }
+
+    /// Room to claim: `2 × max` held at most, those running (the slots) and as many
+    /// claimed ahead, waiting for a slot under a lease the heartbeat renews, so a busy engine
+    /// starts its next job without a trip to the store.
+    fn room(&self) -> usize {
+        (2 * self.max).saturating_sub(self.held.load(Ordering::Relaxed))
+    }
+
+    /// While jobs run, a claim waits for some room (or for CLAIM_GATHER): one claim, one
+    /// write to the store, then takes several jobs.
+    fn gathering(&self) -> bool {
+        let room = self.room();
+        let batch = (self.max / 4).max(1);
+        room > 0
+            && room < batch
+            && self.held.load(Ordering::Relaxed) > 0
+            && self
+                .last_claim
+                .is_some_and(|at| at.elapsed() < CLAIM_GATHER)
+    }
+
+    fn running(&self) -> usize {
+        self.max - self.slots.available_permits()
+    }
+}
+
 impl Engine {
     /// Run until `stop` is cancelled; then stop the running steps and release their leases
     /// so another process (or the next start) resumes them.
     pub async fn run(self, stop: CancellationToken) {
         let (finish, finishing) = mpsc::unbounded_channel();
+        let mut deliveries: Vec<&'static str> = self
+            .handlers
+            .iter()
+            .filter(|(_, r)| r.class == JobClass::Delivery)
+            .map(|(k, _)| *k)
+            .collect();
+        deliveries.sort_unstable();
         let shared = Arc::new(Shared {
             store: self.store,
             owner: self.owner,
@@ -31,7 +102,18 @@ impl Engine {
             waker: self.waker.clone(),
             stop: stop.clone(),
         });
-        let slots = Arc::new(Semaphore::new(shared.config.max_concurrent_jobs.max(1)));
+        let mut lanes = vec![Lane::new(
+            JobClass::Work,
+            deliveries.clone(),
+            shared.config.max_concurrent_jobs,
+        )];
+        if !deliveries.is_empty() {
+            lanes.push(Lane::new(
+                JobClass::Delivery,
+                deliveries,
+                shared.config.delivery_concurrent,
+            ));
+        }
         // Dropped with this future: a process whose engine is gone renews nothing.
         let _background = AbortOnDrop(vec![
             tokio::spawn(maintenance::heartbeat_loop(shared.clone(), stop.clone())),
@@ -44,62 +126,26 @@ impl Engine {
             )),
         ]);
         let mut tasks = JoinSet::new();
-        // Jobs this process holds at most: those running (`max_concurrent_jobs`, the slots)
-        // and as many claimed ahead, waiting for a slot under a lease the heartbeat renews, so
-        // a busy engine starts its next job without a trip to the store.
-        let max = shared.config.max_concurrent_jobs.max(1);
-        let hold = 2 * max;
-        let batch = (max / 4).max(1);
-        let mut last_claim: Option<Instant> = None;
         while !stop.is_cancelled() {
             while tasks.try_join_next().is_some() {}
-            let room = hold.saturating_sub(tasks.len());
-            // While jobs run, a claim waits for some room (or for CLAIM_GATHER): one claim,
-            // one write to the store, then takes several jobs.
-            let gathering = room > 0
-                && room < batch
-                && !tasks.is_empty()
-                && last_claim.is_some_and(|at| at.elapsed() < CLAIM_GATHER);
-            let mut claimed = 0;
-            if room > 0 && !gathering {
-                last_claim = Some(Instant::now());
-                let now = now_micros();
-                match shared
-                    .store
-                    .claim_jobs(
-                        &shared.owner,
-                        &shared.config.host,
-                        now,
-                        now + shared.config.lease(),
-                        room as i64,
-                    )
-                    .await
-                {
-                    Ok(jobs) => {
-                        claimed = jobs.len();
-                        for job in jobs {
-                            // A job whose lease ran out while it still runs here (a stalled
-                            // heartbeat) and that this process claimed again: the run goes on,
-                            // under the renewed lease; never a second one beside it.
-                            let cancel = {
-                                let Ok(mut r) = shared.running.lock() else {
-                                    break;
-                                };
-                                if r.contains_key(&job.id) {
-                                    continue;
-                                }
-                                let cancel = stop.child_token();
-                                r.insert(job.id.clone(), cancel.clone());
-                                cancel
-                            };
-                            tasks.spawn(run_job(shared.clone(), job, slots.clone(), cancel));
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "claiming jobs failed; retrying"),
+            let mut more = false;
+            let mut gathering = false;
+            for lane in &mut lanes {
+                let room = lane.room();
+                if lane.gathering() {
+                    gathering = true;
+                    continue;
                 }
+                if room == 0 {
+                    continue;
+                }
+                lane.last_claim = Some(Instant::now());
+                let claimed = claim(&shared, lane, room, &stop, &mut tasks).await;
+                more |= claimed > 0 && claimed == room;
             }
-            metrics::gauge!("plugboard_jobs_running").set((max - slots.available_permits()) as f64);
-            if claimed > 0 && claimed == room {
+            let running: usize = lanes.iter().map(Lane::running).sum();
+            metrics::gauge!("plugboard_jobs_running").set(running as f64);
+            if more {
                 continue; // there may be more due
             }
             let wait = if gathering {
@@ -123,6 +169,63 @@ impl Engine {
             }
         }
     }
+}
+
+/// One claim of `lane`'s kinds (up to `room` jobs), each handed to a run of its own; how many
+/// were claimed.
+async fn claim(
+    shared: &Arc<Shared>,
+    lane: &Lane,
+    room: usize,
+    stop: &CancellationToken,
+    tasks: &mut JoinSet<()>,
+) -> usize {
+    let now = now_micros();
+    let kinds = match (lane.class, lane.kinds.is_empty()) {
+        (JobClass::Work, true) => Kinds::All,
+        (JobClass::Work, false) => Kinds::Except(&lane.kinds),
+        (JobClass::Delivery, _) => Kinds::Only(&lane.kinds),
+    };
+    let claim = Claim {
+        owner: &shared.owner,
+        host: &shared.config.host,
+        now,
+        lease_until: now + shared.config.lease(),
+        limit: room as i64,
+        kinds,
+    };
+    let jobs = match shared.store.claim(&claim).await {
+        Ok(jobs) => jobs,
+        Err(e) => {
+            tracing::warn!(error = %e, "claiming jobs failed; retrying");
+            return 0;
+        }
+    };
+    let claimed = jobs.len();
+    for job in jobs {
+        // A job whose lease ran out while it still runs here (a stalled heartbeat) and that
+        // this process claimed again: the run goes on, under the renewed lease; never a second
+        // one beside it.
+        let cancel = {
+            let Ok(mut r) = shared.running.lock() else {
+                break;
+            };
+            if r.contains_key(&job.id) {
+                continue;
+            }
+            let cancel = stop.child_token();
+            r.insert(job.id.clone(), cancel.clone());
+            cancel
+        };
+        lane.held.fetch_add(1, Ordering::Relaxed);
+        let held = Held(lane.held.clone());
+        let run = run_job(shared.clone(), job, lane.slots.clone(), cancel);
+        tasks.spawn(async move {
+            let _held = held;
+            run.await;
+        });
+    }
+    claimed
 }
 
 /// Background tasks that end with their owner.

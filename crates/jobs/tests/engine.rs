@@ -7,7 +7,7 @@
 
 use plugboard_core::ids::{hex32, uuid};
 use plugboard_core::time::now_micros;
-use plugboard_jobs::{Engine, EngineConfig, JobHandler, JobOutcome, StepCtx, StepError};
+use plugboard_jobs::{Engine, EngineConfig, JobHandler, JobKind, JobOutcome, StepCtx, StepError};
 use plugboard_store::gaussdb::{GaussDbInstance, InstalledPlugin};
 use plugboard_store::jobs::{InsertJobError, Job, JobEffect, NewJob};
 use plugboard_store::testing::TestDb;
@@ -95,6 +95,24 @@ impl JobHandler for Recorder {
     }
 }
 
+/// The kind of the jobs these tests submit.
+struct TestKind;
+
+impl JobKind for TestKind {
+    const KIND: &'static str = "Test";
+    const STEPS: &'static [&'static str] = &["fetch", "build", "check"];
+    type Input = serde_json::Value;
+    type Target = String;
+
+    fn target_key(target: &String) -> String {
+        target.clone()
+    }
+
+    fn parse_target(key: &str) -> Option<String> {
+        Some(key.to_string())
+    }
+}
+
 fn config(lease_seconds: u64) -> EngineConfig {
     EngineConfig {
         lease_seconds,
@@ -132,7 +150,7 @@ fn start(store: &Store, handler: Arc<Recorder>, lease: u64) -> Running {
 /// An engine running jobs of kind `Test` with `handler`.
 fn start_with(store: &Store, handler: Arc<dyn JobHandler>, config: EngineConfig) -> Running {
     let mut engine = Engine::new(store.clone(), hex32(), config);
-    engine.register("Test", handler);
+    engine.register::<TestKind>(handler);
     let stop = CancellationToken::new();
     let task = tokio::spawn(engine.run(stop.clone()));
     Running { stop, task }

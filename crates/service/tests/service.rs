@@ -213,6 +213,24 @@ async fn an_admitted_install_is_a_typed_job_that_the_registered_handler_complete
     w.db.cleanup().await;
 }
 
+/// The kind `FailsWithEffect` runs.
+struct FailsWithEffectKind;
+
+impl JobKind for FailsWithEffectKind {
+    const KIND: &'static str = "FailsWithEffect";
+    const STEPS: &'static [&'static str] = &["install"];
+    type Input = serde_json::Value;
+    type Target = String;
+
+    fn target_key(target: &String) -> String {
+        target.clone()
+    }
+
+    fn parse_target(key: &str) -> Option<String> {
+        Some(key.to_string())
+    }
+}
+
 /// Fails its only step; its failure effect records a plug-in install.
 struct FailsWithEffect {
     instance_id: String,
@@ -250,12 +268,9 @@ async fn a_failing_job_commits_its_failure_effect_with_its_failure() {
         .await
         .expect("registered");
     let mut engine = Engine::new(w.store.clone(), hex32(), engine_config());
-    engine.register(
-        "FailsWithEffect",
-        Arc::new(FailsWithEffect {
-            instance_id: i.id.clone(),
-        }),
-    );
+    engine.register::<FailsWithEffectKind>(Arc::new(FailsWithEffect {
+        instance_id: i.id.clone(),
+    }));
     let job = failing_job(&i.id, &i.name);
     w.store.submit_job(&job).await.expect("submitted");
     let stop = CancellationToken::new();

@@ -6,7 +6,7 @@
 
 use crate::gaussdb::{record_plugin_install_in, InstalledPlugin, PluginFile};
 use crate::servicestage::{delete_addon_in, set_addon_status_in};
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 use plugboard_core::time::Micros;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -248,9 +248,9 @@ fn insert_job_query<'q>(
         .bind(&job.host)
 }
 
-const COLS: &str = "id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host";
+pub(crate) const COLS: &str = "id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host";
 
-fn job_from(row: &AnyRow) -> Result<Job> {
+pub(crate) fn job_from(row: &AnyRow) -> Result<Job> {
     let steps: String = row.try_get("steps")?;
     let input: String = row.try_get("input")?;
     let context: String = row.try_get("context")?;
@@ -424,36 +424,6 @@ impl Store {
             Err(StoreError::NotFound) => Err(DeleteJobError::NotFound),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Claim up to `limit` running jobs that are due at `now` and hold no live lease, leasing
-    /// them to `owner` until `lease_until`. On PostgreSQL rows locked by another claimer are
-    /// skipped, so every job goes to exactly one process. A job pinned to a host (its `host`)
-    /// is claimed only by a claimer on that `host`.
-    pub async fn claim_jobs(
-        &self,
-        owner: &str,
-        host: &str,
-        now: Micros,
-        lease_until: Micros,
-        limit: i64,
-    ) -> Result<Vec<Job>> {
-        let lock = match self.backend() {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let sql = format!(
-            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2 WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') AND next_run_at <= $3 AND (lease_owner = '' OR lease_expires_at < $3) AND (host = '' OR host = $5) ORDER BY next_run_at, created_at LIMIT $4{lock}) RETURNING {COLS}"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(owner)
-            .bind(lease_until)
-            .bind(now)
-            .bind(limit)
-            .bind(host)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(job_from).collect()
     }
 
     /// How many jobs there are of each (kind, status).

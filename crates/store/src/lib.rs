@@ -9,6 +9,7 @@ pub mod dbss;
 pub mod drivers;
 pub mod gaussdb;
 pub mod identity;
+pub mod job_claims;
 pub mod jobs;
 pub mod lockout;
 pub mod notify;
@@ -109,6 +110,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         20,
         "jobs notify",
         include_str!("../migrations/0020_jobs_notify.sql"),
+    ),
+    (
+        21,
+        "jobs fair claim",
+        include_str!("../migrations/0021_jobs_fair_claim.sql"),
     ),
 ];
 

@@ -11,7 +11,7 @@ use super::{serves, ErrorCode};
 use crate::drivers::Registry;
 use plugboard_core::time::now_micros;
 use plugboard_drivers::netpolicy::NetworkPolicy;
-use plugboard_jobs::{JobHandler, JobKind, StepCtx, StepError};
+use plugboard_jobs::{JobClass, JobHandler, JobKind, StepCtx, StepError};
 use plugboard_store::jobs::{BoxedEffect, EffectTx, Job, JobEffect, NewJob};
 use plugboard_store::Store;
 use serde::{Deserialize, Serialize};
@@ -124,6 +124,8 @@ pub struct WebHookInput {
 
 impl JobKind for DeliverWebHook {
     const KIND: &'static str = "ZStackWebHook";
+    /// A receiver that never answers holds a delivery slot, never one of the api-jobs'.
+    const CLASS: JobClass = JobClass::Delivery;
     const STEPS: &'static [&'static str] = &["deliver"];
     type Input = WebHookInput;
     type Target = String;
