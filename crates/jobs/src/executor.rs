@@ -3,11 +3,10 @@
 //! the job's end (with its effects) to the completer.
 
 use crate::completer::finish;
-use crate::{notifier, JobClass, JobHandler, JobOutcome, Shared, StepError};
+use crate::handler::{Input, Runner};
+use crate::{notifier, JobClass, JobOutcome, Shared, StepError};
 use plugboard_core::time::now_micros;
-use plugboard_store::jobs::{
-    BoxedEffect, Job, JobEffect, JobEnd, JobStep, StepUpdate, COMPLETED, FAILED,
-};
+use plugboard_store::jobs::{BoxedEffect, Job, JobEffect, JobEnd, JobState, JobStep, StepUpdate};
 use plugboard_store::Store;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +32,21 @@ pub struct StepCtx {
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
 impl StepCtx {
+    /// The context of `job`'s steps from the one it is at, its writes fenced by `owner`.
+    pub(crate) fn new(job: Job, store: Store, owner: String) -> Self {
+        Self {
+            context: job.context.clone(),
+            steps: job.steps.clone(),
+            step: usize::try_from(job.current_step).unwrap_or(0),
+            store,
+            owner,
+            last_write: None,
+            checkpoint: true,
+            effects: vec![],
+            job,
+        }
+    }
+
     /// The index of the step being run.
     pub fn step(&self) -> usize {
         self.step
@@ -141,7 +155,7 @@ async fn drive(shared: &Shared, job: Job, permit: OwnedSemaphorePermit) -> Optio
         let reason = format!("no handler for jobs of kind {}", job.kind);
         let end = JobEnd {
             id: job.id,
-            status: FAILED,
+            status: JobState::Failed,
             fail_reason: reason.clone(),
             progress: job.progress,
             steps: job.steps,
@@ -153,24 +167,22 @@ async fn drive(shared: &Shared, job: Job, permit: OwnedSemaphorePermit) -> Optio
             .await
             .then_some(JobOutcome::Failed(reason));
     };
-    let handler = registered.handler;
+    let handler = registered.runner;
+    let input = match handler.decode(&job) {
+        Ok(input) => input,
+        Err(reason) => {
+            let step = usize::try_from(job.current_step).unwrap_or(0);
+            let mut ctx = StepCtx::new(job, store.clone(), owner.clone());
+            return fail(shared, handler.as_ref(), None, &mut ctx, step, reason).await;
+        }
+    };
     let deadline = match registered.class {
         JobClass::Work => None,
         JobClass::Delivery => Some(shared.config.delivery_timeout),
     };
     let total = job.steps.len();
     let first = usize::try_from(job.current_step).unwrap_or(0);
-    let mut ctx = StepCtx {
-        context: job.context.clone(),
-        steps: job.steps.clone(),
-        step: first,
-        store: store.clone(),
-        owner: owner.clone(),
-        last_write: None,
-        checkpoint: true,
-        effects: vec![],
-        job,
-    };
+    let mut ctx = StepCtx::new(job, store.clone(), owner.clone());
     for step in first..total {
         ctx.step = step;
         ctx.last_write = None;
@@ -181,9 +193,9 @@ async fn drive(shared: &Shared, job: Job, permit: OwnedSemaphorePermit) -> Optio
             s.started_at = now_micros();
         }
         let result = match deadline {
-            None => handler.run_step(&mut ctx).await,
+            None => handler.run_step(&mut ctx, &input).await,
             // A delivery that waits on a server that never answers gives its slot back.
-            Some(d) => tokio::time::timeout(d, handler.run_step(&mut ctx))
+            Some(d) => tokio::time::timeout(d, handler.run_step(&mut ctx, &input))
                 .await
                 .unwrap_or_else(|_| {
                     Err(StepError::Transient(format!(
@@ -229,7 +241,15 @@ async fn drive(shared: &Shared, job: Job, permit: OwnedSemaphorePermit) -> Optio
                 if attempts >= i64::from(shared.config.max_attempts.max(1)) {
                     let reason = format!("{message} (gave up after {attempts} attempts)");
                     drop(permit);
-                    return fail(shared, handler.as_ref(), &mut ctx, step, reason).await;
+                    return fail(
+                        shared,
+                        handler.as_ref(),
+                        Some(&input),
+                        &mut ctx,
+                        step,
+                        reason,
+                    )
+                    .await;
                 }
                 let delay = shared.config.backoff(attempts as u32);
                 let at = now + delay.as_micros().min(i64::MAX as u128) as i64;
@@ -249,14 +269,22 @@ async fn drive(shared: &Shared, job: Job, permit: OwnedSemaphorePermit) -> Optio
             }
             Err(StepError::Failed(reason)) => {
                 drop(permit);
-                return fail(shared, handler.as_ref(), &mut ctx, step, reason).await;
+                return fail(
+                    shared,
+                    handler.as_ref(),
+                    Some(&input),
+                    &mut ctx,
+                    step,
+                    reason,
+                )
+                .await;
             }
         }
     }
     drop(permit);
     let end = JobEnd {
         id: ctx.job.id.clone(),
-        status: COMPLETED,
+        status: JobState::Completed,
         fail_reason: String::new(),
         progress: 100,
         steps: std::mem::take(&mut ctx.steps),
@@ -273,7 +301,8 @@ async fn drive(shared: &Shared, job: Job, permit: OwnedSemaphorePermit) -> Optio
 
 async fn fail(
     shared: &Shared,
-    handler: &dyn JobHandler,
+    handler: &dyn Runner,
+    input: Option<&Input>,
     ctx: &mut StepCtx,
     step: usize,
     reason: String,
@@ -285,13 +314,13 @@ async fn fail(
     }
     let end = JobEnd {
         id: ctx.job.id.clone(),
-        status: FAILED,
+        status: JobState::Failed,
         fail_reason: reason.clone(),
         progress: overall_progress(step, 0, ctx.steps.len()),
         steps: std::mem::take(&mut ctx.steps),
         context: std::mem::take(&mut ctx.context),
         ended_at: now_micros(),
-        effects: handler.failure_effects(&ctx.job, &reason),
+        effects: handler.failure_effects(&ctx.job, input, &reason),
     };
     if !finish(shared, end).await {
         return None;

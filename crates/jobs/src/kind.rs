@@ -28,7 +28,7 @@ pub trait JobKind {
     /// The steps, in order.
     const STEPS: &'static [&'static str];
     /// What the submitter commits and the handler reads back.
-    type Input: Serialize + DeserializeOwned;
+    type Input: Serialize + DeserializeOwned + Send + Sync + 'static;
     /// What the job works on.
     type Target;
 

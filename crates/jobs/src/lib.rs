@@ -18,6 +18,7 @@
 mod completer;
 mod config;
 mod executor;
+mod handler;
 pub mod kind;
 mod maintenance;
 mod notifier;
@@ -26,10 +27,11 @@ mod pruner;
 
 pub use config::EngineConfig;
 pub use executor::StepCtx;
+pub use handler::JobHandler;
 pub use kind::{JobClass, JobKind};
 
 use completer::Finish;
-use plugboard_store::jobs::{BoxedEffect, Job};
+use handler::{Runner, Typed};
 use plugboard_store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -53,22 +55,6 @@ pub enum JobOutcome {
     Failed(String),
 }
 
-/// What runs the steps of one kind of job.
-#[async_trait::async_trait]
-pub trait JobHandler: Send + Sync {
-    /// Run step `ctx.step()` of `ctx.job`. Must be safe to run again after a crash.
-    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError>;
-
-    /// Called once when the job has ended in this process (clean-up such as staging files).
-    async fn on_finish(&self, _job: &Job, _outcome: &JobOutcome) {}
-
-    /// What a job that fails with `reason` changes in the store, committed in the same
-    /// transaction as its failure (an add-on moved to FAILED, say); nothing by default.
-    fn failure_effects(&self, _job: &Job, _reason: &str) -> Vec<BoxedEffect> {
-        Vec::new()
-    }
-}
-
 /// The engine of one process.
 pub struct Engine {
     store: Store,
@@ -81,7 +67,7 @@ pub struct Engine {
 /// A kind's handler and the class its jobs run in.
 #[derive(Clone)]
 struct Registered {
-    handler: Arc<dyn JobHandler>,
+    runner: Arc<dyn Runner>,
     class: JobClass,
 }
 
@@ -115,11 +101,15 @@ impl Engine {
     }
 
     /// Run jobs of kind `K` with `handler`, in the slots of `K::CLASS`.
-    pub fn register<K: JobKind>(&mut self, handler: Arc<dyn JobHandler>) {
+    pub fn register<K: JobKind + 'static>(&mut self, handler: Arc<dyn JobHandler<K>>) {
+        let runner = Typed {
+            handler,
+            kind: std::marker::PhantomData,
+        };
         self.handlers.insert(
             K::KIND,
             Registered {
-                handler,
+                runner: Arc::new(runner),
                 class: K::CLASS,
             },
         );

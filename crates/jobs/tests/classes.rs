@@ -65,8 +65,12 @@ impl Sleeper {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for Sleeper {
-    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
+impl<K: JobKind<Input = serde_json::Value>> JobHandler<K> for Sleeper {
+    async fn run_step(
+        &self,
+        ctx: &mut StepCtx,
+        _input: &serde_json::Value,
+    ) -> Result<(), StepError> {
         ctx.skip_checkpoint();
         let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
         self.most.fetch_max(n, Ordering::SeqCst);

@@ -237,12 +237,21 @@ struct FailsWithEffect {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for FailsWithEffect {
-    async fn run_step(&self, _ctx: &mut StepCtx) -> Result<(), StepError> {
+impl JobHandler<FailsWithEffectKind> for FailsWithEffect {
+    async fn run_step(
+        &self,
+        _ctx: &mut StepCtx,
+        _input: &serde_json::Value,
+    ) -> Result<(), StepError> {
         Err(StepError::Failed("the add-on cannot be installed".into()))
     }
 
-    fn failure_effects(&self, job: &Job, reason: &str) -> Vec<BoxedEffect> {
+    fn failure_effects(
+        &self,
+        job: &Job,
+        _input: &serde_json::Value,
+        reason: &str,
+    ) -> Vec<BoxedEffect> {
         vec![Arc::new(RecordInstall {
             plugin: InstalledPlugin {
                 instance_id: self.instance_id.clone(),
@@ -319,13 +328,13 @@ async fn a_failure_effect_is_not_applied_when_the_job_does_not_end_there() {
     };
     let end = plugboard_store::jobs::JobEnd {
         id: job.id.clone(),
-        status: FAILED,
+        status: plugboard_store::jobs::JobState::Failed,
         fail_reason: "lost".into(),
         progress: 0,
         steps: claimed[0].steps.clone(),
         context: Default::default(),
         ended_at: now_micros(),
-        effects: handler.failure_effects(&claimed[0], "lost"),
+        effects: handler.failure_effects(&claimed[0], &claimed[0].input, "lost"),
     };
     // another process holds the lease: the end and its effect are both refused
     assert!(!w

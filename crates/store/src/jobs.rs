@@ -13,12 +13,12 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::sync::Arc;
 
-/// Job states as stored, the same for every family; each family's view maps them to its
-/// vendor's words. A job is queued until first claimed, running until it ends.
-pub const QUEUED: &str = "queued";
-pub const RUNNING: &str = "running";
-pub const COMPLETED: &str = "completed";
-pub const FAILED: &str = "failed";
+pub use crate::job_state::JobState;
+
+pub const QUEUED: &str = JobState::Queued.as_str();
+pub const RUNNING: &str = JobState::Running.as_str();
+pub const COMPLETED: &str = JobState::Completed.as_str();
+pub const FAILED: &str = JobState::Failed.as_str();
 /// The states of a job that has not ended.
 pub const ACTIVE: &[&str] = &[QUEUED, RUNNING];
 
@@ -70,6 +70,13 @@ pub struct Job {
     pub ended_at: Micros,
     /// The host the job must run on (empty: any).
     pub host: String,
+}
+
+impl Job {
+    /// The job's state (`None` for a row written with a word that is not one).
+    pub fn state(&self) -> Option<JobState> {
+        JobState::parse(&self.status)
+    }
 }
 
 /// A job to submit.
@@ -202,8 +209,8 @@ impl EffectTx<'_> {
 #[derive(Debug, Clone)]
 pub struct JobEnd {
     pub id: String,
-    /// [`COMPLETED`] or [`FAILED`].
-    pub status: &'static str,
+    /// [`JobState::Completed`] or [`JobState::Failed`].
+    pub status: JobState,
     pub fail_reason: String,
     pub progress: i64,
     pub steps: Vec<JobStep>,
@@ -222,7 +229,7 @@ fn finish_query<'q>(
     sqlx::query(FINISH_SQL)
         .bind(&end.id)
         .bind(owner)
-        .bind(end.status)
+        .bind(end.status.as_str())
         .bind(&end.fail_reason)
         .bind(end.progress)
         .bind(json_text(&end.steps))

@@ -10,6 +10,7 @@ pub mod drivers;
 pub mod gaussdb;
 pub mod identity;
 pub mod job_claims;
+pub mod job_state;
 pub mod jobs;
 pub mod lockout;
 pub mod notify;

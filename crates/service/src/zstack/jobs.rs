@@ -197,10 +197,12 @@ pub struct RefreshHandler {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for RefreshHandler {
-    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
-        let input = RefreshPluginDrivers::input_of(&ctx.job)
-            .map_err(|e| api_failure(ErrorCode::internal(e.to_string())))?;
+impl JobHandler<RefreshPluginDrivers> for RefreshHandler {
+    async fn run_step(
+        &self,
+        ctx: &mut StepCtx,
+        input: &RefreshPluginDriversInput,
+    ) -> Result<(), StepError> {
         let (_, errors) = self
             .registry
             .refresh_only(input.name.as_deref())
@@ -218,11 +220,13 @@ impl JobHandler for RefreshHandler {
         Ok(())
     }
 
-    fn failure_effects(&self, job: &Job, reason: &str) -> Vec<BoxedEffect> {
-        let hook = RefreshPluginDrivers::input_of(job)
-            .ok()
-            .and_then(|i| i.web_hook);
-        failure_hook(job, hook.as_deref(), reason)
+    fn failure_effects(
+        &self,
+        job: &Job,
+        input: &RefreshPluginDriversInput,
+        reason: &str,
+    ) -> Vec<BoxedEffect> {
+        failure_hook(job, input.web_hook.as_deref(), reason)
     }
 }
 
@@ -233,10 +237,12 @@ pub struct DeleteHandler {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for DeleteHandler {
-    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
-        let input = DeletePluginDrivers::input_of(&ctx.job)
-            .map_err(|e| api_failure(ErrorCode::internal(e.to_string())))?;
+impl JobHandler<DeletePluginDrivers> for DeleteHandler {
+    async fn run_step(
+        &self,
+        ctx: &mut StepCtx,
+        input: &DeletePluginDriversInput,
+    ) -> Result<(), StepError> {
         let row = match self.store.get_driver(&input.uuid).await {
             Ok(r) => Some(r),
             Err(plugboard_store::StoreError::NotFound) => None,
@@ -281,11 +287,13 @@ impl JobHandler for DeleteHandler {
         Ok(())
     }
 
-    fn failure_effects(&self, job: &Job, reason: &str) -> Vec<BoxedEffect> {
-        let hook = DeletePluginDrivers::input_of(job)
-            .ok()
-            .and_then(|i| i.web_hook);
-        failure_hook(job, hook.as_deref(), reason)
+    fn failure_effects(
+        &self,
+        job: &Job,
+        input: &DeletePluginDriversInput,
+        reason: &str,
+    ) -> Vec<BoxedEffect> {
+        failure_hook(job, input.web_hook.as_deref(), reason)
     }
 }
 
@@ -295,10 +303,8 @@ pub struct WebHookHandler {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for WebHookHandler {
-    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
-        let input = DeliverWebHook::input_of(&ctx.job)
-            .map_err(|e| StepError::Failed(format!("the delivery cannot be read: {e}")))?;
+impl JobHandler<DeliverWebHook> for WebHookHandler {
+    async fn run_step(&self, ctx: &mut StepCtx, input: &WebHookInput) -> Result<(), StepError> {
         let headers = [
             ("X-Job-UUID", input.job_uuid.clone()),
             ("X-Job-Success", input.success.to_string()),
