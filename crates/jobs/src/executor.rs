@@ -19,13 +19,13 @@ pub struct StepCtx {
     pub job: Job,
     /// State the steps accumulate; saved after every successful step and visible on resume.
     pub context: serde_json::Map<String, serde_json::Value>,
-    step: usize,
-    steps: Vec<JobStep>,
+    pub(crate) step: usize,
+    pub(crate) steps: Vec<JobStep>,
     store: Store,
     owner: String,
     last_write: Option<Instant>,
-    checkpoint: bool,
-    effects: Vec<BoxedEffect>,
+    pub(crate) checkpoint: bool,
+    pub(crate) effects: Vec<BoxedEffect>,
 }
 
 /// How often progress within a step is written at most.
@@ -44,6 +44,18 @@ impl StepCtx {
             checkpoint: true,
             effects: vec![],
             job,
+        }
+    }
+
+    /// Start step `step`: marked running, its progress and checkpoint flags reset.
+    pub(crate) fn begin_step(&mut self, step: usize) {
+        self.step = step;
+        self.last_write = None;
+        self.checkpoint = true;
+        self.effects.clear();
+        if let Some(s) = self.steps.get_mut(step) {
+            s.status = "running".into();
+            s.started_at = now_micros();
         }
     }
 
@@ -106,7 +118,7 @@ impl StepCtx {
 }
 
 /// The job's progress when step `step` of `total` is `percent` done.
-fn overall_progress(step: usize, percent: u8, total: usize) -> i64 {
+pub(crate) fn overall_progress(step: usize, percent: u8, total: usize) -> i64 {
     let total = total.max(1) as i64;
     let done = (step as i64) * 100 + i64::from(percent.min(100));
     (done / total).clamp(0, 100)
@@ -184,14 +196,7 @@ async fn drive(shared: &Shared, job: Job, permit: OwnedSemaphorePermit) -> Optio
     let first = usize::try_from(job.current_step).unwrap_or(0);
     let mut ctx = StepCtx::new(job, store.clone(), owner.clone());
     for step in first..total {
-        ctx.step = step;
-        ctx.last_write = None;
-        ctx.checkpoint = true;
-        ctx.effects.clear();
-        if let Some(s) = ctx.steps.get_mut(step) {
-            s.status = "running".into();
-            s.started_at = now_micros();
-        }
+        ctx.begin_step(step);
         let result = match deadline {
             None => handler.run_step(&mut ctx, &input).await,
             // A delivery that waits on a server that never answers gives its slot back.

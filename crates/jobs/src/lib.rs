@@ -24,6 +24,8 @@ mod maintenance;
 mod notifier;
 mod producer;
 mod pruner;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::EngineConfig;
 pub use executor::StepCtx;
