@@ -337,52 +337,12 @@ def bench_plugboard_jobs(args, work, label, mode, database_url=None):
     return out
 
 
-GRAPHILE_SCRIPT = r"""
-const { run, makeWorkerUtils } = require("graphile-worker");
-const { Pool } = require("pg");
-(async () => {
-  const [url, n, conns, concurrency, mode] =
-    [process.env.DB, +process.env.N, +process.env.CONNS, +process.env.CONC, process.env.MODE];
-  const done = [];
-  const utils = await makeWorkerUtils({ connectionString: url });
-  await utils.migrate();
-  const pool = new Pool({ connectionString: url, max: conns });
-  const add = async () => {
-    let next = 0;
-    await Promise.all(Array.from({ length: conns }, async () => {
-      while (next < n) { next++; await pool.query("SELECT graphile_worker.add_job('noop', json_build_object('t', $1::bigint))", [Date.now()]); }
-    }));
-  };
-  const start = () => run({
-    connectionString: url, concurrency, noHandleSignals: true, pollInterval: 200,
-    taskList: { noop: async (payload) => { done.push(Date.now() - payload.t); } },
-  });
-  let t0, runner;
-  if (mode === "drain") {
-    // every job queued first, then the runner drains them: its best case
-    await add();
-    t0 = Date.now();
-    runner = await start();
-  } else {
-    // jobs added while the runner works, as plugboard's are submitted
-    runner = await start();
-    t0 = Date.now();
-    await add();
-  }
-  while (done.length < n) { await new Promise((r) => setTimeout(r, 10)); }
-  const span = (Date.now() - t0) / 1000;
-  await runner.stop(); await pool.end(); await utils.release();
-  done.sort((a, b) => a - b);
-  const q = (p) => done[Math.min(done.length - 1, Math.max(0, Math.ceil(p / 100 * done.length) - 1))];
-  console.log(JSON.stringify({ jobs: n, jobs_per_s: n / span, p50_ms: q(50), p99_ms: q(99) }));
-})().catch((e) => { console.error(e); process.exit(1); });
-"""
 
 
 def bench_graphile(args, work, database_url, mode):
     node_dir = graphile_dir()
     script = node_dir / "drain.js"
-    script.write_text(GRAPHILE_SCRIPT)
+    shutil.copyfile(REPO / "scripts" / "bench-graphile-jobs.js", script)
     # NO_LOG_SUCCESS: graphile-worker otherwise logs a line per completed job, which would
     # slow the peer down with work plugboard does not do (plugboard logs at warn here).
     env = dict(os.environ, DB=database_url, N=str(args.jobs), CONNS=str(args.connections),
@@ -493,40 +453,6 @@ def bench_rate_plugboard(args, work, rate):
             "p99_ms": pct(pickup, 99), "end_p50_ms": pct(total, 50), "end_p99_ms": pct(total, 99)}
 
 
-GRAPHILE_RATE_SCRIPT = r"""
-const { run, makeWorkerUtils } = require("graphile-worker");
-const { Pool } = require("pg");
-const now = () => performance.timeOrigin + performance.now();
-(async () => {
-  const [url, n, conc, rate, role] =
-    [process.env.DB, +process.env.N, +process.env.CONC, +process.env.RATE, process.env.ROLE];
-  if (role === "worker") {
-    const utils = await makeWorkerUtils({ connectionString: url });
-    await utils.migrate(); await utils.release();
-    const pickups = []; let first = Infinity, last = 0;
-    const runner = await run({
-      connectionString: url, concurrency: conc, noHandleSignals: true,
-      taskList: { noop: async (p) => { const t = now(); pickups.push(t - p.t); first = Math.min(first, p.t); last = t; } },
-    });
-    console.log("ready");
-    while (pickups.length < n) { await new Promise((r) => setTimeout(r, 5)); }
-    await runner.stop();
-    pickups.sort((a, b) => a - b);
-    const q = (p) => pickups[Math.min(n - 1, Math.max(0, Math.ceil(p / 100 * n) - 1))];
-    console.log(JSON.stringify({ jobs: n, jobs_per_s: n / ((last - first) / 1000), p50_ms: q(50), p99_ms: q(99) }));
-  } else {
-    // the adding node: the i-th add is due at i / rate (open loop)
-    const pool = new Pool({ connectionString: url, max: 16 });
-    const t0 = now() + 200; const adds = [];
-    for (let i = 0; i < n; i++) {
-      const wait = t0 + i * 1000 / rate - now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      adds.push(pool.query("SELECT graphile_worker.add_job('noop', json_build_object('t', $1::float8))", [now()]));
-    }
-    await Promise.all(adds); await pool.end();
-  }
-})().catch((e) => { console.error(e); process.exit(1); });
-"""
 
 
 def graphile_dir():
@@ -542,7 +468,7 @@ def graphile_dir():
 def bench_rate_graphile(args, rate):
     node_dir = graphile_dir()
     script = node_dir / "rate.js"
-    script.write_text(GRAPHILE_RATE_SCRIPT)
+    shutil.copyfile(REPO / "scripts" / "bench-graphile-rate.js", script)
     name, url = fresh_pg_db(args.pg_admin)
     try:
         env = dict(os.environ, DB=url, N=str(args.rate_jobs), CONC=str(args.concurrency), RATE=str(rate),
