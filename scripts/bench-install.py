@@ -16,9 +16,22 @@
     started: plugboard's queue is filled by a process with `[jobs] max_concurrent = 0`). The
     target (plugboard on PostgreSQL >= 1x graphile-worker) is checked per mode.
 
-    python3 scripts/bench-install.py --build            # both
+(c) `rate`: pickup across a PostgreSQL scale-out at a fixed offered rate (50 and 500 jobs/s,
+    open loop: the n-th submit is due at n / rate whatever the answers before it): an API-only
+    process (`[jobs] max_concurrent = 0`) takes the submits and a worker process on the same
+    database runs them. Pickup is the job row's `created_at` to its first step's start, and
+    created → ended is printed too; throughput is jobs over first created → last ended. In the
+    same run, graphile-worker@0.17.3 in the same topology: one node process adds no-op jobs at
+    the same rate, another runs them (pickup: the add to the task's start). Goal: plugboard's
+    pickup p50 < 10 ms and p99 < 50 ms at 50 jobs/s.
+
+Every figure comes from the binary the README's run command builds (`cargo run --release -p
+plugboard`, so `target/release/plugboard`; `--build` builds it).
+
+    python3 scripts/bench-install.py --build            # all three
     python3 scripts/bench-install.py --only install --size-mib 1024
     python3 scripts/bench-install.py --only jobs --jobs 2000
+    python3 scripts/bench-install.py --only rate --rate-jobs 300
 """
 
 import argparse
@@ -70,8 +83,8 @@ def fresh_pg_db(admin):
 
 
 class Server:
-    def __init__(self, binary, root, config, database_url=None):
-        self.binary, self.root, self.database_url = binary, Path(root), database_url
+    def __init__(self, binary, root, config, database_url=None, login=True):
+        self.binary, self.root, self.database_url, self.login = binary, Path(root), database_url, login
         self.data = self.root / "data"
         self.data.mkdir(parents=True)
         (self.data / "plugboard.toml").write_text(config)
@@ -91,13 +104,16 @@ class Server:
                 raise SystemExit(f"plugboard exited: {(self.root / 'server.log').read_text()[-2000:]}")
             try:
                 self.addr = (self.data / "listen-addr").read_text().strip()
-                self.boot = json.loads((self.data / "bootstrap.json").read_text())
+                if self.login:
+                    self.boot = json.loads((self.data / "bootstrap.json").read_text())
                 with urllib.request.urlopen(f"http://{self.addr}/healthz", timeout=1):
                     break
             except (OSError, ValueError):
                 time.sleep(0.05)
         else:
             raise SystemExit(f"plugboard did not answer within 30 s: {(self.root / 'server.log').read_text()[-2000:]}")
+        if not self.login:
+            return self
         self.token = self.call("POST", "/v3/auth/tokens?nocatalog=true", {"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
                 "domain": {"name": self.boot["domain_name"]}, "name": self.boot["user_name"],
@@ -321,57 +337,12 @@ def bench_plugboard_jobs(args, work, label, mode, database_url=None):
     return out
 
 
-GRAPHILE_SCRIPT = r"""
-const { run, makeWorkerUtils } = require("graphile-worker");
-const { Pool } = require("pg");
-(async () => {
-  const [url, n, conns, concurrency, mode] =
-    [process.env.DB, +process.env.N, +process.env.CONNS, +process.env.CONC, process.env.MODE];
-  const done = [];
-  const utils = await makeWorkerUtils({ connectionString: url });
-  await utils.migrate();
-  const pool = new Pool({ connectionString: url, max: conns });
-  const add = async () => {
-    let next = 0;
-    await Promise.all(Array.from({ length: conns }, async () => {
-      while (next < n) { next++; await pool.query("SELECT graphile_worker.add_job('noop', json_build_object('t', $1::bigint))", [Date.now()]); }
-    }));
-  };
-  const start = () => run({
-    connectionString: url, concurrency, noHandleSignals: true, pollInterval: 200,
-    taskList: { noop: async (payload) => { done.push(Date.now() - payload.t); } },
-  });
-  let t0, runner;
-  if (mode === "drain") {
-    // every job queued first, then the runner drains them: its best case
-    await add();
-    t0 = Date.now();
-    runner = await start();
-  } else {
-    // jobs added while the runner works, as plugboard's are submitted
-    runner = await start();
-    t0 = Date.now();
-    await add();
-  }
-  while (done.length < n) { await new Promise((r) => setTimeout(r, 10)); }
-  const span = (Date.now() - t0) / 1000;
-  await runner.stop(); await pool.end(); await utils.release();
-  done.sort((a, b) => a - b);
-  const q = (p) => done[Math.min(done.length - 1, Math.max(0, Math.ceil(p / 100 * done.length) - 1))];
-  console.log(JSON.stringify({ jobs: n, jobs_per_s: n / span, p50_ms: q(50), p99_ms: q(99) }));
-})().catch((e) => { console.error(e); process.exit(1); });
-"""
 
 
 def bench_graphile(args, work, database_url, mode):
-    node_dir = REPO / "target" / "bench-node"
-    if not (node_dir / "node_modules" / "graphile-worker").is_dir():
-        node_dir.mkdir(parents=True, exist_ok=True)
-        print(f"(b) npm install {GRAPHILE} ...", file=sys.stderr)
-        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(node_dir),
-                        GRAPHILE, "pg"], check=True, stdout=subprocess.DEVNULL)
+    node_dir = graphile_dir()
     script = node_dir / "drain.js"
-    script.write_text(GRAPHILE_SCRIPT)
+    shutil.copyfile(REPO / "scripts" / "bench-graphile-jobs.js", script)
     # NO_LOG_SUCCESS: graphile-worker otherwise logs a line per completed job, which would
     # slow the peer down with work plugboard does not do (plugboard logs at warn here).
     env = dict(os.environ, DB=database_url, N=str(args.jobs), CONNS=str(args.connections),
@@ -414,12 +385,150 @@ def bench_jobs(args, work):
         met &= ratio >= 1
     return met
 
+# -- (c) pickup across a scale-out at a fixed offered rate --------------------------------------------------
+def offer(rate, n, submit, threads):
+    """Call submit(i) for i in range(n), the i-th due at i / rate after the start (open loop)."""
+    t0 = time.monotonic() + 0.2
+
+    def one(i):
+        delay = t0 + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        return submit(i)
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def bench_rate_plugboard(args, work, rate):
+    name, url = fresh_pg_db(args.pg_admin)
+    try:
+        key = work / f"rate-{rate}.key"
+        key.write_text(secrets.token_hex(32))
+        common = (f'master_key_file = "{key}"\n[network]\nallow = ["http://127.0.0.1:9/"]\nallow_private = true\n')
+        api = Server(args.binary, work / f"rate-api-{rate}", common + "[jobs]\nmax_concurrent = 0\n", url).start()
+        worker = Server(args.binary, work / f"rate-worker-{rate}",
+                        common + f"[jobs]\nmax_concurrent = {args.concurrency}\n", url, login=False).start()
+        try:
+            pid = api.boot["project_id"]
+            n = args.rate_jobs
+            ids = [api.call("POST", f"/plugboard/v1/projects/{pid}/gaussdb/instances", {
+                "name": f"sim{i}", "host": "db.invalid", "port": 5432, "user": "app",
+                "install": {"mode": "simulated"}}, expect=201)["id"] for i in range(n)]
+            payload = json.dumps({"plugin_name": "postgis", "url": "http://127.0.0.1:9/postgis.tar.gz",
+                                  "sha_256": "a" * 64}).encode()
+            headers = {"Content-Type": "application/json", "X-Auth-Token": api.token}
+            host, port = api.addr.rsplit(":", 1)
+            local = threading.local()
+
+            def submit(i):
+                if not hasattr(local, "conn"):
+                    local.conn = http.client.HTTPConnection(host, int(port), timeout=60)
+                local.conn.request("POST", f"/v3/{pid}/instances/{ids[i]}/kernel-plugin", payload, headers)
+                resp = local.conn.getresponse()
+                data = resp.read()
+                if resp.status != 200:
+                    raise SystemExit(f"submit answered {resp.status}: {data[:300]!r}")
+
+            offer(rate, n, submit, args.connections)
+            deadline = time.monotonic() + 120
+            while int(psql(url, "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")) > 0:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"plugboard at {rate}/s: jobs still active after 120 s")
+                time.sleep(0.1)
+            out = psql(url, "SELECT created_at, ended_at, status, steps FROM jobs")
+        finally:
+            api.stop()
+            worker.stop()
+    finally:
+        psql(args.pg_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    rows = [line.split("|", 3) for line in out.splitlines() if line]
+    done = [(int(c), int(e), json.loads(steps)) for c, e, s, steps in rows if s == "completed"]
+    if len(done) != args.rate_jobs:
+        raise SystemExit(f"plugboard at {rate}/s: {len(done)} of {args.rate_jobs} jobs completed")
+    pickup = [(steps[0]["started_at"] - c) / 1000 for c, e, steps in done]
+    total = [(e - c) / 1000 for c, e, _ in done]
+    span = (max(e for _, e, _ in done) - min(c for c, _, _ in done)) / 1e6
+    return {"jobs": len(done), "jobs_per_s": len(done) / span, "p50_ms": pct(pickup, 50),
+            "p99_ms": pct(pickup, 99), "end_p50_ms": pct(total, 50), "end_p99_ms": pct(total, 99)}
+
+
+
+
+def graphile_dir():
+    node_dir = REPO / "target" / "bench-node"
+    if not (node_dir / "node_modules" / "graphile-worker").is_dir():
+        node_dir.mkdir(parents=True, exist_ok=True)
+        print(f"npm install {GRAPHILE} ...", file=sys.stderr)
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(node_dir),
+                        GRAPHILE, "pg"], check=True, stdout=subprocess.DEVNULL)
+    return node_dir
+
+
+def bench_rate_graphile(args, rate):
+    node_dir = graphile_dir()
+    script = node_dir / "rate.js"
+    shutil.copyfile(REPO / "scripts" / "bench-graphile-rate.js", script)
+    name, url = fresh_pg_db(args.pg_admin)
+    try:
+        env = dict(os.environ, DB=url, N=str(args.rate_jobs), CONC=str(args.concurrency), RATE=str(rate),
+                   NODE_PATH=str(node_dir / "node_modules"), NO_LOG_SUCCESS="1")
+        log = open(node_dir / f"rate-worker-{rate}.log", "w+")
+        worker = subprocess.Popen(["node", str(script)], env=dict(env, ROLE="worker"), cwd=node_dir,
+                                  stdout=subprocess.PIPE, stderr=log, text=True)
+        try:
+            # its own log lines (cron disabled, ...) come first
+            for line in worker.stdout:
+                if line.strip() == "ready":
+                    break
+            else:
+                log.seek(0)
+                raise SystemExit(f"graphile-worker did not start: {log.read()[-2000:]}")
+            subprocess.run(["node", str(script)], env=dict(env, ROLE="adder"), cwd=node_dir, check=True,
+                           timeout=600)
+            out, _ = worker.communicate(timeout=120)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+            log.close()
+        if worker.returncode != 0:
+            raise SystemExit(f"graphile-worker run failed: see {log.name}")
+        return json.loads(out.strip().splitlines()[-1])
+    finally:
+        psql(args.pg_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def bench_rate(args, work):
+    print(f"(c) {args.rate_jobs} simulated installs per rate through an API-only process, run by a worker "
+          f"process (concurrency {args.concurrency}) on one PostgreSQL database; graphile-worker 0.17.3 "
+          f"the same (an adding node and a worker node):")
+    met = True
+    for rate in (50, 500):
+        mine = bench_rate_plugboard(args, work, rate)
+        peer = bench_rate_graphile(args, rate)
+        print(f"    {rate:>3} jobs/s offered: plugboard pickup p50 {mine['p50_ms']:6.2f} ms  p99 {mine['p99_ms']:6.2f} ms"
+              f"  (created → ended p50 {mine['end_p50_ms']:.2f} ms, p99 {mine['end_p99_ms']:.2f} ms)"
+              f"  {mine['jobs_per_s']:6.1f} jobs/s")
+        print(f"                      graphile-worker pickup p50 {peer['p50_ms']:6.2f} ms  p99 {peer['p99_ms']:6.2f} ms"
+              f"  {peer['jobs_per_s']:6.1f} jobs/s")
+        print(f"                      throughput plugboard / graphile-worker = {mine['jobs_per_s'] / peer['jobs_per_s']:.2f}"
+              f"; pickup p50 ratio {mine['p50_ms'] / max(peer['p50_ms'], 1e-3):.2f}, p99 ratio "
+              f"{mine['p99_ms'] / max(peer['p99_ms'], 1e-3):.2f}")
+        if rate == 50:
+            goal = mine["p50_ms"] < 10 and mine["p99_ms"] < 50
+            print(f"                      goal at 50 jobs/s (p50 < 10 ms, p99 < 50 ms): {'met' if goal else 'MISSED'}")
+            met &= goal
+    return met
+
+
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--binary", default=str(REPO / "target" / "bench-lto" / "plugboard"))
-    ap.add_argument("--build", action="store_true", help="cargo build --profile bench-lto -p plugboard first")
-    ap.add_argument("--only", choices=["install", "jobs"])
+    ap.add_argument("--binary", default=str(REPO / "target" / "release" / "plugboard"))
+    ap.add_argument("--build", action="store_true", help="cargo build --release -p plugboard first")
+    ap.add_argument("--only", choices=["install", "jobs", "rate"])
+    ap.add_argument("--rate-jobs", type=int, default=300, help="jobs offered per rate in (c)")
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=2000)
@@ -428,10 +537,10 @@ def main():
     ap.add_argument("--pg-admin", default=os.environ.get("PLUGBOARD_TEST_PG_ADMIN_URL", DEFAULT_PG_ADMIN))
     args = ap.parse_args()
     if args.build:
-        subprocess.run(["cargo", "build", "--profile", "bench-lto", "-q", "-p", "plugboard"], cwd=REPO, check=True)
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "plugboard"], cwd=REPO, check=True)
     args.binary = Path(args.binary)
     if not args.binary.is_file():
-        raise SystemExit(f"no binary at {args.binary}: cargo build --profile bench-lto -p plugboard (or --build)")
+        raise SystemExit(f"no binary at {args.binary}: cargo build --release -p plugboard (or --build)")
     print(f"binary {args.binary}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
     work = Path(tempfile.mkdtemp(prefix="pbbench-"))
     met = True
@@ -440,6 +549,8 @@ def main():
             met &= bench_install(args, work)
         if args.only in (None, "jobs"):
             met &= bench_jobs(args, work)
+        if args.only in (None, "rate"):
+            met &= bench_rate(args, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if not met:

@@ -6,14 +6,29 @@ use plugboard_store::jobs::{Job, NewJob};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+/// What a kind of job mostly waits on, which decides the slots it runs in (docs/operations.md
+/// → Jobs): no kind of job can starve another class's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobClass {
+    /// Work done here or on the managed systems (installs, add-on actions, api-jobs): the
+    /// `[jobs] max_concurrent` slots.
+    Work,
+    /// Deliveries to somebody else's server (web hooks), which may never answer: a few slots
+    /// of their own (`[jobs] delivery_max_concurrent`) and a deadline on every step
+    /// (`delivery_timeout_seconds`).
+    Delivery,
+}
+
 /// The declaration of one kind of job.
 pub trait JobKind {
     /// The job kind as stored (and, for GaussDB, the job name shown).
     const KIND: &'static str;
+    /// The slots its jobs run in.
+    const CLASS: JobClass = JobClass::Work;
     /// The steps, in order.
     const STEPS: &'static [&'static str];
     /// What the submitter commits and the handler reads back.
-    type Input: Serialize + DeserializeOwned;
+    type Input: Serialize + DeserializeOwned + Send + Sync + 'static;
     /// What the job works on.
     type Target;
 

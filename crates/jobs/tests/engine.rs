@@ -7,7 +7,7 @@
 
 use plugboard_core::ids::{hex32, uuid};
 use plugboard_core::time::now_micros;
-use plugboard_jobs::{Engine, EngineConfig, JobHandler, JobOutcome, StepCtx, StepError};
+use plugboard_jobs::{Engine, EngineConfig, JobHandler, JobKind, JobOutcome, StepCtx, StepError};
 use plugboard_store::gaussdb::{GaussDbInstance, InstalledPlugin};
 use plugboard_store::jobs::{InsertJobError, Job, JobEffect, NewJob};
 use plugboard_store::testing::TestDb;
@@ -58,8 +58,12 @@ impl Recorder {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for Recorder {
-    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
+impl JobHandler<TestKind> for Recorder {
+    async fn run_step(
+        &self,
+        ctx: &mut StepCtx,
+        _input: &serde_json::Value,
+    ) -> Result<(), StepError> {
         let step = ctx.step();
         let nth = {
             let mut runs = self.runs.lock().unwrap();
@@ -92,6 +96,24 @@ impl JobHandler for Recorder {
             .lock()
             .unwrap()
             .push((job.id.clone(), outcome.clone()));
+    }
+}
+
+/// The kind of the jobs these tests submit.
+struct TestKind;
+
+impl JobKind for TestKind {
+    const KIND: &'static str = "Test";
+    const STEPS: &'static [&'static str] = &["fetch", "build", "check"];
+    type Input = serde_json::Value;
+    type Target = String;
+
+    fn target_key(target: &String) -> String {
+        target.clone()
+    }
+
+    fn parse_target(key: &str) -> Option<String> {
+        Some(key.to_string())
     }
 }
 
@@ -130,9 +152,13 @@ fn start(store: &Store, handler: Arc<Recorder>, lease: u64) -> Running {
 }
 
 /// An engine running jobs of kind `Test` with `handler`.
-fn start_with(store: &Store, handler: Arc<dyn JobHandler>, config: EngineConfig) -> Running {
+fn start_with(
+    store: &Store,
+    handler: Arc<dyn JobHandler<TestKind>>,
+    config: EngineConfig,
+) -> Running {
     let mut engine = Engine::new(store.clone(), hex32(), config);
-    engine.register("Test", handler);
+    engine.register::<TestKind>(handler);
     let stop = CancellationToken::new();
     let task = tokio::spawn(engine.run(stop.clone()));
     Running { stop, task }
@@ -449,8 +475,12 @@ impl Drop for SetOnDrop {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for Hang {
-    async fn run_step(&self, _ctx: &mut StepCtx) -> Result<(), StepError> {
+impl JobHandler<TestKind> for Hang {
+    async fn run_step(
+        &self,
+        _ctx: &mut StepCtx,
+        _input: &serde_json::Value,
+    ) -> Result<(), StepError> {
         let _stopped = SetOnDrop(self.stopped.clone());
         self.began.store(true, Ordering::SeqCst);
         std::future::pending::<()>().await;
@@ -574,8 +604,12 @@ struct Records {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for Records {
-    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
+impl JobHandler<TestKind> for Records {
+    async fn run_step(
+        &self,
+        ctx: &mut StepCtx,
+        _input: &serde_json::Value,
+    ) -> Result<(), StepError> {
         if ctx.step() + 1 < ctx.job.steps.len() {
             return Ok(());
         }
@@ -711,8 +745,12 @@ struct Concurrency {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for Concurrency {
-    async fn run_step(&self, _ctx: &mut StepCtx) -> Result<(), StepError> {
+impl JobHandler<TestKind> for Concurrency {
+    async fn run_step(
+        &self,
+        _ctx: &mut StepCtx,
+        _input: &serde_json::Value,
+    ) -> Result<(), StepError> {
         let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
         self.most.fetch_max(n, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(30)).await;

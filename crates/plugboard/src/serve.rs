@@ -296,6 +296,8 @@ fn job_engine(config: &Config, store: &Store) -> anyhow::Result<Engine> {
             lease_seconds: jobs.lease_seconds.max(1),
             poll_interval: Duration::from_millis(jobs.poll_interval_ms.max(10)),
             max_concurrent_jobs: jobs.max_concurrent.max(1),
+            delivery_concurrent: jobs.delivery_max_concurrent.max(1),
+            delivery_timeout: Duration::from_secs(jobs.delivery_timeout_seconds.max(1)),
             max_attempts: jobs.max_attempts.max(1),
             retention: Duration::from_secs(u64::from(jobs.retention_days) * 86_400),
             host: jobs.host_name(),

@@ -227,3 +227,215 @@ async fn two_processes_share_one_lockout() {
     }
     db.cleanup().await;
 }
+
+/// An API-only process (`[jobs] max_concurrent = 0`) and a worker on one PostgreSQL database,
+/// the worker's poll set to a minute: only a notification can start a job in time.
+struct Pair {
+    db: TestDb,
+    dirs: [tempfile::TempDir; 2],
+    children: [Child; 2],
+    client: reqwest::Client,
+    token: String,
+    project: String,
+}
+
+impl Pair {
+    async fn start() -> Pair {
+        let db = TestDb::new(Backend::Postgres).await;
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let key = dirs[0].path().join("shared.key");
+        std::fs::write(&key, plugboard_core::ids::hex32().repeat(2)).unwrap();
+        // simulated installs download nothing, but their URL is still checked at submit
+        let common = format!(
+            "master_key_file = \"{}\"\n[network]\nallow = [\"http://127.0.0.1:9/\"]\nallow_private = true\n",
+            key.display()
+        );
+        std::fs::write(
+            dirs[0].path().join("plugboard.toml"),
+            format!("{common}[jobs]\nmax_concurrent = 0\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dirs[1].path().join("plugboard.toml"),
+            format!("{common}[jobs]\nmax_concurrent = 4\npoll_interval_ms = 60000\n"),
+        )
+        .unwrap();
+        let mut api = spawn(dirs[0].path(), &db.url);
+        wait_for(dirs[0].path(), "listen-addr", &mut api).await;
+        let mut worker = spawn(dirs[1].path(), &db.url);
+        wait_for(dirs[1].path(), "listen-addr", &mut worker).await;
+        let b: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dirs[0].path().join("bootstrap.json")).unwrap(),
+        )
+        .unwrap();
+        let client = reqwest::Client::new();
+        let project = b["project_id"].as_str().unwrap().to_string();
+        let body = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"domain": {"name": b["domain_name"]}, "name": b["user_name"], "password": b["password"]}}}, "scope": {"project": {"id": project}}}});
+        let r = client
+            .post(format!("{}/v3/auth/tokens", base(dirs[0].path())))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
+        Pair {
+            db,
+            dirs,
+            children: [api, worker],
+            client,
+            token,
+            project,
+        }
+    }
+
+    /// Submit a simulated kernel plug-in install through the API-only process; its job id.
+    async fn submit(&self, instance: &str) -> String {
+        let url = format!(
+            "{}/v3/{}/instances/{instance}/kernel-plugin",
+            base(self.dirs[0].path()),
+            self.project
+        );
+        let body = serde_json::json!({"plugin_name": "postgis", "url": "http://127.0.0.1:9/postgis.tar.gz", "sha_256": "a".repeat(64)});
+        let r = self
+            .client
+            .post(url)
+            .header("X-Auth-Token", &self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let v: serde_json::Value = r.json().await.unwrap();
+        v["job_id"].as_str().unwrap().to_string()
+    }
+
+    async fn instances(&self, n: usize) -> Vec<String> {
+        let mut ids = vec![];
+        for i in 0..n {
+            let url = format!(
+                "{}/plugboard/v1/projects/{}/gaussdb/instances",
+                base(self.dirs[0].path()),
+                self.project
+            );
+            let body = serde_json::json!({"name": format!("sim{i}"), "host": "db.invalid", "port": 5432, "user": "app", "install": {"mode": "simulated"}});
+            let r = self
+                .client
+                .post(url)
+                .header("X-Auth-Token", &self.token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            let v: serde_json::Value = r.json().await.unwrap();
+            ids.push(v["id"].as_str().unwrap().to_string());
+        }
+        ids
+    }
+
+    /// Wait (at most `within`) until job `id` has ended; its created → ended time.
+    async fn ended(&self, store: &plugboard_store::Store, id: &str, within: Duration) -> Duration {
+        let deadline = Instant::now() + within;
+        loop {
+            let row: (String, i64, i64) =
+                sqlx::query_as("SELECT status, created_at, ended_at FROM jobs WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(store.pool())
+                    .await
+                    .unwrap();
+            if row.2 > 0 {
+                assert_eq!(row.0, "completed");
+                return Duration::from_micros((row.2 - row.1) as u64);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {id} did not end within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    async fn stop(mut self) {
+        for c in &mut self.children {
+            stop(c);
+        }
+        self.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_job_submitted_on_an_api_only_node_runs_at_once_on_a_worker() {
+    let pair = Pair::start().await;
+    let store = plugboard_store::Store::connect(&pair.db.url).await.unwrap();
+    let instances = pair.instances(20).await;
+    let mut latencies = vec![];
+    for instance in &instances {
+        let job = pair.submit(instance).await;
+        // The worker polls once a minute: within a second, only the notification started it.
+        latencies.push(pair.ended(&store, &job, Duration::from_secs(1)).await);
+    }
+    latencies.sort();
+    let median = latencies[latencies.len() / 2];
+    eprintln!(
+        "created → ended on the worker: median {median:?}, max {:?}",
+        latencies[latencies.len() - 1]
+    );
+    assert!(
+        median < Duration::from_millis(200),
+        "median created → ended {median:?} ({latencies:?})"
+    );
+    store.close().await;
+    pair.stop().await;
+}
+
+#[tokio::test]
+async fn a_dropped_listener_connection_heals_without_losing_a_job() {
+    let pair = Pair::start().await;
+    let store = plugboard_store::Store::connect(&pair.db.url).await.unwrap();
+    let instances = pair.instances(12).await;
+    let listeners = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'";
+    let count = |sql: &'static str| {
+        let store = store.clone();
+        async move {
+            let n: i64 = sqlx::query_scalar(sql)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            n
+        }
+    };
+    assert_eq!(
+        count(listeners).await,
+        1,
+        "the worker listens, the API-only node does not"
+    );
+    let first = pair.submit(&instances[0]).await;
+    pair.ended(&store, &first, Duration::from_secs(1)).await;
+    for round in 0..3 {
+        let killed: Vec<bool> = sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(killed, vec![true], "round {round}");
+        // Submitted while the listener is down or reconnecting: nothing is lost, the
+        // reconnection looks for what it missed (the minute's poll would be far too late).
+        let jobs = [
+            pair.submit(&instances[1 + 3 * round]).await,
+            pair.submit(&instances[2 + 3 * round]).await,
+        ];
+        for job in &jobs {
+            pair.ended(&store, job, Duration::from_secs(5)).await;
+        }
+        // and, listening again, a new job starts at once
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while count(listeners).await != 1 {
+            assert!(Instant::now() < deadline, "the worker never listened again");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let job = pair.submit(&instances[3 + 3 * round]).await;
+        pair.ended(&store, &job, Duration::from_secs(1)).await;
+    }
+    store.close().await;
+    pair.stop().await;
+}

@@ -213,18 +213,45 @@ async fn an_admitted_install_is_a_typed_job_that_the_registered_handler_complete
     w.db.cleanup().await;
 }
 
+/// The kind `FailsWithEffect` runs.
+struct FailsWithEffectKind;
+
+impl JobKind for FailsWithEffectKind {
+    const KIND: &'static str = "FailsWithEffect";
+    const STEPS: &'static [&'static str] = &["install"];
+    type Input = serde_json::Value;
+    type Target = String;
+
+    fn target_key(target: &String) -> String {
+        target.clone()
+    }
+
+    fn parse_target(key: &str) -> Option<String> {
+        Some(key.to_string())
+    }
+}
+
 /// Fails its only step; its failure effect records a plug-in install.
 struct FailsWithEffect {
     instance_id: String,
 }
 
 #[async_trait::async_trait]
-impl JobHandler for FailsWithEffect {
-    async fn run_step(&self, _ctx: &mut StepCtx) -> Result<(), StepError> {
+impl JobHandler<FailsWithEffectKind> for FailsWithEffect {
+    async fn run_step(
+        &self,
+        _ctx: &mut StepCtx,
+        _input: &serde_json::Value,
+    ) -> Result<(), StepError> {
         Err(StepError::Failed("the add-on cannot be installed".into()))
     }
 
-    fn failure_effects(&self, job: &Job, reason: &str) -> Vec<BoxedEffect> {
+    fn failure_effects(
+        &self,
+        job: &Job,
+        _input: &serde_json::Value,
+        reason: &str,
+    ) -> Vec<BoxedEffect> {
         vec![Arc::new(RecordInstall {
             plugin: InstalledPlugin {
                 instance_id: self.instance_id.clone(),
@@ -250,12 +277,9 @@ async fn a_failing_job_commits_its_failure_effect_with_its_failure() {
         .await
         .expect("registered");
     let mut engine = Engine::new(w.store.clone(), hex32(), engine_config());
-    engine.register(
-        "FailsWithEffect",
-        Arc::new(FailsWithEffect {
-            instance_id: i.id.clone(),
-        }),
-    );
+    engine.register::<FailsWithEffectKind>(Arc::new(FailsWithEffect {
+        instance_id: i.id.clone(),
+    }));
     let job = failing_job(&i.id, &i.name);
     w.store.submit_job(&job).await.expect("submitted");
     let stop = CancellationToken::new();
@@ -304,13 +328,13 @@ async fn a_failure_effect_is_not_applied_when_the_job_does_not_end_there() {
     };
     let end = plugboard_store::jobs::JobEnd {
         id: job.id.clone(),
-        status: FAILED,
+        status: plugboard_store::jobs::JobState::Failed,
         fail_reason: "lost".into(),
         progress: 0,
         steps: claimed[0].steps.clone(),
         context: Default::default(),
         ended_at: now_micros(),
-        effects: handler.failure_effects(&claimed[0], "lost"),
+        effects: handler.failure_effects(&claimed[0], &claimed[0].input, "lost"),
     };
     // another process holds the lease: the end and its effect are both refused
     assert!(!w

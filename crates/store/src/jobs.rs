@@ -6,19 +6,19 @@
 
 use crate::gaussdb::{record_plugin_install_in, InstalledPlugin, PluginFile};
 use crate::servicestage::{delete_addon_in, set_addon_status_in};
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 use plugboard_core::time::Micros;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::sync::Arc;
 
-/// Job states as stored, the same for every family; each family's view maps them to its
-/// vendor's words. A job is queued until first claimed, running until it ends.
-pub const QUEUED: &str = "queued";
-pub const RUNNING: &str = "running";
-pub const COMPLETED: &str = "completed";
-pub const FAILED: &str = "failed";
+pub use crate::job_state::JobState;
+
+pub const QUEUED: &str = JobState::Queued.as_str();
+pub const RUNNING: &str = JobState::Running.as_str();
+pub const COMPLETED: &str = JobState::Completed.as_str();
+pub const FAILED: &str = JobState::Failed.as_str();
 /// The states of a job that has not ended.
 pub const ACTIVE: &[&str] = &[QUEUED, RUNNING];
 
@@ -70,6 +70,13 @@ pub struct Job {
     pub ended_at: Micros,
     /// The host the job must run on (empty: any).
     pub host: String,
+}
+
+impl Job {
+    /// The job's state (`None` for a row written with a word that is not one).
+    pub fn state(&self) -> Option<JobState> {
+        JobState::parse(&self.status)
+    }
 }
 
 /// A job to submit.
@@ -202,8 +209,8 @@ impl EffectTx<'_> {
 #[derive(Debug, Clone)]
 pub struct JobEnd {
     pub id: String,
-    /// [`COMPLETED`] or [`FAILED`].
-    pub status: &'static str,
+    /// [`JobState::Completed`] or [`JobState::Failed`].
+    pub status: JobState,
     pub fail_reason: String,
     pub progress: i64,
     pub steps: Vec<JobStep>,
@@ -222,7 +229,7 @@ fn finish_query<'q>(
     sqlx::query(FINISH_SQL)
         .bind(&end.id)
         .bind(owner)
-        .bind(end.status)
+        .bind(end.status.as_str())
         .bind(&end.fail_reason)
         .bind(end.progress)
         .bind(json_text(&end.steps))
@@ -434,36 +441,6 @@ impl Store {
             Err(StoreError::NotFound) => Err(DeleteJobError::NotFound),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Claim up to `limit` running jobs that are due at `now` and hold no live lease, leasing
-    /// them to `owner` until `lease_until`. On PostgreSQL rows locked by another claimer are
-    /// skipped, so every job goes to exactly one process. A job pinned to a host (its `host`)
-    /// is claimed only by a claimer on that `host`.
-    pub async fn claim_jobs(
-        &self,
-        owner: &str,
-        host: &str,
-        now: Micros,
-        lease_until: Micros,
-        limit: i64,
-    ) -> Result<Vec<Job>> {
-        let lock = match self.backend() {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let sql = format!(
-            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2 WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') AND next_run_at <= $3 AND (lease_owner = '' OR lease_expires_at < $3) AND (host = '' OR host = $5) ORDER BY next_run_at, created_at LIMIT $4{lock}) RETURNING {COLS}"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(owner)
-            .bind(lease_until)
-            .bind(now)
-            .bind(limit)
-            .bind(host)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(job_from).collect()
     }
 
     /// How many jobs there are of each (kind, status).

@@ -12,9 +12,12 @@ pub mod drivers;
 pub mod gaussdb;
 pub mod identity;
 pub mod identity_users;
+pub mod job_claims;
 pub mod job_listing;
+pub mod job_state;
 pub mod jobs;
 pub mod lockout;
+pub mod notify;
 pub mod retry;
 pub mod servicestage;
 pub mod testing;
@@ -110,6 +113,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0011_zstack_sessions.sql"),
     ),
     (
+        20,
+        "jobs notify",
+        include_str!("../migrations/0020_jobs_notify.sql"),
+    ),
+    (
+        21,
+        "jobs fair claim",
+        include_str!("../migrations/0021_jobs_fair_claim.sql"),
+    ),
+    (
         30,
         "dbss audit",
         include_str!("../migrations/0030_dbss_audit.sql"),
@@ -152,17 +165,26 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
         .collect()
 }
 
-fn migrator() -> Migrator {
+/// Migrations that exist only on PostgreSQL (triggers in PL/pgSQL): on SQLite their number is
+/// recorded with a statement that changes nothing, so both back-ends count the same list.
+const POSTGRES_ONLY: &[i64] = &[20];
+
+fn migrator(backend: Backend) -> Migrator {
     Migrator {
         migrations: Cow::Owned(
             MIGRATIONS
                 .iter()
                 .map(|(version, description, sql)| {
+                    let sql = if backend == Backend::Sqlite && POSTGRES_ONLY.contains(version) {
+                        "SELECT 1;"
+                    } else {
+                        sql
+                    };
                     let mut m = Migration::new(
                         *version,
                         Cow::Borrowed(*description),
                         MigrationType::Simple,
-                        Cow::Borrowed(*sql),
+                        Cow::Borrowed(sql),
                         false,
                     );
                     if let Some((_, hex)) = SHIPPED_CHECKSUMS.iter().find(|(v, _)| v == version) {
@@ -204,6 +226,8 @@ pub struct Store {
     backend: Backend,
     /// Transactions run again after a conflict ([`retry`]).
     conflict_retries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Where a PostgreSQL listener connects ([`Store::listen`]); `None` on SQLite.
+    listen_url: Option<notify::ListenUrl>,
 }
 
 impl Store {
@@ -269,10 +293,12 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect(&url)
             .await?;
+        let listen_url = (backend == Backend::Postgres).then(|| notify::ListenUrl::new(&url));
         Ok(Self {
             pool,
             backend,
             conflict_retries: Default::default(),
+            listen_url,
         })
     }
 
@@ -290,7 +316,7 @@ impl Store {
 
     /// Apply pending migrations (safe when several processes start at once).
     pub async fn migrate(&self) -> Result<()> {
-        migrator().run(&self.pool).await?;
+        migrator(self.backend).run(&self.pool).await?;
         Ok(())
     }
 
@@ -401,7 +427,7 @@ mod migration_tests {
     /// not needed), and only the migrations named are pinned.
     #[test]
     fn pinned_checksums_are_sha384_and_only_where_the_text_changed() {
-        let m = migrator();
+        let m = migrator(Backend::Postgres);
         for (version, hex) in SHIPPED_CHECKSUMS {
             let pinned = hex_bytes(hex);
             assert_eq!((hex.len(), pinned.len()), (96, 48), "{version}");

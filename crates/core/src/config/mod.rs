@@ -270,8 +270,13 @@ pub struct JobsConfig {
     /// How long a process holds a job without renewing its lease; a process that dies has its
     /// jobs taken over this long after its last heartbeat.
     pub lease_seconds: u64,
-    /// How many jobs one process runs at once.
+    /// How many jobs one process runs at once (the `Work` class: installs, add-on actions,
+    /// api-jobs).
     pub max_concurrent: usize,
+    /// How many deliveries (web hooks) one process runs at once, in slots of their own.
+    pub delivery_max_concurrent: usize,
+    /// A delivery step running longer is stopped and retried with back-off.
+    pub delivery_timeout_seconds: u64,
     /// How often a process looks for jobs submitted through other processes (jobs submitted
     /// through this one start at once).
     pub poll_interval_ms: u64,
@@ -304,6 +309,8 @@ impl Default for JobsConfig {
             retention_days: 30,
             lease_seconds: 30,
             max_concurrent: 16,
+            delivery_max_concurrent: 4,
+            delivery_timeout_seconds: 300,
             poll_interval_ms: 1000,
             max_attempts: 5,
             host: String::new(),

@@ -483,10 +483,8 @@ fn extensions_of(package: &Package) -> Vec<String> {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for InstallHandler {
-    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
-        let input = InstallKernelPlugin::input_of(&ctx.job)
-            .map_err(|e| failed(format!("the job's input is not an install request: {e}")))?;
+impl JobHandler<InstallKernelPlugin> for InstallHandler {
+    async fn run_step(&self, ctx: &mut StepCtx, input: &InstallInput) -> Result<(), StepError> {
         let step = ctx.step_name().to_string();
         match step.as_str() {
             "download" | "unpack" | "install" if !input.mode.driver().touches_server() => {
@@ -494,11 +492,11 @@ impl JobHandler for InstallHandler {
                 ctx.skip_checkpoint();
             }
             "download" => {
-                self.fetch(ctx, &input).await?;
+                self.fetch(ctx, input).await?;
             }
             "unpack" => {
-                let instance = self.instance(&ctx.job, &input).await?;
-                let (_, package) = self.unpack(ctx, &input, &instance).await?;
+                let instance = self.instance(&ctx.job, input).await?;
+                let (_, package) = self.unpack(ctx, input, &instance).await?;
                 ctx.log(format!(
                     "{} files, version {}",
                     package.files.len(),
@@ -508,8 +506,8 @@ impl JobHandler for InstallHandler {
                     c.entry(ctx.job.id.clone()).or_default().package = Some(package);
                 }
             }
-            "install" => self.install(ctx, &input).await?,
-            "check" => self.check(ctx, &input).await?,
+            "install" => self.install(ctx, input).await?,
+            "check" => self.check(ctx, input).await?,
             other => return Err(failed(format!("unknown step `{other}`"))),
         }
         Ok(())

@@ -646,15 +646,12 @@ pub fn register(
     svc: &GaussDb,
     staging_root: std::path::PathBuf,
 ) {
-    engine.register(
-        InstallKernelPlugin::KIND,
-        Arc::new(install::InstallHandler {
-            store: svc.store.clone(),
-            policy: svc.network.clone(),
-            key: svc.key.clone(),
-            staging_root,
-            limits: plugboard_drivers::package::PackageLimits::default(),
-            cache: Default::default(),
-        }),
-    );
+    engine.register::<InstallKernelPlugin>(Arc::new(install::InstallHandler {
+        store: svc.store.clone(),
+        policy: svc.network.clone(),
+        key: svc.key.clone(),
+        staging_root,
+        limits: plugboard_drivers::package::PackageLimits::default(),
+        cache: Default::default(),
+    }));
 }

@@ -194,11 +194,9 @@ impl Messages {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for AddonJobHandler {
-    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
-        let input = AddonJob::input_of(&ctx.job)
-            .map_err(|e| failed(format!("the job's input cannot be read: {e}")))?;
-        let (addon, env) = self.load(&ctx.job, &input).await?;
+impl JobHandler<AddonJob> for AddonJobHandler {
+    async fn run_step(&self, ctx: &mut StepCtx, input: &AddonJobInput) -> Result<(), StepError> {
+        let (addon, env) = self.load(&ctx.job, input).await?;
         let view = self.registry.view().await;
         let Some(driver) = view.driver(&input.driver_uuid) else {
             return Err(failed(format!(
@@ -350,16 +348,18 @@ impl JobHandler for AddonJobHandler {
         }
     }
 
-    fn failure_effects(&self, job: &Job, _reason: &str) -> Vec<BoxedEffect> {
-        match AddonJob::input_of(job) {
-            Ok(input) => vec![Arc::new(AddonJobEnded {
-                addon_id: input.addon_id,
-                action: input.action,
-                succeeded: false,
-                version: None,
-            })],
-            Err(_) => vec![],
-        }
+    fn failure_effects(
+        &self,
+        _job: &Job,
+        input: &AddonJobInput,
+        _reason: &str,
+    ) -> Vec<BoxedEffect> {
+        vec![Arc::new(AddonJobEnded {
+            addon_id: input.addon_id.clone(),
+            action: input.action,
+            succeeded: false,
+            version: None,
+        })]
     }
 }
 

@@ -615,12 +615,9 @@ fn bound(env: &Environment, field: &str, value: &str, kind: &str) -> Result<()> 
 
 /// Register the add-on job kind with `engine`.
 pub fn register(engine: &mut plugboard_jobs::Engine, svc: &ServiceStage) {
-    engine.register(
-        AddonJob::KIND,
-        Arc::new(addon_job::AddonJobHandler::new(
-            svc.store.clone(),
-            svc.registry.clone(),
-            svc.addons_root.clone(),
-        )),
-    );
+    engine.register::<AddonJob>(Arc::new(addon_job::AddonJobHandler::new(
+        svc.store.clone(),
+        svc.registry.clone(),
+        svc.addons_root.clone(),
+    )));
 }

@@ -13,7 +13,7 @@ use super::{serves, ErrorCode};
 use crate::drivers::Registry;
 use plugboard_core::time::now_micros;
 use plugboard_drivers::netpolicy::NetworkPolicy;
-use plugboard_jobs::{JobHandler, JobKind, StepCtx, StepError};
+use plugboard_jobs::{JobClass, JobHandler, JobKind, StepCtx, StepError};
 use plugboard_store::jobs::{BoxedEffect, EffectTx, Job, JobEffect, NewJob};
 use plugboard_store::Store;
 use serde::{Deserialize, Serialize};
@@ -126,6 +126,8 @@ pub struct WebHookInput {
 
 impl JobKind for DeliverWebHook {
     const KIND: &'static str = "ZStackWebHook";
+    /// A receiver that never answers holds a delivery slot, never one of the api-jobs'.
+    const CLASS: JobClass = JobClass::Delivery;
     const STEPS: &'static [&'static str] = &["deliver"];
     type Input = WebHookInput;
     type Target = String;
@@ -196,10 +198,12 @@ pub struct RefreshHandler {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for RefreshHandler {
-    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
-        let input = RefreshPluginDrivers::input_of(&ctx.job)
-            .map_err(|e| api_failure(ErrorCode::internal(e.to_string())))?;
+impl JobHandler<RefreshPluginDrivers> for RefreshHandler {
+    async fn run_step(
+        &self,
+        ctx: &mut StepCtx,
+        input: &RefreshPluginDriversInput,
+    ) -> Result<(), StepError> {
         let (_, errors) = self
             .registry
             .refresh_only(input.name.as_deref())
@@ -217,11 +221,13 @@ impl JobHandler for RefreshHandler {
         Ok(())
     }
 
-    fn failure_effects(&self, job: &Job, reason: &str) -> Vec<BoxedEffect> {
-        let hook = RefreshPluginDrivers::input_of(job)
-            .ok()
-            .and_then(|i| i.web_hook);
-        failure_hook(job, hook.as_deref(), reason)
+    fn failure_effects(
+        &self,
+        job: &Job,
+        input: &RefreshPluginDriversInput,
+        reason: &str,
+    ) -> Vec<BoxedEffect> {
+        failure_hook(job, input.web_hook.as_deref(), reason)
     }
 }
 
@@ -232,10 +238,12 @@ pub struct DeleteHandler {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for DeleteHandler {
-    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
-        let input = DeletePluginDrivers::input_of(&ctx.job)
-            .map_err(|e| api_failure(ErrorCode::internal(e.to_string())))?;
+impl JobHandler<DeletePluginDrivers> for DeleteHandler {
+    async fn run_step(
+        &self,
+        ctx: &mut StepCtx,
+        input: &DeletePluginDriversInput,
+    ) -> Result<(), StepError> {
         let row = match self.store.get_driver(&input.uuid).await {
             Ok(r) => Some(r),
             Err(plugboard_store::StoreError::NotFound) => None,
@@ -280,11 +288,13 @@ impl JobHandler for DeleteHandler {
         Ok(())
     }
 
-    fn failure_effects(&self, job: &Job, reason: &str) -> Vec<BoxedEffect> {
-        let hook = DeletePluginDrivers::input_of(job)
-            .ok()
-            .and_then(|i| i.web_hook);
-        failure_hook(job, hook.as_deref(), reason)
+    fn failure_effects(
+        &self,
+        job: &Job,
+        input: &DeletePluginDriversInput,
+        reason: &str,
+    ) -> Vec<BoxedEffect> {
+        failure_hook(job, input.web_hook.as_deref(), reason)
     }
 }
 
@@ -294,10 +304,8 @@ pub struct WebHookHandler {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for WebHookHandler {
-    async fn run_step(&self, ctx: &mut StepCtx) -> Result<(), StepError> {
-        let input = DeliverWebHook::input_of(&ctx.job)
-            .map_err(|e| StepError::Failed(format!("the delivery cannot be read: {e}")))?;
+impl JobHandler<DeliverWebHook> for WebHookHandler {
+    async fn run_step(&self, ctx: &mut StepCtx, input: &WebHookInput) -> Result<(), StepError> {
         let headers = [
             ("X-Job-UUID", input.job_uuid.clone()),
             ("X-Job-Success", input.success.to_string()),

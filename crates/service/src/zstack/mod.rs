@@ -471,23 +471,14 @@ pub(crate) fn serves(uuid: &str) -> Option<&'static str> {
 
 /// Register the ZStack job kinds with `engine`.
 pub fn register(engine: &mut plugboard_jobs::Engine, svc: &ZStack) {
-    engine.register(
-        RefreshPluginDrivers::KIND,
-        Arc::new(jobs::RefreshHandler {
-            registry: svc.registry.clone(),
-        }),
-    );
-    engine.register(
-        DeletePluginDrivers::KIND,
-        Arc::new(jobs::DeleteHandler {
-            store: svc.store.clone(),
-            registry: svc.registry.clone(),
-        }),
-    );
-    engine.register(
-        jobs::DeliverWebHook::KIND,
-        Arc::new(jobs::WebHookHandler {
-            network: svc.network.clone(),
-        }),
-    );
+    engine.register::<RefreshPluginDrivers>(Arc::new(jobs::RefreshHandler {
+        registry: svc.registry.clone(),
+    }));
+    engine.register::<DeletePluginDrivers>(Arc::new(jobs::DeleteHandler {
+        store: svc.store.clone(),
+        registry: svc.registry.clone(),
+    }));
+    engine.register::<jobs::DeliverWebHook>(Arc::new(jobs::WebHookHandler {
+        network: svc.network.clone(),
+    }));
 }

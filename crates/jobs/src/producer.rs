@@ -1,0 +1,240 @@
+//! The producer: the claim loop of one process. Each execution class (a lane: `Work`, and
+//! `Delivery` when a delivery kind is registered) has its own slots and claims only its own
+//! kinds, as many as it has room for (its slots and as many claimed ahead); the store hands
+//! them out in turns by (account, kind), so neither a class nor an account can starve another.
+//! Claimed jobs go to the executor; then the loop sleeps until woken (a submit here, a
+//! notification, a run ended) or the poll comes round. Stopping, it waits for the runs to end
+//! and gives their leases back.
+
+use crate::executor::run_job;
+use crate::{completer, maintenance, notifier, pruner, Engine, JobClass, Shared};
+use plugboard_core::time::now_micros;
+use plugboard_store::job_claims::{Claim, Kinds};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// How long a claim waits, while jobs run, for more slots to free up (see [`Engine::run`]).
+const CLAIM_GATHER: Duration = Duration::from_millis(10);
+
+/// The slots of one execution class and the jobs it holds.
+struct Lane {
+    class: JobClass,
+    /// The kinds this lane claims (for `Work`: every kind but the other lanes').
+    kinds: Vec<&'static str>,
+    slots: Arc<Semaphore>,
+    max: usize,
+    /// Jobs held: running or claimed ahead (a run's guard counts it down when it ends).
+    held: Arc<AtomicUsize>,
+    last_claim: Option<Instant>,
+}
+
+/// Counts a held job down when its run ends, however it ends.
+struct Held(Arc<AtomicUsize>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Lane {
+    fn new(class: JobClass, kinds: Vec<&'static str>, max: usize) -> Self {
+        let max = max.max(1);
+        Self {
+            class,
+            kinds,
+            slots: Arc::new(Semaphore::new(max)),
+            max,
+            held: Arc::new(AtomicUsize::new(0)),
+            last_claim: None,
+        }
+    }
+
+    /// Room to claim: `2 × max` held at most, those running (the slots) and as many
+    /// claimed ahead, waiting for a slot under a lease the heartbeat renews, so a busy engine
+    /// starts its next job without a trip to the store.
+    fn room(&self) -> usize {
+        (2 * self.max).saturating_sub(self.held.load(Ordering::Relaxed))
+    }
+
+    /// While jobs run, a claim waits for some room (or for CLAIM_GATHER): one claim, one
+    /// write to the store, then takes several jobs.
+    fn gathering(&self) -> bool {
+        let room = self.room();
+        let batch = (self.max / 4).max(1);
+        room > 0
+            && room < batch
+            && self.held.load(Ordering::Relaxed) > 0
+            && self
+                .last_claim
+                .is_some_and(|at| at.elapsed() < CLAIM_GATHER)
+    }
+
+    fn running(&self) -> usize {
+        self.max - self.slots.available_permits()
+    }
+}
+
+impl Engine {
+    /// Run until `stop` is cancelled; then stop the running steps and release their leases
+    /// so another process (or the next start) resumes them.
+    pub async fn run(self, stop: CancellationToken) {
+        let (finish, finishing) = mpsc::unbounded_channel();
+        let mut deliveries: Vec<&'static str> = self
+            .handlers
+            .iter()
+            .filter(|(_, r)| r.class == JobClass::Delivery)
+            .map(|(k, _)| *k)
+            .collect();
+        deliveries.sort_unstable();
+        let shared = Arc::new(Shared {
+            store: self.store,
+            owner: self.owner,
+            config: self.config,
+            handlers: self.handlers,
+            running: Mutex::new(HashMap::new()),
+            finish,
+            waker: self.waker.clone(),
+            stop: stop.clone(),
+        });
+        let mut lanes = vec![Lane::new(
+            JobClass::Work,
+            deliveries.clone(),
+            shared.config.max_concurrent_jobs,
+        )];
+        if !deliveries.is_empty() {
+            lanes.push(Lane::new(
+                JobClass::Delivery,
+                deliveries,
+                shared.config.delivery_concurrent,
+            ));
+        }
+        // Dropped with this future: a process whose engine is gone renews nothing.
+        let _background = AbortOnDrop(vec![
+            tokio::spawn(maintenance::heartbeat_loop(shared.clone(), stop.clone())),
+            tokio::spawn(pruner::prune_loop(shared.clone(), stop.clone())),
+            tokio::spawn(completer::finisher(shared.clone(), finishing)),
+            tokio::spawn(notifier::listen(
+                shared.store.clone(),
+                self.waker.clone(),
+                stop.clone(),
+            )),
+        ]);
+        let mut tasks = JoinSet::new();
+        while !stop.is_cancelled() {
+            while tasks.try_join_next().is_some() {}
+            let mut more = false;
+            let mut gathering = false;
+            for lane in &mut lanes {
+                let room = lane.room();
+                if lane.gathering() {
+                    gathering = true;
+                    continue;
+                }
+                if room == 0 {
+                    continue;
+                }
+                lane.last_claim = Some(Instant::now());
+                let claimed = claim(&shared, lane, room, &stop, &mut tasks).await;
+                more |= claimed > 0 && claimed == room;
+            }
+            let running: usize = lanes.iter().map(Lane::running).sum();
+            metrics::gauge!("plugboard_jobs_running").set(running as f64);
+            if more {
+                continue; // there may be more due
+            }
+            let wait = if gathering {
+                CLAIM_GATHER.min(shared.config.poll_interval)
+            } else {
+                shared.config.poll_interval
+            };
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = self.waker.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+        match shared.store.release_job_leases(&shared.owner).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "released job leases for another process"),
+            Err(e) => {
+                tracing::warn!(error = %e, "releasing job leases failed; they expire by themselves")
+            }
+        }
+    }
+}
+
+/// One claim of `lane`'s kinds (up to `room` jobs), each handed to a run of its own; how many
+/// were claimed.
+async fn claim(
+    shared: &Arc<Shared>,
+    lane: &Lane,
+    room: usize,
+    stop: &CancellationToken,
+    tasks: &mut JoinSet<()>,
+) -> usize {
+    let now = now_micros();
+    let kinds = match (lane.class, lane.kinds.is_empty()) {
+        (JobClass::Work, true) => Kinds::All,
+        (JobClass::Work, false) => Kinds::Except(&lane.kinds),
+        (JobClass::Delivery, _) => Kinds::Only(&lane.kinds),
+    };
+    let claim = Claim {
+        owner: &shared.owner,
+        host: &shared.config.host,
+        now,
+        lease_until: now + shared.config.lease(),
+        limit: room as i64,
+        kinds,
+    };
+    let jobs = match shared.store.claim(&claim).await {
+        Ok(jobs) => jobs,
+        Err(e) => {
+            tracing::warn!(error = %e, "claiming jobs failed; retrying");
+            return 0;
+        }
+    };
+    let claimed = jobs.len();
+    for job in jobs {
+        // A job whose lease ran out while it still runs here (a stalled heartbeat) and that
+        // this process claimed again: the run goes on, under the renewed lease; never a second
+        // one beside it.
+        let cancel = {
+            let Ok(mut r) = shared.running.lock() else {
+                break;
+            };
+            if r.contains_key(&job.id) {
+                continue;
+            }
+            let cancel = stop.child_token();
+            r.insert(job.id.clone(), cancel.clone());
+            cancel
+        };
+        lane.held.fetch_add(1, Ordering::Relaxed);
+        let held = Held(lane.held.clone());
+        let run = run_job(shared.clone(), job, lane.slots.clone(), cancel);
+        tasks.spawn(async move {
+            let _held = held;
+            run.await;
+        });
+    }
+    claimed
+}
+
+/// Background tasks that end with their owner.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}

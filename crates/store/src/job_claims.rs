@@ -1,0 +1,125 @@
+//! Claiming due jobs (docs/operations.md → Jobs): which jobs a process takes next. Claims are
+//! fair: each claim takes the oldest due job of every (account, kind) first, then the oldest
+//! due jobs of all, so one account's flood of queued jobs cannot hold back another account's
+//! job by more than a claim. Each execution class claims only its
+//! own kinds ([`Kinds`]). On PostgreSQL rows another claimer holds are skipped
+//! (`FOR UPDATE SKIP LOCKED`), so every job goes to exactly one process.
+
+use crate::jobs::{job_from, Job, COLS};
+use crate::{Backend, Result, Store};
+use plugboard_core::time::Micros;
+
+/// Which kinds of job a claim takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Kinds<'a> {
+    /// Every kind.
+    All,
+    /// Only these kinds.
+    Only(&'a [&'a str]),
+    /// Every kind but these.
+    Except(&'a [&'a str]),
+}
+
+/// One claim: up to `limit` due jobs of `kinds`, leased to `owner` until `lease_until`.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub owner: &'a str,
+    /// The claimer's host: it also takes the jobs pinned to it.
+    pub host: &'a str,
+    pub now: Micros,
+    pub lease_until: Micros,
+    pub limit: i64,
+    pub kinds: Kinds<'a>,
+}
+
+impl Store {
+    /// Claim up to `limit` due jobs of any kind (see [`Store::claim`]).
+    pub async fn claim_jobs(
+        &self,
+        owner: &str,
+        host: &str,
+        now: Micros,
+        lease_until: Micros,
+        limit: i64,
+    ) -> Result<Vec<Job>> {
+        self.claim(&Claim {
+            owner,
+            host,
+            now,
+            lease_until,
+            limit,
+            kinds: Kinds::All,
+        })
+        .await
+    }
+
+    /// Claim the due jobs `c` describes that hold no live lease: the oldest of every (account,
+    /// kind) first, then the oldest of all. A job pinned to a host (its `host`) is claimed only by a claimer on that host.
+    pub async fn claim(&self, c: &Claim<'_>) -> Result<Vec<Job>> {
+        let lock = match self.backend() {
+            Backend::Postgres => " FOR UPDATE OF j SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let (names, negate) = match c.kinds {
+            Kinds::All => (&[][..], false),
+            Kinds::Only(k) => (k, false),
+            Kinds::Except(k) => (k, true),
+        };
+        if names.is_empty() && !negate && !matches!(c.kinds, Kinds::All) {
+            return Ok(vec![]);
+        }
+        let kind_clause = if names.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = (0..names.len()).map(|i| format!("${}", 6 + i)).collect();
+            format!(
+                " AND kind {}IN ({})",
+                if negate { "NOT " } else { "" },
+                list.join(", ")
+            )
+        };
+        // Due and free: checked in every part, and again on the row locked (a concurrent
+        // claim may have taken it since this statement's snapshot).
+        let due = |t: &str| {
+            format!("{t}status IN ('queued', 'running') AND {t}next_run_at <= $3 AND ({t}lease_owner = '' OR {t}lease_expires_at < $3) AND ({t}host = '' OR {t}host = $5)")
+        };
+        let active = "status IN ('queued', 'running')";
+        // `g`: every (account, kind) with active jobs, found by skipping through `jobs_fair`
+        // from one pair to the next (a few index probes per pair, however many jobs queue: the
+        // next kind of the same account, else the next account's first kind).
+        // `c`: the candidates, each pair's oldest due job first (`pri` 0), then the oldest due
+        // jobs of all (`pri` 1, with room to spare for rows another process holds).
+        let sql = format!(
+            "WITH RECURSIVE g(p, k) AS (\
+               SELECT p, k FROM (SELECT project_id AS p, kind AS k FROM jobs WHERE {active} ORDER BY project_id, kind LIMIT 1) AS first \
+               UNION ALL \
+               SELECT CASE WHEN (SELECT MIN(kind) FROM jobs WHERE {active} AND project_id = g.p AND kind > g.k) IS NULL \
+                        THEN (SELECT MIN(project_id) FROM jobs WHERE {active} AND project_id > g.p) ELSE g.p END, \
+                      COALESCE((SELECT MIN(kind) FROM jobs WHERE {active} AND project_id = g.p AND kind > g.k), \
+                        (SELECT MIN(kind) FROM jobs WHERE {active} AND project_id = (SELECT MIN(project_id) FROM jobs WHERE {active} AND project_id > g.p))) \
+               FROM g WHERE g.p IS NOT NULL\
+             ), c(id, pri) AS (\
+               SELECT (SELECT id FROM jobs WHERE project_id = g.p AND kind = g.k AND {due}{kind_clause} ORDER BY created_at LIMIT 1), 0 FROM g WHERE g.p IS NOT NULL \
+               UNION ALL \
+               SELECT id, 1 FROM (SELECT id FROM jobs WHERE {due}{kind_clause} ORDER BY next_run_at, created_at LIMIT $4 * 2) AS fifo\
+             ) \
+             UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2 WHERE id IN (\
+               SELECT j.id FROM jobs j JOIN (SELECT id, MIN(pri) AS pri FROM c WHERE id IS NOT NULL GROUP BY id) r ON r.id = j.id \
+               WHERE {due_j} ORDER BY r.pri, j.next_run_at, j.created_at LIMIT $4{lock}\
+             ) RETURNING {COLS}",
+            due = due(""),
+            due_j = due("j."),
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(c.owner)
+            .bind(c.lease_until)
+            .bind(c.now)
+            .bind(c.limit)
+            .bind(c.host);
+        for k in names {
+            q = q.bind(*k);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        rows.iter().map(job_from).collect()
+    }
+}
