@@ -37,9 +37,13 @@ pub fn secret_key() -> String {
     random_from(ALNUM, 40)
 }
 
-/// A DBSS database id: 20 characters of `[A-Za-z0-9_-]`.
+/// A DBSS id (databases, agents, statements, rules, alarms): 20 characters of `[A-Za-z0-9_-]`,
+/// the vendor's shape, whose first is alphanumeric, so no id reads as a command-line flag
+/// (`plugboard audit on -xY…` would).
 pub fn dbss_database_id() -> String {
-    random_from(URL_SAFE, 20)
+    let mut id = random_from(ALNUM, 1);
+    id.push_str(&random_from(URL_SAFE, 19));
+    id
 }
 
 /// A random password of `len` alphanumerics.
@@ -87,6 +91,10 @@ mod tests {
         assert!(!is_hex32("abc"));
         assert!(is_access_key(&access_key()));
         assert_eq!(secret_key().len(), 40);
+        for _ in 0..2000 {
+            let id = dbss_database_id();
+            assert!(id.as_bytes()[0].is_ascii_alphanumeric(), "{id}");
+        }
         let id = dbss_database_id();
         assert_eq!(id.len(), 20);
         assert!(id
