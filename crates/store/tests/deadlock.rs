@@ -7,7 +7,8 @@
 //! run again ([`Store::conflicts_retried`]).
 
 use plugboard_core::ids::{hex32, uuid};
-use plugboard_store::jobs::{EffectTx, JobEffect, JobEnd, NewJob, COMPLETED};
+use plugboard_store::job_state::JobState;
+use plugboard_store::jobs::{EffectTx, JobEffect, JobEnd, NewJob};
 use plugboard_store::servicestage::{Addon, Environment};
 use plugboard_store::testing::TestDb;
 use plugboard_store::{Backend, Store};
@@ -101,7 +102,7 @@ async fn actions_while_jobs_end(store: Store) {
         let updated = Arc::new(Notify::new());
         let end = JobEnd {
             id: install.id.clone(),
-            status: COMPLETED,
+            status: JobState::Completed,
             fail_reason: String::new(),
             progress: 100,
             steps: vec![],
