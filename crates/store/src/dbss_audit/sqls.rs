@@ -279,12 +279,15 @@ impl Store {
             q = q.bind(a);
             c = c.bind(a);
         }
+        // The count first, then the page: statements only arrive while a list is read, so a
+        // page read after its count holds every statement the count saw (read the other way
+        // round, an ingest in between gave `total` 30 with 20 statements on a page of 100).
+        let total: i64 = c.fetch_one(self.pool()).await?.try_get(0)?;
         let rows = q
             .bind(f.limit)
             .bind(f.offset)
             .fetch_all(self.pool())
             .await?;
-        let total: i64 = c.fetch_one(self.pool()).await?.try_get(0)?;
         Ok((rows.iter().map(row_from).collect::<Result<_>>()?, total))
     }
 
