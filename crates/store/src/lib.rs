@@ -138,6 +138,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0032_dbss_scopes.sql"),
     ),
     (
+        33,
+        "dbss audit counters",
+        include_str!("../migrations/0033_dbss_audit_counters.sql"),
+    ),
+    (
+        34,
+        "dbss audit qps",
+        include_str!("../migrations/0034_dbss_audit_qps.sql"),
+    ),
+    (
         40,
         "console sessions",
         include_str!("../migrations/0040_console_sessions.sql"),

@@ -89,7 +89,7 @@ impl Store {
         new_id: fn() -> String,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE dbss_alarms SET life = 'OFF', fix_time = last_match_at + $3 WHERE instance_id = $1 AND life = 'ON' AND last_match_at < $2")
+        sqlx::query("UPDATE dbss_alarms SET life = 'OFF', fix_time = last_match_at + $3 WHERE instance_id = $1 AND alarm_type = 'RISK_RULE' AND life = 'ON' AND last_match_at < $2")
             .bind(instance_id)
             .bind(now - quiet)
             .bind(quiet)
@@ -124,14 +124,14 @@ impl Store {
         Ok(())
     }
 
-    /// Close the instance's alarms quiet since `now - quiet`.
+    /// Close the instance's RISK_RULE alarms quiet since `now - quiet`.
     pub async fn close_quiet_audit_alarms(
         &self,
         instance_id: &str,
         now: Micros,
         quiet: Micros,
     ) -> Result<()> {
-        sqlx::query("UPDATE dbss_alarms SET life = 'OFF', fix_time = last_match_at + $3 WHERE instance_id = $1 AND life = 'ON' AND last_match_at < $2")
+        sqlx::query("UPDATE dbss_alarms SET life = 'OFF', fix_time = last_match_at + $3 WHERE instance_id = $1 AND alarm_type = 'RISK_RULE' AND life = 'ON' AND last_match_at < $2")
             .bind(instance_id)
             .bind(now - quiet)
             .bind(quiet)

@@ -1,10 +1,14 @@
 //! DBSS audit rows (docs/dbss-audit.md): agents and the databases they serve ([`agents`]),
-//! captured statements ([`sqls`]), risk-operation and SQL-injection rules ([`rules`]) and
-//! alarms ([`alarms`]). Statements are deduplicated by the agent's own `(agent, db, seq)`, so a
-//! batch sent twice stores nothing twice.
+//! captured statements ([`sqls`]) and the statistics counters they bump ([`counters`]), the
+//! QPS budget ([`qps`]), risk-operation and SQL-injection rules ([`rules`]) and alarms
+//! ([`alarms`]; the silent-agent alarm: [`agent_alarms`]). Statements are deduplicated by the
+//! agent's own `(agent, db, seq)`, so a batch sent twice stores nothing twice.
 
+pub mod agent_alarms;
 pub mod agents;
 pub mod alarms;
+pub mod counters;
+pub mod qps;
 pub mod rule_changes;
 pub mod rules;
 pub mod scopes;
@@ -12,6 +16,8 @@ pub mod sqls;
 
 pub use agents::{AddAgentError, Agent};
 pub use alarms::{Alarm, AlarmFilter, AlarmMatch};
+pub use counters::{CounterScope, Counts, RuleCount, SessionCount};
+pub use qps::{QpsBudget, QpsOutcome};
 pub use rule_changes::RuleKind;
 pub use rules::{RiskRule, SqlRule};
 pub use scopes::Scope;

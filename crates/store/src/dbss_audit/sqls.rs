@@ -1,5 +1,6 @@
 //! Captured statements: inserted in multi-row statements per batch (a conflict on the agent's
-//! `(agent, db, seq)` inserts nothing: re-sent events are counted as duplicates), listed with
+//! `(agent, db, seq)` inserts nothing: re-sent events are counted as duplicates; the new ones
+//! bump the statistics counters in the same transaction, [`super::counters`]), listed with
 //! the filters of ListAuditSqls over indexed columns, read one by one.
 
 use crate::{Result, Store, StoreError};
@@ -191,6 +192,14 @@ impl Store {
                 .collect::<std::result::Result<_, _>>()?;
             inserted.extend(chunk.iter().map(|r| ids.contains(&r.id)));
         }
+        // The statistics counters of the statements just stored, in the same transaction.
+        let new: Vec<&SqlRow> = rows
+            .iter()
+            .zip(&inserted)
+            .filter(|(_, n)| **n)
+            .map(|(r, _)| r)
+            .collect();
+        super::counters::bump(&mut tx, &new).await?;
         tx.commit().await?;
         Ok(inserted)
     }
