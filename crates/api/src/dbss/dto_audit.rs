@@ -175,6 +175,13 @@ pub struct IngestResponse {
     pub accepted: usize,
     pub duplicates: usize,
     pub throttled: bool,
+    /// Over the QPS budget only: how long to wait before the next batch.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retry_after_ms: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// A time window: `time_range`, or `start_time` + `end_time` (`yyyy-MM-dd HH:mm:ss`, UTC).

@@ -335,6 +335,7 @@ pub async fn ingest_statements(
             accepted: outcome.accepted,
             duplicates: outcome.duplicates,
             throttled: outcome.throttled,
+            retry_after_ms: outcome.retry_after_ms,
         },
     )
 }

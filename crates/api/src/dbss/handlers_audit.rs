@@ -459,6 +459,22 @@ fn fix_time(a: &Alarm) -> String {
 
 fn description(a: &Alarm) -> String {
     let n = a.match_count;
+    match a.alarm_type.as_str() {
+        "RISK_AGENT" => {
+            return format!(
+                "agent {} ({}) is on but sent no heartbeat",
+                a.rule_id, a.db_label
+            )
+        }
+        "AUDIT_QPS_OVERFLOW" => {
+            return format!(
+                "statements arrive above the instance's budget of {}: ingest is delayed ({n} throttled batch{})",
+                a.rule_name,
+                if n == 1 { "" } else { "es" }
+            )
+        }
+        _ => {}
+    }
     format!(
         "{} matched {n} statement{} on {}",
         a.rule_name,

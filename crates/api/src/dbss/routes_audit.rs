@@ -244,6 +244,7 @@ pub fn routes() -> Vec<OpRoute> {
     ]
     .into_iter()
     .chain(super::routes_rules::routes())
+    .chain(super::routes_stats::routes())
     .collect()
 }
 
@@ -341,5 +342,6 @@ pub fn docs() -> Vec<(&'static Operation, OpDoc)> {
         ),
     ];
     docs.extend(super::routes_rules::docs());
+    docs.extend(super::routes_stats::docs());
     docs
 }

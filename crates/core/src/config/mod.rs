@@ -96,7 +96,7 @@ impl Default for ZStackConfig {
     }
 }
 
-/// `[dbss]`: the audit monitor.
+/// `[dbss]`: the audit monitor, the QPS budget and the agent alarm.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DbssConfig {
@@ -106,6 +106,15 @@ pub struct DbssConfig {
     pub probe_timeout_ms: u64,
     /// How many probes run at once in one process.
     pub probe_concurrency: usize,
+    /// A cap on every audit instance's QPS budget, in statements per second (0: the
+    /// edition's peak throughput alone).
+    pub audit_qps_limit: u64,
+    /// How long an instance must be over its QPS budget before the `AUDIT_QPS_OVERFLOW`
+    /// alarm opens (and within it before the alarm closes).
+    pub audit_qps_overflow_seconds: u64,
+    /// How long an agent that is on may stay silent (no heartbeat) before it is abnormal
+    /// (`datacap_status` 4) and a `RISK_AGENT` alarm opens.
+    pub agent_silence_seconds: u64,
 }
 
 impl Default for DbssConfig {
@@ -114,6 +123,9 @@ impl Default for DbssConfig {
             probe_interval_seconds: 30,
             probe_timeout_ms: 3000,
             probe_concurrency: 256,
+            audit_qps_limit: 0,
+            audit_qps_overflow_seconds: 60,
+            agent_silence_seconds: 300,
         }
     }
 }

@@ -276,8 +276,15 @@ impl SourceRun {
                 match self.shipper.ship(&batch).await {
                     Ok(r) => {
                         if r.throttled {
-                            tracing::info!("plugboard is throttling this instance; slowing down");
-                            if !pause(&self.stop, BACKOFF_MIN).await {
+                            // Over the instance's QPS budget: the batch is stored; wait as
+                            // told (at least a little, at most a minute) before the next.
+                            let wait =
+                                Duration::from_millis(r.retry_after_ms.clamp(100, 60_000) as u64);
+                            tracing::info!(
+                                wait_ms = wait.as_millis() as u64,
+                                "plugboard is throttling this instance; slowing down"
+                            );
+                            if !pause(&self.stop, wait).await {
                                 return false;
                             }
                         }

@@ -12,8 +12,6 @@ use plugboard_store::StoreError;
 
 /// Agents one database may have.
 pub const AGENTS_PER_DATABASE: i64 = 10;
-/// A heartbeat older than this makes the agent abnormal (`datacap_status` 4).
-pub const HEARTBEAT_STALE: Micros = 5 * 60 * 1_000_000;
 /// How often the agent should send a heartbeat (told in every heartbeat answer).
 pub const HEARTBEAT_INTERVAL_S: i64 = 5;
 /// The most events one batch may carry.
@@ -58,14 +56,11 @@ pub struct HeartbeatAnswer {
     pub interval_s: i64,
 }
 
-/// `datacap_status` of an agent at `now`.
-pub fn datacap_status(a: &Agent, now: Micros) -> i64 {
+/// `datacap_status` of an agent at `now`, silent for more than `silence` = abnormal.
+pub fn datacap_status(a: &Agent, now: Micros, silence: Micros) -> i64 {
     if a.status == 0 {
         3
-    } else if a.heartbeat_at == 0
-        || now - a.heartbeat_at > HEARTBEAT_STALE
-        || !a.last_error.is_empty()
-    {
+    } else if a.heartbeat_at == 0 || now - a.heartbeat_at > silence || !a.last_error.is_empty() {
         4
     } else {
         1
@@ -224,7 +219,7 @@ impl Dbss {
                 },
             };
             out.push(AgentView {
-                datacap_status: datacap_status(&a, now),
+                datacap_status: datacap_status(&a, now, self.agent_silence()),
                 db_name,
                 agent: a,
             });
@@ -362,8 +357,13 @@ impl Dbss {
     ) -> Result<HeartbeatAnswer> {
         let agent = self.calling_agent(project, instance_id, agent_id).await?;
         let last_error: String = hb.last_error.chars().take(1024).collect();
+        let now = time::now_micros();
         self.store
-            .audit_agent_heartbeat(&agent.id, time::now_micros(), &last_error)
+            .audit_agent_heartbeat(&agent.id, now, &last_error)
+            .await?;
+        // The agent speaks again: its RISK_AGENT alarm (if open) closes.
+        self.store
+            .close_audit_agent_alarm(&agent.instance_id, &agent.id, now)
             .await?;
         let mut databases = Vec::new();
         for id in &agent.db_ids {

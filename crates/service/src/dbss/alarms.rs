@@ -1,4 +1,5 @@
-//! Alarms as the API sees them (ListAuditAlarmLog): quiet RISK_RULE alarms are closed before
+//! Alarms as the API sees them (ListAuditAlarmLog): quiet RISK_RULE alarms are closed, silent
+//! agents' RISK_AGENT alarms opened and a calm instance's AUDIT_QPS_OVERFLOW closed before
 //! every listing, so `alarm_life` is current without a background task.
 
 use super::ingest::ALARM_QUIET;
@@ -70,6 +71,7 @@ impl Dbss {
         self.store
             .close_quiet_audit_alarms(&inst.id, now, ALARM_QUIET)
             .await?;
+        self.sync_health_alarms(&inst.id).await?;
         Ok(self
             .store
             .list_audit_alarms(&AlarmFilter {

@@ -1,9 +1,11 @@
 //! Ingest (docs/dbss-audit.md → What plugboard does with a batch): an agent's batch of
 //! captured events is checked whole before anything is stored (the agent must be of the
-//! instance, on and serving the database; every event well formed), then each event becomes a
-//! statement — password literals masked, judged by the instance's compiled rules — and the
-//! batch is stored in one transaction, re-sent events skipped by their sequence number;
-//! alarms are raised for the new statements the alarm levels cover.
+//! instance, on and serving the database; every event well formed) and drawn from the
+//! instance's QPS budget (over it: stored all the same, answered `throttled`); then each event
+//! becomes a statement — password literals masked, judged by the instance's compiled rules —
+//! and the batch is stored in one transaction with its statistics counters, re-sent events
+//! skipped by their sequence number; alarms are raised for the new statements the alarm
+//! levels cover.
 
 use super::engine::{self, Compiled, Subject};
 use super::{shipped, Dbss, Error, Result};
@@ -66,6 +68,8 @@ pub struct IngestOutcome {
     pub accepted: usize,
     pub duplicates: usize,
     pub throttled: bool,
+    /// How long the agent should wait before its next batch (0 unless throttled).
+    pub retry_after_ms: i64,
 }
 
 fn parse_ts(i: usize, ts: &str) -> Result<Micros> {
@@ -188,6 +192,10 @@ impl Dbss {
             .map(|(i, e)| check_event(i, e))
             .collect::<Result<_>>()?;
         let db = self.database_of(&agent.instance_id, &batch.db_id).await?;
+        // The QPS budget: over it the batch is still stored, the agent told to wait.
+        let qps = self
+            .take_qps(project, &agent.instance_id, batch.events.len())
+            .await?;
         let engine = self.engine(&agent.instance_id).await?;
         let now = time::now_micros();
         let rows: Vec<SqlRow> = batch
@@ -343,7 +351,8 @@ impl Dbss {
         Ok(IngestOutcome {
             accepted: accepted + dropped,
             duplicates: rows.len() - accepted,
-            throttled: false,
+            throttled: qps.throttled,
+            retry_after_ms: qps.retry_after_ms,
         })
     }
 }

@@ -3,8 +3,9 @@
 //! instances with their editions and limits, the field rules of an audited database, audit
 //! switched on and off, and the audit monitor ([`monitor`]) that keeps `audit_status` true;
 //! the audit itself: agents ([`agents`]), ingest of captured statements ([`ingest`]) judged by
-//! the rule engine ([`engine`]), the statements' listing ([`sqls`]), rules ([`audit_rules`])
-//! and alarms ([`alarms`]).
+//! the rule engine ([`engine`]) under the QPS budget ([`qps`]), the statements' listing
+//! ([`sqls`]), rules ([`audit_rules`]), alarms ([`alarms`]) and statistics ([`statistics`],
+//! [`summary`]).
 
 pub mod agents;
 pub mod alarms;
@@ -13,11 +14,14 @@ pub mod bundle;
 pub mod engine;
 pub mod ingest;
 pub mod monitor;
+pub mod qps;
 pub mod rule_changes;
 pub mod rules;
 pub mod scopes;
 pub mod shipped;
 pub mod sqls;
+pub mod statistics;
+pub mod summary;
 
 use plugboard_core::config::DbssConfig;
 use plugboard_core::ids::{self, is_hex32};
