@@ -322,6 +322,41 @@ def test_the_project_summaries_count_statements_and_risks(pb):
     }, stats
 
 
+def test_the_cli_shows_trends_and_sessions(pb, client, fed, tmp_path):
+    import json
+    import os
+    import subprocess
+
+    from conftest import _binary
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
+    env.update(PLUGBOARD_ENDPOINT=pb.base_url, PLUGBOARD_ACCESS_KEY=pb.bootstrap["access_key"],
+               PLUGBOARD_SECRET_KEY=pb.bootstrap["secret_key"], PLUGBOARD_PROJECT_ID=pb.bootstrap["project_id"],
+               PLUGBOARD_CLI_CONFIG=str(tmp_path / "none.json"))
+
+    def cli(*args):
+        res = subprocess.run([str(_binary()), "audit", "stats", "--instance", fed["instance"], *args], env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        return res.stdout
+
+    out = json.loads(cli("--trend", "sql-count", "--db", fed["db_id"], "-o", "json"))
+    assert out["status"] == "FINISHED" and sum(i["sql_num"] for i in out["count_statistics"]) == 8, out
+    table = cli("--trend", "sql-type").splitlines()
+    assert table[0].split() == ["PERIOD", "(UTC)", "SELECT", "INSERT", "UPDATE", "DELETE", "OTHER"], table
+    assert len(table) == 1 + 24, table
+    hour = bucket_of(fed["now"], 3600)
+    assert [line.split()[2:] for line in table if line.startswith(hour)] == [["2", "1", "1", "1", "1"]], table
+    risk = cli()  # the default: risk levels over the last day
+    assert "HIGH" in risk.splitlines()[0] and "NO_RISK" in risk.splitlines()[0], risk
+    sessions = cli("--sessions", "client").splitlines()
+    assert sessions[0].split() == ["DATABASE", "DB_ID", "CLIENT", "SESSIONS"], sessions
+    assert sessions[1].split() == ["stats", fed["db_id"], "10.0.0.7", "2"], sessions
+    res = subprocess.run([str(_binary()), "audit", "stats", "--instance", fed["instance"], "--time-range", "YEAR"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0 and "time_range" in res.stderr, (res.returncode, res.stderr)
+
+
 # -- the QPS budget -----------------------------------------------------------------------------------------
 BUDGET_CONFIG = PROBE_CONFIG + """audit_qps_limit = 20
 audit_qps_overflow_seconds = 2

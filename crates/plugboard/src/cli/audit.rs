@@ -42,6 +42,8 @@ enum AuditCommand {
     Alarms(super::audit_capture::AlarmsArgs),
     /// The agents of a database and whether they capture.
     Agents(super::audit_capture::AgentsArgs),
+    /// Statistics: a trend bucket by bucket, or sessions per account or client.
+    Stats(super::audit_stats::StatsArgs),
 }
 
 #[derive(Subcommand)]
@@ -176,6 +178,7 @@ pub async fn run(conn: ConnectionArgs, args: AuditArgs) -> Result<(), CliError> 
         AuditCommand::Rules(a) => super::audit_capture::rules(&client, out, a).await,
         AuditCommand::Alarms(a) => super::audit_capture::alarms(&client, out, a).await,
         AuditCommand::Agents(a) => super::audit_capture::agents(&client, out, a).await,
+        AuditCommand::Stats(a) => super::audit_stats::stats(&client, out, a).await,
         AuditCommand::Off(a) => {
             let reply = switch(&client, &a.instance, &a.id, "OFF").await?;
             match out {

@@ -9,6 +9,7 @@
 pub mod addon;
 pub mod audit;
 pub mod audit_capture;
+pub mod audit_stats;
 pub mod client;
 pub mod driver;
 pub mod env;
