@@ -372,3 +372,53 @@ async fn a_silent_agent_that_is_on_alarms_until_it_speaks() {
     })
     .await;
 }
+
+/// Processes sharing the store share the budget: many batches at once through separate pools
+/// (as separate plugboard processes would) take exactly the bucket, no more.
+#[tokio::test]
+async fn separate_pools_draw_from_one_bucket() {
+    use plugboard_store::testing::TestDb;
+    use plugboard_store::Backend;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDb::new(backend).await;
+        let mut pools = vec![];
+        for _ in 0..4 {
+            pools.push(db.store().await);
+        }
+        let inst = hex32();
+        let budget = QpsBudget {
+            rate: 20,
+            burst_seconds: 10,
+            overflow_after: 60 * SEC,
+        };
+        // 4 pools × 10 batches of 10 at the same instant: 400 statements against a bucket of 200.
+        let tasks: Vec<_> = pools
+            .iter()
+            .cloned()
+            .map(|s| {
+                let inst = inst.clone();
+                tokio::spawn(async move {
+                    let mut throttled = 0;
+                    for _ in 0..10 {
+                        let o = s
+                            .take_audit_qps(&inst, 10, T0, budget, dbss_database_id)
+                            .await
+                            .expect("take");
+                        throttled += usize::from(o.throttled);
+                    }
+                    throttled
+                })
+            })
+            .collect();
+        let mut throttled = 0;
+        for t in tasks {
+            throttled += t.await.expect("task");
+        }
+        // The first 20 batches fit the burst exactly; the other 20 are over it, whoever sent them.
+        assert_eq!(throttled, 20, "{backend:?}");
+        for s in pools {
+            s.close().await;
+        }
+        db.cleanup().await;
+    }
+}
