@@ -270,20 +270,37 @@ impl Follower {
     }
 
     /// At the end of the current file, whether the log went on elsewhere (a newer file, a
-    /// rotation, a truncation): the caller ships everything read, then calls [`Self::switch`].
+    /// rotation, a truncation) and the current file is read to its end: the caller ships
+    /// everything read, then calls [`Self::switch`].
+    ///
+    /// The database may write its last lines to the old file between the caller's last read
+    /// and this check, then rotate: so the move is looked for first, and the old file's size
+    /// (through the open handle) after it. A file that grew since it was read is not left
+    /// until those bytes are read (a rotation by rename or a new file in the directory
+    /// happens after the last write to the old one).
     pub fn moved_on(&self) -> bool {
         let Some(cur) = &self.cur else {
             return false;
         };
-        if self.dir_mode {
-            return self.candidates().iter().any(|p| *p > cur.path);
+        let moved = if self.dir_mode {
+            self.candidates().iter().any(|p| *p > cur.path)
+        } else if cur.rotated {
+            true
+        } else {
+            match std::fs::metadata(&self.path) {
+                Ok(m) => m.ino() != cur.inode || m.len() < self.pos,
+                Err(_) => false,
+            }
+        };
+        if !moved {
+            return false;
         }
-        if cur.rotated {
-            return true;
-        }
-        match std::fs::metadata(&self.path) {
-            Ok(m) => m.ino() != cur.inode || m.len() < self.pos,
-            Err(_) => false,
+        let consumed = self.pos + self.buf.len() as u64;
+        match cur.file.metadata() {
+            // Truncated in place (copytruncate): nothing more to read from it.
+            Ok(m) if m.len() < self.pos => true,
+            Ok(m) => m.len() <= consumed,
+            Err(_) => true,
         }
     }
 
@@ -354,5 +371,85 @@ impl Follower {
             offset,
             marks: marks.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn append(path: &Path, text: &str) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    fn texts(lines: Vec<(u64, String)>) -> Vec<String> {
+        lines.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// The lines written between the follower's last read and a rotation by rename are read
+    /// before it moves on (server_audit's `server_audit_file_rotate_now`, logrotate's rename).
+    #[test]
+    fn lines_written_just_before_a_rename_are_read_before_moving_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server_audit.log");
+        append(&log, "a\nb\n");
+        let mut f = Follower::new(&log, None);
+        assert_eq!(texts(f.read_lines(1 << 20)), ["a", "b"]);
+        assert!(f.read_lines(1 << 20).is_empty());
+        assert!(!f.moved_on());
+
+        // The database writes its last lines, then rotates, all after the read above.
+        append(&log, "c\nd\n");
+        std::fs::rename(&log, dir.path().join("server_audit.log.1")).unwrap();
+        append(&log, "e\n");
+        assert!(!f.moved_on(), "two lines of the old file are still unread");
+        assert_eq!(texts(f.read_lines(1 << 20)), ["c", "d"]);
+        assert!(f.moved_on());
+        f.switch();
+        assert_eq!(texts(f.read_lines(1 << 20)), ["e"]);
+        assert!(!f.moved_on());
+    }
+
+    /// The same in a directory of files (PostgreSQL's `logging_collector`): the last lines of
+    /// the older file are read before the newer one.
+    #[test]
+    fn a_directory_s_older_file_is_read_to_its_end_before_the_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("postgresql-1.json");
+        append(&first, "1\n");
+        let mut f = Follower::new(dir.path(), None);
+        assert_eq!(texts(f.read_lines(1 << 20)), ["1"]);
+        append(&first, "2\n");
+        append(&dir.path().join("postgresql-2.json"), "3\n");
+        assert!(!f.moved_on());
+        assert_eq!(texts(f.read_lines(1 << 20)), ["2"]);
+        assert!(f.moved_on());
+        f.switch();
+        assert_eq!(texts(f.read_lines(1 << 20)), ["3"]);
+    }
+
+    /// `copytruncate`: the file shrinks under the follower, which starts it again from 0.
+    #[test]
+    fn a_file_truncated_in_place_is_followed_from_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("audit.log");
+        append(&log, "one\ntwo\n");
+        let mut f = Follower::new(&log, None);
+        assert_eq!(texts(f.read_lines(1 << 20)), ["one", "two"]);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&log)
+            .unwrap();
+        append(&log, "3\n");
+        assert!(f.moved_on());
+        f.switch();
+        assert_eq!(texts(f.read_lines(1 << 20)), ["3"]);
     }
 }
