@@ -19,7 +19,8 @@ from huaweicloudsdkdbss.v1 import model as dbss
 from sdkhelpers import create_audit_instance, create_sub_project, dbss_client, expect_dbss_error, raw_json, \
     signed_call, expect_sdk_error
 from dbsshelpers import PROBE_CONFIG, client, pb  # noqa: F401 - fixtures
-from audithelpers import add_agent, add_database, agents, list_agents, list_sqls, marker, wait_sqls, write_jsonl
+from audithelpers import add_agent, add_database, agents, list_agents, list_sqls, marker, switch_agent, wait_sqls, \
+    write_jsonl
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 INVALID = "DBSS.10000001"
@@ -488,3 +489,72 @@ def test_a_silent_agent_is_abnormal_and_raises_risk_agent_until_it_speaks_again(
     assert list_agents(client, inst, db_id)[0]["datacap_status"] == 3
     raw = alarms(client, inst, "RISK_AGENT")
     assert [x["alarm_life"] for x in raw["alarm_log"]] == ["OFF"], raw
+
+
+# -- a sleeping agent (datacap_status 2) --------------------------------------------------------------------
+SLEEP_CONFIG = PROBE_CONFIG + """agent_sleep_seconds = 8
+"""
+
+
+@pytest.fixture(scope="module")
+def sleepy(plugboard_launcher):
+    """A server whose agents are sleeping after 8 s without a statement shipped (longer than the agents' 5 s
+    heartbeat, so a heartbeat after a shipment always finds the agent running)."""
+    server = plugboard_launcher.start(config=SLEEP_CONFIG)
+    yield server
+    plugboard_launcher.finish(server)
+
+
+def wait_datacap(client, inst, db_id, want, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = list_agents(client, inst, db_id)[0]["datacap_status"]
+        if got == want or time.monotonic() > deadline:
+            return got
+        time.sleep(0.2)
+
+
+def test_an_agent_that_ships_nothing_is_sleeping_until_it_ships_again(sleepy, agents, tmp_path):
+    client = dbss_client(sleepy)
+    inst = create_audit_instance(sleepy, database_limit=5)["id"]
+    db_id = add_database(client, inst, "sleepy", "POSTGRESQL", 5432)
+    agent_id = add_agent(client, inst, db_id)["agent_id"]
+    heartbeat = lambda **body: signed_call(sleepy, "POST", ingest_path(sleepy, inst, agent_id, "heartbeat"),
+                                           dict(version="t", **body))
+
+    # The wire: idle_ms dates the last shipment by plugboard's clock; without it, nothing changes.
+    assert heartbeat(idle_ms=0).status == 200
+    assert list_agents(client, inst, db_id)[0]["datacap_status"] == 1
+    assert heartbeat(idle_ms=8500).status == 200
+    assert list_agents(client, inst, db_id)[0]["datacap_status"] == 2
+    assert heartbeat().status == 200
+    assert list_agents(client, inst, db_id)[0]["datacap_status"] == 2
+    assert heartbeat(idle_ms=0).status == 200
+    assert list_agents(client, inst, db_id)[0]["datacap_status"] == 1
+    assert heartbeat(idle_ms="soon").status == 400
+    # Off beats sleeping; silent beats both (agent_silence_seconds keeps its 300 s here).
+    assert heartbeat(idle_ms=20_000).status == 200
+    switch_agent(client, inst, agent_id, 0)
+    assert list_agents(client, inst, db_id)[0]["datacap_status"] == 3
+    switch_agent(client, inst, agent_id, 1)
+    assert list_agents(client, inst, db_id)[0]["datacap_status"] == 2
+
+    # A real agent: nothing to ship for 8 s → sleeping; a statement shipped → running again.
+    logdir = tmp_path / "pglog"
+    logdir.mkdir()
+    t = marker()
+    stamp_ = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+    msg = f"AUDIT: SESSION,1,1,READ,SELECT,TABLE,public.{t},select 1 from {t},<not logged>,1"
+    line = {"timestamp": stamp_, "user": "app", "dbname": "orders", "remote_host": "10.0.0.7", "remote_port": 5,
+            "session_id": "s.1", "error_severity": "LOG", "message": msg, "application_name": "x"}
+    write_jsonl(logdir / "postgresql-1.json", [])
+    assert heartbeat(idle_ms=0).status == 200
+    assert list_agents(client, inst, db_id)[0]["datacap_status"] == 1
+    a = agents(sleepy, inst, agent_id, [(db_id, "pgaudit-jsonlog", logdir)]).start()
+    started = time.monotonic()
+    assert wait_datacap(client, inst, db_id, 2) == 2, a.log()
+    assert time.monotonic() - started > 5, "sleeping before agent_sleep_seconds passed"  # 8 s, with margin
+    write_jsonl(logdir / "postgresql-1.json", [line])
+    assert wait_sqls(client, inst, 1, sql_statement=t)["total"] == 1
+    assert wait_datacap(client, inst, db_id, 1) == 1, a.log()
+    assert a.stop() == 0, a.log()

@@ -350,7 +350,7 @@ async fn a_silent_agent_that_is_on_alarms_until_it_speaks() {
         // A heartbeat closes it.
         let spoke = T0 + silence + 90 * SEC;
         store
-            .audit_agent_heartbeat(&agent.id, spoke, "")
+            .audit_agent_heartbeat(&agent.id, spoke, "", None)
             .await
             .expect("heartbeat");
         store

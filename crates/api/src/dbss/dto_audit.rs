@@ -88,6 +88,10 @@ pub struct HeartbeatRequest {
     pub lag_ms: i64,
     #[serde(default)]
     pub last_error: String,
+    /// Milliseconds since the agent last had statements acknowledged (since it started when
+    /// none were); absent from older agents. Drives `datacap_status` 2 (sleeping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_ms: Option<i64>,
 }
 
 /// A database an agent serves, in the heartbeat's answer.

@@ -200,6 +200,7 @@ pub async fn agent_heartbeat(
             &path.agent_id,
             Heartbeat {
                 last_error: req.last_error,
+                idle_ms: req.idle_ms,
             },
         )
         .await?;

@@ -115,6 +115,9 @@ pub struct DbssConfig {
     /// How long an agent that is on may stay silent (no heartbeat) before it is abnormal
     /// (`datacap_status` 4) and a `RISK_AGENT` alarm opens.
     pub agent_silence_seconds: u64,
+    /// How long an agent that is on and heard from may ship no statement before it is
+    /// sleeping (`datacap_status` 2).
+    pub agent_sleep_seconds: u64,
 }
 
 impl Default for DbssConfig {
@@ -126,6 +129,7 @@ impl Default for DbssConfig {
             audit_qps_limit: 0,
             audit_qps_overflow_seconds: 60,
             agent_silence_seconds: 300,
+            agent_sleep_seconds: 600,
         }
     }
 }

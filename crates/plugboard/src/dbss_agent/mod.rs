@@ -180,6 +180,7 @@ async fn heartbeat(
             version: env!("CARGO_PKG_VERSION").into(),
             host: host.clone(),
             source: source.clone(),
+            idle_ms: Some(shipper.idle_ms()),
             ..Default::default()
         };
         match shipper.heartbeat(&hb).await {
@@ -308,6 +309,7 @@ impl SourceRun {
                     }
                 }
             }
+            self.shipper.note_shipped();
             let shipped: Vec<Captured> = self.ready.drain(..take).collect();
             for c in &shipped {
                 self.parser.marks().ack(c);

@@ -40,6 +40,9 @@ impl std::fmt::Display for ShipError {
 pub struct Shipper {
     http: reqwest::Client,
     cfg: AgentConfig,
+    started: std::time::Instant,
+    /// Milliseconds after `started` of the last acknowledged batch of statements (0: none).
+    shipped_ms: std::sync::atomic::AtomicU64,
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
@@ -70,7 +73,24 @@ impl Shipper {
         Ok(Self {
             http,
             cfg: cfg.clone(),
+            started: std::time::Instant::now(),
+            shipped_ms: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Record that plugboard acknowledged a batch of statements.
+    pub fn note_shipped(&self) {
+        let ms = self.started.elapsed().as_millis().max(1) as u64;
+        self.shipped_ms
+            .fetch_max(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Milliseconds since statements were last acknowledged (since the start when none were):
+    /// the heartbeat's `idle_ms`, from which plugboard tells a sleeping agent.
+    pub fn idle_ms(&self) -> i64 {
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.shipped_ms.load(std::sync::atomic::Ordering::Relaxed);
+        now.saturating_sub(last) as i64
     }
 
     fn agent_path(&self, what: &str) -> String {

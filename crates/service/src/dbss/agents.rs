@@ -45,6 +45,8 @@ pub struct AgentView {
 #[derive(Debug, Clone, Default)]
 pub struct Heartbeat {
     pub last_error: String,
+    /// Milliseconds since the agent last had statements acknowledged, if it says.
+    pub idle_ms: Option<i64>,
 }
 
 /// The heartbeat's answer: whether to ship, and the databases served.
@@ -56,12 +58,16 @@ pub struct HeartbeatAnswer {
     pub interval_s: i64,
 }
 
-/// `datacap_status` of an agent at `now`, silent for more than `silence` = abnormal.
-pub fn datacap_status(a: &Agent, now: Micros, silence: Micros) -> i64 {
+/// `datacap_status` of an agent at `now`: 3 switched off; 4 abnormal (no heartbeat for more
+/// than `silence`, or it reports an error); 2 sleeping (it speaks, but has shipped no
+/// statement for more than `sleep`); else 1 running.
+pub fn datacap_status(a: &Agent, now: Micros, silence: Micros, sleep: Micros) -> i64 {
     if a.status == 0 {
         3
     } else if a.heartbeat_at == 0 || now - a.heartbeat_at > silence || !a.last_error.is_empty() {
         4
+    } else if a.shipped_at != 0 && now - a.shipped_at > sleep {
+        2
     } else {
         1
     }
@@ -219,7 +225,7 @@ impl Dbss {
                 },
             };
             out.push(AgentView {
-                datacap_status: datacap_status(&a, now, self.agent_silence()),
+                datacap_status: datacap_status(&a, now, self.agent_silence(), self.agent_sleep()),
                 db_name,
                 agent: a,
             });
@@ -358,8 +364,13 @@ impl Dbss {
         let agent = self.calling_agent(project, instance_id, agent_id).await?;
         let last_error: String = hb.last_error.chars().take(1024).collect();
         let now = time::now_micros();
+        // When the agent last shipped statements, by this clock (its own clock is not used).
+        let shipped_at = hb
+            .idle_ms
+            .filter(|ms| *ms >= 0)
+            .map(|ms| (now - ms.saturating_mul(1000)).max(1));
         self.store
-            .audit_agent_heartbeat(&agent.id, now, &last_error)
+            .audit_agent_heartbeat(&agent.id, now, &last_error, shipped_at)
             .await?;
         // The agent speaks again: its RISK_AGENT alarm (if open) closes.
         self.store

@@ -40,6 +40,10 @@ impl Dbss {
         (self.config.agent_silence_seconds.max(1) as i64).saturating_mul(1_000_000)
     }
 
+    pub(crate) fn agent_sleep(&self) -> Micros {
+        (self.config.agent_sleep_seconds.max(1) as i64).saturating_mul(1_000_000)
+    }
+
     fn overflow_after(&self) -> Micros {
         (self.config.audit_qps_overflow_seconds as i64).saturating_mul(1_000_000)
     }

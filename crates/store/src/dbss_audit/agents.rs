@@ -295,19 +295,25 @@ impl Store {
         Ok(())
     }
 
-    /// Record a heartbeat and what the agent reported as going wrong.
+    /// Record a heartbeat, what the agent reported as going wrong, and (when it says) when it
+    /// last shipped statements.
     pub async fn audit_agent_heartbeat(
         &self,
         agent_id: &str,
         now: Micros,
         last_error: &str,
+        shipped_at: Option<Micros>,
     ) -> Result<()> {
-        sqlx::query("UPDATE dbss_agents SET heartbeat_at = $2, last_error = $3 WHERE id = $1")
-            .bind(agent_id)
-            .bind(now)
-            .bind(last_error)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE dbss_agents SET heartbeat_at = $2, last_error = $3, \
+             shipped_at = COALESCE($4, shipped_at) WHERE id = $1",
+        )
+        .bind(agent_id)
+        .bind(now)
+        .bind(last_error)
+        .bind(shipped_at)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 }
