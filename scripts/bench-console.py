@@ -2,11 +2,13 @@
 """The web console's page benchmark (docs/console.md; standard library only, no venv).
 
 Starts `plugboard serve` (--binary) on a fresh SQLite data directory, seeds the store with
---instances GaussDB instances (simulated) and --jobs ended jobs of the bootstrap project
-(written straight into the SQLite file: the set-up, not what is measured), signs in through
+--instances GaussDB instances (simulated), --jobs ended jobs of the bootstrap project and an
+audit instance with --statements captured statements (written straight into the SQLite file:
+the set-up, not what is measured), signs in through
 the console's form like a browser, then requests every page --requests times, one after the
 other on one keep-alive connection, and prints p50/p99 per page and each page's weight (HTML +
-the stylesheet + the script, uncompressed). Exits non-zero when a page answers other than 200,
+the stylesheet + the script, uncompressed), each p50 also as a multiple of the same run's
+baseline (`GET /healthz` on the same connection). Exits non-zero when a page answers other than 200,
 a p99 reaches --p99-ms (100), or a page weighs --max-kb (150) or more.
 
     python3 scripts/bench-console.py --binary target/release/plugboard
@@ -59,6 +61,36 @@ def seed(db, project, instances, jobs):
     con.close()
 
 
+AUDIT = f"{1:032x}"
+AUDIT_DB = "benchdb0000000000000"
+
+
+def seed_audit(db, project, statements):
+    """One audit instance with one database and `statements` captured statements of the last
+    hour (one in ten HIGH), as ingest would have stored them."""
+    con = sqlite3.connect(db, timeout=30)
+    now = int(time.time() * 1_000_000)
+    con.execute("INSERT INTO dbss_instances (id, project_id, name, edition, database_limit, database_count,"
+                " on_count, status, created_at) VALUES (?, ?, 'bench-audit', 'custom', 10, 1, 1, 'ACTIVE', ?)",
+                (AUDIT, project, now))
+    con.execute("INSERT INTO dbss_databases (id, instance_id, db_classification, name, type, version, charset,"
+                " ip, port, os, status, audit_status, created_at) VALUES (?, ?, 'ECS', 'orders', 'POSTGRESQL',"
+                " '15', 'UTF8', '10.0.0.5', '5432', 'LINUX64', 'OFF', 'SHUTOFF', ?)", (AUDIT_DB, AUDIT, now))
+    rows = []
+    for i in range(statements):
+        high = i % 10 == 0
+        sql = (f"select * from account where name = '' or 1=1 -- {i}" if high
+               else f"select id, name from account where id = {i}")
+        rows.append((f"benchsql{i:012d}", AUDIT, AUDIT_DB, "benchagent0000000000", i, now - i * 300_000, 2,
+                     "10.0.0.7", 51514, "psql", "app" if i % 3 else "batch", "orders", "s1", str(i), "SELECT",
+                     "[]", "account", "TABLE", "public", sql, sql.lower(), "1", "", "0", "SUCCESS", "",
+                     "HIGH" if high else "NO_RISK", "", "SQL_Injection_Tautology" if high else "",
+                     "SQL_INJECTION" if high else "", "", "", now))
+    con.executemany(f"INSERT INTO dbss_sqls VALUES ({', '.join('?' * 33)})", rows)
+    con.commit()
+    con.close()
+
+
 class Client:
     def __init__(self, addr):
         host, port = addr.rsplit(":", 1)
@@ -85,6 +117,7 @@ def main():
     ap.add_argument("--binary", default="target/release/plugboard")
     ap.add_argument("--instances", type=int, default=1000)
     ap.add_argument("--jobs", type=int, default=10000)
+    ap.add_argument("--statements", type=int, default=10000, help="captured DBSS statements")
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--p99-ms", type=float, default=100.0)
     ap.add_argument("--max-kb", type=float, default=150.0)
@@ -98,6 +131,7 @@ def main():
             boot = wait_file(data / "bootstrap.json")
             addr = wait_file(data / "listen-addr").strip()
             seed(data / "plugboard.db", boot["project_id"], args.instances, args.jobs)
+            seed_audit(data / "plugboard.db", boot["project_id"], args.statements)
             c = Client(addr)
             status, page = c.request("GET", "/console/signin")
             csrf = re.search(rb'name="csrf" value="([0-9a-f]+)"', page).group(1).decode()
@@ -115,13 +149,26 @@ def main():
                 "Jobs (failed)": "/console/jobs?family=GaussDB&state=failed",
                 "Jobs (last page)": f"/console/jobs?page={max(1, -(-args.jobs // 50))}",
                 "job": "/console/jobs/00000001-0000-4000-8000-000000000000", "IAM": "/console/iam",
+                "Failures (week)": "/console/activity?window=WEEK",
+                "driver": "/console/drivers/" + re.search(rb'href="/console/drivers/([0-9a-f]{32})"',
+                                                          c.request("GET", "/console/drivers")[1]).group(1).decode(),
+                "audit instance": f"/console/dbss/{pid}/{AUDIT}",
+                "audited database": f"/console/dbss/{pid}/{AUDIT}/databases/{AUDIT_DB}",
+                "SQL audit log": f"/console/dbss/{pid}/{AUDIT}/audit",
+                "audit log (HIGH)": f"/console/dbss/{pid}/{AUDIT}/audit?risk=HIGH",
+                "audit log (text)": f"/console/dbss/{pid}/{AUDIT}/audit?range=WEEK&text=or+1%3D1",
+                "audit log (page 20)": f"/console/dbss/{pid}/{AUDIT}/audit?range=WEEK&page=20",
+                "statement": f"/console/dbss/{pid}/{AUDIT}/audit/benchsql{10:012d}",
+                "risk rules": f"/console/dbss/{pid}/{AUDIT}/rules",
+                "alarms": f"/console/dbss/{pid}/{AUDIT}/alarms",
             }
             assets = sum(len(c.request("GET", p)[1]) for p in
                          ("/console/assets/console.css", "/console/assets/console.js"))
             failed = False
-            print(f"{args.instances} instances, {args.jobs} jobs, {args.requests} requests a page")
-            print(f"{'page':<22} {'p50 ms':>7} {'p99 ms':>7} {'KB':>6}")
-            for name, path in pages.items():
+            print(f"{args.instances} instances, {args.jobs} jobs, {args.statements} statements, "
+                  f"{args.requests} requests a page")
+
+            def measure(path):
                 times = []
                 for _ in range(args.requests):
                     t = time.perf_counter()
@@ -130,11 +177,19 @@ def main():
                     if status != 200:
                         sys.exit(f"{path} answered {status}")
                 times.sort()
-                p50, p99 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
+                return times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))], body
+
+            # The baseline of the same run: GET /healthz on the same connection (no store, no page).
+            base50, base99, _ = measure("/healthz")
+            print(f"{'page':<22} {'p50 ms':>7} {'p99 ms':>7} {'KB':>6} {'p50 ×base':>10}")
+            print(f"{'/healthz (baseline)':<22} {base50:7.2f} {base99:7.2f} {'':>6} {1:10.1f}")
+            for name, path in pages.items():
+                p50, p99, body = measure(path)
                 kb = (len(body) + assets) / 1024
                 bad = p99 >= args.p99_ms or kb >= args.max_kb
                 failed |= bad
-                print(f"{name:<22} {p50:7.1f} {p99:7.1f} {kb:6.1f}{'  <- over' if bad else ''}")
+                print(f"{name:<22} {p50:7.1f} {p99:7.1f} {kb:6.1f} {p50 / max(base50, 1e-6):10.1f}"
+                      f"{'  <- over' if bad else ''}")
             sys.exit(1 if failed else 0)
         finally:
             server.terminate()

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 import pkgserver as pkgs
-from conftest import AXE, SCREENSHOTS
+from consolehelpers import axe_violations, mark, shot, sign_in, sign_in_admin, still_marked
 from sdkhelpers import create_audit_instance, http, provision_readonly_user, signed_call, unique
 
 SUFFIX = secrets.token_hex(3)
@@ -143,43 +143,6 @@ def external_driver(pb, name):
     return uuid
 
 
-# -- helpers ------------------------------------------------------------------------------------------
-def sign_in(page, account, user, password):
-    page.goto("/console/")
-    expect(page).to_have_url(re.compile(r"/console/signin$"))
-    page.get_by_label("Account").fill(account)
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def sign_in_admin(page, pb):
-    b = pb.bootstrap
-    sign_in(page, b["domain_name"], b["user_name"], b["password"])
-    expect(page.get_by_role("navigation", name="Sections")).to_be_visible()
-
-
-def mark(page):
-    """Mark the document: a reload or navigation loses the mark."""
-    page.evaluate("window.__plugboardMark = 'still here'")
-
-
-def still_marked(page):
-    return page.evaluate("window.__plugboardMark") == "still here"
-
-
-def axe_violations(page):
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
-
-
-def shot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 # -- tests --------------------------------------------------------------------------------------------
 def test_wrong_password_is_refused_in_words(pb, new_session):
     s = new_session(pb)
@@ -222,6 +185,27 @@ def test_every_section_headers_and_accessibility(pb, new_session, instance, audi
     expect(page.get_by_role("heading", level=1)).to_contain_text(audit["name"])
     page.goto(f"/console/servicestage/{pid}/{addon[0]}/addons/{addon[1]}")
     expect(page.get_by_role("heading", level=1)).to_contain_text("sermantInjector")
+    page.goto("/console/drivers")
+    page.get_by_role("link", name="postgresql-package-installer").click()
+    expect(page).to_have_url(re.compile(r"/console/drivers/[0-9a-f]{32}$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("postgresql-package-installer")
+    assert axe_violations(page) == []
+    # The licence state, read back (never the licence itself).
+    page.goto(f"/console/gaussdb/{pid}/{instance['id']}")
+    expect(page.locator("#licence-state")).to_contain_text("No plug-in licence is stored")
+    page.get_by_label("Licence text").fill("licence-" + SUFFIX)
+    page.get_by_role("button", name="Set licence").click()
+    expect(page.locator("#licence-state")).to_contain_text("A plug-in licence is stored")
+    assert "licence-" + SUFFIX not in page.content()
+    # The activity view of failures.
+    page.get_by_role("link", name="Overview", exact=True).click()
+    page.get_by_role("link", name=re.compile(r"^All failures")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Failures")
+    page.get_by_label("Window").select_option("WEEK")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("heading", level=2).first).to_contain_text("Last 7 days")
+    assert axe_violations(page) == []
+    shot(page, "activity")
 
 
 def test_install_plugin_job_page_reaches_completed_live(pb, new_session, packages, instance):
@@ -351,7 +335,7 @@ def test_readonly_user_browses_without_actions(pb, new_session, instance, addon,
     pid = pb.bootstrap["project_id"]
     for path in ["/console/", "/console/gaussdb", f"/console/gaussdb/{pid}/{instance['id']}",
                  "/console/servicestage", f"/console/servicestage/{pid}/{addon[0]}", "/console/jobs",
-                 "/console/dbss", f"/console/dbss/{pid}/{audit['id']}", "/console/iam"]:
+                 "/console/dbss", f"/console/dbss/{pid}/{audit['id']}", "/console/iam", "/console/activity"]:
         page.goto(path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         enabled = page.locator("main button:enabled")

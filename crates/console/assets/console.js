@@ -1,7 +1,17 @@
 // plugboard console: the live parts. An element with data-live="URL" is replaced by the
 // fragment at URL every second, until the fragment no longer carries data-live (the job ended).
+// A hidden tab does not poll; it catches up when shown again. (docs/console.md says why this is
+// polling and not server-sent events.)
 (function () {
   "use strict";
+  function later(ms) { setTimeout(whenVisible, ms); }
+  function whenVisible() {
+    if (document.hidden) {
+      document.addEventListener("visibilitychange", whenVisible, { once: true });
+    } else {
+      poll();
+    }
+  }
   function poll() {
     var el = document.querySelector("[data-live]");
     if (!el) { return; }
@@ -13,13 +23,13 @@
         var fresh = t.content.firstElementChild;
         if (!fresh) { return; }
         el.replaceWith(fresh);
-        if (fresh.hasAttribute("data-live")) { setTimeout(poll, 1000); }
+        if (fresh.hasAttribute("data-live")) { later(1000); }
       })
-      .catch(function () { setTimeout(poll, 3000); });
+      .catch(function () { later(3000); });
   }
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { setTimeout(poll, 1000); });
+    document.addEventListener("DOMContentLoaded", function () { later(1000); });
   } else {
-    setTimeout(poll, 1000);
+    later(1000);
   }
 })();

@@ -1,7 +1,7 @@
 //! The DBSS section: audit instances of every project the user may see, an instance's audited
 //! databases with their audit status and probe result; add a database, switch one ON or OFF,
-//! or delete it. (The SQL audit log, risk rules and alarms join this section with statement
-//! auditing.)
+//! or delete it; an audited database's own page with its agents. The SQL audit log, risk rules
+//! and alarms of an instance are in `dbss_audit.rs` and `dbss_rules.rs`.
 
 use crate::gaussdb::PageQuery;
 use crate::layout::{self, pager, Section, PER_PAGE};
@@ -15,6 +15,7 @@ use maud::html;
 use plugboard_api::dbss::routes::{
     ADD_DATABASE_NEW, DELETE_DATABASE_NEW, LIST_DATABASES_NEW, LIST_INSTANCES, SWITCH_DATABASE_NEW,
 };
+use plugboard_api::dbss::routes_audit::{LIST_AGENTS_NEW, LIST_SQLS_NEW};
 use plugboard_service::dbss::rules::{DatabaseFields, TYPES};
 use plugboard_service::dbss::Error;
 use serde::Deserialize;
@@ -72,10 +73,7 @@ pub async fn list(State(ctx): State<Ctx>, signed: Signed, Query(q): Query<PageQu
         }
         @if sections.is_empty() { p { "You may not list audit instances in any project." } }
         (pager("/console/dbss?", page, most))
-        section aria-labelledby="audit-log" {
-            h2 id="audit-log" { "SQL audit log" }
-            p { "The SQL audit log, its risk rules and alarms appear here once statement auditing is available." }
-        }
+        p.note { "An audit instance's page leads to its SQL audit log, its risk rules and its alarms." }
     };
     layout::page(&signed, Section::Dbss, "DBSS audit instances", content)
 }
@@ -110,6 +108,7 @@ pub async fn instance(
     let may_delete = signed.may(&DELETE_DATABASE_NEW, Some(&project));
     let base = format!("/console/dbss/{project}/{id}");
     let content = html! {
+        (crate::dbss_audit::subnav(&signed, &project, &id, crate::dbss_audit::Tab::Databases))
         dl {
             dt { "ID" } dd { (inst.id) }
             dt { "Edition" } dd { (inst.edition) }
@@ -125,7 +124,8 @@ pub async fn instance(
             tbody {
                 @for d in &dbs {
                     tr id={ "db-" (d.id) } {
-                        td { (d.name) } td { (d.db_type) " " (d.version) } td { (d.ip) ":" (d.port) }
+                        td { a href={ (base) "/databases/" (d.id) } { (d.name) } }
+                        td { (d.db_type) " " (d.version) } td { (d.ip) ":" (d.port) }
                         td { (d.status) } td { (d.audit_status) }
                         td { (layout::time(d.probed_at)) @if !d.audit_reason.is_empty() { br; (d.audit_reason) } }
                         td {
@@ -289,4 +289,78 @@ pub async fn add_database(
         Ok(_) => Redirect::to(&format!("/console/dbss/{project}/{id}")).into_response(),
         Err(e) => failure(e),
     }
+}
+
+/// `GET /console/dbss/{project}/{instance}/databases/{db}`: an audited database (a deep link):
+/// its fields, audit status, probe result and agents, and its statements in the audit log.
+pub async fn database(
+    State(ctx): State<Ctx>,
+    signed: Signed,
+    Path((project, id, db)): Path<(String, String, String)>,
+) -> Response {
+    if !layout::sees_project(&signed, &project) {
+        return layout::no_such("audit instance");
+    }
+    if let Err(r) = permit(&signed, &LIST_DATABASES_NEW, Some(&project)).await {
+        return r;
+    }
+    let svc = &ctx.app.services.dbss;
+    let d = match svc.database(&project, &id, &db).await {
+        Ok(d) => d,
+        Err(e) => return crate::dbss_audit::failure(e),
+    };
+    let agents = if signed.may(&LIST_AGENTS_NEW, Some(&project)) {
+        match svc.list_agents(&project, &id, Some(&d.id)).await {
+            Ok(a) => Some(a),
+            Err(e) => return crate::dbss_audit::failure(e),
+        }
+    } else {
+        None
+    };
+    let base = format!("/console/dbss/{project}/{id}");
+    let content = html! {
+        (crate::dbss_audit::subnav(&signed, &project, &id, crate::dbss_audit::Tab::Databases))
+        dl {
+            dt { "ID" } dd { (d.id) }
+            dt { "Type" } dd { (d.db_type) " " (d.version) " (" (d.db_classification) ", " (d.os) ")" }
+            dt { "Address" } dd { (d.ip) ":" (d.port) }
+            dt { "Character set" } dd { (d.charset) }
+            dt { "Audit" } dd { (d.status) }
+            dt { "Audit status" } dd { (d.audit_status) }
+            dt { "Last probe" } dd { (layout::time(d.probed_at)) @if !d.audit_reason.is_empty() { ": " (d.audit_reason) } }
+            dt { "Added" } dd { (layout::time(d.created_at)) }
+        }
+        @if signed.may(&LIST_SQLS_NEW, Some(&project)) {
+            p { a href={ (base) "/audit?db=" (layout::encode(&d.id)) } { "Statements captured on " (d.name) } }
+        }
+        @if let Some(agents) = &agents {
+            h2 { "Agents" }
+            table {
+                thead { tr {
+                    th scope="col" { "Agent" } th scope="col" { "Type" } th scope="col" { "Host" }
+                    th scope="col" { "Switch" } th scope="col" { "Capture" } th scope="col" { "Last heartbeat" }
+                    th scope="col" { "Last error" }
+                } }
+                tbody {
+                    @for a in agents {
+                        tr {
+                            td { (a.agent.id) } td { (a.agent.agent_type) " " (a.agent.agent_os) }
+                            td { (a.agent.agent_ip) }
+                            td { @if a.agent.status == 1 { "ON" } @else { "OFF" } }
+                            td { (match a.datacap_status { 1 => "running", 2 => "sleeping", 3 => "stopped", _ => "abnormal" }) }
+                            td { (layout::time(a.agent.heartbeat_at)) }
+                            td { (a.agent.last_error) }
+                        }
+                    }
+                    @if agents.is_empty() { tr { td colspan="7" { "No agents: nothing is captured yet." } } }
+                }
+            }
+        }
+    };
+    layout::page(
+        &signed,
+        Section::Dbss,
+        &format!("Audited database {}", d.name),
+        content,
+    )
 }

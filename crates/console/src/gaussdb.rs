@@ -1,6 +1,7 @@
 //! The GaussDB section: instances (name, id, version, status, install mode) of every project
 //! the user may see; an instance's page with its plug-ins (each installed one links to its
-//! extensions, `extensions.rs`), its licence and the kernel plug-in install form
+//! extensions, `extensions.rs`), its licence state (stored or not; the text is never shown)
+//! and the form to set it, and the kernel plug-in install form
 //! (**Plug-in name**, **Package URL**, **SHA-256**, **Install**), which leads to the job page.
 
 use crate::layout::{self, pager, Section, PER_PAGE};
@@ -107,6 +108,10 @@ pub async fn instance(
         Err(e) => return failure(e),
     };
     let i = &plugins.instance;
+    let (licence_stored, licence_required) = match svc.license_state(&project, &id).await {
+        Ok(l) => l,
+        Err(e) => return failure(e),
+    };
     let may_install = signed.may(&INSTALL_KERNEL_PLUGIN, Some(&project));
     let may_extensions = signed.may(&LIST_PLUGIN_EXTENSIONS, Some(&project));
     let may_license = signed.may(&SET_KERNEL_PLUGIN_LICENSE, Some(&project));
@@ -136,8 +141,15 @@ pub async fn instance(
                 }
             }
         }
+        h2 { "Licence" }
+        p id="licence-state" {
+            @if licence_stored { "A plug-in licence is stored for this instance." }
+            @else { "No plug-in licence is stored for this instance." }
+            @if !licence_required.is_empty() {
+                " Plug-ins that need one to install: " (licence_required.join(", ")) "."
+            }
+        }
         @if may_license {
-            h2 { "Licence" }
             @if licensed { p.note role="status" { "The licence was stored." } }
             form method="post" action={ "/console/gaussdb/" (project) "/" (i.id) "/license" } {
                 input type="hidden" name="csrf" value=(signed.csrf);

@@ -1,10 +1,10 @@
-//! The IAM section: users, groups, roles, the user's own access keys (never a secret after
-//! creation; a new one's secret shown once) and lockouts (unlock).
+//! The IAM section: users and groups (paged), roles, the user's own access keys (never a
+//! secret after creation; a new one's secret shown once) and lockouts (unlock).
 
-use crate::layout::{self, Section};
+use crate::layout::{self, pager_of, Section, PER_PAGE};
 use crate::session::{form, permit, Signed};
 use crate::Ctx;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
@@ -22,11 +22,30 @@ fn failure(e: Error) -> Response {
     }
 }
 
+/// The page's query: one page number per long list.
+#[derive(Debug, Default, Deserialize)]
+pub struct IamQuery {
+    pub page: Option<String>,
+    pub gpage: Option<String>,
+}
+
+/// Rows `page` (zero-based) of a list held whole.
+fn page_of<T>(rows: &[T], page: i64) -> &[T] {
+    let from = ((page * PER_PAGE) as usize).min(rows.len());
+    let to = (from + PER_PAGE as usize).min(rows.len());
+    &rows[from..to]
+}
+
 async fn content(
     ctx: &Ctx,
     signed: &Signed,
     fresh: Option<(String, String)>,
+    q: &IamQuery,
 ) -> Result<Markup, Response> {
+    let (upage, gpage) = (
+        layout::page_number(q.page.as_deref()),
+        layout::page_number(q.gpage.as_deref()),
+    );
     let s = &signed.principal.subject;
     let svc = &ctx.app.services.identity;
     let users = if signed.may(&LIST_USERS, None) {
@@ -89,15 +108,17 @@ async fn content(
             h2 { "Users" }
             table {
                 thead { tr { th scope="col" { "Name" } th scope="col" { "ID" } th scope="col" { "Enabled" } th scope="col" { "Created" } } }
-                tbody { @for u in users { tr { td { (u.name) @if u.is_owner { " (owner)" } } td { (u.id) } td { @if u.enabled { "yes" } @else { "no" } } td { (layout::time(u.created_at)) } } } }
+                tbody { @for u in page_of(users, upage) { tr { td { (u.name) @if u.is_owner { " (owner)" } } td { (u.id) } td { @if u.enabled { "yes" } @else { "no" } } td { (layout::time(u.created_at)) } } } }
             }
+            (pager_of(&format!("/console/iam?gpage={}&", gpage + 1), "page", "Pages of users", upage, users.len() as i64))
         }
         @if let Some(groups) = &groups {
             h2 { "Groups" }
             table {
                 thead { tr { th scope="col" { "Name" } th scope="col" { "ID" } th scope="col" { "Description" } } }
-                tbody { @for g in groups { tr { td { (g.name) } td { (g.id) } td { (g.description) } } } }
+                tbody { @for g in page_of(groups, gpage) { tr { td { (g.name) } td { (g.id) } td { (g.description) } } } }
             }
+            (pager_of(&format!("/console/iam?page={}&", upage + 1), "gpage", "Pages of groups", gpage, groups.len() as i64))
         }
         @if let Some(roles) = &roles {
             h2 { "Roles" }
@@ -133,8 +154,8 @@ async fn content(
 }
 
 /// `GET /console/iam`.
-pub async fn page(State(ctx): State<Ctx>, signed: Signed) -> Response {
-    match content(&ctx, &signed, None).await {
+pub async fn page(State(ctx): State<Ctx>, signed: Signed, Query(q): Query<IamQuery>) -> Response {
+    match content(&ctx, &signed, None, &q).await {
         Ok(c) => layout::page(&signed, Section::Iam, "IAM", c),
         Err(r) => r,
     }
@@ -168,7 +189,14 @@ pub async fn create_key(State(ctx): State<Ctx>, signed: Signed, body: Bytes) -> 
         Ok(k) => k,
         Err(e) => return failure(e),
     };
-    match content(&ctx, &signed, Some((credential.access, secret))).await {
+    match content(
+        &ctx,
+        &signed,
+        Some((credential.access, secret)),
+        &IamQuery::default(),
+    )
+    .await
+    {
         Ok(c) => layout::page(&signed, Section::Iam, "IAM", c),
         Err(r) => r,
     }
@@ -198,5 +226,18 @@ pub async fn unlock(
     {
         Ok(()) => Redirect::to("/console/iam").into_response(),
         Err(e) => layout::internal(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_of_a_whole_list_is_its_slice_and_past_the_end_is_empty() {
+        let rows: Vec<i64> = (0..120).collect();
+        assert_eq!(page_of(&rows, 0).len(), 50);
+        assert_eq!(page_of(&rows, 2), &rows[100..120]);
+        assert!(page_of(&rows, 9).is_empty());
     }
 }

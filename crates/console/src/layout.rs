@@ -63,6 +63,8 @@ pub enum Section {
     Drivers,
     Jobs,
     Iam,
+    /// A page of no section (the 404 page).
+    Elsewhere,
 }
 
 const NAV: &[(Section, &str, &str)] = &[
@@ -184,18 +186,36 @@ pub fn page_number(q: Option<&str>) -> i64 {
 /// Previous/next links for a list of `total` rows shown `PER_PAGE` at a time; `base` is the
 /// list's URL with its other query parameters (ending in `?` or `&`).
 pub fn pager(base: &str, page: i64, total: i64) -> Markup {
+    pager_of(base, "page", "Pages", page, total)
+}
+
+/// A pager whose page number travels in the query parameter `param` (for pages with two
+/// lists); `label` names the navigation.
+pub fn pager_of(base: &str, param: &str, label: &str, page: i64, total: i64) -> Markup {
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     html! {
-        nav.pager aria-label="Pages" {
+        nav.pager aria-label=(label) {
             @if page > 0 {
-                a href={ (base) "page=" (page) } rel="prev" { "Previous page" }
+                a href={ (base) (param) "=" (page) } rel="prev" { "Previous page" }
             }
             span { "Page " (page + 1) " of " (pages) " (" (total) " in all)" }
             @if page + 1 < pages {
-                a href={ (base) "page=" (page + 2) } rel="next" { "Next page" }
+                a href={ (base) (param) "=" (page + 2) } rel="next" { "Next page" }
             }
         }
     }
+}
+
+/// A query value, percent-encoded (everything but unreserved characters).
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The family a job kind belongs to.

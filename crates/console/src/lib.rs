@@ -5,6 +5,8 @@
 //! ([`plugboard_api::common::auth::refusal`]) before it is shown and again before it runs.
 
 mod dbss;
+mod dbss_audit;
+mod dbss_rules;
 mod drivers;
 mod extensions;
 mod gaussdb;
@@ -15,8 +17,9 @@ mod overview;
 mod servicestage;
 mod session;
 
-use axum::response::Redirect;
-use axum::routing::{get, post};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{any, get, post};
 use axum::Router;
 use plugboard_api::AppState;
 use plugboard_service::console::Console;
@@ -26,6 +29,44 @@ use plugboard_service::console::Console;
 pub struct Ctx {
     pub app: AppState,
     pub console: Console,
+}
+
+/// Any other address under `/console/`: the console's own 404 page (in the frame with the
+/// navigation when signed in), never the API's JSON.
+async fn not_found(signed: Result<session::Signed, Response>) -> Response {
+    const TEXT: &str = "There is no console page at this address.";
+    let mut r = match signed {
+        Ok(signed) => layout::page(
+            &signed,
+            layout::Section::Elsewhere,
+            "Page not found",
+            maud::html! {
+                p.alert role="alert" { (TEXT) }
+                p { a href="/console/" { "Back to the Overview" } }
+            },
+        ),
+        Err(_) => {
+            let body = maud::html! {
+                main id="main" {
+                    h1 { "Page not found" }
+                    p.alert role="alert" { (TEXT) }
+                    p { a href="/console/signin" { "Sign in" } }
+                }
+            };
+            layout::bare("Page not found", body).into_response()
+        }
+    };
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}
+
+/// A console address asked with a method it does not take (a GET of a form's target).
+async fn method_not_allowed() -> Response {
+    layout::message(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Not here",
+        "This console address does not answer that kind of request; use the page's own links and buttons.",
+    )
 }
 
 /// The console's routes, to be merged into the API router.
@@ -38,6 +79,7 @@ pub fn router(app: AppState) -> Router {
             get(|| async { Redirect::permanent("/console/") }),
         )
         .route("/console/", get(overview::page))
+        .route("/console/activity", get(overview::activity))
         .route("/console/assets/console.css", get(layout::css))
         .route("/console/assets/console.js", get(layout::js))
         .route(
@@ -88,6 +130,7 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/console/drivers", get(drivers::list))
         .route("/console/drivers/refresh", post(drivers::refresh))
+        .route("/console/drivers/{uuid}", get(drivers::driver))
         .route("/console/drivers/{uuid}/delete", post(drivers::delete))
         .route("/console/iam", get(iam::page))
         .route("/console/iam/keys", post(iam::create_key))
@@ -99,9 +142,39 @@ pub fn router(app: AppState) -> Router {
             post(dbss::add_database),
         )
         .route(
+            "/console/dbss/{project}/{instance}/databases/{db}",
+            get(dbss::database),
+        )
+        .route(
             "/console/dbss/{project}/{instance}/databases/{db}/{action}",
             post(dbss::database_action),
         )
+        .route(
+            "/console/dbss/{project}/{instance}/audit",
+            get(dbss_audit::log),
+        )
+        .route(
+            "/console/dbss/{project}/{instance}/audit/{sql}",
+            get(dbss_audit::statement),
+        )
+        .route(
+            "/console/dbss/{project}/{instance}/rules",
+            get(dbss_rules::rules),
+        )
+        .route(
+            "/console/dbss/{project}/{instance}/rules/{kind}/{rule}/{to}",
+            post(dbss_rules::switch_rule),
+        )
+        .route(
+            "/console/dbss/{project}/{instance}/alarms",
+            get(dbss_rules::alarms),
+        )
+        .route(
+            "/console/dbss/{project}/{instance}/alarms/{alarm}/mark",
+            post(dbss_rules::mark_alarm),
+        )
+        .route("/console/{*rest}", any(not_found))
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(layout::security_headers))
         .with_state(ctx)
 }

@@ -93,6 +93,7 @@ pub async fn list_audit_sqls(
                 page: req.page,
                 size: req.size,
                 time_order: req.time_order,
+                db_id: None,
             },
         )
         .await?;

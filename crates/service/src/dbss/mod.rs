@@ -290,6 +290,17 @@ impl Dbss {
             .await?)
     }
 
+    /// One of an instance's databases (the console's page of an audited database).
+    pub async fn database(
+        &self,
+        project: &str,
+        instance_id: &str,
+        id: &str,
+    ) -> Result<AuditDatabase> {
+        let inst = self.instance(project, instance_id).await?;
+        self.database_of(&inst.id, id).await
+    }
+
     /// Stop auditing a database.
     pub async fn delete_database(&self, project: &str, instance_id: &str, id: &str) -> Result<()> {
         let inst = self.instance(project, instance_id).await?;

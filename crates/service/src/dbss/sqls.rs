@@ -101,6 +101,9 @@ pub struct ListSqls {
     pub page: Option<i64>,
     pub size: Option<i64>,
     pub time_order: Option<String>,
+    /// One registry database (the console's filter; the API has none): narrows what `db_ip`
+    /// selects.
+    pub db_id: Option<String>,
 }
 
 /// A statement with the registry database it was captured on.
@@ -226,10 +229,20 @@ impl Dbss {
                     dbs.into_iter()
                         .filter(|d| d.ip == ip)
                         .map(|d| d.id)
-                        .collect(),
+                        .collect::<Vec<String>>(),
                 )
             }
             None => None,
+        };
+        let db_ids = match nonempty(&q.db_id) {
+            Some(id) => {
+                let d = self.database_of(&inst.id, &id).await?;
+                Some(match db_ids {
+                    Some(ids) => ids.into_iter().filter(|i| *i == d.id).collect(),
+                    None => vec![d.id],
+                })
+            }
+            None => db_ids,
         };
         let filter = SqlFilter {
             instance_id: inst.id.clone(),

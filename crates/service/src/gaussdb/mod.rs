@@ -360,6 +360,14 @@ impl GaussDb {
         Ok(())
     }
 
+    /// Whether a licence is stored for the instance, and the plug-ins that need one to
+    /// install (`[gaussdb] license_required`). The licence itself is never read back.
+    pub async fn license_state(&self, project: &str, id: &str) -> Result<(bool, Vec<String>)> {
+        let i = self.instance(project, id).await?;
+        let stored = self.store.has_plugin_license(&i.id, "*").await?;
+        Ok((stored, self.config.license_required.clone()))
+    }
+
     /// The installed plug-in `name` of an instance, with the extensions it ships.
     async fn installed_plugin(&self, i: &GaussDbInstance, name: &str) -> Result<Vec<String>> {
         self.store
