@@ -1,7 +1,7 @@
 //! Store conformance, identity: migrations, bootstrap, projects, users, groups, grants, tokens,
 //! keys and lockouts; every case runs on SQLite and on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{bootstrapped, on_both, role, seed};
 use plugboard_core::ids::hex32;

@@ -2,7 +2,7 @@
 //! `(agent, db, seq)` and listed with every filter, rule versions, alarms opened, counted and
 //! closed; every case runs on SQLite and on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::on_both;
 use plugboard_core::ids::{dbss_database_id, hex32};

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{extension_package, status_json, Server};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{extension_package, serve_bytes, sign_at, status_json, Server};
 use serde_json::json;

@@ -12,7 +12,7 @@ pub use plugboard_auth::signing::{
 pub use serde::Deserialize;
 pub use sha2::Sha256;
 
-pub const FIXTURE: &str = include_str!("../fixtures/signing-vectors.json");
+pub const FIXTURE: &str = include_str!("../../fixtures/signing-vectors.json");
 
 #[derive(Deserialize)]
 pub struct Vectors {

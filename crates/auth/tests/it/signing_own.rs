@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod captured;
+use crate::captured;
 
 use captured::*;
 

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{status_json, Server};
 use plugboard_api::common::ops::{Access, Family};

@@ -1,7 +1,7 @@
 //! Store conformance, DBSS: audit instances and databases, limits, paging and counters, probe
 //! claims and outcomes; every case runs on SQLite and on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::on_both;
 use plugboard_core::ids::hex32;

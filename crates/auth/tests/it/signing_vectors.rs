@@ -6,7 +6,7 @@
 //! (decided independently of the crate, see `same_path` and friends): the case of a hex digit in
 //! a percent escape, and the case of a header name.
 
-mod captured;
+use crate::captured;
 
 use captured::*;
 

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::cli::{closed_port, Cli, Run, PROBE_LOOPBACK};
 use common::{extension_package, serve_bytes, Server};

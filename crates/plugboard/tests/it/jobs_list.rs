@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::cli::Cli;
 use common::{extension_package, serve_bytes, status_json, Server};

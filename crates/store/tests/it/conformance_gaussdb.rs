@@ -1,7 +1,7 @@
 //! Store conformance, GaussDB: instances, plugins, licenses and extensions; every case runs on
 //! SQLite and on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::on_both;
 use plugboard_core::ids::hex32;

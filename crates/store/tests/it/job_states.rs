@@ -19,7 +19,7 @@ fn backend() -> Backend {
 
 /// The row-mapping statement of the migration (its index statements need the old indexes).
 fn mapping() -> String {
-    let sql = include_str!("../migrations/0009_jobs_neutral_states.sql");
+    let sql = include_str!("../../migrations/0009_jobs_neutral_states.sql");
     sql.split(';')
         .find(|s| s.contains("UPDATE jobs"))
         .unwrap()
