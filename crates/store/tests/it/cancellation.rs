@@ -12,7 +12,7 @@ where
     F: Fn(Store, Backend) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+    for backend in crate::common::backends() {
         let db = TestDb::new(backend).await;
         let store = db.store().await;
         case(store.clone(), backend).await;

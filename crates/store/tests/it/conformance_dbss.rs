@@ -8,7 +8,7 @@ use plugboard_core::ids::hex32;
 use plugboard_core::time::now_micros;
 use plugboard_store::dbss::*;
 use plugboard_store::testing::TestDb;
-use plugboard_store::{Backend, StoreError};
+use plugboard_store::StoreError;
 
 fn instance(project: &str, limit: i64) -> AuditInstance {
     AuditInstance {
@@ -373,7 +373,7 @@ async fn stale_probe_after_off_and_on_is_not_recorded() {
 
 #[tokio::test]
 async fn concurrent_claims_on_separate_pools_do_not_overlap() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+    for backend in crate::common::backends() {
         let db = TestDb::new(backend).await;
         let store = db.store().await;
         let project = hex32();

@@ -7,7 +7,7 @@ use common::{bootstrapped, on_both, role, seed};
 use plugboard_core::ids::hex32;
 use plugboard_store::identity::*;
 use plugboard_store::testing::TestDb;
-use plugboard_store::{Backend, StoreError};
+use plugboard_store::StoreError;
 
 #[tokio::test]
 async fn migrations_are_idempotent_and_ready() {
@@ -51,7 +51,7 @@ async fn bootstrap_happens_once() {
 
 #[tokio::test]
 async fn concurrent_bootstraps_on_separate_pools_elect_one() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+    for backend in crate::common::backends() {
         let db = TestDb::new(backend).await;
         let first = db.store().await;
         first.upsert_role(&role("te_admin")).await.expect("role");

@@ -147,7 +147,7 @@ async fn actions_while_jobs_end(store: Store) {
 
 #[tokio::test]
 async fn an_action_submitted_while_its_addons_job_ends_does_not_deadlock() {
-    for backend in [Backend::Postgres, Backend::Sqlite] {
+    for backend in crate::common::backends() {
         let db = TestDb::new(backend).await;
         let store = db.store().await;
         actions_while_jobs_end(store.clone()).await;
@@ -160,6 +160,9 @@ async fn an_action_submitted_while_its_addons_job_ends_does_not_deadlock() {
 async fn a_real_deadlock_is_recognised_as_a_conflict_to_run_again() {
     use plugboard_store::retry::is_conflict;
     use sqlx::Connection;
+    if !crate::common::postgres_given() {
+        return;
+    }
     let db = TestDb::new(Backend::Postgres).await;
     let mut a = sqlx::PgConnection::connect(&db.url).await.expect("connect");
     let mut b = sqlx::PgConnection::connect(&db.url).await.expect("connect");

@@ -7,6 +7,7 @@ mod conformance_dbss;
 mod conformance_dbss_audit;
 mod conformance_gaussdb;
 mod conformance_identity;
+mod conformance_zstack_sessions;
 mod deadlock;
 mod job_states;
 mod servicestage;

@@ -9,14 +9,14 @@ use plugboard_store::drivers::DriverRow;
 use plugboard_store::jobs::NewJob;
 use plugboard_store::servicestage::*;
 use plugboard_store::testing::TestDb;
-use plugboard_store::{Backend, Store, StoreError};
+use plugboard_store::{Store, StoreError};
 
 async fn on_both<F, Fut>(case: F)
 where
     F: Fn(Store) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+    for backend in crate::common::backends() {
         let db = TestDb::new(backend).await;
         let store = db.store().await;
         case(store.clone()).await;

@@ -6,7 +6,6 @@ use plugboard_core::ids::hex32;
 use plugboard_store::jobs::NewJob;
 use plugboard_store::testing::TestDb;
 use plugboard_store::zstack::SubmitApiJobError;
-use plugboard_store::Backend;
 
 const KINDS: &[&str] = &["ZStackRefreshPluginDrivers", "ZStackDeletePluginDrivers"];
 
@@ -27,7 +26,7 @@ fn api_job(account: &str) -> NewJob {
 
 #[tokio::test]
 async fn api_jobs_are_capped_per_account_until_some_end() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+    for backend in crate::common::backends() {
         let db = TestDb::new(backend).await;
         let store = db.store().await;
         let (a, b) = (hex32(), hex32());
