@@ -330,20 +330,7 @@ async fn json_with_trailing_garbage_is_400_naming_the_problem_and_stores_nothing
     assert_eq!(groups["groups"], json!([]), "{groups}");
 
     // GaussDB: install a kernel plug-in on a simulated instance.
-    let (st, inst) = call(
-        &s,
-        &token,
-        "POST",
-        &format!("/plugboard/v1/projects/{pid}/gaussdb/instances"),
-        Some(
-            &json!({"name": "sim", "host": "db.example", "port": 6000, "user": "app",
-            "password": "", "database": "postgres", "install": {"mode": "simulated"}})
-            .to_string(),
-        ),
-    )
-    .await;
-    assert_eq!(st, 201, "{inst}");
-    let iid = inst["id"].as_str().unwrap();
+    let iid = s.simulated_gaussdb_instance(&token).await;
     let install = json!({"plugin_name": name, "url": "https://8.8.8.8/p.tar.gz",
         "sha_256": "0".repeat(64)});
     let (st, body) = call(
@@ -390,19 +377,6 @@ fn trickle_server(every: Duration) -> String {
     base
 }
 
-async fn wait_job(s: &Server, token: &str, pid: &str, job: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (st, j) = call(s, token, "GET", &format!("/v3/{pid}/jobs?id={job}"), None).await;
-        assert_eq!(st, 200, "{j}");
-        if j["job"]["status"] != "Running" {
-            return j["job"].clone();
-        }
-        assert!(Instant::now() < deadline, "job still running: {j}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_trickling_download_fails_the_job_and_the_instance_takes_another_install() {
     let name = format!("pbslow_{}", &plugboard_core::ids::hex32()[..6]);
@@ -418,21 +392,14 @@ async fn a_trickling_download_fails_the_job_and_the_instance_takes_another_insta
     let token = s.admin_token().await;
     let pid = s.b("project_id");
     let pg_config = "/usr/bin/pg_config";
-    let (st, inst) = call(
-        &s,
-        &token,
-        "POST",
-        &format!("/plugboard/v1/projects/{pid}/gaussdb/instances"),
-        Some(
-            &json!({"name": "pg", "host": "127.0.0.1", "port": 5432, "user": "postgres",
-            "password": "", "database": "postgres",
-            "install": {"mode": "local", "pg_config": pg_config}})
-            .to_string(),
-        ),
-    )
-    .await;
-    assert_eq!(st, 201, "{inst}");
-    let iid = inst["id"].as_str().unwrap();
+    let iid = s
+        .register_gaussdb_instance(
+            &token,
+            json!({"name": "pg", "host": "127.0.0.1", "port": 5432, "user": "postgres",
+                "password": "", "database": "postgres",
+                "install": {"mode": "local", "pg_config": pg_config}}),
+        )
+        .await;
     let install =
         |url: String| json!({"plugin_name": name, "url": url, "sha_256": sha}).to_string();
     let path = format!("/v3/{pid}/instances/{iid}/kernel-plugin");
@@ -457,7 +424,7 @@ async fn a_trickling_download_fails_the_job_and_the_instance_takes_another_insta
     )
     .await;
     assert_eq!(st, 409, "{busy}");
-    let done = wait_job(&s, &token, &pid, &job_id).await;
+    let done = s.wait_gaussdb_job(&token, &job_id).await;
     assert_eq!(done["status"], "Failed", "{done}");
     let reason = done["fail_reason"].as_str().unwrap();
     assert!(

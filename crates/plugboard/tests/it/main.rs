@@ -1,6 +1,8 @@
 //! The integration tests of the plugboard binary, one binary: a module per former test file.
 //! The crate is a binary, so the tests drive it as a process (`common::TestApp`).
 
+#![allow(clippy::unwrap_used)] // the helpers, as every test module
+
 mod common;
 
 mod cli_profile;

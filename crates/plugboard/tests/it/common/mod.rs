@@ -1,6 +1,7 @@
-//! Test harness: starts the real `plugboard` binary (port 0, fresh data directory, SQLite or a
-//! fresh PostgreSQL database) and talks to it over HTTP, signing requests the way the official
-//! SDK does.
+//! Test harness: [`TestApp`] starts the real `plugboard` binary (port 0, fresh data directory,
+//! SQLite or a fresh PostgreSQL database) and talks to it over HTTP, signing requests the way
+//! the official SDK does, with one helper method per endpoint the tests call often (a token, a
+//! ZStack session, a registered GaussDB instance, an install, a job followed to its end).
 #![allow(dead_code)]
 
 pub mod cli;
@@ -22,7 +23,8 @@ pub fn backend() -> Backend {
     }
 }
 
-pub struct Server {
+/// The real binary, started for one test (zero2prod's `TestApp`).
+pub struct TestApp {
     pub child: Option<Child>,
     pub data_dir: PathBuf,
     pub base: String,
@@ -32,13 +34,13 @@ pub struct Server {
     config: Option<String>,
 }
 
-impl Server {
+impl TestApp {
     /// Start a server with an optional `plugboard.toml`.
-    pub async fn start(config: Option<&str>) -> Server {
+    pub async fn start(config: Option<&str>) -> TestApp {
         let db = TestDb::new(backend()).await;
         let data_dir = std::env::temp_dir().join(format!("pbsrv-{}", plugboard_core::ids::hex32()));
         std::fs::create_dir_all(&data_dir).expect("data dir");
-        let mut server = Server {
+        let mut server = TestApp {
             child: None,
             data_dir,
             base: String::new(),
@@ -235,6 +237,73 @@ impl Server {
     }
 }
 
+/// The name the test modules were written with.
+pub type Server = TestApp;
+
+/// Endpoint helpers: each sends one request as the bootstrap admin's token holder and checks
+/// the status the caller always expects.
+impl TestApp {
+    /// `method path` with `X-Auth-Token: token` (and `body` as JSON): status and JSON body.
+    pub async fn call(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        call(self, token, method, path, body).await
+    }
+
+    /// Register a GaussDB instance in the bootstrap project (`POST /plugboard/v1/projects/
+    /// {project}/gaussdb/instances` with `body`); its id.
+    pub async fn register_gaussdb_instance(&self, token: &str, body: Value) -> String {
+        let pid = self.b("project_id");
+        let path = format!("/plugboard/v1/projects/{pid}/gaussdb/instances");
+        let (status, inst) = self.call(token, "POST", &path, Some(body)).await;
+        assert_eq!(status, 201, "{inst}");
+        inst["id"].as_str().expect("instance id").to_string()
+    }
+
+    /// A GaussDB instance whose installs the simulated mode carries out; its id.
+    pub async fn simulated_gaussdb_instance(&self, token: &str) -> String {
+        self.register_gaussdb_instance(
+            token,
+            serde_json::json!({"name": "sim", "host": "db.example", "port": 6000, "user": "app",
+                "password": "", "database": "postgres", "install": {"mode": "simulated"}}),
+        )
+        .await
+    }
+
+    /// `InstallKernelPlugin` on `instance` with `body`: status and JSON body.
+    pub async fn install_kernel_plugin(
+        &self,
+        token: &str,
+        instance: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let pid = self.b("project_id");
+        let path = format!("/v3/{pid}/instances/{instance}/kernel-plugin");
+        self.call(token, "POST", &path, Some(body)).await
+    }
+
+    /// Follow a GaussDB job (`ShowJobDetail`) until it is no longer Running (30 s at most);
+    /// the job.
+    pub async fn wait_gaussdb_job(&self, token: &str, job: &str) -> Value {
+        let pid = self.b("project_id");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let path = format!("/v3/{pid}/jobs?id={job}");
+            let (status, j) = self.call(token, "GET", &path, None).await;
+            assert_eq!(status, 200, "{j}");
+            if j["job"]["status"] != "Running" {
+                return j["job"].clone();
+            }
+            assert!(Instant::now() < deadline, "job still running: {j}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn sign_at(
     client: &reqwest::Client,
@@ -303,7 +372,7 @@ pub fn sign_at(
     req
 }
 
-impl Drop for Server {
+impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().ok();
