@@ -56,6 +56,21 @@ async fn gateway_refusals_are_flat_apig_bodies_naming_the_request_id() {
     assert_ne!(a.request_id(), b.request_id());
 }
 
+/// Moved from the spawned-binary suite (crates/plugboard/tests/it/gateway.rs): no process needed.
+#[tokio::test]
+async fn unknown_route_and_wrong_method_are_apig_0101_with_request_id() {
+    let app = App::new().await;
+    let no_api = "The API does not exist or has not been published in the environment.";
+    for (method, path) in [
+        ("GET", "/v3/nope"),
+        ("PATCH", "/v3/auth/tokens"),
+        ("DELETE", "/healthz"),
+    ] {
+        let r = app.call(method, path, None, None).await;
+        r.is(404, apig(&r, "APIG.0101", no_api));
+    }
+}
+
 #[tokio::test]
 async fn gaussdb_errors_are_flat_dbs_codes_in_the_language_asked_for() {
     let app = App::new().await;
