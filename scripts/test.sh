@@ -16,7 +16,8 @@
 #    browser tests — going on after a failure where the later stages can still run.
 # 3. Ends with one summary table of every stage; exits 1 if any stage failed.
 #
-# Env: PLUGBOARD_TEST_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+# Env: PLUGBOARD_TEST_PG_ADMIN_URL (the full run's default postgres://postgres@127.0.0.1:5432/postgres;
+#      --quick sets none, and the store suite then runs on SQLite alone).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,49 +35,31 @@ case "${1:-}" in
         ;;
 esac
 
-export PLUGBOARD_TEST_PG_ADMIN_URL="${PLUGBOARD_TEST_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# The full run names PostgreSQL for the store suite; --quick leaves the variable as it finds it,
+# so without it the store suite runs on SQLite alone (each test prints what it skipped).
+[ "$quick" -eq 1 ] ||
+    export PLUGBOARD_TEST_PG_ADMIN_URL="${PLUGBOARD_TEST_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
 # The tests --quick leaves to the full run, as "<nextest binary id> <test name>": each needs
 # PostgreSQL on 127.0.0.1:5432 (whatever the back-end under test), MariaDB on 127.0.0.1:3306,
 # or root (writing into PostgreSQL's extension directories). Found by running the SQLite tests
 # as an unprivileged user with no service reachable; a new test of that kind belongs here.
 QUICK_SKIP=(
-    "plugboard-drivers::probe mariadb_greets_as_mysql"
-    "plugboard-drivers::probe mariadb_port_probed_as_postgres_is_not_postgres"
-    "plugboard-drivers::probe policy_is_checked_before_connecting"
-    "plugboard-drivers::probe postgres_answers_sslrequest"
-    "plugboard-drivers::probe postgres_port_probed_as_mysql_times_out"
-    "plugboard-drivers::probe tcp_only_on_open_ports"
-    "plugboard-jobs::engine two_engines_on_postgres_run_every_job_exactly_once"
-    "plugboard-store::cancellation a_connection_returned_inside_a_transaction_is_closed_not_reused"
-    "plugboard-store::cancellation writes_cancelled_at_random_points_never_leak_a_transaction"
-    "plugboard-store::conformance_dbss concurrent_claims_on_separate_pools_do_not_overlap"
-    "plugboard-store::conformance_dbss limit_duplicates_paging_and_counters"
-    "plugboard-store::conformance_dbss probe_claims_and_outcomes"
-    "plugboard-store::conformance_dbss stale_probe_after_off_and_on_is_not_recorded"
-    "plugboard-store::conformance_gaussdb gaussdb_instances_plugins_licenses_and_extensions"
-    "plugboard-store::conformance_identity bootstrap_happens_once"
-    "plugboard-store::conformance_identity concurrent_bootstraps_on_separate_pools_elect_one"
-    "plugboard-store::conformance_identity lockouts_count_lock_expire_clear_and_list"
-    "plugboard-store::conformance_identity migrations_are_idempotent_and_ready"
-    "plugboard-store::conformance_identity projects"
-    "plugboard-store::conformance_identity tokens_and_keys"
-    "plugboard-store::conformance_identity users_groups_grants_and_cascading_delete"
-    "plugboard-store::deadlock a_real_deadlock_is_recognised_as_a_conflict_to_run_again"
-    "plugboard-store::deadlock an_action_submitted_while_its_addons_job_ends_does_not_deadlock"
-    "plugboard-store::servicestage addons_come_with_their_jobs_and_follow_them"
-    "plugboard-store::servicestage driver_rows_keep_their_soft_delete_across_refreshes"
-    "plugboard-store::servicestage environments_are_unique_per_project_paged_ordered_and_updated"
-    "plugboard-store::servicestage jobs_pinned_to_a_host_are_claimed_only_there"
-    "plugboard-store::zstack_api_jobs api_jobs_are_capped_per_account_until_some_end"
-    "plugboard::cli_workflows audit_a_real_mariadb_from_the_command_line"
-    "plugboard::cli_workflows install_a_plugin_and_follow_its_job_from_the_command_line"
-    "plugboard::dbss audit_on_reaches_real_databases_and_reports_errors"
-    "plugboard::hardening_api a_trickling_download_fails_the_job_and_the_instance_takes_another_install"
-    "plugboard::scale_out a_process_with_another_master_key_refuses_to_start"
-    "plugboard::scale_out processes_starting_at_once_bootstrap_exactly_once"
-    "plugboard::scale_out readyz_says_when_the_store_is_gone"
-    "plugboard::scale_out two_processes_share_one_lockout"
+    "plugboard-drivers::it probe::mariadb_greets_as_mysql"
+    "plugboard-drivers::it probe::mariadb_port_probed_as_postgres_is_not_postgres"
+    "plugboard-drivers::it probe::policy_is_checked_before_connecting"
+    "plugboard-drivers::it probe::postgres_answers_sslrequest"
+    "plugboard-drivers::it probe::postgres_port_probed_as_mysql_times_out"
+    "plugboard-drivers::it probe::tcp_only_on_open_ports"
+    "plugboard-jobs::it engine::two_engines_on_postgres_run_every_job_exactly_once"
+    "plugboard::it cli_workflows::audit_a_real_mariadb_from_the_command_line"
+    "plugboard::it cli_workflows::install_a_plugin_and_follow_its_job_from_the_command_line"
+    "plugboard::it dbss::audit_on_reaches_real_databases_and_reports_errors"
+    "plugboard::it hardening_api::a_trickling_download_fails_the_job_and_the_instance_takes_another_install"
+    "plugboard::it scale_out::a_process_with_another_master_key_refuses_to_start"
+    "plugboard::it scale_out::processes_starting_at_once_bootstrap_exactly_once"
+    "plugboard::it scale_out::readyz_says_when_the_store_is_gone"
+    "plugboard::it scale_out::two_processes_share_one_lockout"
 )
 
 # -- prerequisites ---------------------------------------------------------------------------

@@ -41,7 +41,9 @@ pub struct Inner {
     pub config: Config,
     /// The domain: what handlers call.
     pub services: Services,
-    pub store: Store,
+    /// The store, for this crate's health checks and project lookups only: other crates reach
+    /// it through the services (e.g. [`AppState::console_service`]).
+    pub(crate) store: Store,
     pub identity: Arc<Identity>,
     /// The URL clients reach this server at (no trailing slash).
     pub public_url: String,
@@ -87,6 +89,15 @@ impl AppState {
             project_domains: RwLock::new(HashMap::new()),
             domain_projects: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// The console's service (sessions, CSRF), over this state's store and identity.
+    pub fn console_service(&self) -> plugboard_service::console::Console {
+        plugboard_service::console::Console::new(
+            self.store.clone(),
+            self.identity.clone(),
+            &self.config.console,
+        )
     }
 
     /// An absolute link to `path` on this server.

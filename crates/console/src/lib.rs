@@ -71,7 +71,7 @@ async fn method_not_allowed() -> Response {
 
 /// The console's routes, to be merged into the API router.
 pub fn router(app: AppState) -> Router {
-    let console = Console::new(app.store.clone(), app.identity.clone(), &app.config.console);
+    let console = app.console_service();
     let ctx = Ctx { app, console };
     Router::new()
         .route(

@@ -26,4 +26,5 @@ pub mod probe;
 pub mod registry;
 pub mod simulated;
 pub mod step;
+#[cfg(feature = "testing")]
 pub mod testing;

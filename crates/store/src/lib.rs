@@ -20,6 +20,7 @@ pub mod lockout;
 pub mod notify;
 pub mod retry;
 pub mod servicestage;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod zstack;
 

@@ -1,0 +1,23 @@
+//! The integration tests of the plugboard binary, one binary: a module per former test file.
+//! The crate is a binary, so the tests drive it as a process (`common::TestApp`).
+
+#![allow(clippy::unwrap_used)] // the helpers, as every test module
+
+mod common;
+
+mod cli_profile;
+mod cli_servicestage;
+mod cli_workflows;
+mod dbss;
+mod drivers;
+mod gateway;
+mod hardening_api;
+mod hardening_http;
+mod iam;
+mod jobs_list;
+mod lifecycle;
+mod lockout;
+mod openapi;
+mod reliability;
+mod scale_out;
+mod zstack_hardening;

@@ -1,0 +1,14 @@
+//! The integration tests of plugboard-store, one binary: a module per former test file.
+
+mod common;
+
+mod cancellation;
+mod conformance_dbss;
+mod conformance_dbss_audit;
+mod conformance_gaussdb;
+mod conformance_identity;
+mod conformance_zstack_sessions;
+mod deadlock;
+mod job_states;
+mod servicestage;
+mod zstack_api_jobs;
