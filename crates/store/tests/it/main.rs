@@ -5,6 +5,7 @@ mod common;
 mod cancellation;
 mod conformance_dbss;
 mod conformance_dbss_audit;
+mod conformance_dbss_audit_counters;
 mod conformance_gaussdb;
 mod conformance_identity;
 mod conformance_zstack_sessions;

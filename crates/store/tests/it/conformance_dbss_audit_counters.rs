@@ -3,9 +3,7 @@
 //! statements' deletion; the shared QPS bucket and its overflow alarm; the silent-agent alarm.
 //! Every case runs on SQLite and on PostgreSQL, with explicit times (no clock in the asserts).
 
-mod common;
-
-use common::on_both;
+use crate::common::on_both;
 use plugboard_core::ids::{dbss_database_id, hex32};
 use plugboard_store::dbss_audit::counters::{minute_of, MINUTE};
 use plugboard_store::dbss_audit::*;
@@ -378,8 +376,7 @@ async fn a_silent_agent_that_is_on_alarms_until_it_speaks() {
 #[tokio::test]
 async fn separate_pools_draw_from_one_bucket() {
     use plugboard_store::testing::TestDb;
-    use plugboard_store::Backend;
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+    for backend in crate::common::backends() {
         let db = TestDb::new(backend).await;
         let mut pools = vec![];
         for _ in 0..4 {
