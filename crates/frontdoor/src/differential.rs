@@ -9,7 +9,9 @@
 
 use crate::accept::connection_builder;
 use crate::anonymous::AnonymousBodies;
+use crate::framing::{scan_chunked, Framing};
 use crate::guarded::{Guarded, Handback};
+use crate::head::{check_head, HeadCheck};
 use crate::Limits;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -144,6 +146,65 @@ fn deliberately_stricter(refusal: &str) -> bool {
     refusal.contains("both Content-Length and Transfer-Encoding")
 }
 
+/// How the guard's head check and body framing alone divide a whole stream.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    /// Every byte is in a request.
+    Clean,
+    /// The stream ends inside a head or a body.
+    Partial,
+    /// A body hyper fails: handed to hyper as it is.
+    Passthrough,
+    /// A head refused.
+    Refused,
+    /// An HTTP/1.0 request: hyper closes the connection after it.
+    Closed,
+}
+
+/// The heads the guard passes on in `stream` on its own (not paced by hyper's reads), and how
+/// its walk ended.
+fn guard_alone(stream: &[u8]) -> (usize, End) {
+    let l = limits();
+    let (mut at, mut heads) = (0, 0);
+    while at < stream.len() {
+        let rest = &stream[at..];
+        let (len, framing) =
+            match check_head(rest, l.max_uri_bytes, l.max_header_bytes, l.max_headers) {
+                HeadCheck::Partial => return (heads, End::Partial),
+                HeadCheck::Refuse(_) => return (heads, End::Refused),
+                HeadCheck::Complete { len, framing, .. } => (len, framing),
+            };
+        heads += 1;
+        let http10 = rest[..len]
+            .split(|b| *b == b'\n')
+            .find(|line| !line.is_empty() && *line != b"\r")
+            .is_some_and(|line| line.trim_ascii_end().ends_with(b"HTTP/1.0"));
+        at += len;
+        match framing {
+            Framing::Length(n) => {
+                if ((stream.len() - at) as u64) < n {
+                    return (heads, End::Partial);
+                }
+                at += usize::try_from(n).unwrap();
+            }
+            mut chunked @ Framing::Chunked(_) => {
+                let (used, next) = scan_chunked(&mut chunked, &stream[at..]);
+                at += used;
+                match next {
+                    Some(Framing::Head) => {}
+                    Some(_) => return (heads, End::Passthrough),
+                    None => return (heads, End::Partial),
+                }
+            }
+            _ => {}
+        }
+        if http10 {
+            return (heads, End::Closed);
+        }
+    }
+    (heads, End::Clean)
+}
+
 /// Serve `stream` both ways and hold the guard to hyper's request boundaries.
 fn agree(stream: &[u8]) -> (Outcome, Outcome) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -164,6 +225,36 @@ fn agree(stream: &[u8]) -> (Outcome, Outcome) {
         guarded.requests.len(),
         "every head the guard checked is a request hyper parsed, and none went unchecked\n{shown:?}\n{guarded:?}"
     );
+    // The guard alone, over the whole stream: where hyper takes n requests, the guard found n
+    // heads, and it hands hyper the body hyper fails.
+    let (heads, end) = guard_alone(stream);
+    let failed_last = plain.requests.last().is_some_and(|r| r.body.is_none());
+    let alone = format!(
+        "guard alone: {heads} heads, {end:?}; hyper: {:?}",
+        plain.requests
+    );
+    match end {
+        End::Refused
+            if guarded
+                .refusal
+                .as_deref()
+                .is_some_and(deliberately_stricter) =>
+        {
+            assert!(plain.requests.len() <= heads + 1, "{alone}\n{shown:?}")
+        }
+        End::Clean => assert!(
+            heads == plain.requests.len() && !failed_last,
+            "{alone}\n{shown:?}"
+        ),
+        End::Passthrough => assert!(
+            heads == plain.requests.len() && failed_last,
+            "{alone}\n{shown:?}"
+        ),
+        End::Closed => assert!(heads >= plain.requests.len(), "{alone}\n{shown:?}"),
+        End::Partial | End::Refused => {
+            assert_eq!(heads, plain.requests.len(), "{alone}\n{shown:?}")
+        }
+    }
     match &guarded.refusal {
         None => assert_eq!(
             guarded.requests, plain.requests,
@@ -277,8 +368,22 @@ fn request() -> impl Strategy<Value = Vec<u8>> {
             r.extend(b);
             r
         }),
-        (target, proptest::collection::vec(chunk, 0..4), trailers).prop_map(
-            |(t, chunks, trailers)| {
+        (
+            target,
+            proptest::collection::vec(chunk, 0..4),
+            trailers,
+            proptest::collection::vec(prop::bool::weighted(0.1), 16),
+        )
+            .prop_map(|(t, chunks, trailers, bare)| {
+                // Each line end of the body is CRLF or, now and then, a bare LF.
+                let mut bare = bare.into_iter().cycle();
+                let mut eol = move || {
+                    if bare.next() == Some(true) {
+                        &b"\n"[..]
+                    } else {
+                        &b"\r\n"[..]
+                    }
+                };
                 let mut r =
                     format!("PUT {t} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
                         .into_bytes();
@@ -292,25 +397,28 @@ fn request() -> impl Strategy<Value = Vec<u8>> {
                     if let Some(ext) = ext {
                         r.extend(format!(";{ext}").as_bytes());
                     }
-                    r.extend(b"\r\n");
+                    r.extend(eol());
                     r.extend(data);
-                    r.extend(b"\r\n");
+                    r.extend(eol());
                 }
-                r.extend(b"0\r\n");
+                r.extend(b"0");
+                r.extend(eol());
                 for t in trailers {
-                    r.extend(format!("{t}\r\n").as_bytes());
+                    r.extend(t.as_bytes());
+                    r.extend(eol());
                 }
-                r.extend(b"\r\n");
+                r.extend(eol());
                 r
-            }
-        ),
+            }),
     ]
 }
 
-/// A stream of requests, maybe cut short, maybe with one byte changed.
+/// A stream of requests, maybe with one CR taken out (a bare LF), maybe cut short, maybe with
+/// one byte changed.
 fn stream() -> impl Strategy<Value = Vec<u8>> {
     (
         proptest::collection::vec(request(), 1..5),
+        proptest::option::of(any::<prop::sample::Index>()),
         proptest::option::of(any::<prop::sample::Index>()),
         proptest::option::of((
             any::<prop::sample::Index>(),
@@ -328,8 +436,12 @@ fn stream() -> impl Strategy<Value = Vec<u8>> {
             ],
         )),
     )
-        .prop_map(|(requests, cut, mutation)| {
+        .prop_map(|(requests, bare_lf, cut, mutation)| {
             let mut s = requests.concat();
+            let crs: Vec<usize> = (0..s.len()).filter(|i| s[*i] == b'\r').collect();
+            if let (Some(at), false) = (bare_lf, crs.is_empty()) {
+                s.remove(crs[at.index(crs.len())]);
+            }
             if let Some((at, byte)) = mutation {
                 let at = at.index(s.len());
                 s[at] = byte;
