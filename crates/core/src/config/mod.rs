@@ -6,7 +6,10 @@
 
 mod checks;
 
-use checks::{absolute, absolute_sqlite_url, check_database_url, check_listen, check_public_url};
+use checks::{
+    absolute, absolute_sqlite_url, check_database_url, check_listen, check_public_url,
+    check_tls_files,
+};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -447,18 +450,7 @@ impl Config {
             check_public_url(u)?;
         }
         let mut http = file.http;
-        match (&http.tls_certificate_file, &http.tls_key_file) {
-            (Some(cert), Some(key)) => {
-                http.tls_certificate_file = Some(absolute(cert)?);
-                http.tls_key_file = Some(absolute(key)?);
-            }
-            (None, None) => {}
-            _ => {
-                return Err(ConfigError::Invalid(
-                    "[http] tls_certificate_file and tls_key_file go together: set both to serve HTTPS, or neither".into(),
-                ))
-            }
-        }
+        check_tls_files(&mut http)?;
         Ok(Self {
             listen,
             master_key_file: match &file.master_key_file {
