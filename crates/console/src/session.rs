@@ -6,6 +6,7 @@ use crate::Ctx;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
+use axum::http::uri::Scheme;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -83,10 +84,34 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// How the request reached plugboard: `https` when over TLS (the front door marks such
+/// requests with `Scheme::HTTPS` in their extensions) — cookies are then `Secure`, as they are
+/// when the public URL is https (TLS ended by a proxy in front).
+#[derive(Debug, Clone, Copy)]
+pub struct Transport {
+    https: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Transport {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(parts))
+    }
+}
+
+impl Transport {
+    fn of(parts: &Parts) -> Self {
+        Self {
+            https: parts.extensions.get::<Scheme>() == Some(&Scheme::HTTPS),
+        }
+    }
+}
+
 /// A `Set-Cookie` value for a console cookie (`max_age` 0: remove it).
-fn set_cookie(ctx: &Ctx, name: &str, value: &str, max_age: Option<u32>) -> String {
+fn set_cookie(ctx: &Ctx, via: Transport, name: &str, value: &str, max_age: Option<u32>) -> String {
     let mut c = format!("{name}={value}; Path=/console; HttpOnly; SameSite=Strict");
-    if ctx.app.public_url.starts_with("https://") {
+    if via.https || ctx.app.public_url.starts_with("https://") {
         c.push_str("; Secure");
     }
     if let Some(age) = max_age {
@@ -119,7 +144,7 @@ impl FromRequestParts<Ctx> for Signed {
         let live = match ctx.console.session(&id).await {
             Ok(Some(s)) => s,
             Ok(None) => {
-                let gone = set_cookie(ctx, COOKIE_NAME, "", Some(0));
+                let gone = set_cookie(ctx, Transport::of(parts), COOKIE_NAME, "", Some(0));
                 return Err(see_other("/console/signin", &[gone]));
             }
             Err(e) => return Err(layout::internal(&e)),
@@ -194,11 +219,17 @@ pub struct SignIn {
 }
 
 /// `GET /console/signin`.
-pub async fn signin_page(State(ctx): State<Ctx>) -> Response {
-    signin_form(&ctx, &SignIn::default(), None, StatusCode::OK)
+pub async fn signin_page(State(ctx): State<Ctx>, via: Transport) -> Response {
+    signin_form(&ctx, via, &SignIn::default(), None, StatusCode::OK)
 }
 
-fn signin_form(ctx: &Ctx, f: &SignIn, error: Option<&str>, status: StatusCode) -> Response {
+fn signin_form(
+    ctx: &Ctx,
+    via: Transport,
+    f: &SignIn,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let pre = plugboard_core::ids::hex32();
     let body = html! {
         main.signin id="main" {
@@ -226,7 +257,7 @@ fn signin_form(ctx: &Ctx, f: &SignIn, error: Option<&str>, status: StatusCode) -
         }
     };
     let mut r = (status, layout::bare("Sign in", body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&set_cookie(ctx, PRE_COOKIE, &pre, None)) {
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(ctx, via, PRE_COOKIE, &pre, None)) {
         r.headers_mut().append(SET_COOKIE, v);
     }
     r
@@ -234,7 +265,12 @@ fn signin_form(ctx: &Ctx, f: &SignIn, error: Option<&str>, status: StatusCode) -
 
 /// `POST /console/signin`: the same password check, lockout and timing as
 /// `POST /v3/auth/tokens`; the same words for every failure.
-pub async fn signin(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn signin(
+    State(ctx): State<Ctx>,
+    via: Transport,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let f: SignIn = match serde_urlencoded::from_bytes(&body) {
         Ok(f) => f,
         Err(e) => return layout::bad_request(&e.to_string()),
@@ -251,18 +287,25 @@ pub async fn signin(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> 
         Ok(s) => see_other(
             "/console/",
             &[
-                set_cookie(&ctx, COOKIE_NAME, &s.id, None),
-                set_cookie(&ctx, PRE_COOKIE, "", Some(0)),
+                set_cookie(&ctx, via, COOKIE_NAME, &s.id, None),
+                set_cookie(&ctx, via, PRE_COOKIE, "", Some(0)),
             ],
         ),
         Err(ConsoleError::Store(e)) => layout::internal(&e),
-        Err(e) => signin_form(&ctx, &f, Some(&e.to_string()), StatusCode::UNAUTHORIZED),
+        Err(e) => signin_form(
+            &ctx,
+            via,
+            &f,
+            Some(&e.to_string()),
+            StatusCode::UNAUTHORIZED,
+        ),
     }
 }
 
 /// `POST /console/signout`: ends the session (CSRF-checked like every form).
 pub async fn signout(
     State(ctx): State<Ctx>,
+    via: Transport,
     signed: Signed,
     headers: HeaderMap,
     body: Bytes,
@@ -279,6 +322,6 @@ pub async fn signout(
     }
     see_other(
         "/console/signin",
-        &[set_cookie(&ctx, COOKIE_NAME, "", Some(0))],
+        &[set_cookie(&ctx, via, COOKIE_NAME, "", Some(0))],
     )
 }

@@ -7,7 +7,6 @@ mod cli;
 mod datadir;
 mod dbss_agent;
 mod driver_step;
-mod http_server;
 mod serve;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};

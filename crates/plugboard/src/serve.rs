@@ -44,6 +44,17 @@ pub fn run(args: ServeArgs) -> ExitCode {
         eprintln!("plugboard: {e}");
         return ExitCode::from(2);
     }
+    // The TLS pair is read (and checked to belong together) before anything is written.
+    let tls = match config.http.tls() {
+        Some((cert, key)) => match plugboard_frontdoor::Tls::load(cert, key) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                eprintln!("plugboard: [http] TLS: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     init_logging(config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -76,7 +87,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(serve(config, early)) {
+    match runtime.block_on(serve(config, early, tls)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = error_chain(&e), "plugboard stopped");
@@ -159,8 +170,12 @@ async fn connect(config: &Config) -> anyhow::Result<Store> {
 }
 
 /// Serve until a signal; `early` is the store when it was opened before the data directory
-/// was locked (PostgreSQL).
-async fn serve(config: Config, early: Option<Store>) -> anyhow::Result<()> {
+/// was locked (PostgreSQL); `tls`: serve HTTPS.
+async fn serve(
+    config: Config,
+    early: Option<Store>,
+    tls: Option<plugboard_frontdoor::Tls>,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let key = MasterKey::load_or_create(&config.master_key_file)?;
@@ -178,7 +193,7 @@ async fn serve(config: Config, early: Option<Store>) -> anyhow::Result<()> {
     let public_url = config
         .public_url
         .clone()
-        .unwrap_or_else(|| derived_public_url(local));
+        .unwrap_or_else(|| derived_public_url(local, tls.is_some()));
     bootstrap::bootstrap(&store, &key, &config, &public_url).await?;
     bootstrap::check_master_key(&store, &key, &config.master_key_file).await?;
 
@@ -256,10 +271,11 @@ async fn serve(config: Config, early: Option<Store>) -> anyhow::Result<()> {
         }
     });
     // In-flight requests get `shutdown_timeout_seconds` to finish; then the process exits anyway.
-    crate::http_server::serve(
+    plugboard_frontdoor::serve(
         listener,
         app,
-        crate::http_server::Limits::from_config(&config.http),
+        plugboard_frontdoor::Limits::from_config(&config.http),
+        tls,
         shutdown_signal(),
     )
     .await;
@@ -357,16 +373,17 @@ async fn metrics_upkeep(handle: PrometheusHandle) {
     }
 }
 
-/// The public URL when none is configured: the address listened on, with a wildcard address
-/// (`0.0.0.0`, `[::]`) replaced by the loopback address of the same family, since clients
-/// cannot connect to a wildcard.
-fn derived_public_url(local: SocketAddr) -> String {
+/// The public URL when none is configured: the address listened on (`https://` when TLS is
+/// served), with a wildcard address (`0.0.0.0`, `[::]`) replaced by the loopback address of
+/// the same family, since clients cannot connect to a wildcard.
+fn derived_public_url(local: SocketAddr, https: bool) -> String {
     let ip = match local.ip() {
         IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    format!("http://{}", SocketAddr::new(ip, local.port()))
+    let scheme = if https { "https" } else { "http" };
+    format!("{scheme}://{}", SocketAddr::new(ip, local.port()))
 }
 
 /// Remove expired tokens once an hour.
@@ -416,12 +433,16 @@ mod tests {
 
     #[test]
     fn public_url_from_the_listen_address() {
-        let url = |a: &str| derived_public_url(a.parse().expect("address"));
+        let url = |a: &str| derived_public_url(a.parse().expect("address"), false);
         assert_eq!(url("127.0.0.1:8080"), "http://127.0.0.1:8080");
         assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080");
         assert_eq!(url("[::]:8080"), "http://[::1]:8080");
         assert_eq!(url("[::1]:9000"), "http://[::1]:9000");
         assert_eq!(url("192.0.2.7:80"), "http://192.0.2.7:80");
+        assert_eq!(
+            derived_public_url("0.0.0.0:8443".parse().expect("address"), true),
+            "https://127.0.0.1:8443"
+        );
     }
 
     #[test]

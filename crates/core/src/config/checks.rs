@@ -1,7 +1,7 @@
-//! The checks of single configuration values (listen address, database URL, public URL) and
-//! the making of paths absolute, used when the configuration is resolved.
+//! The checks of single configuration values (listen address, database URL, public URL, the
+//! TLS pair) and the making of paths absolute, used when the configuration is resolved.
 
-use super::ConfigError;
+use super::{ConfigError, HttpConfig};
 use std::path::{Path, PathBuf};
 
 /// `host:port` where host is an IP address (IPv6 in brackets) or a host name, and port a
@@ -111,9 +111,25 @@ pub(super) fn check_public_url(public_url: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `[http] tls_certificate_file` and `tls_key_file`: both or neither, made absolute.
+pub(super) fn check_tls_files(http: &mut HttpConfig) -> Result<(), ConfigError> {
+    match (&http.tls_certificate_file, &http.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            http.tls_certificate_file = Some(absolute(cert)?);
+            http.tls_key_file = Some(absolute(key)?);
+            Ok(())
+        }
+        (None, None) => Ok(()),
+        _ => Err(ConfigError::Invalid(
+            "[http] tls_certificate_file and tls_key_file go together: set both to serve HTTPS, or neither".into(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Config, Overrides};
 
     #[test]
     fn listen_addresses() {
@@ -181,5 +197,39 @@ mod tests {
         ] {
             assert_eq!(absolute_sqlite_url(given.into()).expect(given), expected);
         }
+    }
+
+    #[test]
+    fn tls_files_go_together_and_are_made_absolute() {
+        let dir = std::env::temp_dir().join(format!("pb-tls-{}", crate::ids::hex32()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let resolve = |toml: &str| {
+            std::fs::write(dir.join("plugboard.toml"), toml).expect("write");
+            Config::resolve(Overrides {
+                data_dir: Some(dir.clone()),
+                ..Default::default()
+            })
+        };
+        let cfg = resolve("").expect("no TLS");
+        assert!(cfg.http.tls().is_none());
+        let cfg = resolve(
+            "[http]\ntls_certificate_file = \"tls/a.crt\"\ntls_key_file = \"/etc/a.key\"\n",
+        )
+        .expect("both");
+        let cwd = std::env::current_dir().expect("cwd");
+        assert_eq!(
+            cfg.http.tls(),
+            Some((cwd.join("tls/a.crt").as_path(), Path::new("/etc/a.key")))
+        );
+        for one in [
+            "tls_certificate_file = \"a.crt\"",
+            "tls_key_file = \"a.key\"",
+        ] {
+            let err = resolve(&format!("[http]\n{one}\n"))
+                .expect_err(one)
+                .to_string();
+            assert!(err.contains("go together"), "{err}");
+        }
+        std::fs::remove_dir_all(dir).ok();
     }
 }

@@ -6,7 +6,10 @@
 
 mod checks;
 
-use checks::{absolute, absolute_sqlite_url, check_database_url, check_listen, check_public_url};
+use checks::{
+    absolute, absolute_sqlite_url, check_database_url, check_listen, check_public_url,
+    check_tls_files,
+};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -203,6 +206,21 @@ pub struct HttpConfig {
     pub max_unauthenticated_bodies_per_address: usize,
     /// Request bodies without credentials arriving at once from all addresses (429 beyond).
     pub max_unauthenticated_bodies: usize,
+    /// PEM certificate chain (the server's certificate first) to serve HTTPS with; together
+    /// with `tls_key_file`. Read again on SIGHUP.
+    pub tls_certificate_file: Option<PathBuf>,
+    /// PEM private key of the certificate (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key_file: Option<PathBuf>,
+}
+
+impl HttpConfig {
+    /// Whether HTTPS is served (both TLS files are set).
+    pub fn tls(&self) -> Option<(&Path, &Path)> {
+        match (&self.tls_certificate_file, &self.tls_key_file) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            _ => None,
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -220,6 +238,8 @@ impl Default for HttpConfig {
             min_body_bytes_per_second: 500,
             max_unauthenticated_bodies_per_address: 16,
             max_unauthenticated_bodies: 256,
+            tls_certificate_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -445,6 +465,8 @@ impl Config {
         if let Some(u) = &public_url {
             check_public_url(u)?;
         }
+        let mut http = file.http;
+        check_tls_files(&mut http)?;
         Ok(Self {
             listen,
             master_key_file: match &file.master_key_file {
@@ -458,7 +480,7 @@ impl Config {
             log_format,
             config_file,
             iam: file.iam,
-            http: file.http,
+            http,
             gaussdb: file.gaussdb,
             network: file.network,
             jobs: file.jobs,

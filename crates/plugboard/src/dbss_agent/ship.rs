@@ -54,7 +54,8 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 impl Shipper {
-    /// A client for `cfg` (with its CA file, if any).
+    /// A client for `cfg`: over HTTPS it verifies plugboard's certificate against the CA file
+    /// alone when there is one, else against the public web PKI roots built into the binary.
     pub fn new(cfg: &AgentConfig) -> Result<Self, String> {
         let mut b = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -65,7 +66,9 @@ impl Shipper {
                 .map_err(|e| format!("cannot read ca_file {}: {e}", ca.display()))?;
             let cert = reqwest::Certificate::from_pem(&pem)
                 .map_err(|e| format!("ca_file {} is not a PEM certificate: {e}", ca.display()))?;
-            b = b.add_root_certificate(cert);
+            // Only this CA: an agent pinned to a private CA takes no certificate a public
+            // CA issued for the same name.
+            b = b.tls_built_in_root_certs(false).add_root_certificate(cert);
         }
         let http = b
             .build()

@@ -20,4 +20,5 @@ mod lockout;
 mod openapi;
 mod reliability;
 mod scale_out;
+mod tls;
 mod zstack_hardening;

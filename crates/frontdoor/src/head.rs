@@ -1,40 +1,14 @@
-//! Request heads as the HTTP layer reads them before hyper: the checks against `[http]`'s limits
-//! (syntax, target length, header count and size, framing headers) and how the body after a
-//! head is framed (`Content-Length`, or a chunked body followed to its end).
+//! The head guard: request heads as the front door reads them before hyper, checked against
+//! `[http]`'s limits (syntax, target length, header count and size, framing headers), and how
+//! the body after a head is framed (`Content-Length`, `chunked`, or none).
 
+use crate::framing::{Chunked, Framing};
+use crate::limits::hyper_max_headers;
 use plugboard_api::common::error::GatewayError;
-
-/// How the bytes after a checked head are framed.
-#[derive(Debug)]
-pub(super) enum Framing {
-    /// Waiting for (the rest of) a request head.
-    Head,
-    /// A body of this many more bytes.
-    Length(u64),
-    /// A chunked body, at this point of its framing.
-    Chunked(Chunk),
-    /// Framing this module cannot follow (a malformed chunked body): everything goes to hyper
-    /// as it is, which refuses it and closes the connection.
-    Passthrough,
-    /// A head was refused: hyper reads no more.
-    Refused,
-}
-
-#[derive(Debug)]
-pub(super) enum Chunk {
-    /// Reading a chunk-size line (this many bytes so far).
-    Size(Vec<u8>),
-    /// This many data bytes to go.
-    Data(u64),
-    /// The CRLF after a chunk's data (bytes seen).
-    DataEnd(u8),
-    /// The trailer section; bytes on the current line.
-    Trailer(usize),
-}
 
 /// What a look at the buffered start of a request head found.
 #[derive(Debug)]
-pub(super) enum HeadCheck {
+pub(crate) enum HeadCheck {
     /// Not all there yet, and within the limits so far.
     Partial,
     /// Refused.
@@ -51,7 +25,7 @@ pub(super) enum HeadCheck {
 
 /// Check the request head at the start of `buf` the way hyper will read it, against our
 /// limits.
-pub(super) fn check_head(
+pub(crate) fn check_head(
     buf: &[u8],
     max_uri: usize,
     max_head: usize,
@@ -75,26 +49,37 @@ pub(super) fn check_head(
     // again with all `max_headers` slots (the outcome is the one all the slots give).
     let mut inline = [httparse::EMPTY_HEADER; INLINE_HEADERS];
     let slots = max_headers.min(INLINE_HEADERS);
-    match parse_checked(buf, start, max_uri, max_head, &mut inline[..slots]) {
+    let trailers = hyper_max_headers(max_headers);
+    match parse_checked(
+        buf,
+        start,
+        max_uri,
+        max_head,
+        trailers,
+        &mut inline[..slots],
+    ) {
         Some(check) => check,
         None if max_headers > INLINE_HEADERS => {
             let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
-            parse_checked(buf, start, max_uri, max_head, &mut headers)
+            parse_checked(buf, start, max_uri, max_head, trailers, &mut headers)
                 .unwrap_or(HeadCheck::Refuse(GatewayError::HeadersTooLarge))
         }
         None => HeadCheck::Refuse(GatewayError::HeadersTooLarge),
     }
 }
 
+/// The largest `Content-Length` hyper represents.
+const MAX_CONTENT_LENGTH: u64 = u64::MAX - 2;
+
 /// Header slots [`check_head`] parses with before it allocates `max_headers` of them.
-pub(super) const INLINE_HEADERS: usize = 32;
+pub(crate) const INLINE_HEADERS: usize = 32;
 
 /// The longest header name `http::HeaderName` takes.
-pub(super) const MAX_HEADER_NAME: usize = (1 << 16) - 1;
+pub(crate) const MAX_HEADER_NAME: usize = (1 << 16) - 1;
 
 /// Whether `bytes` holds the end of an empty line (`\n\n` or `\n\r\n`), which ends a request
 /// head: each line end is looked at once.
-pub(super) fn has_blank_line(bytes: &[u8]) -> bool {
+pub(crate) fn has_blank_line(bytes: &[u8]) -> bool {
     let mut at = 0;
     while let Some(i) = bytes[at..].iter().position(|&b| b == b'\n') {
         let after = &bytes[at + i + 1..];
@@ -113,6 +98,7 @@ fn parse_checked<'b>(
     start: usize,
     max_uri: usize,
     max_head: usize,
+    trailers: usize,
     headers: &mut [httparse::Header<'b>],
 ) -> Option<HeadCheck> {
     let bad = |detail: &str| {
@@ -172,6 +158,7 @@ fn parse_checked<'b>(
                 .map(str::trim)
                 .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|v| v.parse::<u64>().ok())
+                .filter(|n| *n <= MAX_CONTENT_LENGTH)
             else {
                 return bad("invalid Content-Length");
             };
@@ -198,7 +185,7 @@ fn parse_checked<'b>(
         return bad("Transfer-Encoding in an HTTP/1.0 request");
     }
     let framing = if chunked {
-        Framing::Chunked(Chunk::Size(Vec::new()))
+        Framing::Chunked(Chunked::new(trailers))
     } else {
         match length {
             Some(n) if n > 0 => Framing::Length(n),
@@ -210,61 +197,4 @@ fn parse_checked<'b>(
         framing,
         credentials,
     })
-}
-
-/// Follow a chunked body over `buf`: how many bytes belong to it, and the framing after them
-/// (`Some(Framing::Head)` when the body ended, `Some(Passthrough)` when it is malformed).
-pub(super) fn scan_chunked(framing: &mut Framing, buf: &[u8]) -> (usize, Option<Framing>) {
-    let Framing::Chunked(state) = framing else {
-        return (0, None);
-    };
-    let mut i = 0;
-    while i < buf.len() {
-        match state {
-            Chunk::Size(line) => {
-                let b = buf[i];
-                i += 1;
-                line.push(b);
-                if b == b'\n' {
-                    match httparse::parse_chunk_size(line) {
-                        Ok(httparse::Status::Complete((_, 0))) => *state = Chunk::Trailer(0),
-                        Ok(httparse::Status::Complete((_, size))) => *state = Chunk::Data(size),
-                        _ => return (buf.len(), Some(Framing::Passthrough)),
-                    }
-                } else if line.len() > 4096 {
-                    return (buf.len(), Some(Framing::Passthrough));
-                }
-            }
-            Chunk::Data(left) => {
-                let n = (*left).min((buf.len() - i) as u64);
-                // `n` is at most the bytes left in `buf`.
-                i += usize::try_from(n).unwrap_or(0);
-                *left -= n;
-                if *left == 0 {
-                    *state = Chunk::DataEnd(0);
-                }
-            }
-            Chunk::DataEnd(seen) => {
-                let b = buf[i];
-                i += 1;
-                *seen += 1;
-                if b == b'\n' {
-                    *state = Chunk::Size(Vec::new());
-                } else if *seen >= 2 {
-                    return (buf.len(), Some(Framing::Passthrough));
-                }
-            }
-            Chunk::Trailer(on_line) => {
-                let b = buf[i];
-                i += 1;
-                match b {
-                    b'\n' if *on_line == 0 => return (i, Some(Framing::Head)),
-                    b'\n' => *on_line = 0,
-                    b'\r' => {}
-                    _ => *on_line += 1,
-                }
-            }
-        }
-    }
-    (i, None)
 }

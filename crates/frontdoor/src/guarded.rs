@@ -1,27 +1,26 @@
 //! The connection's socket as hyper sees it ([`Guarded`]): request heads are held back until
 //! complete and checked, body bytes pass by their framing under the body deadline (a minimum
 //! rate), an unauthenticated body takes a permit of [`AnonymousBodies`] while it arrives, and a
-//! refusal is written after hyper is done with the connection.
+//! refusal is left for [`crate::refusal`] to write once hyper is done with the connection (the
+//! socket is handed back through [`Handback`] when hyper drops it).
 
-use super::anonymous::{AnonymousBodies, AnonymousPermit};
-use super::head::{check_head, has_blank_line, scan_chunked, Framing, HeadCheck};
-use super::{InFlight, Limits};
+use crate::anonymous::{AnonymousBodies, AnonymousPermit};
+use crate::connection::InFlight;
+use crate::framing::{scan_chunked, Framing};
+use crate::head::{check_head, has_blank_line, HeadCheck};
+use crate::refusal::Leftover;
+use crate::Limits;
 use bytes::{Buf, BytesMut};
 use plugboard_api::common::error::GatewayError;
 use std::future::Future;
 use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
-
-/// How long a refused connection is drained after its answer, so that unread request bytes
-/// do not turn the close into a reset that discards the answer at the client.
-const LINGER: Duration = Duration::from_millis(500);
 
 /// The room made in a connection's buffer before each read of its socket.
 const READ_CHUNK: usize = 8 * 1024;
@@ -41,10 +40,35 @@ struct Body {
     _permit: Option<AnonymousPermit>,
 }
 
+/// Where a [`Guarded`] socket leaves itself when hyper drops it: the connection task takes it
+/// back to write the refusal (if any) and close.
+pub(crate) struct Handback<S>(Arc<Mutex<Option<Leftover<S>>>>);
+
+impl<S> Default for Handback<S> {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(None)))
+    }
+}
+
+impl<S> Clone for Handback<S> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<S> Handback<S> {
+    /// The socket and what is left to say on it, once hyper has dropped it.
+    pub(crate) fn take(&self) -> Option<Leftover<S>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
 /// The connection's socket as hyper sees it: request heads are held back until complete and
 /// checked; body bytes pass by their framing.
-pub(super) struct Guarded {
-    inner: TcpStream,
+pub(crate) struct Guarded<S> {
+    /// The socket (`None` only while being dropped).
+    inner: Option<S>,
+    handback: Handback<S>,
     peer: IpAddr,
     anonymous: Arc<AnonymousBodies>,
     body_timeout: Duration,
@@ -76,18 +100,22 @@ pub(super) struct Guarded {
     /// The refusal to write once hyper is done.
     refusal: Option<GatewayError>,
     in_flight: Arc<InFlight>,
+    /// Request heads checked and passed on (the differential tests compare it with hyper's
+    /// count of requests).
+    heads: usize,
 }
 
-impl Guarded {
-    pub(super) fn new(
-        inner: TcpStream,
+impl<S> Guarded<S> {
+    pub(crate) fn new(
+        inner: S,
         peer: IpAddr,
         limits: &Limits,
         anonymous: Arc<AnonymousBodies>,
-        in_flight: Arc<InFlight>,
+        handback: Handback<S>,
     ) -> Self {
         Self {
-            inner,
+            inner: Some(inner),
+            handback,
             peer,
             anonymous,
             body_timeout: limits.body_read_timeout,
@@ -107,13 +135,21 @@ impl Guarded {
             line_seen: false,
             eof: false,
             refusal: None,
-            in_flight,
+            in_flight: Arc::new(InFlight::default()),
+            heads: 0,
         }
     }
 
     /// The requests of this connection in flight.
-    pub(super) fn in_flight(&self) -> Arc<InFlight> {
+    pub(crate) fn in_flight(&self) -> Arc<InFlight> {
         self.in_flight.clone()
+    }
+
+    /// The socket, unless it is being dropped.
+    fn io(&mut self) -> io::Result<&mut S> {
+        self.inner
+            .as_mut()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the socket is gone"))
     }
 
     fn refuse(&mut self, why: GatewayError) {
@@ -281,6 +317,7 @@ impl Guarded {
                         }
                         self.release = len;
                         self.framing = framing;
+                        self.heads += 1;
                         self.head_timer = None;
                         self.scanned = 0;
                         self.line_seen = false;
@@ -290,50 +327,27 @@ impl Guarded {
             }
         }
     }
+}
 
-    /// After hyper is done with the connection: write the refusal (if any) and close.
-    pub(super) async fn finish(mut self, hyper_timed_out: bool) {
-        let mut refusal = self.refusal.take();
-        if refusal.is_none()
-            && hyper_timed_out
-            && matches!(self.framing, Framing::Head)
-            && !self.pending.is_empty()
-        {
-            // The idle timer ran out while a head was arriving.
-            refusal = Some(GatewayError::RequestTimeout);
+impl<S> Drop for Guarded<S> {
+    fn drop(&mut self) {
+        if let Some(stream) = self.inner.take() {
+            let leftover = Leftover {
+                stream,
+                refusal: self.refusal.take(),
+                head_pending: matches!(self.framing, Framing::Head) && !self.pending.is_empty(),
+                heads: self.heads,
+            };
+            *self
+                .handback
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(leftover);
         }
-        if let Some(why) = refusal {
-            let id = plugboard_core::ids::hex32();
-            let (status, body) = why.envelope_for(&id);
-            tracing::info!(
-                status = status.as_u16(),
-                request_id = %id,
-                "request refused by the HTTP layer"
-            );
-            let head = format!(
-                "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nx-request-id: {id}\r\nconnection: close\r\n\r\n",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or("Error"),
-                plugboard_api::common::error::JSON_UTF8,
-                body.len(),
-            );
-            let answer = [head.into_bytes(), body.into_bytes()].concat();
-            let written = tokio::time::timeout(LINGER, self.inner.write_all(&answer)).await;
-            if matches!(written, Ok(Ok(()))) {
-                self.inner.shutdown().await.ok();
-                let mut sink = [0u8; 4096];
-                let _ = tokio::time::timeout(LINGER, async {
-                    while matches!(self.inner.read(&mut sink).await, Ok(n) if n > 0) {}
-                })
-                .await;
-            }
-            return;
-        }
-        self.inner.shutdown().await.ok();
     }
 }
 
-impl AsyncRead for Guarded {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Guarded<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -369,7 +383,11 @@ impl AsyncRead for Guarded {
             }
             // Read straight into `pending` (no zeroed buffer to copy from on every read).
             this.pending.reserve(READ_CHUNK);
-            match tokio_util::io::poll_read_buf(Pin::new(&mut this.inner), cx, &mut this.pending) {
+            let inner = match this.inner.as_mut() {
+                Some(inner) => inner,
+                None => return Poll::Ready(Ok(())),
+            };
+            match tokio_util::io::poll_read_buf(Pin::new(inner), cx, &mut this.pending) {
                 Poll::Ready(Ok(n)) => {
                     if n == 0 {
                         this.eof = true;
@@ -397,7 +415,7 @@ impl AsyncRead for Guarded {
     }
 }
 
-impl AsyncWrite for Guarded {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -407,7 +425,7 @@ impl AsyncWrite for Guarded {
         if this.discard_writes {
             return Poll::Ready(Ok(buf.len()));
         }
-        let n = std::task::ready!(Pin::new(&mut this.inner).poll_write(cx, buf))?;
+        let n = std::task::ready!(Pin::new(this.io()?).poll_write(cx, buf))?;
         this.written += n as u64;
         Poll::Ready(Ok(n))
     }
@@ -421,13 +439,13 @@ impl AsyncWrite for Guarded {
         if this.discard_writes {
             return Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()));
         }
-        let n = std::task::ready!(Pin::new(&mut this.inner).poll_write_vectored(cx, bufs))?;
+        let n = std::task::ready!(Pin::new(this.io()?).poll_write_vectored(cx, bufs))?;
         this.written += n as u64;
         Poll::Ready(Ok(n))
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        self.inner.as_ref().is_some_and(S::is_write_vectored)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -435,15 +453,15 @@ impl AsyncWrite for Guarded {
         if this.discard_writes {
             return Poll::Ready(Ok(()));
         }
-        Pin::new(&mut this.inner).poll_flush(cx)
+        Pin::new(this.io()?).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.discard_writes {
-            // The 408 is written after hyper is done; the socket stays open for it.
+        if this.discard_writes || this.refusal.is_some() {
+            // The refusal is written after hyper is done; the socket stays open for it.
             return Poll::Ready(Ok(()));
         }
-        Pin::new(&mut this.inner).poll_shutdown(cx)
+        Pin::new(this.io()?).poll_shutdown(cx)
     }
 }

@@ -1,10 +1,15 @@
-//! Unit tests of the HTTP server: request-head checks against the limits, the limits taken from
+//! Unit tests of the front door: request-head checks against the limits, the limits taken from
 //! the configuration, and chunked bodies followed to their end.
 
 #![allow(clippy::unwrap_used)]
 
-use super::*;
+use crate::anonymous;
+use crate::framing::{scan_chunked, Chunked, Framing};
+use crate::head::*;
+use crate::limits::{Limits, HYPER_MAX_URI};
 use plugboard_api::common::error::GatewayError;
+use plugboard_core::config::HttpConfig;
+use std::time::Duration;
 
 fn check(head: &str) -> HeadCheck {
     check_head(head.as_bytes(), 64, 512, 4)
@@ -122,14 +127,14 @@ fn unauthenticated_bodies_are_counted_per_address_and_in_total() {
 
 #[test]
 fn chunked_bodies_are_followed_to_their_end() {
-    let mut framing = Framing::Chunked(Chunk::Size(Vec::new()));
+    let mut framing = Framing::Chunked(Chunked::new(100));
     let body = b"5;ext=1\r\nhello\r\n0\r\nx-trailer: 1\r\n\r\nGET /next";
     let (used, next) = scan_chunked(&mut framing, &body[..12]);
     assert_eq!((used, next.is_none()), (12, true));
     let (used, next) = scan_chunked(&mut framing, &body[12..]);
     assert_eq!(&body[12..12 + used], b"lo\r\n0\r\nx-trailer: 1\r\n\r\n");
     assert!(matches!(next, Some(Framing::Head)));
-    let mut framing = Framing::Chunked(Chunk::Size(Vec::new()));
+    let mut framing = Framing::Chunked(Chunked::new(100));
     let (_, next) = scan_chunked(&mut framing, b"zz\r\n");
     assert!(matches!(next, Some(Framing::Passthrough)));
 }
