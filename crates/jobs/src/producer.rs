@@ -21,6 +21,56 @@ use tokio_util::sync::CancellationToken;
 /// How long a claim waits, while jobs run, for more slots to free up (see [`Engine::run`]).
 const CLAIM_GATHER: Duration = Duration::from_millis(10);
 
+/// Above this rate of notifications a burst is under way (see [`Pace`]).
+const BURST_RATE: f64 = 200.0;
+/// In a burst, a claim woken by a notification comes at least this long after the one before.
+const BURST_PACE: Duration = Duration::from_millis(20);
+/// The window the notification rate is measured over.
+const RATE_WINDOW: Duration = Duration::from_millis(100);
+
+/// Paces the claims that wake-ups ask for. Each wake-up claims at once while notifications
+/// come at a steady rate (one job announced every few milliseconds or slower: the pickup
+/// latency is what counts there); in a burst (more than [`BURST_RATE`] a second over the
+/// last [`RATE_WINDOW`]) a claim waits until [`BURST_PACE`] after the one before, so each
+/// takes many jobs and 10,000 submits cost a few hundred claims, not thousands. Claims made
+/// because slots freed up, or by the poll, are not paced.
+struct Pace {
+    window_start: Instant,
+    heard_at_start: u64,
+    rate: f64,
+    last_claim: Instant,
+}
+
+impl Pace {
+    fn new(heard: u64) -> Self {
+        Self {
+            window_start: Instant::now(),
+            heard_at_start: heard,
+            rate: 0.0,
+            last_claim: Instant::now(),
+        }
+    }
+
+    /// Before a claim a wake-up asked for: `heard`, the notifications heard so far.
+    async fn before_claim(&mut self, heard: u64, stop: &CancellationToken) {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.window_start);
+        if elapsed >= RATE_WINDOW {
+            self.rate = heard.saturating_sub(self.heard_at_start) as f64 / elapsed.as_secs_f64();
+            self.window_start = now;
+            self.heard_at_start = heard;
+        }
+        let until = self.last_claim + BURST_PACE;
+        if self.rate > BURST_RATE && now < until {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep_until(until.into()) => {}
+            }
+        }
+        self.last_claim = Instant::now();
+    }
+}
+
 /// The slots of one execution class and the jobs it holds.
 struct Lane {
     class: JobClass,
@@ -100,6 +150,7 @@ impl Engine {
             running: Mutex::new(HashMap::new()),
             finish,
             waker: self.waker.clone(),
+            stats: self.stats.clone(),
             stop: stop.clone(),
         });
         let mut lanes = vec![Lane::new(
@@ -121,22 +172,32 @@ impl Engine {
             tokio::spawn(completer::finisher(shared.clone(), finishing)),
             tokio::spawn(notifier::listen(
                 shared.store.clone(),
-                self.waker.clone(),
+                Some(self.waker.clone()),
+                self.signals,
+                self.stats.clone(),
                 stop.clone(),
             )),
         ]);
         let mut tasks = JoinSet::new();
+        let mut pace = Pace::new(shared.stats.notifications());
         while !stop.is_cancelled() {
             while tasks.try_join_next().is_some() {}
             let mut more = false;
             let mut gathering = false;
+            // A lane that is full (or gathering room) claims again when one of its runs ends;
+            // otherwise it took every due job it could see, and a run ending makes no other
+            // job due, so only a wake-up (a submit, a notification, a retry due) or the poll
+            // is worth a claim: no claim per finished job at a steady rate.
+            let mut waiting_for_room = false;
             for lane in &mut lanes {
                 let room = lane.room();
                 if lane.gathering() {
                     gathering = true;
+                    waiting_for_room = true;
                     continue;
                 }
                 if room == 0 {
+                    waiting_for_room = true;
                     continue;
                 }
                 lane.last_claim = Some(Instant::now());
@@ -153,11 +214,14 @@ impl Engine {
             } else {
                 shared.config.poll_interval
             };
-            tokio::select! {
-                _ = stop.cancelled() => {}
-                _ = self.waker.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            let woken = tokio::select! {
+                _ = stop.cancelled() => false,
+                _ = self.waker.notified() => true,
+                _ = tokio::time::sleep(wait) => false,
+                Some(_) = tasks.join_next(), if waiting_for_room && !tasks.is_empty() => false,
+            };
+            if woken {
+                pace.before_claim(shared.stats.notifications(), &stop).await;
             }
         }
         while tasks.join_next().await.is_some() {}
@@ -194,6 +258,7 @@ async fn claim(
         limit: room as i64,
         kinds,
     };
+    shared.stats.claimed();
     let jobs = match shared.store.claim(&claim).await {
         Ok(jobs) => jobs,
         Err(e) => {
