@@ -68,6 +68,8 @@ pub struct Engine {
     stats: Arc<EngineStats>,
     /// What other parts of the process run when another process signals them.
     signals: Vec<(&'static str, notifier::Signal)>,
+    /// The kinds other processes announced, for the claim loop.
+    announced: Arc<notifier::Announced>,
 }
 
 /// What one engine's claim loop has done, counted from its start (also on `/metrics`:
@@ -137,6 +139,7 @@ impl Engine {
             waker: Arc::new(Notify::new()),
             stats: Arc::default(),
             signals: Vec::new(),
+            announced: Arc::default(),
         }
     }
 

@@ -12,10 +12,59 @@
 use crate::{Engine, EngineStats};
 use plugboard_store::notify::{Heard, JOBS_CHANNEL};
 use plugboard_store::{Backend, Store};
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+/// The kinds of job other processes announced since the claim loop last looked, and the
+/// wake-up that goes with them: the loop claims only in the classes those kinds run in.
+#[derive(Default)]
+pub(crate) struct Announced {
+    pending: Mutex<Announcement>,
+    pub(crate) notify: Notify,
+}
+
+/// What was announced: some kinds, or anything (a retry coming due, a reconnection).
+#[derive(Debug, Default)]
+pub(crate) struct Announcement {
+    pub(crate) any: bool,
+    pub(crate) kinds: HashSet<String>,
+}
+
+impl Announced {
+    fn kinds<'a>(&self, kinds: impl Iterator<Item = &'a str>) {
+        if let Ok(mut p) = self.pending.lock() {
+            for k in kinds {
+                if k.is_empty() {
+                    p.any = true;
+                } else {
+                    p.kinds.insert(k.to_string());
+                }
+            }
+        }
+        self.notify.notify_one();
+    }
+
+    fn anything(&self) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.any = true;
+        }
+        self.notify.notify_one();
+    }
+
+    /// What was announced since the last call.
+    pub(crate) fn take(&self) -> Announcement {
+        self.pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or(Announcement {
+                any: true,
+                kinds: HashSet::new(),
+            })
+    }
+}
 
 /// The longest pause between attempts to listen again while the database is unreachable.
 const MOST_PAUSE: Duration = Duration::from_secs(5);
@@ -41,13 +90,13 @@ impl Engine {
     }
 }
 
-/// Listen until `stop` on the jobs channel (when `waker` is given: this process runs jobs)
-/// and the channels of `signals`, waking `waker` for the jobs heard (coalesced) and running
-/// the signals of the other channels heard; after every reconnection, all of them. Returns at
-/// once on SQLite, or when there is nothing to listen to.
+/// Listen until `stop` on the jobs channel (when `announced` is given: this process runs
+/// jobs) and the channels of `signals`, announcing the kinds of the jobs heard (coalesced)
+/// and running the signals of the other channels heard; after every reconnection, all of
+/// them. Returns at once on SQLite, or when there is nothing to listen to.
 pub(crate) async fn listen(
     store: Store,
-    waker: Option<Arc<Notify>>,
+    announced: Option<Arc<Announced>>,
     signals: Vec<(&'static str, Signal)>,
     stats: Arc<EngineStats>,
     stop: CancellationToken,
@@ -56,7 +105,7 @@ pub(crate) async fn listen(
         return;
     }
     let mut channels: Vec<&str> = signals.iter().map(|(c, _)| *c).collect();
-    if waker.is_some() {
+    if announced.is_some() {
         channels.push(JOBS_CHANNEL);
     }
     channels.sort_unstable();
@@ -68,8 +117,8 @@ pub(crate) async fn listen(
         for (_, signal) in &signals {
             signal();
         }
-        if let Some(w) = &waker {
-            w.notify_one();
+        if let Some(a) = &announced {
+            a.anything();
         }
     };
     let mut pause = FIRST_PAUSE;
@@ -99,17 +148,23 @@ pub(crate) async fn listen(
             };
             match heard {
                 Ok(Heard::Notified(heard)) => {
-                    let jobs = heard.iter().filter(|c| *c == JOBS_CHANNEL).count();
+                    let jobs = heard.iter().filter(|(c, _)| c == JOBS_CHANNEL).count();
                     // each subscribed signal once per batch, before the claim loop wakes
                     for (channel, signal) in &signals {
-                        if heard.iter().any(|c| c == channel) {
+                        if heard.iter().any(|(c, _)| c == channel) {
                             signal();
                         }
                     }
                     if jobs > 0 {
+                        tracing::debug!(jobs, "notified");
                         stats.heard(jobs);
-                        if let Some(w) = &waker {
-                            w.notify_one();
+                        if let Some(a) = &announced {
+                            a.kinds(
+                                heard
+                                    .iter()
+                                    .filter(|(c, _)| c == JOBS_CHANNEL)
+                                    .map(|(_, kind)| kind.as_str()),
+                            );
                         }
                     }
                 }

@@ -7,6 +7,7 @@
 //! and gives their leases back.
 
 use crate::executor::run_job;
+use crate::notifier::Announcement;
 use crate::{completer, maintenance, notifier, pruner, Engine, JobClass, Shared};
 use plugboard_core::time::now_micros;
 use plugboard_store::job_claims::{Claim, Kinds};
@@ -128,6 +129,16 @@ impl Lane {
     fn running(&self) -> usize {
         self.max - self.slots.available_permits()
     }
+
+    /// Whether an announcement names a kind this lane claims.
+    fn wants(&self, a: &Announcement) -> bool {
+        a.any
+            || a.kinds.iter().any(|k| match self.class {
+                // `Work` claims every kind but the other lanes'
+                JobClass::Work => !self.kinds.contains(&k.as_str()),
+                JobClass::Delivery => self.kinds.contains(&k.as_str()),
+            })
+    }
 }
 
 impl Engine {
@@ -172,7 +183,7 @@ impl Engine {
             tokio::spawn(completer::finisher(shared.clone(), finishing)),
             tokio::spawn(notifier::listen(
                 shared.store.clone(),
-                Some(self.waker.clone()),
+                Some(self.announced.clone()),
                 self.signals,
                 self.stats.clone(),
                 stop.clone(),
@@ -180,6 +191,9 @@ impl Engine {
         ]);
         let mut tasks = JoinSet::new();
         let mut pace = Pace::new(shared.stats.notifications());
+        // What the last wake-up asked to claim: `None`, every lane (a start, a submit here,
+        // the poll, a slot freed); else the kinds other processes announced.
+        let mut wanted: Option<Announcement> = None;
         while !stop.is_cancelled() {
             while tasks.try_join_next().is_some() {}
             let mut more = false;
@@ -200,6 +214,9 @@ impl Engine {
                     waiting_for_room = true;
                     continue;
                 }
+                if wanted.as_ref().is_some_and(|w| !lane.wants(w)) {
+                    continue;
+                }
                 lane.last_claim = Some(Instant::now());
                 let claimed = claim(&shared, lane, room, &stop, &mut tasks).await;
                 more |= claimed > 0 && claimed == room;
@@ -214,15 +231,19 @@ impl Engine {
             } else {
                 shared.config.poll_interval
             };
-            let woken = tokio::select! {
-                _ = stop.cancelled() => false,
-                _ = self.waker.notified() => true,
-                _ = tokio::time::sleep(wait) => false,
-                Some(_) = tasks.join_next(), if waiting_for_room && !tasks.is_empty() => false,
+            let (woken, announced) = tokio::select! {
+                _ = stop.cancelled() => (false, false),
+                _ = self.waker.notified() => (true, false),
+                _ = self.announced.notify.notified() => (true, true),
+                _ = tokio::time::sleep(wait) => (false, false),
+                Some(_) = tasks.join_next(), if waiting_for_room && !tasks.is_empty() => (false, false),
             };
             if woken {
                 pace.before_claim(shared.stats.notifications(), &stop).await;
             }
+            // taken after the pace, so that a burst's kinds gathered meanwhile are included
+            let heard = self.announced.take();
+            wanted = (announced && !heard.any).then_some(heard);
         }
         while tasks.join_next().await.is_some() {}
         match shared.store.release_job_leases(&shared.owner).await {
@@ -259,6 +280,7 @@ async fn claim(
         kinds,
     };
     shared.stats.claimed();
+    let started = Instant::now();
     let jobs = match shared.store.claim(&claim).await {
         Ok(jobs) => jobs,
         Err(e) => {
@@ -266,6 +288,14 @@ async fn claim(
             return 0;
         }
     };
+    // what a slow pickup is made of (`PLUGBOARD_LOG=plugboard_jobs=debug`)
+    tracing::debug!(
+        class = ?lane.class,
+        room,
+        claimed = jobs.len(),
+        took_us = started.elapsed().as_micros() as u64,
+        "claim"
+    );
     let claimed = jobs.len();
     for job in jobs {
         // A job whose lease ran out while it still runs here (a stalled heartbeat) and that

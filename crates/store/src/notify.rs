@@ -33,10 +33,10 @@ impl std::fmt::Debug for ListenUrl {
 /// What a [`Listener`] heard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Heard {
-    /// One or more notifications: the channel of each, in the order they were sent
-    /// (everything already buffered is taken with the first, so a burst is heard once per
-    /// call).
-    Notified(Vec<String>),
+    /// One or more notifications: the channel and payload of each, in the order they were
+    /// sent (everything already buffered is taken with the first, so a burst is heard once
+    /// per call). The jobs channel's payload is the kind of the job (empty: any kind).
+    Notified(Vec<(String, String)>),
     /// The connection was lost and made again: notifications sent meanwhile are gone, so
     /// whoever listens should act as if notified on every channel.
     Reconnected,
@@ -54,9 +54,12 @@ impl Listener {
     pub async fn next(&mut self) -> Result<Heard> {
         match self.inner.try_recv().await? {
             Some(first) => {
-                let mut heard = vec![first.channel().to_string()];
+                let pair = |n: &sqlx::postgres::PgNotification| {
+                    (n.channel().to_string(), n.payload().to_string())
+                };
+                let mut heard = vec![pair(&first)];
                 while let Some(n) = self.inner.next_buffered() {
-                    heard.push(n.channel().to_string());
+                    heard.push(pair(&n));
                 }
                 Ok(Heard::Notified(heard))
             }
