@@ -68,6 +68,16 @@ impl Node {
     }
 }
 
+impl Drop for Node {
+    /// A test that failed leaves no process behind (after `stop` this finds it gone).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.child.kill().ok();
+            self.child.wait().ok();
+        }
+    }
+}
+
 /// An external add-on driver in `<data-dir>/plugins/<name>/` whose one install step saves its
 /// child's pid in `<data-dir>/plugins/<name>/step.pid` and waits for it (ten minutes).
 fn driver(data_dir: &Path, name: &str, uuid: &str) {
