@@ -9,7 +9,7 @@ counters, send `--requests` sequential keep-alive requests on one connection, du
 the instructions per request, also without libc's memset/memcpy (valgrind counts every byte
 of a `rep` string instruction as one instruction, which real CPUs do not spend).
 
-    python3 scripts/auth-instructions.py target/bench-lto/plugboard [other binaries ...]
+    python3 scripts/auth-instructions.py target/release/plugboard [other binaries ...]
 
 Standard library only; needs valgrind (`apt-get install valgrind`).
 """

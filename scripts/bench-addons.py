@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The add-on job benchmark of docs/benchmarks.md (issue 11; standard library only, no venv).
 
-On SQLite (a fresh data directory), then on a fresh PostgreSQL database, the bench-lto
+On SQLite (a fresh data directory), then on a fresh PostgreSQL database, the release
 `plugboard serve` runs with `[jobs] max_concurrent = --concurrency` (64), and everything goes
 through the public HTTP API with SDK-HMAC-SHA256-signed requests (the bootstrap access key):
 
@@ -446,10 +446,10 @@ def driver_steps(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("--binary", default=str(REPO / "target" / "bench-lto" / "plugboard"))
-    ap.add_argument("--bench-binary", default=str(REPO / "target" / "bench-lto" / "plugboard-bench"))
+    ap.add_argument("--binary", default=str(REPO / "target" / "release" / "plugboard"))
+    ap.add_argument("--bench-binary", default=str(REPO / "target" / "release" / "plugboard-bench"))
     ap.add_argument("--build", action="store_true",
-                    help="cargo build --profile bench-lto -p plugboard -p plugboard-bench first")
+                    help="cargo build --release -p plugboard -p plugboard-bench first")
     ap.add_argument("--jobs", type=int, default=1000, help="add-ons (and baseline jobs) per store")
     ap.add_argument("--connections", type=int, default=16, help="keep-alive connections submitting")
     ap.add_argument("--concurrency", type=int, default=64, help="[jobs] max_concurrent")
@@ -464,12 +464,12 @@ def main():
     ap.add_argument("--timeout", type=float, default=600, help="seconds a phase's jobs may take to end")
     args = ap.parse_args()
     if args.build:
-        subprocess.run(["cargo", "build", "--profile", "bench-lto", "-q", "-p", "plugboard", "-p", "plugboard-bench"],
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "plugboard", "-p", "plugboard-bench"],
                        cwd=REPO, check=True)
     args.binary, args.bench_binary = Path(args.binary), Path(args.bench_binary)
     for b in [args.binary] + ([args.bench_binary] if args.steps else []):
         if not os.access(b, os.X_OK):
-            raise SystemExit(f"no binary at {b}: cargo build --profile bench-lto -p plugboard -p plugboard-bench "
+            raise SystemExit(f"no binary at {b}: cargo build --release -p plugboard -p plugboard-bench "
                              "(or --build)")
     print(f"binary {args.binary}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
     work = Path(tempfile.mkdtemp(prefix="pbbench-addons-"))

@@ -609,8 +609,8 @@ def markdown(label, report):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--binary", default=str(REPO / "target" / "bench-lto" / "plugboard"))
-    ap.add_argument("--build", action="store_true", help="cargo build --profile bench-lto -p plugboard first")
+    ap.add_argument("--binary", default=str(REPO / "target" / "release" / "plugboard"))
+    ap.add_argument("--build", action="store_true", help="cargo build --release -p plugboard first")
     ap.add_argument("--database-url", help="also run on this (empty) PostgreSQL database")
     ap.add_argument("--postgres", action="store_true",
                     help="also run on a fresh PostgreSQL database created (and dropped) with psql via "
@@ -631,9 +631,9 @@ def main():
     args = ap.parse_args()
 
     if args.build:
-        subprocess.run(["cargo", "build", "--profile", "bench-lto", "-q", "-p", "plugboard"], cwd=REPO, check=True)
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "plugboard"], cwd=REPO, check=True)
     if not os.access(args.binary, os.X_OK):
-        raise SystemExit(f"no binary at {args.binary}: cargo build --profile bench-lto -p plugboard (or --build)")
+        raise SystemExit(f"no binary at {args.binary}: cargo build --release -p plugboard (or --build)")
     print(f"binary {args.binary}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
 
     results = []

@@ -2,7 +2,7 @@
 """The kernel plug-in benchmarks of docs/benchmarks.md (standard library only; npm for the peer).
 
 (a) `install`: a ~1 GiB package (one incompressible library) served on loopback, installed
-    through the GaussDB API into the machine's PostgreSQL (mode `local`) by the bench-lto binary,
+    through the GaussDB API into the machine's PostgreSQL (mode `local`) by the release binary,
     against `openssl dgst -sha256` plus `tar xzf` of the same file in the same run. Prints both
     times, the ratio (target <= 2) and the server's RSS growth (peak minus before; target
     < 100 MiB). The installed files are removed afterwards.
@@ -505,13 +505,19 @@ def bench_rate(args, work):
           f"the same (an adding node and a worker node):")
     met = True
     for rate in (50, 500):
+        # the machine's load average (1 min) before and after each system's run: on a shared
+        # machine the figures only compare within a run, and only at a similar load
+        load = [os.getloadavg()[0]]
         mine = bench_rate_plugboard(args, work, rate)
+        load.append(os.getloadavg()[0])
         peer = bench_rate_graphile(args, rate)
+        load.append(os.getloadavg()[0])
         print(f"    {rate:>3} jobs/s offered: plugboard pickup p50 {mine['p50_ms']:6.2f} ms  p99 {mine['p99_ms']:6.2f} ms"
               f"  (created → ended p50 {mine['end_p50_ms']:.2f} ms, p99 {mine['end_p99_ms']:.2f} ms)"
               f"  {mine['jobs_per_s']:6.1f} jobs/s")
         print(f"                      graphile-worker pickup p50 {peer['p50_ms']:6.2f} ms  p99 {peer['p99_ms']:6.2f} ms"
               f"  {peer['jobs_per_s']:6.1f} jobs/s")
+        print(f"                      load average {load[0]:.1f} → {load[1]:.1f} (plugboard) → {load[2]:.1f} (graphile-worker)")
         print(f"                      throughput plugboard / graphile-worker = {mine['jobs_per_s'] / peer['jobs_per_s']:.2f}"
               f"; pickup p50 ratio {mine['p50_ms'] / max(peer['p50_ms'], 1e-3):.2f}, p99 ratio "
               f"{mine['p99_ms'] / max(peer['p99_ms'], 1e-3):.2f}")

@@ -34,7 +34,7 @@ fn parse_args() -> Result<Args> {
         _ => bail!("usage: plugboard-bench auth --binary PATH [--connections 64] [--seconds 5] [--database-url URL]"),
     }
     let mut out = Args {
-        binary: PathBuf::from("target/bench-lto/plugboard"),
+        binary: PathBuf::from("target/release/plugboard"),
         connections: 64,
         seconds: 5.0,
         database_url: None,

@@ -36,6 +36,7 @@ use completer::Finish;
 use handler::{Runner, Typed};
 use plugboard_store::Store;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
@@ -64,6 +65,42 @@ pub struct Engine {
     config: EngineConfig,
     handlers: HashMap<&'static str, Registered>,
     waker: Arc<Notify>,
+    stats: Arc<EngineStats>,
+    /// What other parts of the process run when another process signals them.
+    signals: Vec<(&'static str, notifier::Signal)>,
+    /// The kinds other processes announced, for the claim loop.
+    announced: Arc<notifier::Announced>,
+}
+
+/// What one engine's claim loop has done, counted from its start (also on `/metrics`:
+/// `plugboard_job_claims_total`, `plugboard_job_notifications_total`): a burst of submits
+/// heard as many notifications must still cost only a few claims.
+#[derive(Debug, Default)]
+pub struct EngineStats {
+    claims: AtomicU64,
+    notifications: AtomicU64,
+}
+
+impl EngineStats {
+    /// Claims run against the store (each one statement, whatever it took).
+    pub fn claims(&self) -> u64 {
+        self.claims.load(Ordering::Relaxed)
+    }
+
+    /// Notifications of claimable jobs heard from other processes (PostgreSQL only).
+    pub fn notifications(&self) -> u64 {
+        self.notifications.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn claimed(&self) {
+        self.claims.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("plugboard_job_claims_total").increment(1);
+    }
+
+    pub(crate) fn heard(&self, n: usize) {
+        self.notifications.fetch_add(n as u64, Ordering::Relaxed);
+        metrics::counter!("plugboard_job_notifications_total").increment(n as u64);
+    }
 }
 
 /// A kind's handler and the class its jobs run in.
@@ -86,6 +123,7 @@ struct Shared {
     finish: mpsc::UnboundedSender<Finish>,
     /// Wakes the claim loop (a submit here, a notification, a retry coming due).
     waker: Arc<Notify>,
+    stats: Arc<EngineStats>,
     /// The engine stopping.
     stop: CancellationToken,
 }
@@ -99,6 +137,9 @@ impl Engine {
             config,
             handlers: HashMap::new(),
             waker: Arc::new(Notify::new()),
+            stats: Arc::default(),
+            signals: Vec::new(),
+            announced: Arc::default(),
         }
     }
 
@@ -120,5 +161,10 @@ impl Engine {
     /// Notify this to start a job submitted through this process at once.
     pub fn waker(&self) -> Arc<Notify> {
         self.waker.clone()
+    }
+
+    /// What the claim loop has done (claims, notifications heard).
+    pub fn stats(&self) -> Arc<EngineStats> {
+        self.stats.clone()
     }
 }

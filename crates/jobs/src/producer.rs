@@ -7,6 +7,7 @@
 //! and gives their leases back.
 
 use crate::executor::run_job;
+use crate::notifier::Announcement;
 use crate::{completer, maintenance, notifier, pruner, Engine, JobClass, Shared};
 use plugboard_core::time::now_micros;
 use plugboard_store::job_claims::{Claim, Kinds};
@@ -20,6 +21,56 @@ use tokio_util::sync::CancellationToken;
 
 /// How long a claim waits, while jobs run, for more slots to free up (see [`Engine::run`]).
 const CLAIM_GATHER: Duration = Duration::from_millis(10);
+
+/// Above this rate of notifications a burst is under way (see [`Pace`]).
+const BURST_RATE: f64 = 200.0;
+/// In a burst, a claim woken by a notification comes at least this long after the one before.
+const BURST_PACE: Duration = Duration::from_millis(20);
+/// The window the notification rate is measured over.
+const RATE_WINDOW: Duration = Duration::from_millis(100);
+
+/// Paces the claims that wake-ups ask for. Each wake-up claims at once while notifications
+/// come at a steady rate (one job announced every few milliseconds or slower: the pickup
+/// latency is what counts there); in a burst (more than [`BURST_RATE`] a second over the
+/// last [`RATE_WINDOW`]) a claim waits until [`BURST_PACE`] after the one before, so each
+/// takes many jobs and 10,000 submits cost a few hundred claims, not thousands. Claims made
+/// because slots freed up, or by the poll, are not paced.
+struct Pace {
+    window_start: Instant,
+    heard_at_start: u64,
+    rate: f64,
+    last_claim: Instant,
+}
+
+impl Pace {
+    fn new(heard: u64) -> Self {
+        Self {
+            window_start: Instant::now(),
+            heard_at_start: heard,
+            rate: 0.0,
+            last_claim: Instant::now(),
+        }
+    }
+
+    /// Before a claim a wake-up asked for: `heard`, the notifications heard so far.
+    async fn before_claim(&mut self, heard: u64, stop: &CancellationToken) {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.window_start);
+        if elapsed >= RATE_WINDOW {
+            self.rate = heard.saturating_sub(self.heard_at_start) as f64 / elapsed.as_secs_f64();
+            self.window_start = now;
+            self.heard_at_start = heard;
+        }
+        let until = self.last_claim + BURST_PACE;
+        if self.rate > BURST_RATE && now < until {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep_until(until.into()) => {}
+            }
+        }
+        self.last_claim = Instant::now();
+    }
+}
 
 /// The slots of one execution class and the jobs it holds.
 struct Lane {
@@ -78,6 +129,16 @@ impl Lane {
     fn running(&self) -> usize {
         self.max - self.slots.available_permits()
     }
+
+    /// Whether an announcement names a kind this lane claims.
+    fn wants(&self, a: &Announcement) -> bool {
+        a.any
+            || a.kinds.iter().any(|k| match self.class {
+                // `Work` claims every kind but the other lanes'
+                JobClass::Work => !self.kinds.contains(&k.as_str()),
+                JobClass::Delivery => self.kinds.contains(&k.as_str()),
+            })
+    }
 }
 
 impl Engine {
@@ -100,6 +161,7 @@ impl Engine {
             running: Mutex::new(HashMap::new()),
             finish,
             waker: self.waker.clone(),
+            stats: self.stats.clone(),
             stop: stop.clone(),
         });
         let mut lanes = vec![Lane::new(
@@ -121,22 +183,38 @@ impl Engine {
             tokio::spawn(completer::finisher(shared.clone(), finishing)),
             tokio::spawn(notifier::listen(
                 shared.store.clone(),
-                self.waker.clone(),
+                Some(self.announced.clone()),
+                self.signals,
+                self.stats.clone(),
                 stop.clone(),
             )),
         ]);
         let mut tasks = JoinSet::new();
+        let mut pace = Pace::new(shared.stats.notifications());
+        // What the last wake-up asked to claim: `None`, every lane (a start, a submit here,
+        // the poll, a slot freed); else the kinds other processes announced.
+        let mut wanted: Option<Announcement> = None;
         while !stop.is_cancelled() {
             while tasks.try_join_next().is_some() {}
             let mut more = false;
             let mut gathering = false;
+            // A lane that is full (or gathering room) claims again when one of its runs ends;
+            // otherwise it took every due job it could see, and a run ending makes no other
+            // job due, so only a wake-up (a submit, a notification, a retry due) or the poll
+            // is worth a claim: no claim per finished job at a steady rate.
+            let mut waiting_for_room = false;
             for lane in &mut lanes {
                 let room = lane.room();
                 if lane.gathering() {
                     gathering = true;
+                    waiting_for_room = true;
                     continue;
                 }
                 if room == 0 {
+                    waiting_for_room = true;
+                    continue;
+                }
+                if wanted.as_ref().is_some_and(|w| !lane.wants(w)) {
                     continue;
                 }
                 lane.last_claim = Some(Instant::now());
@@ -153,12 +231,19 @@ impl Engine {
             } else {
                 shared.config.poll_interval
             };
-            tokio::select! {
-                _ = stop.cancelled() => {}
-                _ = self.waker.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            let (woken, announced) = tokio::select! {
+                _ = stop.cancelled() => (false, false),
+                _ = self.waker.notified() => (true, false),
+                _ = self.announced.notify.notified() => (true, true),
+                _ = tokio::time::sleep(wait) => (false, false),
+                Some(_) = tasks.join_next(), if waiting_for_room && !tasks.is_empty() => (false, false),
+            };
+            if woken {
+                pace.before_claim(shared.stats.notifications(), &stop).await;
             }
+            // taken after the pace, so that a burst's kinds gathered meanwhile are included
+            let heard = self.announced.take();
+            wanted = (announced && !heard.any).then_some(heard);
         }
         while tasks.join_next().await.is_some() {}
         match shared.store.release_job_leases(&shared.owner).await {
@@ -194,6 +279,8 @@ async fn claim(
         limit: room as i64,
         kinds,
     };
+    shared.stats.claimed();
+    let started = Instant::now();
     let jobs = match shared.store.claim(&claim).await {
         Ok(jobs) => jobs,
         Err(e) => {
@@ -201,6 +288,14 @@ async fn claim(
             return 0;
         }
     };
+    // what a slow pickup is made of (`PLUGBOARD_LOG=plugboard_jobs=debug`)
+    tracing::debug!(
+        class = ?lane.class,
+        room,
+        claimed = jobs.len(),
+        took_us = started.elapsed().as_micros() as u64,
+        "claim"
+    );
     let claimed = jobs.len();
     for job in jobs {
         // A job whose lease ran out while it still runs here (a stalled heartbeat) and that

@@ -268,6 +268,9 @@ async fn serve(
     let jobs = tokio::spawn(async move {
         if runs_jobs {
             engine.run(stop_engine).await;
+        } else {
+            // still hears the other processes' signals (the driver registry's changes)
+            engine.listen_only(stop_engine).await;
         }
     });
     // In-flight requests get `shutdown_timeout_seconds` to finish; then the process exits anyway.
@@ -350,6 +353,14 @@ fn describe_metrics() {
         "plugboard_job_duration_seconds",
         Unit::Seconds,
         "Time this process spent on a job until it finished, by kind"
+    );
+    describe_counter!(
+        "plugboard_job_notifications_total",
+        "Notifications of claimable jobs heard from the processes sharing the PostgreSQL database"
+    );
+    describe_counter!(
+        "plugboard_job_claims_total",
+        "Claims of due jobs this process ran against the store (each takes up to its free slots)"
     );
     describe_counter!(
         "plugboard_download_bytes_total",

@@ -5,9 +5,11 @@
 //! drivers are the folders `<data-dir>/plugins/<name>/` with a `driver.toml`.
 //!
 //! A [`Registry::refresh`] rescans the folder, writes what it found to the store's driver rows
-//! and bumps the registry generation; every process checks the generation at most once a
-//! second when it reads the registry, and rescans its own folder when it changed, so a refresh
-//! on one process of a PostgreSQL scale-out is seen by all. A broken manifest is reported
+//! and bumps the registry generation; every process rescans its own folder when the
+//! generation changed, so a refresh on one process of a PostgreSQL scale-out is seen by all:
+//! at once when the store announces the change (`NOTIFY plugboard_drivers`, heard by the job
+//! engine's listener, which calls [`Registry::stale`]), else at the next read a second after
+//! the last check (the safety net). Steps of drivers watch [`Registry::changes`]. A broken manifest is reported
 //! (logged, and kept in [`View::errors`]) and never stops the others loading.
 
 use plugboard_core::time::now_micros;
@@ -166,6 +168,8 @@ struct Inner {
     seen: Mutex<(i64, Option<Instant>)>,
     /// One scan at a time.
     scanning: tokio::sync::Mutex<()>,
+    /// Counts the times the registry may have changed (see [`Registry::changes`]).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// Why a refresh failed.
@@ -184,6 +188,7 @@ impl Registry {
             view: RwLock::new(Arc::new(View::default())),
             seen: Mutex::new((-1, None)),
             scanning: tokio::sync::Mutex::new(()),
+            changes: tokio::sync::watch::Sender::new(0),
         }))
     }
 
@@ -278,11 +283,19 @@ impl Registry {
         }
     }
 
-    /// Make the next [`Self::view`] ask the store at once (a driver row changed here).
+    /// Make the next [`Self::view`] ask the store at once (a driver row changed here, or
+    /// another process said it changed one), and tell the watchers of [`Self::changes`].
     pub fn stale(&self) {
         if let Ok(mut s) = self.0.seen.lock() {
             s.1 = None;
         }
+        self.0.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Changes whenever the registry may have changed (here or, heard through the store, in
+    /// another process): a running step watches it to stop at once when its driver is deleted.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.changes.subscribe()
     }
 
     /// The view as loaded, without asking the store.

@@ -158,6 +158,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "jobs by creation time",
         include_str!("../migrations/0041_jobs_created_index.sql"),
     ),
+    (
+        45,
+        "drivers notify",
+        include_str!("../migrations/0045_drivers_notify.sql"),
+    ),
+    (
+        46,
+        "jobs notify kinds",
+        include_str!("../migrations/0046_jobs_notify_kinds.sql"),
+    ),
 ];
 
 /// The checksums (SHA-384 of the text) of migrations whose comments were edited after they
@@ -178,7 +188,7 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
 
 /// Migrations that exist only on PostgreSQL (triggers in PL/pgSQL): on SQLite their number is
 /// recorded with a statement that changes nothing, so both back-ends count the same list.
-const POSTGRES_ONLY: &[i64] = &[20];
+const POSTGRES_ONLY: &[i64] = &[20, 45, 46];
 
 fn migrator(backend: Backend) -> Migrator {
     Migrator {

@@ -1,7 +1,8 @@
 //! Wake-ups between processes sharing a PostgreSQL database (`LISTEN`/`NOTIFY`): the job
 //! rows' triggers (migration 0020) notify [`JOBS_CHANNEL`] in the transaction that makes a job
-//! claimable, and each process running jobs listens on one dedicated connection. SQLite has no
-//! such thing and needs none: it is one process, woken in memory.
+//! claimable, and the driver registry's (migration 0045) notify [`DRIVERS_CHANNEL`] in the one
+//! that changes it; each process listens on one dedicated connection, to every channel it
+//! needs. SQLite has no such thing and needs none: it is one process, woken in memory.
 
 use crate::{Backend, Result, Store};
 use sqlx::postgres::PgListener;
@@ -9,6 +10,9 @@ use std::sync::Arc;
 
 /// The channel a job becoming claimable is announced on.
 pub const JOBS_CHANNEL: &str = "plugboard_jobs";
+
+/// The channel a change of the driver registry (its generation bumped) is announced on.
+pub const DRIVERS_CHANNEL: &str = "plugboard_drivers";
 
 /// The database URL a listener connects to (kept out of `Debug`: it may hold a password).
 #[derive(Clone)]
@@ -27,32 +31,37 @@ impl std::fmt::Debug for ListenUrl {
 }
 
 /// What a [`Listener`] heard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Heard {
-    /// One or more notifications (everything already buffered is taken with the first, so a
-    /// burst is heard once per call).
-    Notified(usize),
+    /// One or more notifications: the channel and payload of each, in the order they were
+    /// sent (everything already buffered is taken with the first, so a burst is heard once
+    /// per call). The jobs channel's payload is the kind of the job (empty: any kind).
+    Notified(Vec<(String, String)>),
     /// The connection was lost and made again: notifications sent meanwhile are gone, so
-    /// whoever listens should look for work as if notified.
+    /// whoever listens should act as if notified on every channel.
     Reconnected,
 }
 
-/// One dedicated connection listening on a channel; it reconnects by itself after a drop.
+/// One dedicated connection listening on some channels; it reconnects by itself after a drop
+/// (and listens on the same channels again).
 pub struct Listener {
     inner: PgListener,
 }
 
 impl Listener {
-    /// The next notification (or reconnection). `Err` when the connection failed and could not
-    /// be made again yet: call again (after a pause) to retry.
+    /// The next notifications (or reconnection). `Err` when the connection failed and could
+    /// not be made again yet: call again (after a pause) to retry.
     pub async fn next(&mut self) -> Result<Heard> {
         match self.inner.try_recv().await? {
-            Some(_) => {
-                let mut n = 1;
-                while self.inner.next_buffered().is_some() {
-                    n += 1;
+            Some(first) => {
+                let pair = |n: &sqlx::postgres::PgNotification| {
+                    (n.channel().to_string(), n.payload().to_string())
+                };
+                let mut heard = vec![pair(&first)];
+                while let Some(n) = self.inner.next_buffered() {
+                    heard.push(pair(&n));
                 }
-                Ok(Heard::Notified(n))
+                Ok(Heard::Notified(heard))
             }
             None => Ok(Heard::Reconnected),
         }
@@ -60,13 +69,14 @@ impl Listener {
 }
 
 impl Store {
-    /// A listener on `channel`; `None` on SQLite (one process: nothing to listen to).
-    pub async fn listen(&self, channel: &str) -> Result<Option<Listener>> {
+    /// A listener on `channels` (one connection for all); `None` on SQLite (one process:
+    /// nothing to listen to).
+    pub async fn listen(&self, channels: &[&str]) -> Result<Option<Listener>> {
         let Some(url) = &self.listen_url else {
             return Ok(None);
         };
         let mut inner = PgListener::connect(&url.0).await?;
-        inner.listen(channel).await?;
+        inner.listen_all(channels.iter().copied()).await?;
         Ok(Some(Listener { inner }))
     }
 

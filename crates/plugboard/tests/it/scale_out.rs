@@ -394,7 +394,9 @@ async fn a_dropped_listener_connection_heals_without_losing_a_job() {
     let pair = Pair::start().await;
     let store = plugboard_store::Store::connect(&pair.db.url).await.unwrap();
     let instances = pair.instances(12).await;
-    let listeners = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'";
+    // Both processes listen (the API-only one for the driver registry's changes); only the
+    // worker on the jobs channel.
+    let listeners = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%plugboard_jobs%'";
     let count = |sql: &'static str| {
         let store = store.clone();
         async move {
@@ -413,7 +415,7 @@ async fn a_dropped_listener_connection_heals_without_losing_a_job() {
     let first = pair.submit(&instances[0]).await;
     pair.ended(&store, &first, Duration::from_secs(1)).await;
     for round in 0..3 {
-        let killed: Vec<bool> = sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'")
+        let killed: Vec<bool> = sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%plugboard_jobs%'")
             .fetch_all(store.pool())
             .await
             .unwrap();

@@ -267,26 +267,32 @@ impl JobHandler<AddonJob> for AddonJobHandler {
             let run = runner.run_step(&request, &mut sink);
             tokio::pin!(run);
             // A driver removed from the registry (ZStack's Enforcing delete) stops its steps:
-            // dropping the step kills its processes.
+            // dropping the step kills its processes. Checked when the registry says it
+            // changed (here or, through the store's notification, in another process), and
+            // every DRIVER_CHECK in any case.
             let mut check = tokio::time::interval(DRIVER_CHECK);
             check.tick().await;
+            let mut changes = self.registry.changes();
             loop {
-                tokio::select! {
+                let look = tokio::select! {
                     outcome = &mut run => break outcome,
-                    _ = check.tick() => {
-                        if self.registry.view().await.driver(&driver_uuid).is_none() {
-                            break Err(StepFailure::new(format!(
-                                "driver {driver_name} ({driver_uuid}) was deleted while the step ran; its processes were killed"
-                            )));
+                    _ = check.tick() => true,
+                    Ok(()) = changes.changed() => true,
+                    Some(event) = received.recv() => {
+                        match event {
+                            StepEvent::Progress(p) => ctx.progress(p).await,
+                            StepEvent::Log(line) => {
+                                messages.push(line);
+                                ctx.log(messages.text());
+                            }
                         }
+                        false
                     }
-                    Some(event) = received.recv() => match event {
-                        StepEvent::Progress(p) => ctx.progress(p).await,
-                        StepEvent::Log(line) => {
-                            messages.push(line);
-                            ctx.log(messages.text());
-                        }
-                    },
+                };
+                if look && self.registry.view().await.driver(&driver_uuid).is_none() {
+                    break Err(StepFailure::new(format!(
+                        "driver {driver_name} ({driver_uuid}) was deleted while the step ran; its processes were killed"
+                    )));
                 }
             }
         };

@@ -620,4 +620,10 @@ pub fn register(engine: &mut plugboard_jobs::Engine, svc: &ServiceStage) {
         svc.registry.clone(),
         svc.addons_root.clone(),
     )));
+    // A registry changed by another process (a refresh, an Enforcing delete) is read again
+    // at once here, and the steps of a driver deleted there stop at once.
+    let registry = svc.registry.clone();
+    engine.on_signal(plugboard_store::notify::DRIVERS_CHANNEL, move || {
+        registry.stale()
+    });
 }
