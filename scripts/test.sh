@@ -51,15 +51,20 @@ QUICK_SKIP=(
     "plugboard-drivers::it probe::postgres_answers_sslrequest"
     "plugboard-drivers::it probe::postgres_port_probed_as_mysql_times_out"
     "plugboard-drivers::it probe::tcp_only_on_open_ports"
+    "plugboard-jobs::it burst::a_burst_of_ten_thousand_submits_costs_few_claims_and_runs_each_job_once"
     "plugboard-jobs::it engine::two_engines_on_postgres_run_every_job_exactly_once"
     "plugboard::it cli_workflows::audit_a_real_mariadb_from_the_command_line"
     "plugboard::it cli_workflows::install_a_plugin_and_follow_its_job_from_the_command_line"
     "plugboard::it dbss::audit_on_reaches_real_databases_and_reports_errors"
     "plugboard::it hardening_api::a_trickling_download_fails_the_job_and_the_instance_takes_another_install"
+    "plugboard::it scale_out::a_dropped_listener_connection_heals_without_losing_a_job"
+    "plugboard::it scale_out::a_job_submitted_on_an_api_only_node_runs_at_once_on_a_worker"
     "plugboard::it scale_out::a_process_with_another_master_key_refuses_to_start"
     "plugboard::it scale_out::processes_starting_at_once_bootstrap_exactly_once"
     "plugboard::it scale_out::readyz_says_when_the_store_is_gone"
     "plugboard::it scale_out::two_processes_share_one_lockout"
+    "plugboard::it scale_out_signals::a_driver_refresh_through_one_process_is_seen_by_the_other_at_once"
+    "plugboard::it scale_out_signals::an_enforcing_delete_run_by_one_process_stops_the_step_in_another_at_once"
 )
 
 # -- prerequisites ---------------------------------------------------------------------------

@@ -20,5 +20,6 @@ mod lockout;
 mod openapi;
 mod reliability;
 mod scale_out;
+mod scale_out_signals;
 mod tls;
 mod zstack_hardening;
