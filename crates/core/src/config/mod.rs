@@ -96,7 +96,7 @@ impl Default for ZStackConfig {
     }
 }
 
-/// `[dbss]`: the audit monitor.
+/// `[dbss]`: the audit monitor and the storage of captured statements.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DbssConfig {
@@ -106,6 +106,14 @@ pub struct DbssConfig {
     pub probe_timeout_ms: u64,
     /// How many probes run at once in one process.
     pub probe_concurrency: usize,
+    /// Captured statements are kept this many whole UTC days besides today, then deleted
+    /// (0: kept until the online cap pushes them out).
+    pub retention_days: u64,
+    /// At most this many statements per instance (0: the edition's online SQL storage; a
+    /// smaller number lowers every instance's cap to it).
+    pub online_statement_limit: u64,
+    /// How often the storage keeper (retention, cap, partitions) runs.
+    pub storage_interval_seconds: u64,
 }
 
 impl Default for DbssConfig {
@@ -114,6 +122,9 @@ impl Default for DbssConfig {
             probe_interval_seconds: 30,
             probe_timeout_ms: 3000,
             probe_concurrency: 256,
+            retention_days: 180,
+            online_statement_limit: 0,
+            storage_interval_seconds: 300,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! switched on and off, and the audit monitor ([`monitor`]) that keeps `audit_status` true;
 //! the audit itself: agents ([`agents`]), ingest of captured statements ([`ingest`]) judged by
 //! the rule engine ([`engine`]), the statements' listing ([`sqls`]), rules ([`audit_rules`])
-//! and alarms ([`alarms`]).
+//! and alarms ([`alarms`]); the storage keeper ([`storage`]) that keeps statements bounded.
 
 pub mod agents;
 pub mod alarms;
@@ -18,6 +18,7 @@ pub mod rules;
 pub mod scopes;
 pub mod shipped;
 pub mod sqls;
+pub mod storage;
 
 use plugboard_core::config::DbssConfig;
 use plugboard_core::ids::{self, is_hex32};
@@ -321,15 +322,26 @@ impl Dbss {
     }
 }
 
-/// Start the DBSS background tasks (the audit monitor); they run until aborted.
+/// Start the DBSS background tasks (the audit monitor, the storage keeper); they run until
+/// aborted.
 pub fn register(svc: &Dbss) -> Vec<tokio::task::JoinHandle<()>> {
-    vec![tokio::spawn(
-        monitor::AuditMonitor {
-            store: svc.store.clone(),
-            policy: svc.network.clone(),
-            config: svc.config.clone(),
-            wakeup: svc.wakeup.clone(),
-        }
-        .run(),
-    )]
+    vec![
+        tokio::spawn(
+            monitor::AuditMonitor {
+                store: svc.store.clone(),
+                policy: svc.network.clone(),
+                config: svc.config.clone(),
+                wakeup: svc.wakeup.clone(),
+            }
+            .run(),
+        ),
+        tokio::spawn(
+            storage::StorageKeeper {
+                store: svc.store.clone(),
+                config: svc.config.clone(),
+                holder: format!("{}-{}", std::process::id(), ids::hex32()),
+            }
+            .run(),
+        ),
+    ]
 }

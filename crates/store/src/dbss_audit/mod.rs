@@ -1,7 +1,8 @@
 //! DBSS audit rows (docs/dbss-audit.md): agents and the databases they serve ([`agents`]),
 //! captured statements ([`sqls`]), risk-operation and SQL-injection rules ([`rules`]) and
-//! alarms ([`alarms`]). Statements are deduplicated by the agent's own `(agent, db, seq)`, so a
-//! batch sent twice stores nothing twice.
+//! alarms ([`alarms`]), and how their storage stays bounded ([`storage`]). Statements are
+//! deduplicated by the agent's own `(agent, db, seq)`, so a batch sent twice stores nothing
+//! twice.
 
 pub mod agents;
 pub mod alarms;
@@ -9,6 +10,7 @@ pub mod rule_changes;
 pub mod rules;
 pub mod scopes;
 pub mod sqls;
+pub mod storage;
 
 pub use agents::{AddAgentError, Agent};
 pub use alarms::{Alarm, AlarmFilter, AlarmMatch};
@@ -16,3 +18,4 @@ pub use rule_changes::RuleKind;
 pub use rules::{RiskRule, SqlRule};
 pub use scopes::Scope;
 pub use sqls::{SqlFilter, SqlRow};
+pub use storage::StoredTotal;
