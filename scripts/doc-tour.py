@@ -2,7 +2,8 @@
 """The doc tour: runs the README's tour and the walk-throughs exactly as written.
 
 Every fenced block of README.md and the walk-throughs (docs/kernel-plugins.md,
-docs/servicestage.md, docs/zstack.md; or of the ones named on the command line) whose info
+docs/servicestage.md, docs/zstack.md, docs/dbss-audit.md; or of the ones named on the command
+line) whose info
 string carries the word `tour` is a step:
 ```sh tour``` and ```python tour``` run once the server is up, ```sh tour-setup``` before it
 starts (writing a config file, say). For each document, in a fresh empty directory (the
@@ -37,7 +38,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DOCS = ["README.md", "docs/kernel-plugins.md", "docs/servicestage.md", "docs/zstack.md"]
+DOCS = ["README.md", "docs/kernel-plugins.md", "docs/servicestage.md", "docs/zstack.md", "docs/dbss-audit.md"]
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```\s*$", re.S | re.M)
 
 

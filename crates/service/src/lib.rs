@@ -111,7 +111,7 @@ pub fn register(engine: &mut Engine, services: &Services, staging_root: PathBuf)
     Background(dbss::register(&services.dbss))
 }
 
-/// The services' background tasks (the DBSS audit monitor).
+/// The services' background tasks (the DBSS audit monitor and storage keeper).
 pub struct Background(Vec<tokio::task::JoinHandle<()>>);
 
 impl Background {

@@ -194,6 +194,7 @@ impl Store {
             "dbss_agent_databases",
             "dbss_agents",
             "dbss_sqls",
+            "dbss_sql_days",
             "dbss_risk_rules",
             "dbss_sql_rules",
             "dbss_rule_versions",

@@ -149,6 +149,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0034_dbss_audit_qps.sql"),
     ),
     (
+        36,
+        "dbss statements per day and leases",
+        include_str!("../migrations/0036_dbss_storage.sql"),
+    ),
+    (
+        37,
+        "dbss statements partitioned by day",
+        include_str!("../migrations/0037_dbss_sqls_partitioned.sql"),
+    ),
+    (
         40,
         "console sessions",
         include_str!("../migrations/0040_console_sessions.sql"),
@@ -188,7 +198,7 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
 
 /// Migrations that exist only on PostgreSQL (triggers in PL/pgSQL): on SQLite their number is
 /// recorded with a statement that changes nothing, so both back-ends count the same list.
-const POSTGRES_ONLY: &[i64] = &[20, 45, 46];
+const POSTGRES_ONLY: &[i64] = &[20, 37, 45, 46];
 
 fn migrator(backend: Backend) -> Migrator {
     Migrator {

@@ -99,7 +99,8 @@ impl Default for ZStackConfig {
     }
 }
 
-/// `[dbss]`: the audit monitor, the QPS budget and the agent alarm.
+/// `[dbss]`: the audit monitor, the QPS budget, the agent alarm and the storage of captured
+/// statements.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DbssConfig {
@@ -121,6 +122,14 @@ pub struct DbssConfig {
     /// How long an agent that is on and heard from may ship no statement before it is
     /// sleeping (`datacap_status` 2).
     pub agent_sleep_seconds: u64,
+    /// Captured statements are kept this many whole UTC days besides today, then deleted
+    /// (0: kept until the online cap pushes them out).
+    pub retention_days: u64,
+    /// At most this many statements per instance (0: the edition's online SQL storage; a
+    /// smaller number lowers every instance's cap to it).
+    pub online_statement_limit: u64,
+    /// How often the storage keeper (retention, cap, partitions) runs.
+    pub storage_interval_seconds: u64,
 }
 
 impl Default for DbssConfig {
@@ -133,6 +142,9 @@ impl Default for DbssConfig {
             audit_qps_overflow_seconds: 60,
             agent_silence_seconds: 300,
             agent_sleep_seconds: 600,
+            retention_days: 180,
+            online_statement_limit: 0,
+            storage_interval_seconds: 300,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! the audit itself: agents ([`agents`]), ingest of captured statements ([`ingest`]) judged by
 //! the rule engine ([`engine`]) under the QPS budget ([`qps`]), the statements' listing
 //! ([`sqls`]), rules ([`audit_rules`]), alarms ([`alarms`]) and statistics ([`statistics`],
-//! [`summary`]).
+//! [`summary`]); the storage keeper ([`storage`]) that keeps statements bounded.
 
 pub mod agents;
 pub mod alarms;
@@ -22,6 +22,7 @@ pub mod shipped;
 pub mod sqls;
 pub mod statistics;
 pub mod summary;
+pub mod storage;
 
 use plugboard_core::config::DbssConfig;
 use plugboard_core::ids::{self, is_hex32};
@@ -336,15 +337,26 @@ impl Dbss {
     }
 }
 
-/// Start the DBSS background tasks (the audit monitor); they run until aborted.
+/// Start the DBSS background tasks (the audit monitor, the storage keeper); they run until
+/// aborted.
 pub fn register(svc: &Dbss) -> Vec<tokio::task::JoinHandle<()>> {
-    vec![tokio::spawn(
-        monitor::AuditMonitor {
-            store: svc.store.clone(),
-            policy: svc.network.clone(),
-            config: svc.config.clone(),
-            wakeup: svc.wakeup.clone(),
-        }
-        .run(),
-    )]
+    vec![
+        tokio::spawn(
+            monitor::AuditMonitor {
+                store: svc.store.clone(),
+                policy: svc.network.clone(),
+                config: svc.config.clone(),
+                wakeup: svc.wakeup.clone(),
+            }
+            .run(),
+        ),
+        tokio::spawn(
+            storage::StorageKeeper {
+                store: svc.store.clone(),
+                config: svc.config.clone(),
+                holder: format!("{}-{}", std::process::id(), ids::hex32()),
+            }
+            .run(),
+        ),
+    ]
 }

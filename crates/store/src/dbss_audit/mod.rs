@@ -1,8 +1,9 @@
 //! DBSS audit rows (docs/dbss-audit.md): agents and the databases they serve ([`agents`]),
 //! captured statements ([`sqls`]) and the statistics counters they bump ([`counters`]), the
-//! QPS budget ([`qps`]), risk-operation and SQL-injection rules ([`rules`]) and alarms
-//! ([`alarms`]; the silent-agent alarm: [`agent_alarms`]). Statements are deduplicated by the
-//! agent's own `(agent, db, seq)`, so a batch sent twice stores nothing twice.
+//! QPS budget ([`qps`]), risk-operation and SQL-injection rules ([`rules`]), alarms
+//! ([`alarms`]; the silent-agent alarm: [`agent_alarms`]), and how their storage stays bounded
+//! ([`storage`]). Statements are deduplicated by the agent's own `(agent, db, seq)`, so a batch
+//! sent twice stores nothing twice.
 
 pub mod agent_alarms;
 pub mod agents;
@@ -13,6 +14,7 @@ pub mod rule_changes;
 pub mod rules;
 pub mod scopes;
 pub mod sqls;
+pub mod storage;
 
 pub use agents::{AddAgentError, Agent};
 pub use alarms::{Alarm, AlarmFilter, AlarmMatch};
@@ -22,3 +24,4 @@ pub use rule_changes::RuleKind;
 pub use rules::{RiskRule, SqlRule};
 pub use scopes::Scope;
 pub use sqls::{SqlFilter, SqlRow};
+pub use storage::StoredTotal;

@@ -1,12 +1,15 @@
 //! Captured statements: inserted in multi-row statements per batch (a conflict on the agent's
 //! `(agent, db, seq)` inserts nothing: re-sent events are counted as duplicates; the new ones
-//! bump the statistics counters in the same transaction, [`super::counters`]), listed with
+//! bump the statistics counters ([`super::counters`]) and the per-day counts of
+//! [`super::storage`] in the same transaction), listed with
 //! the filters of ListAuditSqls over indexed columns, read one by one.
 
-use crate::{Result, Store, StoreError};
+use super::storage::{day_of, move_sql_days};
+use crate::{Backend, Result, Store, StoreError};
 use plugboard_core::time::Micros;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::collections::BTreeMap;
 
 /// One captured statement (login, logout and failed login are statements too).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -130,6 +133,11 @@ impl Store {
     /// database and `seq`). Returns the rows inserted, in `rows` order (`true` = new).
     pub async fn insert_audit_sqls(&self, rows: &[SqlRow]) -> Result<Vec<bool>> {
         let mut inserted = Vec::with_capacity(rows.len());
+        // On PostgreSQL the table is partitioned by `start_time`, which every unique key holds.
+        let conflict = match self.backend() {
+            Backend::Sqlite => "(agent_id, db_id, seq)",
+            Backend::Postgres => "(agent_id, db_id, seq, start_time)",
+        };
         let mut tx = self.begin_write().await?;
         for chunk in rows.chunks(CHUNK) {
             let mut sql = format!("INSERT INTO dbss_sqls ({COLS}) VALUES ");
@@ -146,7 +154,7 @@ impl Store {
                 }
                 sql.push(')');
             }
-            sql.push_str(" ON CONFLICT (agent_id, db_id, seq) DO NOTHING RETURNING id");
+            sql.push_str(&format!(" ON CONFLICT {conflict} DO NOTHING RETURNING id"));
             let mut q = sqlx::query(&sql);
             for r in chunk {
                 q = q
@@ -192,6 +200,15 @@ impl Store {
                 .collect::<std::result::Result<_, _>>()?;
             inserted.extend(chunk.iter().map(|r| ids.contains(&r.id)));
         }
+        let mut days = BTreeMap::new();
+        for (r, new) in rows.iter().zip(&inserted) {
+            if *new {
+                *days
+                    .entry((r.instance_id.clone(), day_of(r.start_time)))
+                    .or_insert(0) += 1;
+            }
+        }
+        move_sql_days(&mut tx, &days, 1).await?;
         // The statistics counters of the statements just stored, in the same transaction.
         let new: Vec<&SqlRow> = rows
             .iter()

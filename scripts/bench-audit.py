@@ -1,0 +1,421 @@
+#!/usr/bin/env python3
+"""The DBSS audit benchmark of docs/benchmarks.md (standard library only; no venv needed).
+
+Starts the given plugboard binary (`cargo build --release -p plugboard`, or --build) on a fresh
+data directory — SQLite, then a fresh PostgreSQL database when --postgres is given — and
+measures, each figure printed beside a baseline of the same run:
+
+  ingest   log lines on disk → statements listable, through a real `plugboard dbss-agent` and the
+           server, the rules on: --statements (300,000) pgaudit jsonlog lines (an AUDIT line and a
+           `duration:` line each, 16 interleaved sessions, 1 % of them SQL injections the shipped
+           rules flag) written before the agent starts; statements/s from the agent's start until
+           ListAuditSqlsNew's `total` reaches them all; then a second agent with a fresh state
+           directory re-reads the same log (a fresh state directory numbers its events above the
+           first's, so it stores them all again, into a table already holding them). Printed as
+           ratios to the goal (30,000 statements/s).
+  list     ListAuditSqlsNew p50/p99 (--samples, one keep-alive connection, admin token) for
+           filtered first pages with --list-rows (10,000,000) statements of one instance stored
+           over the last 20 hours, loaded straight into the store's tables (benchmark only).
+           Baseline: GET /healthz over the same connection. On PostgreSQL the plans of the
+           filtered page and count are printed (EXPLAIN) to show the indexes in use.
+  pgbench  (--pgbench) TPS of pgbench (tpcb-like, --pgbench-seconds per run, 4 clients) on a private
+           PostgreSQL 15 cluster (scripts/audit-capture.sh pg-start: initdb in a temporary
+           directory, a free port, pgaudit writing jsonlog): no auditing, pgaudit alone, pgaudit
+           with the agent shipping to the server; runs interleaved twice, medians; ratios
+           agent/pgaudit (goal ≥ 0.95) and pgaudit/none.
+
+    cargo build --release -p plugboard
+    python3 scripts/bench-audit.py --postgres --pgbench
+    python3 scripts/bench-audit.py --statements 30000 --list-rows 100000   # a quick check
+"""
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("bench_dbss", REPO / "scripts" / "bench-dbss.py")
+bd = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bd)
+CAPTURE = REPO / "scripts" / "audit-capture.sh"
+INGEST_TARGET = 30_000  # statements/s
+PGBENCH_RATIO_TARGET = 0.95
+
+
+def pct(values, p):
+    return bd.pct(values, p)
+
+
+def psql(url, sql):
+    return subprocess.run(["psql", "-X", "-q", "-At", url, "-c", sql], check=True, capture_output=True,
+                          text=True).stdout
+
+
+# -- the audit instance, database and agent --------------------------------------------------------------
+class Target:
+    """An audit instance with one PostgreSQL database and one agent, made through the API."""
+
+    def __init__(self, server, token, name):
+        self.server, self.token = server, token
+        p = self.project = server.boot["project_id"]
+        body = {"name": name, "database_limit": 10}
+        self.instance = json.loads(bd.call(server, "POST", f"/plugboard/v1/projects/{p}/dbss/instances", token,
+                                           body, expect=201)[0])["id"]
+        db = {"database": {"db_classification": "ECS", "name": name, "type": "POSTGRESQL", "version": "15",
+                           "charset": "UTF8", "ip": "127.0.0.1", "port": "5432", "os": "LINUX64"}}
+        self.db_id = json.loads(bd.call(server, "POST", f"/v2/{p}/audit/{self.instance}/databases", token,
+                                        db)[0])["id"]
+        agent = {"db_id": self.db_id, "mode": 0, "agent_type": "DB", "agent_os": "LINUX64_X86"}
+        bd.call(server, "POST", f"/v3/{p}/audit/{self.instance}/agents", token, agent)
+        listed = json.loads(bd.call(server, "GET", f"/v3/{p}/audit/{self.instance}/agents?db_id={self.db_id}",
+                                    token)[0])
+        self.agent_id = listed["agents"][0]["agent_id"]
+
+    def total(self, body=None):
+        body = body or {"time": {"time_range": "DAY"}, "size": 1}
+        raw = bd.call(self.server, "POST", f"/v2/{self.project}/audit/{self.instance}/sqls", self.token, body)[0]
+        return json.loads(raw)["total"]
+
+    def agent(self, binary, root, log_dir):
+        root.mkdir(parents=True, exist_ok=True)
+        boot = self.server.boot
+        cfg = root / "agent.toml"
+        cfg.write_text("\n".join([
+            f'endpoint = "http://{self.server.addr[0]}:{self.server.addr[1]}"',
+            f'project_id = "{self.project}"', f'instance_id = "{self.instance}"',
+            f'agent_id = "{self.agent_id}"', f'access_key = "{boot["access_key"]}"',
+            f'secret_key = "{boot["secret_key"]}"', f'state_dir = "{root / "state"}"',
+            "[[source]]", f'db_id = "{self.db_id}"', 'kind = "pgaudit-jsonlog"', f'path = "{log_dir}"', ""]))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
+        env["PLUGBOARD_LOG"] = "warn"
+        log = open(root / "agent.log", "wb")
+        return subprocess.Popen([str(binary), "dbss-agent", "--config", str(cfg)], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# -- ingest ------------------------------------------------------------------------------------------------
+def write_log(path, n):
+    """n pgaudit statements as PostgreSQL 15 writes them to jsonlog (AUDIT + duration lines)."""
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+    rnd = random.Random(7)
+    with open(path, "w") as f:
+        for i in range(n):
+            session = f"6630f2a1.{i % 16:x}"
+            r = rnd.random()
+            if r < 0.01:
+                cls, cmd, stmt = "READ", "SELECT", f"select * from account where name = '' or 1=1 /* {i} */"
+            elif r < 0.80:
+                cls, cmd, stmt = "READ", "SELECT", f"select id, name, balance from account where id = {i}"
+            elif r < 0.95:
+                cls, cmd, stmt = "WRITE", "UPDATE", f"update account set balance = balance + 1 where id = {i}"
+            else:
+                cls, cmd, stmt = "WRITE", "INSERT", f"insert into history (id, note) values ({i}, 'x')"
+            msg = "AUDIT: SESSION,%d,1,%s,%s,TABLE,public.account,%s,<not logged>,1" % (
+                i // 16 + 1, cls, cmd, '"' + stmt.replace('"', '""') + '"')
+            base = {"timestamp": now, "user": "app", "dbname": "orders", "pid": 4000 + i % 16,
+                    "remote_host": "10.0.0.7", "remote_port": 50000 + i % 16, "session_id": session,
+                    "line_num": i, "ps": cmd, "error_severity": "LOG", "application_name": "bench",
+                    "backend_type": "client backend"}
+            f.write(json.dumps(dict(base, message=msg)) + "\n")
+            f.write(json.dumps(dict(base, message="duration: 0.%03d ms" % (i % 1000))) + "\n")
+
+
+def scenario_ingest(server, token, args, work, report):
+    target = Target(server, token, "ingest")
+    log_dir = work / "pglog"
+    log_dir.mkdir()
+    write_log(log_dir / "postgresql-1.json", args.statements)
+    n = args.statements
+    runs = {}
+    for label, root in (("ingest", work / "agent-1"), ("second pass", work / "agent-2")):
+        before = target.total()
+        t0 = time.perf_counter()
+        proc = target.agent(args.binary, root, log_dir)
+        try:
+            if label == "ingest":
+                while target.total() < n:
+                    if proc.poll() is not None or time.perf_counter() - t0 > args.ingest_timeout:
+                        raise SystemExit(f"the agent stopped or timed out at {target.total()} of {n}:\n"
+                                         + (root / "agent.log").read_text(errors="replace")[-2000:])
+                    time.sleep(0.1)
+            else:
+                # A fresh state directory numbers every event above the earlier ones (docs), so the
+                # re-read stores a second copy: the same work as the first, all rows new.
+                while target.total() < before + n:
+                    if proc.poll() is not None or time.perf_counter() - t0 > args.ingest_timeout:
+                        raise SystemExit("the second agent stopped or timed out:\n"
+                                         + (root / "agent.log").read_text(errors="replace")[-2000:])
+                    time.sleep(0.1)
+            elapsed = time.perf_counter() - t0
+        finally:
+            stop(proc)
+        runs[label] = n / elapsed
+        print(f"  {label}: {n} statements in {elapsed:.2f} s = {n / elapsed:,.0f} statements/s", flush=True)
+    report["ingest"] = runs["ingest"]
+    report["ingest_second"] = runs["second pass"]
+
+
+# -- list with many stored statements ----------------------------------------------------------------------
+ROW_SQL = """
+SELECT {id} AS id, '{inst}' AS instance_id, '{db}' AS db_id, 'benchagent000000' AS agent_id, i AS seq,
+  {now} - (i * {span} / {n}) AS start_time, i % 1000 AS execute_time,
+  '10.0.' || (i % 4) || '.' || (i % 200) AS client_ip, 50000 + i % 1000 AS client_port, 'bench' AS client_name,
+  'user' || (i % 50) AS db_user, 'orders' AS db_service_name, 's' || (i % 5000) AS db_session_id,
+  '' || i AS query_id,
+  CASE WHEN i % 10 < 7 THEN 'SELECT' WHEN i % 10 < 9 THEN 'UPDATE' ELSE 'DELETE' END AS query_type,
+  '[]' AS objects, 'public.account' AS object_name, 'TABLE' AS object_type, 'public' AS schema_name,
+  'select * from t' || (i % 1000) || ' where id = ' || i AS sql_statement,
+  'select * from t' || (i % 1000) || ' where id = ' || i AS sql_lower,
+  '1' AS lines, '' AS log_result, '0' AS response_status, 'SUCCESS' AS sql_response, '' AS sql_result,
+  CASE WHEN i % 100 = 0 THEN 'HIGH' WHEN i % 100 < 3 THEN 'MEDIUM' WHEN i % 100 < 6 THEN 'LOW' ELSE 'NO_RISK' END
+    AS risk_level,
+  CASE WHEN i % 100 = 0 THEN 'r' ELSE '' END AS rule_id,
+  CASE WHEN i % 100 = 0 THEN 'SQL_Injection_Tautology' ELSE '' END AS rule_name,
+  CASE WHEN i % 100 = 0 THEN 'SQL_INJECTION' ELSE '' END AS rule_type,
+  '' AS scope_id, '' AS scope_name, {now} AS created_at
+"""
+SPAN = 20 * 3600 * 1_000_000  # the statements' times: the last 20 hours
+
+
+def bulk_load(server, target, n, database_url):
+    now = int(time.time() * 1_000_000)
+    fmt = dict(inst=target.instance, db=target.db_id, now=now, span=SPAN, n=n)
+    t0 = time.perf_counter()
+    if database_url:
+        sql = ("INSERT INTO dbss_sqls SELECT * FROM (" + ROW_SQL.format(id="lpad(i::text, 20, '0')", **fmt)
+               + f" FROM generate_series(1, {n}) AS i) AS s")
+        psql(database_url, sql)
+        psql(database_url, "INSERT INTO dbss_sql_days SELECT instance_id, FLOOR(start_time::numeric / 86400000000)"
+                           "::bigint, COUNT(*) FROM dbss_sqls WHERE agent_id = 'benchagent000000' GROUP BY 1, 2 "
+                           "ON CONFLICT (instance_id, day) DO UPDATE SET stored = excluded.stored")
+        psql(database_url, "VACUUM ANALYZE dbss_sqls")
+    else:
+        db = sqlite3.connect(server.data / "plugboard.db", timeout=60)
+        db.execute("PRAGMA busy_timeout = 60000")
+        with db:
+            db.execute("INSERT INTO dbss_sqls SELECT * FROM (WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT "
+                       f"i + 1 FROM s WHERE i < {n}) " + ROW_SQL.format(id="printf('%020d', i)", **fmt)
+                       + " FROM s)")
+            db.execute("INSERT INTO dbss_sql_days SELECT instance_id, start_time / 86400000000, COUNT(*) FROM "
+                       "dbss_sqls WHERE agent_id = 'benchagent000000' GROUP BY 1, 2 "
+                       "ON CONFLICT (instance_id, day) DO UPDATE SET stored = excluded.stored")
+        db.execute("ANALYZE")
+        db.close()
+    return time.perf_counter() - t0
+
+
+LIST_CASES = [
+    ("risk_levels HIGH (1 %)", {"risk_levels": "HIGH"}),
+    ("db_user (2 %)", {"db_user": "user7"}),
+    ("client_ip (0.5 %)", {"client_ip": "10.0.1.9"}),
+    ("query_type DELETE (10 %)", {"query_type": "DELETE"}),
+    ("rule_name + HIGH (1 %)", {"rule_name": "SQL_Injection_Tautology", "risk_levels": "HIGH"}),
+    ("HALF_HOUR, no filter", {"time": {"time_range": "HALF_HOUR"}}),
+    ("sql_statement substring (0.1 %)", {"sql_statement": "from t7 where"}),
+    ("DAY, no filter (every row counted)", {}),
+]
+
+
+def scenario_list(server, token, args, report, database_url):
+    target = Target(server, token, "list")
+    took = bulk_load(server, target, args.list_rows, database_url)
+    print(f"  loaded {args.list_rows:,} statements in {took:.1f} s", flush=True)
+    assert target.total() == args.list_rows, target.total()
+    path = f"/v2/{target.project}/audit/{target.instance}/sqls"
+    hdr = {"X-Auth-Token": token, "Content-Type": "application/json"}
+    rows = []
+
+    async def measure():
+        conn = bd.Conn(*server.addr)
+        try:
+            async def sample(method, p, body):
+                lat = []
+                for _ in range(args.samples):
+                    t0 = time.perf_counter()
+                    status, data = await conn.request(method, p, hdr if body else {}, body)
+                    lat.append(time.perf_counter() - t0)
+                    if status != 200:
+                        raise SystemExit(f"{p} answered {status}: {data[:300]!r}")
+                return lat
+            base = await sample("GET", "/healthz", b"")
+            rows.append(("GET /healthz (baseline)", base, None))
+            for label, filt in LIST_CASES:
+                body = dict({"time": {"time_range": "DAY"}, "page": 1, "size": 10}, **filt)
+                lat = await sample("POST", path, json.dumps(body).encode())
+                rows.append((label, lat, None))
+        finally:
+            conn.close()
+    asyncio.run(measure())
+    for label, lat, _ in rows:
+        print(f"  {label:<40} p50 {bd.ms(pct(lat, 50))} ms  p99 {bd.ms(pct(lat, 99))} ms", flush=True)
+    report["list"] = [(label, pct(lat, 50), pct(lat, 99)) for label, lat, _ in rows]
+    if database_url:
+        now = int(time.time() * 1_000_000)
+        for what, sql in [
+            ("page, risk_levels HIGH", f"SELECT id FROM dbss_sqls WHERE instance_id = '{target.instance}' AND "
+             f"start_time >= {now - 86400_000_000} AND start_time <= {now} AND risk_level IN ('HIGH') "
+             "ORDER BY start_time DESC, seq DESC, id DESC LIMIT 10 OFFSET 0"),
+            ("count, risk_levels HIGH", f"SELECT COUNT(*) FROM dbss_sqls WHERE instance_id = '{target.instance}' "
+             f"AND start_time >= {now - 86400_000_000} AND start_time <= {now} AND risk_level IN ('HIGH')"),
+        ]:
+            plan = psql(database_url, "EXPLAIN " + sql)
+            used = sorted({w for w in plan.split() if w.startswith("dbss_sqls_") and "_risk" in w
+                           or w.endswith("risk_level_start_time_idx")})
+            print(f"  EXPLAIN {what}: {'uses ' + ', '.join(used) if used else 'NO risk index'}")
+            report.setdefault("explain", []).append((what, plan))
+
+
+# -- pgbench -----------------------------------------------------------------------------------------------
+def scenario_pgbench(server, token, args, work, report):
+    d = Path(tempfile.mkdtemp(prefix="pb-bench-pgaudit-"))
+    os.chmod(d, 0o755)
+    port = bd.socket.socket()
+    port.bind(("127.0.0.1", 0))
+    port_no = port.getsockname()[1]
+    port.close()
+    subprocess.run(["bash", str(CAPTURE), "pg-start", str(d), str(port_no)], check=True)
+    url = f"postgres://postgres@127.0.0.1:{port_no}/postgres"
+    target = Target(server, token, "pgbench")
+    proc = None
+    try:
+        subprocess.run(["pgbench", "-i", "-q", "-s", "5", url], check=True, capture_output=True)
+        none = ["ALTER SYSTEM SET pgaudit.log = 'none'", "ALTER SYSTEM SET log_min_duration_statement = -1",
+                "ALTER SYSTEM SET log_connections = off", "ALTER SYSTEM SET log_disconnections = off"]
+        audit = ["ALTER SYSTEM RESET pgaudit.log", "ALTER SYSTEM RESET log_min_duration_statement",
+                 "ALTER SYSTEM RESET log_connections", "ALTER SYSTEM RESET log_disconnections"]
+        tps = {"none": [], "pgaudit": [], "pgaudit + agent": []}
+        for _ in range(2):
+            for mode in ("none", "pgaudit", "pgaudit + agent"):
+                for s in (none if mode == "none" else audit):
+                    psql(url, s)
+                psql(url, "SELECT pg_reload_conf()")
+                time.sleep(0.5)
+                if mode == "pgaudit + agent" and proc is None:
+                    proc = target.agent(args.binary, work / "agent-pgbench", d / "log")
+                if mode != "pgaudit + agent" and proc is not None:
+                    stop(proc)
+                    proc = None
+                out = subprocess.run(["pgbench", "-n", "-c", "4", "-j", "2", "-T", str(args.pgbench_seconds), url],
+                                     check=True, capture_output=True, text=True).stdout
+                value = float(next(line.split("=")[1].split()[0] for line in out.splitlines()
+                                   if line.startswith("tps")))
+                tps[mode].append(value)
+                print(f"  {mode:<16} {value:,.0f} TPS", flush=True)
+        report["pgbench"] = {k: statistics.median(v) for k, v in tps.items()}
+        report["pgbench_stored"] = target.total()
+    finally:
+        if proc is not None:
+            stop(proc)
+        subprocess.run(["bash", str(CAPTURE), "pg-stop", str(d)])
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# -- driver ------------------------------------------------------------------------------------------------
+def run_once(args, label, database_url):
+    work = Path(tempfile.mkdtemp(prefix="pb-bench-audit-"))
+    report = {}
+    server = bd.Server(args.binary, work / "server", database_url,
+                       config="[dbss]\nstorage_interval_seconds = 3600\n").start()
+    try:
+        token = bd.get_token(server)
+        print(f"== {label}", flush=True)
+        if "ingest" in args.only:
+            scenario_ingest(server, token, args, work, report)
+        if "list" in args.only:
+            scenario_list(server, token, args, report, database_url)
+        if args.pgbench and "pgbench" in args.only:
+            scenario_pgbench(server, token, args, work, report)
+    finally:
+        server.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def markdown(label, report):
+    out = [f"### {label}", ""]
+    if "ingest" in report:
+        out += ["| ingest (agent → server → listable) | statements/s | vs the goal |", "|---|---|---|",
+                f"| first pass | {report['ingest']:,.0f} | {report['ingest'] / INGEST_TARGET:.2f}× |",
+                f"| second pass (the same log again, n rows already stored) | {report['ingest_second']:,.0f} | "
+                f"{report['ingest_second'] / INGEST_TARGET:.2f}× |", ""]
+    if "list" in report:
+        base = report["list"][0][1]
+        out += ["| ListAuditSqlsNew, first page of 10, DAY window | p50 ms | p99 ms | p50 / baseline |",
+                "|---|---|---|---|"]
+        out += [f"| {k} | {bd.ms(p50)} | {bd.ms(p99)} | {p50 / base:.1f}× |" for k, p50, p99 in report["list"]]
+        out.append("")
+    if "pgbench" in report:
+        t = report["pgbench"]
+        out += ["| pgbench | TPS (median of 2) | ratio |", "|---|---|---|",
+                f"| no auditing | {t['none']:,.0f} | 1.00 |",
+                f"| pgaudit alone | {t['pgaudit']:,.0f} | {t['pgaudit'] / t['none']:.2f} vs none |",
+                f"| pgaudit + agent | {t['pgaudit + agent']:,.0f} | **{t['pgaudit + agent'] / t['pgaudit']:.2f}** "
+                f"vs pgaudit (goal ≥ {PGBENCH_RATIO_TARGET}) |", ""]
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--binary", type=Path, default=REPO / "target" / "release" / "plugboard")
+    ap.add_argument("--build", action="store_true", help="cargo build --release -p plugboard first")
+    ap.add_argument("--postgres", action="store_true", help="then again on a fresh PostgreSQL database")
+    ap.add_argument("--pg-admin-url", default=os.environ.get("PLUGBOARD_TEST_PG_ADMIN_URL", bd.DEFAULT_PG_ADMIN))
+    ap.add_argument("--statements", type=int, default=300_000)
+    ap.add_argument("--ingest-timeout", type=float, default=300)
+    ap.add_argument("--list-rows", type=int, default=10_000_000)
+    ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--pgbench", action="store_true", help="also the pgbench scenario (its own cluster)")
+    ap.add_argument("--pgbench-seconds", type=int, default=15)
+    ap.add_argument("--only", default="ingest,list,pgbench", help="comma list of scenarios")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    if args.build:
+        subprocess.run(["cargo", "build", "--release", "-p", "plugboard"], cwd=REPO, check=True)
+    args.binary = args.binary.resolve()
+    if not args.binary.is_file():
+        raise SystemExit(f"no binary at {args.binary}: cargo build --release -p plugboard (or --build)")
+    reports = [("SQLite", run_once(args, "SQLite", None))]
+    if args.postgres:
+        name = "pbbench_audit_" + os.urandom(4).hex()
+        admin = args.pg_admin_url
+        psql(admin, f"CREATE DATABASE {name}")
+        url = admin.rsplit("/", 1)[0] + "/" + name
+        try:
+            args_pg = argparse.Namespace(**vars(args))
+            args_pg.pgbench = False  # once is enough: the cluster under test is its own
+            reports.append(("PostgreSQL", run_once(args_pg, "PostgreSQL", url)))
+        finally:
+            psql(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    print()
+    for label, report in reports:
+        print(markdown(label, report))
+    missed = [label for label, r in reports if r.get("ingest", INGEST_TARGET) < INGEST_TARGET]
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
