@@ -1,11 +1,13 @@
-//! The families' descriptors, one per [`Family`]: how each renders the common errors (its
-//! codes live only in its own `error.rs`), how its callers are authenticated, and how the
+//! The families' descriptors, one per [`Family`]: which of its codes answers each common
+//! error and how its rows are rendered (its codes live only in its own `error.rs`), how its callers are authenticated, and how the
 //! path's `project_id` applies. The shared layer (`common/`) asks here and knows no family.
 
+use crate::common::api_error::render;
 use crate::common::auth::{gateway_denied, Authenticator, Denied, HuaweiGateway};
 use crate::common::error::CommonKind;
 use crate::common::ops::{Family, Operation};
 use axum::response::Response;
+use plugboard_core::codes::Code;
 
 /// How the path's `project_id` applies to a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,8 +20,12 @@ pub enum ProjectScope {
 
 /// What a family brings to the shared layer.
 pub struct Descriptor {
-    /// Render a common error (malformed input, an empty body, an internal failure).
-    pub render_common: fn(CommonKind, &str) -> Response,
+    /// The family's row for a common error (malformed input, an empty body, an internal
+    /// failure).
+    pub common: fn(CommonKind) -> &'static Code,
+    /// Render a row of the family's with its detail (`common::api_error::render`, but for
+    /// ZStack's RPC style, which answers inside `result`).
+    pub render: fn(&'static Code, &str) -> Response,
     /// Who the caller is.
     pub authenticator: &'static (dyn Authenticator + Sync),
     pub project_scope: ProjectScope,
@@ -31,7 +37,8 @@ pub struct Descriptor {
 }
 
 static IAM: Descriptor = Descriptor {
-    render_common: crate::iam::error::render_common,
+    common: crate::iam::error::common,
+    render,
     authenticator: &HuaweiGateway,
     project_scope: ProjectScope::Resource,
     tenant_admin_only: false,
@@ -39,7 +46,8 @@ static IAM: Descriptor = Descriptor {
 };
 
 static GAUSSDB: Descriptor = Descriptor {
-    render_common: crate::gaussdb::error::render_common,
+    common: crate::gaussdb::error::common,
+    render,
     authenticator: &HuaweiGateway,
     project_scope: ProjectScope::Path,
     tenant_admin_only: false,
@@ -47,7 +55,8 @@ static GAUSSDB: Descriptor = Descriptor {
 };
 
 static DBSS: Descriptor = Descriptor {
-    render_common: crate::dbss::error::render_common,
+    common: crate::dbss::error::common,
+    render,
     authenticator: &HuaweiGateway,
     project_scope: ProjectScope::Path,
     tenant_admin_only: false,
@@ -55,7 +64,8 @@ static DBSS: Descriptor = Descriptor {
 };
 
 static SERVICESTAGE: Descriptor = Descriptor {
-    render_common: crate::servicestage::error::render_common,
+    common: crate::servicestage::error::common,
+    render,
     authenticator: &HuaweiGateway,
     project_scope: ProjectScope::Path,
     tenant_admin_only: false,
@@ -63,7 +73,8 @@ static SERVICESTAGE: Descriptor = Descriptor {
 };
 
 static ADMIN: Descriptor = Descriptor {
-    render_common: crate::admin::error::render_common,
+    common: crate::admin::error::common,
+    render,
     authenticator: &HuaweiGateway,
     project_scope: ProjectScope::Path,
     tenant_admin_only: true,
@@ -71,7 +82,8 @@ static ADMIN: Descriptor = Descriptor {
 };
 
 static ZSTACK: Descriptor = Descriptor {
-    render_common: crate::zstack::error::render_common,
+    common: crate::zstack::error::common,
+    render,
     authenticator: &crate::zstack::auth::SessionHeader,
     project_scope: ProjectScope::Resource,
     tenant_admin_only: false,
@@ -79,7 +91,8 @@ static ZSTACK: Descriptor = Descriptor {
 };
 
 static ZSTACK_RPC: Descriptor = Descriptor {
-    render_common: crate::zstack::error::render_common_rpc,
+    common: crate::zstack::error::common,
+    render: crate::zstack::error::render_rpc,
     authenticator: &crate::zstack::auth::SessionInBody,
     project_scope: ProjectScope::Resource,
     tenant_admin_only: false,
@@ -88,7 +101,8 @@ static ZSTACK_RPC: Descriptor = Descriptor {
 
 /// The system routes (health, metrics, OpenAPI) answer in the admin API's envelope.
 static SYSTEM: Descriptor = Descriptor {
-    render_common: crate::admin::error::render_common,
+    common: crate::admin::error::common,
+    render,
     authenticator: &HuaweiGateway,
     project_scope: ProjectScope::Path,
     tenant_admin_only: false,

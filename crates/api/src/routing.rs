@@ -89,15 +89,9 @@ async fn no_such_api(method: axum::http::Method, uri: axum::http::Uri) -> axum::
     let path = uri.path();
     if let Some(rest) = path.strip_prefix("/zstack") {
         if rest.starts_with("/v1/api-jobs/") && method != axum::http::Method::GET {
-            return crate::zstack::error::text(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                "only GET method is allowed for querying job status",
-            );
+            return crate::zstack::error::text(&crate::zstack::error::texts::ONLY_GET, "");
         }
-        return crate::zstack::error::text(
-            axum::http::StatusCode::NOT_FOUND,
-            &format!("no api mapping to {rest}"),
-        );
+        return crate::zstack::error::text(&crate::zstack::error::texts::NO_API_MAPPING, rest);
     }
     GatewayError::NoSuchApi.into_response()
 }

@@ -1,8 +1,24 @@
-//! Admin API errors: flat `{"error_code": "PLUGBOARD.xxxx", "error_msg"}`.
+//! Admin API errors: flat `{"error_code": "PLUGBOARD.xxxx", "error_msg"}`, in one table
+//! ([`codes`]). The API error wraps the GaussDB and DBSS services' errors it meets.
 
-use crate::common::error::{envelope, CommonError, CommonKind};
-use axum::http::StatusCode;
+use crate::common::api_error::ApiError;
+use crate::common::error::{CommonError, CommonKind};
 use axum::response::{IntoResponse, Response};
+use plugboard_core::codes::Code;
+use plugboard_service::{dbss, gaussdb};
+use std::borrow::Cow;
+
+/// Every admin API code (also the system routes').
+pub mod codes {
+    plugboard_core::error_codes! {
+        /// Every admin API code.
+        pub static ADMIN in Flat;
+        INVALID = 400 "PLUGBOARD.0400" "{}";
+        NOT_FOUND = 404 "PLUGBOARD.0404" "{}";
+        CONFLICT = 409 "PLUGBOARD.0409" "{}";
+        INTERNAL = 500 "PLUGBOARD.0500" "internal error";
+    }
+}
 
 /// What an admin operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +34,12 @@ pub enum AdminError {
     /// The resource is in use or the name is taken.
     #[error("{0}")]
     Conflict(String),
+    /// The GaussDB service's error (registering and removing instances).
+    #[error(transparent)]
+    GaussDb(gaussdb::Error),
+    /// The DBSS service's error (audit instances).
+    #[error(transparent)]
+    Dbss(dbss::Error),
 }
 
 impl From<plugboard_store::StoreError> for AdminError {
@@ -26,68 +48,70 @@ impl From<plugboard_store::StoreError> for AdminError {
     }
 }
 
+impl From<gaussdb::Error> for AdminError {
+    fn from(e: gaussdb::Error) -> Self {
+        match e {
+            gaussdb::Error::Store(e) => Self::Common(e.into()),
+            gaussdb::Error::Internal(d) => Self::Common(CommonError::Internal(d)),
+            e => Self::GaussDb(e),
+        }
+    }
+}
+
+impl From<dbss::Error> for AdminError {
+    fn from(e: dbss::Error) -> Self {
+        match e {
+            dbss::Error::Store(e) => Self::Common(e.into()),
+            e => Self::Dbss(e),
+        }
+    }
+}
+
+impl ApiError for AdminError {
+    fn row(&self) -> (&'static Code, Cow<'_, str>) {
+        use codes::*;
+        use gaussdb::Error as G;
+        let code: &'static Code = match self {
+            Self::Common(e) => return e.row(),
+            Self::Invalid(_) => &INVALID,
+            Self::NotFound(_) => &NOT_FOUND,
+            Self::Conflict(_) => &CONFLICT,
+            Self::GaussDb(G::Store(_) | G::Internal(_)) => return (&INTERNAL, "".into()),
+            Self::GaussDb(G::InstanceNotFound(_)) => &NOT_FOUND,
+            Self::GaussDb(G::Conflict(_) | G::Busy(_) | G::JobRunning(_)) => &CONFLICT,
+            Self::GaussDb(
+                G::JobNotFound(_) | G::DatabaseNotFound(_) | G::PluginNotInstalled(_),
+            ) => &NOT_FOUND,
+            Self::GaussDb(_) => &INVALID,
+            Self::Dbss(dbss::Error::Store(_)) => return (&INTERNAL, "".into()),
+            Self::Dbss(
+                dbss::Error::InstanceNotFound(_)
+                | dbss::Error::DatabaseNotFound(_)
+                | dbss::Error::NotFound(_),
+            ) => &NOT_FOUND,
+            Self::Dbss(_) => &INVALID,
+        };
+        (code, self.to_string().into())
+    }
+
+    fn as_common(&self) -> Option<&CommonError> {
+        match self {
+            Self::Common(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        let msg = self.to_string();
-        match self {
-            Self::Common(e) => e.into_response(),
-            Self::Invalid(_) => envelope::flat(StatusCode::BAD_REQUEST, "PLUGBOARD.0400", &msg),
-            Self::NotFound(_) => envelope::flat(StatusCode::NOT_FOUND, "PLUGBOARD.0404", &msg),
-            Self::Conflict(_) => envelope::flat(StatusCode::CONFLICT, "PLUGBOARD.0409", &msg),
-        }
+        self.render()
     }
 }
 
-impl From<plugboard_service::gaussdb::Error> for AdminError {
-    fn from(e: plugboard_service::gaussdb::Error) -> Self {
-        use plugboard_service::gaussdb::Error as E;
-        match e {
-            E::Store(e) => Self::Common(e.into()),
-            E::Internal(d) => Self::Common(CommonError::Internal(d)),
-            e @ (E::BadInstanceId(_) | E::Invalid(_)) => Self::Invalid(e.to_string()),
-            e @ E::InstanceNotFound(_) => Self::NotFound(e.to_string()),
-            E::Conflict(d) | E::Busy(d) | E::JobRunning(d) => Self::Conflict(d),
-            E::JobNotFound(d) | E::DatabaseNotFound(d) | E::PluginNotInstalled(d) => {
-                Self::NotFound(d)
-            }
-            E::UnsupportedPlugin(d)
-            | E::LicenseRequired(d)
-            | E::UrlNotAllowed(d)
-            | E::UnknownExtension(d)
-            | E::TooManyDatabases(d)
-            | E::ExtensionFailed(d) => Self::Invalid(d),
-        }
-    }
-}
-
-impl From<plugboard_service::dbss::Error> for AdminError {
-    fn from(e: plugboard_service::dbss::Error) -> Self {
-        use plugboard_service::dbss::Error as E;
-        match e {
-            E::Store(e) => Self::Common(e.into()),
-            e @ (E::Invalid(_)
-            | E::BadInstanceId(_)
-            | E::BadDatabaseId(_)
-            | E::BadId(..)
-            | E::LimitReached
-            | E::Refused(_)) => Self::Invalid(e.to_string()),
-            e @ (E::InstanceNotFound(_) | E::DatabaseNotFound(_) | E::NotFound(_)) => {
-                Self::NotFound(e.to_string())
-            }
-        }
-    }
-}
-
-/// The common errors in the admin API's envelope (also the system routes').
-pub fn render_common(kind: CommonKind, msg: &str) -> Response {
+/// The admin API's row for a common error (also the system routes').
+pub fn common(kind: CommonKind) -> &'static Code {
     match kind {
-        CommonKind::Internal => envelope::flat(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "PLUGBOARD.0500",
-            "internal error",
-        ),
-        CommonKind::BadRequest | CommonKind::EmptyBody => {
-            envelope::flat(StatusCode::BAD_REQUEST, "PLUGBOARD.0400", msg)
-        }
+        CommonKind::Internal => &codes::INTERNAL,
+        CommonKind::BadRequest | CommonKind::EmptyBody => &codes::INVALID,
     }
 }

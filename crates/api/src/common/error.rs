@@ -1,13 +1,16 @@
-//! Error rendering, in one place per envelope (docs/error-codes.md). Family
-//! modules never build an error body: they return their error enum, which names a status, a
-//! vendor code and a message, and the functions here turn it into the family's envelope.
-//! `CommonError` covers what every family reports (malformed input, store failures) and is
-//! rendered in the envelope of the family whose route is running.
+//! The envelopes (docs/error-codes.md), the API gateway's refusals and their codes, and
+//! `CommonError`. Family modules never build an error body: they return their error enum,
+//! which names a row of its family's table (`common::api_error`), and the envelopes here put
+//! it on the wire. `CommonError` covers what every family reports (malformed input, store
+//! failures) and is answered with the row of the family whose route is running.
 
+use super::api_error::{render, ApiError};
 use super::context::request_id;
 use super::ops::Family;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use plugboard_core::codes::Code;
+use std::borrow::Cow;
 
 tokio::task_local! {
     /// The family of the route being served (set by the route layer).
@@ -73,11 +76,11 @@ pub mod envelope {
     }
 
     /// `{"error": {"code", "title", "message"}}` (IAM Keystone APIs).
-    pub fn keystone(status: StatusCode, msg: &str) -> Response {
+    pub fn keystone(status: StatusCode, title: &str, msg: &str) -> Response {
         let error = KeystoneErrorBody {
             error: KeystoneError {
                 code: status.as_u16(),
-                title: status.canonical_reason().unwrap_or("Error").into(),
+                title: title.into(),
                 message: msg.into(),
             },
         };
@@ -124,109 +127,78 @@ pub enum GatewayError {
     HeadersTooLarge,
 }
 
-impl GatewayError {
-    fn parts(&self) -> (StatusCode, &'static str, String) {
-        const AUTH: &str = "Incorrect IAM authentication information: ";
+/// The API gateway's codes (docs/error-codes.md → API gateway). The vendor's gateway answers
+/// every refusal of the request itself (size, URI, headers, syntax) with APIG.0201 and the
+/// matching status.
+pub mod gateway {
+    plugboard_core::error_codes! {
+        /// Every refusal of the API gateway.
+        pub static GATEWAY in Gateway;
+        NO_CREDENTIALS = 401 "APIG.0301"
+            "Incorrect IAM authentication information: x-auth-token not found";
+        BAD_TOKEN = 401 "APIG.0301" "Incorrect IAM authentication information: decrypt token fail";
+        TOKEN_EXPIRED = 401 "APIG.0307" "The token must be updated.";
+        /// The detail is empty or `, canonicalRequest: <the server's, newlines as |>`.
+        BAD_SIGNATURE = 401 "APIG.0301"
+            "Incorrect IAM authentication information: verify aksk signature fail{}";
+        UNKNOWN_ACCESS_KEY = 401 "APIG.0301"
+            "Incorrect IAM authentication information: Get secretKey failed";
+        FORBIDDEN = 403 "APIG.0302" "The IAM user is not authorized to access the API.";
+        NO_SUCH_API = 404 "APIG.0101"
+            "The API does not exist or has not been published in the environment.";
+        TOO_LARGE = 413 "APIG.0201" "Request entity too large.";
+        /// plugboard's own: the vendor documents no gateway 500.
+        INTERNAL = 500 "APIG.0500" "Internal server error.";
+        MALFORMED_REQUEST = 400 "APIG.0201" "Bad request: {}.";
+        REQUEST_TIMEOUT = 408 "APIG.0201"
+            "Request timeout: the request head did not arrive in time.";
+        BODY_TIMEOUT = 408 "APIG.0201" "Request timeout: the request body did not arrive in time.";
+        THROTTLED = 429 "APIG.0308" "The throttling threshold has been reached: {}.";
+        URI_TOO_LONG = 414 "APIG.0201" "Request URI too large.";
+        HEADERS_TOO_LARGE = 431 "APIG.0201" "Request headers too large.";
+    }
+}
+
+impl ApiError for GatewayError {
+    fn row(&self) -> (&'static Code, Cow<'_, str>) {
+        use gateway::*;
+        let none = Cow::Borrowed("");
         match self {
-            Self::NoCredentials => (
-                StatusCode::UNAUTHORIZED,
-                "APIG.0301",
-                format!("{AUTH}x-auth-token not found"),
-            ),
-            Self::BadToken => (
-                StatusCode::UNAUTHORIZED,
-                "APIG.0301",
-                format!("{AUTH}decrypt token fail"),
-            ),
-            Self::TokenExpired => (
-                StatusCode::UNAUTHORIZED,
-                "APIG.0307",
-                "The token must be updated.".into(),
-            ),
-            Self::BadSignature(None) => (
-                StatusCode::UNAUTHORIZED,
-                "APIG.0301",
-                format!("{AUTH}verify aksk signature fail"),
-            ),
+            Self::NoCredentials => (&NO_CREDENTIALS, none),
+            Self::BadToken => (&BAD_TOKEN, none),
+            Self::TokenExpired => (&TOKEN_EXPIRED, none),
+            Self::BadSignature(None) => (&BAD_SIGNATURE, none),
             Self::BadSignature(Some(canonical)) => (
-                StatusCode::UNAUTHORIZED,
-                "APIG.0301",
-                format!(
-                    "{AUTH}verify aksk signature fail, canonicalRequest: {}",
-                    canonical.replace('\n', "|")
-                ),
+                &BAD_SIGNATURE,
+                format!(", canonicalRequest: {}", canonical.replace('\n', "|")).into(),
             ),
-            Self::UnknownAccessKey => (
-                StatusCode::UNAUTHORIZED,
-                "APIG.0301",
-                format!("{AUTH}Get secretKey failed"),
-            ),
-            Self::Forbidden => (
-                StatusCode::FORBIDDEN,
-                "APIG.0302",
-                "The IAM user is not authorized to access the API.".into(),
-            ),
-            Self::NoSuchApi => (
-                StatusCode::NOT_FOUND,
-                "APIG.0101",
-                "The API does not exist or has not been published in the environment.".into(),
-            ),
-            Self::TooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "APIG.0201",
-                "Request entity too large.".into(),
-            ),
-            Self::Internal => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "APIG.0500",
-                "Internal server error.".into(),
-            ),
-            // The vendor's gateway answers every refusal of the request itself (size, URI,
-            // headers, syntax) with APIG.0201 and the matching status.
-            Self::MalformedRequest(detail) => (
-                StatusCode::BAD_REQUEST,
-                "APIG.0201",
-                format!("Bad request: {detail}."),
-            ),
-            Self::RequestTimeout => (
-                StatusCode::REQUEST_TIMEOUT,
-                "APIG.0201",
-                "Request timeout: the request head did not arrive in time.".into(),
-            ),
-            Self::BodyTimeout => (
-                StatusCode::REQUEST_TIMEOUT,
-                "APIG.0201",
-                "Request timeout: the request body did not arrive in time.".into(),
-            ),
-            Self::Throttled(detail) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "APIG.0308",
-                format!("The throttling threshold has been reached: {detail}."),
-            ),
-            Self::UriTooLong => (
-                StatusCode::URI_TOO_LONG,
-                "APIG.0201",
-                "Request URI too large.".into(),
-            ),
-            Self::HeadersTooLarge => (
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                "APIG.0201",
-                "Request headers too large.".into(),
-            ),
+            Self::UnknownAccessKey => (&UNKNOWN_ACCESS_KEY, none),
+            Self::Forbidden => (&FORBIDDEN, none),
+            Self::NoSuchApi => (&NO_SUCH_API, none),
+            Self::TooLarge => (&TOO_LARGE, none),
+            Self::Internal => (&INTERNAL, none),
+            Self::MalformedRequest(detail) => (&MALFORMED_REQUEST, detail.into()),
+            Self::RequestTimeout => (&REQUEST_TIMEOUT, none),
+            Self::BodyTimeout => (&BODY_TIMEOUT, none),
+            Self::Throttled(detail) => (&THROTTLED, detail.into()),
+            Self::UriTooLong => (&URI_TOO_LONG, none),
+            Self::HeadersTooLarge => (&HEADERS_TOO_LARGE, none),
         }
     }
+}
 
+impl GatewayError {
     /// Status and envelope body for `request_id`, for answers written below the router (the
     /// HTTP layer's refusals, which have no request scope).
     pub fn envelope_for(&self, request_id: &str) -> (StatusCode, String) {
-        let (status, code, msg) = self.parts();
+        let (code, detail) = self.row();
         let body = super::error_body::GatewayErrorBody {
-            error_code: code.into(),
-            error_msg: msg,
+            error_code: code.code.into(),
+            error_msg: code.message(&detail, false),
             request_id: request_id.into(),
         };
         (
-            status,
+            super::api_error::status_of(code),
             serde_json::to_string(&body).unwrap_or_else(|_| "{}".into()),
         )
     }
@@ -234,8 +206,7 @@ impl GatewayError {
 
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
-        let (status, code, msg) = self.parts();
-        envelope::gateway(status, code, &msg)
+        self.render()
     }
 }
 
@@ -293,17 +264,38 @@ impl CommonError {
     }
 }
 
+impl ApiError for CommonError {
+    /// The running family's row for this kind (its descriptor says which); a body over the
+    /// limit is the gateway's.
+    fn row(&self) -> (&'static Code, Cow<'_, str>) {
+        if matches!(self, Self::TooLarge) {
+            return (&gateway::TOO_LARGE, "".into());
+        }
+        let family = crate::families::descriptor(current_family());
+        ((family.common)(self.kind()), self.to_string().into())
+    }
+
+    fn as_common(&self) -> Option<&CommonError> {
+        Some(self)
+    }
+}
+
+impl CommonError {
+    /// The answer: logged when internal, rendered by the running family (ZStack's RPC style
+    /// answers inside `result`); a body over the limit is the gateway's refusal.
+    pub fn respond(&self) -> Response {
+        self.log_if_internal();
+        let (code, detail) = self.row();
+        if matches!(self, Self::TooLarge) {
+            return render(code, &detail);
+        }
+        (crate::families::descriptor(current_family()).render)(code, &detail)
+    }
+}
+
 impl IntoResponse for CommonError {
     fn into_response(self) -> Response {
-        self.log_if_internal();
-        if matches!(self, Self::TooLarge) {
-            return GatewayError::TooLarge.into_response();
-        }
-        // rendered by the running family's own error module (its codes live there only)
-        (crate::families::descriptor(current_family()).render_common)(
-            self.kind(),
-            &self.to_string(),
-        )
+        self.render()
     }
 }
 

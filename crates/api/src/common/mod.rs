@@ -2,7 +2,10 @@
 //! metrics), authentication and authorization, the envelopes errors are rendered in, and the
 //! extractors that turn malformed input into the family's 400.
 
+pub mod api_error;
 pub mod auth;
+#[cfg(test)]
+mod codes_doc;
 pub mod context;
 pub mod error;
 pub mod error_body;

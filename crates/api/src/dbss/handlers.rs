@@ -213,8 +213,8 @@ pub async fn list_audit_instances(
     QueryParams(q): QueryParams<InstancesQuery>,
 ) -> Result<Response> {
     let offset =
-        number("offset", q.offset.as_deref(), 0, 0, i64::MAX / 2).map_err(DbssError::Invalid)?;
-    let limit = number("limit", q.limit.as_deref(), 100, 1, 10_000).map_err(DbssError::Invalid)?;
+        number("offset", q.offset.as_deref(), 0, 0, i64::MAX / 2).map_err(DbssError::invalid)?;
+    let limit = number("limit", q.limit.as_deref(), 100, 1, 10_000).map_err(DbssError::invalid)?;
     let (rows, total) = state
         .services
         .dbss

@@ -83,9 +83,9 @@ pub async fn list_audit_agent(
     QueryParams(q): QueryParams<AgentQuery>,
 ) -> Result<Response> {
     let offset = super::handlers::number("offset", q.offset.as_deref(), 0, 0, i64::MAX / 2)
-        .map_err(DbssError::Invalid)?;
+        .map_err(DbssError::invalid)?;
     let limit = super::handlers::number("limit", q.limit.as_deref(), 10_000, 1, 10_000)
-        .map_err(DbssError::Invalid)?;
+        .map_err(DbssError::invalid)?;
     let project_id = project(&caller).to_string();
     let views = state
         .services
@@ -229,7 +229,7 @@ pub async fn agent_heartbeat(
 /// [`MAX_BATCH_BYTES`] (a gzip bomb stops there).
 fn batch_bytes(encoding: Option<&str>, body: &[u8]) -> Result<Vec<u8>> {
     let too_big = || {
-        DbssError::Invalid(format!(
+        DbssError::invalid(format!(
             "the batch is larger than {} MiB decompressed",
             MAX_BATCH_BYTES >> 20
         ))
@@ -242,13 +242,13 @@ fn batch_bytes(encoding: Option<&str>, body: &[u8]) -> Result<Vec<u8>> {
             flate2::read::GzDecoder::new(body)
                 .take(MAX_BATCH_BYTES as u64 + 1)
                 .read_to_end(&mut out)
-                .map_err(|e| DbssError::Invalid(format!("the body is not valid gzip: {e}")))?;
+                .map_err(|e| DbssError::invalid(format!("the body is not valid gzip: {e}")))?;
             if out.len() > MAX_BATCH_BYTES {
                 return Err(too_big());
             }
             Ok(out)
         }
-        Some(e) => Err(DbssError::Invalid(format!(
+        Some(e) => Err(DbssError::invalid(format!(
             "Content-Encoding must be gzip or identity (got `{e}`)"
         ))),
     }

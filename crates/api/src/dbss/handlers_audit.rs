@@ -217,9 +217,9 @@ async fn risk_list(
 ) -> Result<Response> {
     let window = if paged {
         let offset = super::handlers::number("offset", q.offset.as_deref(), 0, 0, i64::MAX / 2)
-            .map_err(DbssError::Invalid)?;
+            .map_err(DbssError::invalid)?;
         let limit = super::handlers::number("limit", q.limit.as_deref(), 100, 1, 1000)
-            .map_err(DbssError::Invalid)?;
+            .map_err(DbssError::invalid)?;
         Some((offset, limit))
     } else {
         None
@@ -383,12 +383,12 @@ pub async fn list_sql_injection_rules(
         (p, s) => {
             let (p, s) = (p.unwrap_or(1), s.unwrap_or(10));
             if p < 1 {
-                return Err(DbssError::Invalid(format!(
+                return Err(DbssError::invalid(format!(
                     "page must be 1 or more (got {p})"
                 )));
             }
             if !(1..=100).contains(&s) {
-                return Err(DbssError::Invalid(format!(
+                return Err(DbssError::invalid(format!(
                     "size must be from 1 to 100 (got {s})"
                 )));
             }

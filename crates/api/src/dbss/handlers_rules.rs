@@ -342,9 +342,9 @@ async fn scope_list(
     max: i64,
 ) -> Result<Response> {
     let offset = super::handlers::number("offset", q.offset.as_deref(), 0, 0, i64::MAX / 2)
-        .map_err(DbssError::Invalid)?;
+        .map_err(DbssError::invalid)?;
     let limit = super::handlers::number("limit", q.limit.as_deref(), 100, 1, max)
-        .map_err(DbssError::Invalid)?;
+        .map_err(DbssError::invalid)?;
     let (scopes, total) = state
         .services
         .dbss

@@ -1,125 +1,61 @@
-//! GaussDB errors, rendered in the flat `{"error_code", "error_msg"}` envelope with the DBS
-//! codes of docs/api-coverage.md → GaussDB (and plugboard's own `DBS.280xxx` for plug-in specifics, listed
-//! in `docs/error-codes.md`). `X-Language: zh-cn` gives the messages in Chinese (the
-//! vendor's other language); anything else, or no header, English.
+//! GaussDB errors, rendered in the flat `{"error_code", "error_msg"}` envelope: the vendor's
+//! `DBS.2000xx` codes and plugboard's own `DBS.280xxx` for plug-in specifics, in one table
+//! ([`codes`], listed in `docs/error-codes.md`). `X-Language: zh-cn` gives each code's fixed
+//! text in Chinese (the vendor's other language); anything else, or no header, English.
 
-use crate::common::error::{envelope, CommonError, CommonKind};
-use axum::extract::Request;
-use axum::http::StatusCode;
-use axum::middleware::Next;
+use crate::common::api_error::ApiError;
+use crate::common::error::{CommonError, CommonKind};
 use axum::response::{IntoResponse, Response};
+use plugboard_core::codes::Code;
+use plugboard_service::gaussdb::Error as Domain;
+use std::borrow::Cow;
 
-/// The language of `error_msg`, from the request's `X-Language`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    En,
-    Zh,
-}
-
-tokio::task_local! {
-    static LANGUAGE: Language;
-}
-
-/// The language of the request being served (English outside a GaussDB route).
-pub fn language() -> Language {
-    LANGUAGE.try_with(|l| *l).unwrap_or(Language::En)
-}
-
-/// Route layer: serve the request in the language its `X-Language` asks for.
-pub async fn with_language(request: Request, next: Next) -> Response {
-    let zh = request
-        .headers()
-        .get("x-language")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("zh-cn"));
-    let language = if zh { Language::Zh } else { Language::En };
-    LANGUAGE.scope(language, next.run(request)).await
-}
-
-/// Render a GaussDB error: `english` is the message, `detail` what follows the code's fixed
-/// text (a field name, an id), which stays as it is in either language.
-pub fn render(status: StatusCode, code: &str, english: &str, detail: &str) -> Response {
-    if language() == Language::Zh {
-        if let Some(zh) = chinese(code) {
-            let msg = if detail.is_empty() {
-                zh.to_string()
-            } else {
-                format!("{zh}{detail}")
-            };
-            return envelope::flat(status, code, &msg);
-        }
+/// Every GaussDB code.
+pub mod codes {
+    plugboard_core::error_codes! {
+        /// Every GaussDB code, with the vendor's Chinese text.
+        pub static GAUSSDB in Flat;
+        INTERNAL = 500 "DBS.200000" "Internal error." / "内部错误。";
+        INVALID = 400 "DBS.200001" "Parameter error. {}" / "参数错误。{}";
+        INSTANCE_NOT_FOUND = 404 "DBS.200002" "The DB instance does not exist." / "实例不存在。";
+        EMPTY_BODY = 400 "DBS.200006" "The request is null. Enter a request parameter."
+            / "请求为空，请输入请求参数。";
+        BUSY = 409 "DBS.200011"
+            "Another operation is being performed on the DB instance or the DB instance is faulty. {}"
+            / "该实例有其他操作正在进行或实例故障。{}";
+        UNSUPPORTED_PLUGIN = 400 "DBS.280001" "The plug-in is not supported: {}"
+            / "不支持该插件：{}";
+        LICENSE_REQUIRED = 400 "DBS.280002"
+            "A license is required before installing {}: set it with kernel-plugin-license."
+            / "安装该插件前需要先设置许可证（kernel-plugin-license）：{}";
+        URL_NOT_ALLOWED = 400 "DBS.280003" "The plug-in package URL is not allowed: {}"
+            / "插件包的URL不被允许：{}";
+        PLUGIN_NOT_INSTALLED = 400 "DBS.280004" "The plug-in {} is not installed on the DB instance."
+            / "该插件未安装在实例上：{}";
+        UNKNOWN_EXTENSION = 400 "DBS.280005" "{}" / "该扩展不属于此插件。{}";
+        TOO_MANY_DATABASES = 400 "DBS.280006" "{}" / "数据库数量超出限制。{}";
+        JOB_NOT_FOUND = 404 "DBS.280007" "The job does not exist: {}" / "任务不存在：{}";
+        JOB_RUNNING = 409 "DBS.280008" "The job {} is still running and cannot be deleted."
+            / "任务正在运行，不能删除：{}";
+        DATABASE_NOT_FOUND = 400 "DBS.280009" "{}" / "数据库不存在。{}";
+        EXTENSION_FAILED = 400 "DBS.280010" "{}" / "扩展操作失败。{}";
     }
-    envelope::flat(status, code, english)
 }
 
-/// The fixed Chinese text of each code.
-fn chinese(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "DBS.200000" => "内部错误。",
-        "DBS.200001" => "参数错误。",
-        "DBS.200002" => "实例不存在。",
-        "DBS.200006" => "请求为空，请输入请求参数。",
-        "DBS.200011" => "该实例有其他操作正在进行或实例故障。",
-        "DBS.280001" => "不支持该插件：",
-        "DBS.280002" => "安装该插件前需要先设置许可证（kernel-plugin-license）：",
-        "DBS.280003" => "插件包的URL不被允许：",
-        "DBS.280004" => "该插件未安装在实例上：",
-        "DBS.280005" => "该扩展不属于此插件。",
-        "DBS.280006" => "数据库数量超出限制。",
-        "DBS.280007" => "任务不存在：",
-        "DBS.280008" => "任务正在运行，不能删除：",
-        "DBS.280009" => "数据库不存在。",
-        "DBS.280010" => "扩展操作失败。",
-        _ => return None,
-    })
-}
-
-/// What a GaussDB operation can fail with.
+/// What a GaussDB operation can fail with: a common error or the service's.
 #[derive(Debug, thiserror::Error)]
 pub enum GaussDbError {
     #[error(transparent)]
     Common(#[from] CommonError),
-    /// A parameter is missing or invalid; the message names it.
-    #[error("Parameter error. {0}")]
-    Invalid(String),
-    /// No such instance in this project.
-    #[error("The DB instance does not exist.")]
-    InstanceNotFound,
-    /// Another job runs on the instance, or the instance cannot be reached.
-    #[error(
-        "Another operation is being performed on the DB instance or the DB instance is faulty. {0}"
-    )]
-    Busy(String),
-    /// The plug-in is not in the catalog (`[gaussdb] supported_plugins`).
-    #[error("The plug-in is not supported: {0}")]
-    UnsupportedPlugin(String),
-    /// The plug-in needs `kernel-plugin-license` first.
-    #[error("A license is required before installing {0}: set it with kernel-plugin-license.")]
-    LicenseRequired(String),
-    /// The package URL is refused by the network policy.
-    #[error("The plug-in package URL is not allowed: {0}")]
-    UrlNotAllowed(String),
-    /// The plug-in is not installed on the instance.
-    #[error("The plug-in {0} is not installed on the DB instance.")]
-    PluginNotInstalled(String),
-    /// The extension does not belong to the plug-in.
-    #[error("{0}")]
-    UnknownExtension(String),
-    /// Too many databases in one call or on the instance.
-    #[error("{0}")]
-    TooManyDatabases(String),
-    /// No such job in this project.
-    #[error("The job does not exist: {0}")]
-    JobNotFound(String),
-    /// The job has not ended and cannot be deleted.
-    #[error("The job {0} is still running and cannot be deleted.")]
-    JobRunning(String),
-    /// A database named in the request does not exist on the instance.
-    #[error("{0}")]
-    DatabaseNotFound(String),
-    /// The server refused the extension change.
-    #[error("{0}")]
-    ExtensionFailed(String),
+    #[error(transparent)]
+    Service(Domain),
+}
+
+impl GaussDbError {
+    /// A parameter is missing or invalid; `msg` names it.
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Self::Service(Domain::Invalid(msg.into()))
+    }
 }
 
 impl From<plugboard_store::StoreError> for GaussDbError {
@@ -128,67 +64,62 @@ impl From<plugboard_store::StoreError> for GaussDbError {
     }
 }
 
+impl From<Domain> for GaussDbError {
+    fn from(e: Domain) -> Self {
+        match e {
+            Domain::Store(e) => Self::Common(e.into()),
+            Domain::Internal(d) => Self::Common(CommonError::Internal(d)),
+            e => Self::Service(e),
+        }
+    }
+}
+
+impl ApiError for GaussDbError {
+    fn row(&self) -> (&'static Code, Cow<'_, str>) {
+        use codes::*;
+        let e = match self {
+            Self::Common(e) => return e.row(),
+            Self::Service(e) => e,
+        };
+        let (code, detail): (&'static Code, Cow<'_, str>) = match e {
+            Domain::Store(_) | Domain::Internal(_) => (&INTERNAL, "".into()),
+            Domain::Invalid(d) => (&INVALID, d.into()),
+            Domain::BadInstanceId(_) => (&INVALID, format!("{e}.").into()),
+            Domain::InstanceNotFound(_) => (&INSTANCE_NOT_FOUND, "".into()),
+            Domain::Busy(d) | Domain::Conflict(d) => (&BUSY, d.into()),
+            Domain::UnsupportedPlugin(d) => (&UNSUPPORTED_PLUGIN, d.into()),
+            Domain::LicenseRequired(d) => (&LICENSE_REQUIRED, d.into()),
+            Domain::UrlNotAllowed(d) => (&URL_NOT_ALLOWED, d.into()),
+            Domain::PluginNotInstalled(d) => (&PLUGIN_NOT_INSTALLED, d.into()),
+            Domain::UnknownExtension(d) => (&UNKNOWN_EXTENSION, d.into()),
+            Domain::TooManyDatabases(d) => (&TOO_MANY_DATABASES, d.into()),
+            Domain::JobNotFound(d) => (&JOB_NOT_FOUND, d.into()),
+            Domain::JobRunning(d) => (&JOB_RUNNING, d.into()),
+            Domain::DatabaseNotFound(d) => (&DATABASE_NOT_FOUND, d.into()),
+            Domain::ExtensionFailed(d) => (&EXTENSION_FAILED, d.into()),
+        };
+        (code, detail)
+    }
+
+    fn as_common(&self) -> Option<&CommonError> {
+        match self {
+            Self::Common(e) => Some(e),
+            Self::Service(_) => None,
+        }
+    }
+}
+
 impl IntoResponse for GaussDbError {
     fn into_response(self) -> Response {
-        let msg = self.to_string();
-        let bad = StatusCode::BAD_REQUEST;
-        let (status, code, detail) = match self {
-            Self::Common(e) => return e.into_response(),
-            Self::Invalid(d) => (bad, "DBS.200001", d),
-            Self::InstanceNotFound => (StatusCode::NOT_FOUND, "DBS.200002", String::new()),
-            Self::Busy(d) => (StatusCode::CONFLICT, "DBS.200011", d),
-            Self::UnsupportedPlugin(d) => (bad, "DBS.280001", d),
-            Self::LicenseRequired(d) => (bad, "DBS.280002", d),
-            Self::UrlNotAllowed(d) => (bad, "DBS.280003", d),
-            Self::PluginNotInstalled(d) => (bad, "DBS.280004", d),
-            Self::UnknownExtension(d) => (bad, "DBS.280005", d),
-            Self::TooManyDatabases(d) => (bad, "DBS.280006", d),
-            Self::JobNotFound(d) => (StatusCode::NOT_FOUND, "DBS.280007", d),
-            Self::JobRunning(d) => (StatusCode::CONFLICT, "DBS.280008", d),
-            Self::DatabaseNotFound(d) => (bad, "DBS.280009", d),
-            Self::ExtensionFailed(d) => (bad, "DBS.280010", d),
-        };
-        render(status, code, &msg, &detail)
+        self.render()
     }
 }
 
-impl From<plugboard_service::gaussdb::Error> for GaussDbError {
-    fn from(e: plugboard_service::gaussdb::Error) -> Self {
-        use plugboard_service::gaussdb::Error as E;
-        match e {
-            E::Store(e) => Self::Common(e.into()),
-            E::Internal(d) => Self::Common(CommonError::Internal(d)),
-            E::Invalid(d) => Self::Invalid(d),
-            e @ E::BadInstanceId(_) => Self::Invalid(format!("{e}.")),
-            E::InstanceNotFound(_) => Self::InstanceNotFound,
-            E::Busy(d) | E::Conflict(d) => Self::Busy(d),
-            E::UnsupportedPlugin(d) => Self::UnsupportedPlugin(d),
-            E::LicenseRequired(d) => Self::LicenseRequired(d),
-            E::UrlNotAllowed(d) => Self::UrlNotAllowed(d),
-            E::PluginNotInstalled(d) => Self::PluginNotInstalled(d),
-            E::UnknownExtension(d) => Self::UnknownExtension(d),
-            E::TooManyDatabases(d) => Self::TooManyDatabases(d),
-            E::JobNotFound(d) => Self::JobNotFound(d),
-            E::JobRunning(d) => Self::JobRunning(d),
-            E::DatabaseNotFound(d) => Self::DatabaseNotFound(d),
-            E::ExtensionFailed(d) => Self::ExtensionFailed(d),
-        }
-    }
-}
-
-/// The common errors in GaussDB's envelope (and language).
-pub fn render_common(kind: CommonKind, msg: &str) -> Response {
-    let bad = StatusCode::BAD_REQUEST;
+/// GaussDB's row for a common error.
+pub fn common(kind: CommonKind) -> &'static Code {
     match kind {
-        CommonKind::Internal => render(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "DBS.200000",
-            "Internal error.",
-            "",
-        ),
-        CommonKind::EmptyBody => render(bad, "DBS.200006", msg, ""),
-        CommonKind::BadRequest => {
-            render(bad, "DBS.200001", &format!("Parameter error. {msg}"), msg)
-        }
+        CommonKind::Internal => &codes::INTERNAL,
+        CommonKind::EmptyBody => &codes::EMPTY_BODY,
+        CommonKind::BadRequest => &codes::INVALID,
     }
 }

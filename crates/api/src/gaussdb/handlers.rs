@@ -50,7 +50,7 @@ fn parse_page(
     max: i64,
     default: i64,
 ) -> Result<(i64, i64)> {
-    page::parse(offset, limit, max, default).map_err(|e| GaussDbError::Invalid(format!("{e}.")))
+    page::parse(offset, limit, max, default).map_err(|e| GaussDbError::invalid(format!("{e}.")))
 }
 
 // -- kernel plug-ins ------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ pub async fn show_job_detail(
 ) -> Result<Response> {
     let id =
         q.id.filter(|i| !i.is_empty())
-            .ok_or_else(|| GaussDbError::Invalid("id is required.".into()))?;
+            .ok_or_else(|| GaussDbError::invalid("id is required."))?;
     let found = state.services.gaussdb.job(project(&caller), &id).await?;
     let job = &found.job;
     ok(&ShowJobDetailResponse {
@@ -274,7 +274,7 @@ fn parse_time(field: &str, text: &str) -> Result<Micros> {
         .or_else(|_| chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%z"))
         .map(|t| t.timestamp_micros())
         .map_err(|_| {
-            GaussDbError::Invalid(format!(
+            GaussDbError::invalid(format!(
                 "{field} must be epoch milliseconds or a time like 2026-11-22T05:18:00+0000 (got `{text}`)."
             ))
         })
@@ -290,7 +290,7 @@ pub async fn list_tasks(
     let states = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => Vec::new(),
         Some(s) => states(s).ok_or_else(|| {
-            GaussDbError::Invalid(format!(
+            GaussDbError::invalid(format!(
                 "status must be Running, Completed or Failed (got `{s}`)."
             ))
         })?,

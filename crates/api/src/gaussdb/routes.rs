@@ -134,9 +134,9 @@ pub fn routes() -> Vec<OpRoute> {
     routes
         .into_iter()
         .map(|r| OpRoute {
-            route: r
-                .route
-                .layer(axum::middleware::from_fn(super::error::with_language)),
+            route: r.route.layer(axum::middleware::from_fn(
+                crate::common::api_error::with_language,
+            )),
             ..r
         })
         .collect()

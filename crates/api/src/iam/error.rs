@@ -1,95 +1,108 @@
 //! IAM errors, rendered in Keystone's nested envelope (`{"error": {"code", "title",
-//! "message"}}`); permission refusals are the gateway's APIG.0302 like everywhere else.
+//! "message"}}`, the rows' code being the title); permission refusals are the gateway's
+//! APIG.0302 like everywhere else. The API error wraps the identity service's.
 
-use crate::common::error::{envelope, CommonError, CommonKind, GatewayError};
-use axum::http::StatusCode;
+use crate::common::api_error::ApiError;
+use crate::common::error::{gateway, CommonError, CommonKind};
 use axum::response::{IntoResponse, Response};
-use plugboard_store::StoreError;
+use plugboard_core::codes::Code;
+use plugboard_service::identity::Error as Domain;
+use std::borrow::Cow;
 
-/// What an IAM operation can fail with.
+/// Every IAM answer but the gateway's.
+pub mod codes {
+    plugboard_core::error_codes! {
+        /// IAM's answers, by status (the title is the status's reason phrase).
+        pub static IAM in Keystone;
+        BAD_REQUEST = 400 "Bad Request" "{}";
+        UNAUTHORIZED = 401 "Unauthorized" "The request you have made requires authentication.";
+        REFUSED = 403 "Forbidden" "{}";
+        NOT_FOUND = 404 "Not Found" "{}";
+        CONFLICT = 409 "Conflict" "{}";
+        INTERNAL = 500 "Internal Server Error"
+            "An unexpected error prevented the server from fulfilling your request.";
+    }
+}
+
+/// What an IAM operation can fail with: a common error or the identity service's.
 #[derive(Debug, thiserror::Error)]
 pub enum IamError {
     #[error(transparent)]
     Common(#[from] CommonError),
-    /// Wrong credentials at token creation (one answer for every cause).
-    #[error("The request you have made requires authentication.")]
-    Unauthorized,
-    /// The caller's policies do not allow this.
-    #[error("not authorized")]
-    Forbidden,
-    /// A rule of the domain forbids this (e.g. deleting the domain owner).
-    #[error("{0}")]
-    Refused(String),
-    /// No such resource; the message names it.
-    #[error("{0}")]
-    NotFound(String),
-    /// A name or key already in use.
-    #[error("{0}")]
-    Conflict(String),
-    /// Invalid input; the message names the field.
-    #[error("{0}")]
-    BadRequest(String),
+    #[error(transparent)]
+    Service(Domain),
 }
 
 impl IamError {
-    /// A store error, with `what` naming the resource for not-found and conflicts.
-    pub fn store(what: &str) -> impl Fn(StoreError) -> IamError + '_ {
-        move |e| match e {
-            StoreError::NotFound => IamError::NotFound(format!("Could not find {what}.")),
-            StoreError::Conflict(c) => IamError::Conflict(format!(
-                "Conflict occurred attempting to store {what}: {c} is already in use."
-            )),
-            e => IamError::Common(e.into()),
+    /// Outside the caller's domain or policies (the gateway's APIG.0302).
+    pub fn forbidden() -> Self {
+        Self::Service(Domain::Forbidden)
+    }
+
+    /// Invalid input; `msg` names the field.
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        Self::Service(Domain::Invalid(msg.into()))
+    }
+
+    /// No such resource; `msg` names it.
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        Self::Service(Domain::NotFound(msg.into()))
+    }
+}
+
+impl From<plugboard_store::StoreError> for IamError {
+    fn from(e: plugboard_store::StoreError) -> Self {
+        Self::Common(e.into())
+    }
+}
+
+impl From<Domain> for IamError {
+    fn from(e: Domain) -> Self {
+        match e {
+            Domain::Store(e) => Self::Common(e.into()),
+            Domain::Internal(d) => Self::Common(CommonError::Internal(d)),
+            e => Self::Service(e),
         }
     }
 }
 
-impl From<StoreError> for IamError {
-    fn from(e: StoreError) -> Self {
-        IamError::Common(e.into())
+impl ApiError for IamError {
+    fn row(&self) -> (&'static Code, Cow<'_, str>) {
+        use codes::*;
+        let e = match self {
+            Self::Common(e) => return e.row(),
+            Self::Service(e) => e,
+        };
+        let code: &'static Code = match e {
+            Domain::Store(_) | Domain::Internal(_) => return (&INTERNAL, "".into()),
+            Domain::Forbidden => return (&gateway::FORBIDDEN, "".into()),
+            Domain::Invalid(_) => &BAD_REQUEST,
+            Domain::Unauthorized => &UNAUTHORIZED,
+            Domain::Refused(_) => &REFUSED,
+            Domain::NotFound(_) => &NOT_FOUND,
+            Domain::Conflict(_) => &CONFLICT,
+        };
+        (code, e.to_string().into())
+    }
+
+    fn as_common(&self) -> Option<&CommonError> {
+        match self {
+            Self::Common(e) => Some(e),
+            Self::Service(_) => None,
+        }
     }
 }
 
 impl IntoResponse for IamError {
     fn into_response(self) -> Response {
-        let msg = self.to_string();
-        match self {
-            Self::Common(e) => e.into_response(),
-            Self::Forbidden => GatewayError::Forbidden.into_response(),
-            Self::Unauthorized => envelope::keystone(StatusCode::UNAUTHORIZED, &msg),
-            Self::Refused(_) => envelope::keystone(StatusCode::FORBIDDEN, &msg),
-            Self::NotFound(_) => envelope::keystone(StatusCode::NOT_FOUND, &msg),
-            Self::Conflict(_) => envelope::keystone(StatusCode::CONFLICT, &msg),
-            Self::BadRequest(_) => envelope::keystone(StatusCode::BAD_REQUEST, &msg),
-        }
+        self.render()
     }
 }
 
-impl From<plugboard_service::identity::Error> for IamError {
-    fn from(e: plugboard_service::identity::Error) -> Self {
-        use plugboard_service::identity::Error as E;
-        match e {
-            E::Store(e) => Self::Common(e.into()),
-            E::Internal(d) => Self::Common(CommonError::Internal(d)),
-            E::Invalid(d) => Self::BadRequest(d),
-            E::Unauthorized => Self::Unauthorized,
-            E::Forbidden => Self::Forbidden,
-            E::Refused(d) => Self::Refused(d),
-            E::NotFound(d) => Self::NotFound(d),
-            E::Conflict(d) => Self::Conflict(d),
-        }
-    }
-}
-
-/// The common errors in IAM's envelope.
-pub fn render_common(kind: CommonKind, msg: &str) -> Response {
+/// IAM's row for a common error.
+pub fn common(kind: CommonKind) -> &'static Code {
     match kind {
-        CommonKind::Internal => envelope::keystone(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "An unexpected error prevented the server from fulfilling your request.",
-        ),
-        CommonKind::BadRequest | CommonKind::EmptyBody => {
-            envelope::keystone(StatusCode::BAD_REQUEST, msg)
-        }
+        CommonKind::Internal => &codes::INTERNAL,
+        CommonKind::BadRequest | CommonKind::EmptyBody => &codes::BAD_REQUEST,
     }
 }

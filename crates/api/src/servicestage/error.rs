@@ -1,36 +1,50 @@
 //! ServiceStage errors: flat `{"error_code": "SVCSTG.xxx", "error_msg"}` with the vendor's
-//! codes (docs/error-codes.md → ServiceStage) and plugboard's own `SVCSTG.00100430` for a
-//! missing add-on (the vendor documents none).
+//! codes and plugboard's own `SVCSTG.00100430` for a missing add-on (the vendor documents
+//! none), in one table ([`codes`]). The API error wraps the ServiceStage service's.
 
-use crate::common::error::{envelope, CommonError, CommonKind};
-use axum::http::StatusCode;
+use crate::common::api_error::ApiError;
+use crate::common::error::{CommonError, CommonKind};
 use axum::response::{IntoResponse, Response};
+use plugboard_core::codes::Code;
 use plugboard_service::servicestage::Error as Domain;
+use std::borrow::Cow;
 
-/// What a ServiceStage operation can fail with.
+/// Every ServiceStage code.
+pub mod codes {
+    plugboard_core::error_codes! {
+        /// Every ServiceStage code.
+        pub static SERVICESTAGE in Flat;
+        /// A parameter is missing or invalid (the message names it), or a job runs on the
+        /// add-on.
+        INVALID = 400 "SVCSTG.00100400" "parameter invalid: {}";
+        JOB_ID_EMPTY = 400 "SVCSTG.00100414" "job id can not empty";
+        NAME_TAKEN = 400 "SVCSTG.00100449" "environment name is already used: {}";
+        ENVIRONMENT_NOT_FOUND = 404 "SVCSTG.00100411" "environment not found: {}";
+        JOB_NOT_FOUND = 404 "SVCSTG.00100429" "job not found: {}";
+        /// [ours]
+        ADDON_NOT_FOUND = 404 "SVCSTG.00100430" "add-on not found: {}";
+        INTERNAL = 500 "SVCSTG.00100500" "internal error";
+    }
+}
+
+/// What a ServiceStage operation can fail with: a common error, the service's, or an empty
+/// job id.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceStageError {
     #[error(transparent)]
     Common(#[from] CommonError),
-    /// `SVCSTG.00100400`: a parameter is missing or invalid (the message names it), or a job
-    /// runs on the add-on.
-    #[error("parameter invalid: {0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Service(Domain),
     /// `SVCSTG.00100414`: the job id is empty.
     #[error("job id can not empty")]
     JobIdEmpty,
-    /// `SVCSTG.00100449`.
-    #[error("environment name is already used: {0}")]
-    NameTaken(String),
-    /// `SVCSTG.00100411`.
-    #[error("environment not found: {0}")]
-    EnvironmentNotFound(String),
-    /// `SVCSTG.00100429`.
-    #[error("job not found: {0}")]
-    JobNotFound(String),
-    /// `SVCSTG.00100430` [ours].
-    #[error("add-on not found: {0}")]
-    AddonNotFound(String),
+}
+
+impl ServiceStageError {
+    /// A parameter is missing or invalid; `msg` names it.
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Self::Service(Domain::Invalid(msg.into()))
+    }
 }
 
 impl From<plugboard_store::StoreError> for ServiceStageError {
@@ -44,44 +58,48 @@ impl From<Domain> for ServiceStageError {
         match e {
             Domain::Store(e) => Self::Common(e.into()),
             Domain::Internal(d) => Self::Common(CommonError::Internal(d)),
-            Domain::Invalid(d) => Self::Invalid(d),
-            e @ Domain::Busy(_) => Self::Invalid(e.to_string()),
-            Domain::NameTaken(n) => Self::NameTaken(n),
-            Domain::EnvironmentNotFound(id) => Self::EnvironmentNotFound(id),
-            Domain::AddonNotFound(id) => Self::AddonNotFound(id),
-            Domain::JobNotFound(id) => Self::JobNotFound(id),
+            e => Self::Service(e),
+        }
+    }
+}
+
+impl ApiError for ServiceStageError {
+    fn row(&self) -> (&'static Code, Cow<'_, str>) {
+        use codes::*;
+        let e = match self {
+            Self::Common(e) => return e.row(),
+            Self::JobIdEmpty => return (&JOB_ID_EMPTY, "".into()),
+            Self::Service(e) => e,
+        };
+        match e {
+            Domain::Store(_) | Domain::Internal(_) => (&INTERNAL, "".into()),
+            Domain::Invalid(d) => (&INVALID, d.into()),
+            Domain::Busy(_) => (&INVALID, e.to_string().into()),
+            Domain::NameTaken(n) => (&NAME_TAKEN, n.into()),
+            Domain::EnvironmentNotFound(id) => (&ENVIRONMENT_NOT_FOUND, id.into()),
+            Domain::AddonNotFound(id) => (&ADDON_NOT_FOUND, id.into()),
+            Domain::JobNotFound(id) => (&JOB_NOT_FOUND, id.into()),
+        }
+    }
+
+    fn as_common(&self) -> Option<&CommonError> {
+        match self {
+            Self::Common(e) => Some(e),
+            _ => None,
         }
     }
 }
 
 impl IntoResponse for ServiceStageError {
     fn into_response(self) -> Response {
-        let msg = self.to_string();
-        let (status, code) = match self {
-            Self::Common(e) => return e.into_response(),
-            Self::Invalid(_) => (StatusCode::BAD_REQUEST, "SVCSTG.00100400"),
-            Self::JobIdEmpty => (StatusCode::BAD_REQUEST, "SVCSTG.00100414"),
-            Self::NameTaken(_) => (StatusCode::BAD_REQUEST, "SVCSTG.00100449"),
-            Self::EnvironmentNotFound(_) => (StatusCode::NOT_FOUND, "SVCSTG.00100411"),
-            Self::JobNotFound(_) => (StatusCode::NOT_FOUND, "SVCSTG.00100429"),
-            Self::AddonNotFound(_) => (StatusCode::NOT_FOUND, "SVCSTG.00100430"),
-        };
-        envelope::flat(status, code, &msg)
+        self.render()
     }
 }
 
-/// The common errors in ServiceStage's envelope.
-pub fn render_common(kind: CommonKind, msg: &str) -> Response {
+/// ServiceStage's row for a common error.
+pub fn common(kind: CommonKind) -> &'static Code {
     match kind {
-        CommonKind::Internal => envelope::flat(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "SVCSTG.00100500",
-            "internal error",
-        ),
-        CommonKind::BadRequest | CommonKind::EmptyBody => envelope::flat(
-            StatusCode::BAD_REQUEST,
-            "SVCSTG.00100400",
-            &format!("parameter invalid: {msg}"),
-        ),
+        CommonKind::Internal => &codes::INTERNAL,
+        CommonKind::BadRequest | CommonKind::EmptyBody => &codes::INVALID,
     }
 }

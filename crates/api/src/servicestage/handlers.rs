@@ -357,7 +357,7 @@ pub async fn modify_resource_in_environment(
     JsonBody(body): JsonBody<EnvironmentResourceModify>,
 ) -> Result<Response> {
     let Some(resources) = body.resources else {
-        return Err(ServiceStageError::Invalid("resources is required".into()));
+        return Err(ServiceStageError::invalid("resources is required"));
     };
     let env = state
         .services
@@ -537,12 +537,12 @@ pub async fn deliver_addon_job(
         Some("restart") => AddonAction::Restart,
         Some("redeploy") => AddonAction::Redeploy,
         None => {
-            return Err(ServiceStageError::Invalid(
-                "action is required (allowed: restart, redeploy)".into(),
+            return Err(ServiceStageError::invalid(
+                "action is required (allowed: restart, redeploy)",
             ))
         }
         Some(other) => {
-            return Err(ServiceStageError::Invalid(format!(
+            return Err(ServiceStageError::invalid(format!(
                 "action must be one of restart, redeploy (got `{other}`)"
             )))
         }

@@ -3,12 +3,11 @@
 //! session is not valid); RPC inside the message, `{"<APIxxxMsg>": {"session": {"uuid"}}}`
 //! (HTTP 200 with the generic class's failure).
 
-use super::error::{rest_failure, rpc_refused, text};
+use super::error::{rest_failure, rpc_refused, text, texts};
 use crate::common::auth::{Authenticated, Authenticator, ResolvedOp};
 use crate::AppState;
 use axum::body::Body;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use plugboard_service::zstack::{Error as Domain, ErrorCode};
 
 /// REST: `Authorization: OAuth <session uuid>`.
@@ -27,16 +26,10 @@ impl Authenticator for SessionHeader {
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
             else {
-                return Err(text(
-                    StatusCode::BAD_REQUEST,
-                    "missing header 'Authorization'",
-                ));
+                return Err(text(&texts::MISSING_AUTHORIZATION, ""));
             };
             let Some(session) = value.trim().strip_prefix("OAuth") else {
-                return Err(text(
-                    StatusCode::BAD_REQUEST,
-                    "Authorization type must be 'OAuth'",
-                ));
+                return Err(text(&texts::NOT_OAUTH, ""));
             };
             match state.services.zstack.principal(session.trim()).await {
                 Ok(p) => Ok((p, body)),

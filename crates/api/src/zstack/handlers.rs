@@ -4,7 +4,7 @@
 //! `X-Job-UUID` and `X-Web-Hook`, 202 + `location` for async calls, JSON on every answer the
 //! vendor answers with an object.
 
-use super::error::{rest_error_body, text, ZStackError};
+use super::error::{rest_error_body, text, texts, ZStackError};
 use crate::common::auth::Caller;
 use crate::common::error::{json_response, reply};
 use crate::common::extract::parse_json;
@@ -58,10 +58,9 @@ fn async_call(headers: &HeaderMap, account: &str) -> AsyncCall {
 /// case), on every call [vendor].
 fn check_job_header(headers: &HeaderMap) -> Result<()> {
     match async_call(headers, "").job_uuid {
-        Some(id) if plugboard_service::zstack::job_uuid(&id).is_none() => Err(ZStackError::Text(
-            StatusCode::BAD_REQUEST,
-            "Invalid header[X-Job-UUID], it must be a UUID with '-' stripped".into(),
-        )),
+        Some(id) if plugboard_service::zstack::job_uuid(&id).is_none() => {
+            Err(ZStackError::text(&texts::BAD_JOB_UUID))
+        }
         _ => Ok(()),
     }
 }
@@ -95,8 +94,8 @@ fn action_of(
     match value.get(key) {
         Some(Value::Object(m)) => Ok(m.clone()),
         Some(Value::Null) | None => Err(ZStackError::Text(
-            StatusCode::BAD_REQUEST,
-            format!("the body doesn't contain action mapping to the URL[{url}]"),
+            &texts::NO_ACTION_MAPPING,
+            url.to_string(),
         )),
         Some(_) => Err(ErrorCode::invalid_argument(format!("{key} must be an object")).into()),
     }
@@ -315,8 +314,8 @@ pub async fn delete_plugin_drivers(
     // The Go SDK's Delete sends the template itself: the vendor has no API at that path.
     if path.uuid == "{uuid}" {
         return Err(ZStackError::Text(
-            StatusCode::NOT_FOUND,
-            "no api mapping to /v1/external/plugins/{uuid}".into(),
+            &texts::NO_API_MAPPING,
+            "/v1/external/plugins/{uuid}".into(),
         ));
     }
     check_job_header(&headers)?;
@@ -349,7 +348,7 @@ pub async fn query_api_job(
     PathParams(path): PathParams<ApiJobPath>,
 ) -> Result<Response> {
     let Some(job) = state.services.zstack.api_job(&path.job_uuid).await? else {
-        return Ok(text(StatusCode::NOT_FOUND, "the job has been expired"));
+        return Ok(text(&texts::JOB_EXPIRED, ""));
     };
     Ok(match job.state {
         ApiJobState::Running => json_response(StatusCode::ACCEPTED, &json!({})),

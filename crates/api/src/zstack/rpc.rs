@@ -3,7 +3,7 @@
 //! `result` JSON string keyed by its class; async messages answer `{"uuid", "state":
 //! "Processing"}` and are polled at `GET /zstack/api/result/{uuid}`.
 
-use super::error::{rpc_done, rpc_failed, rpc_refused, text};
+use super::error::{rpc_done, rpc_failed, rpc_refused, text, texts};
 use super::handlers::{
     check_account_type, check_json_type, field, query_answer, session_inventory,
 };
@@ -235,7 +235,7 @@ pub async fn result(
 ) -> Response {
     let job = match state.services.zstack.api_job(&path.uuid).await {
         Ok(Some(job)) => job,
-        Ok(None) => return text(StatusCode::NOT_FOUND, "the job has been expired"),
+        Ok(None) => return text(&texts::JOB_EXPIRED, ""),
         Err(e) => return rpc_refused(None, &ErrorCode::internal(e.to_string())),
     };
     let class = match job.api {

@@ -1,9 +1,28 @@
 //! ZStack errors as the service reports them: the vendor's `ErrorCode` (`code`, `description`,
-//! `details`; the codes in docs/error-codes.md → ZStack) and the REST-layer refusals that are
-//! not one (the plain-text 400s about `X-Job-UUID`).
+//! `details`), its codes in one table ([`codes`], docs/error-codes.md → ZStack; here rather
+//! than in the API crate because api-jobs store them), and the REST-layer refusals that are not
+//! one (the plain-text 400s about `X-Job-UUID`).
 
+use plugboard_core::codes::Code;
 use plugboard_store::StoreError;
 use serde::{Deserialize, Serialize};
+
+/// Every ZStack code (HTTP 503 over REST; inside `result` over RPC).
+pub mod codes {
+    plugboard_core::error_codes! {
+        /// Every ZStack code.
+        pub static ZSTACK in ZStack;
+        INTERNAL = 503 "SYS.1000" "An internal error happened in system";
+        INVALID_RESOURCE = 503 "SYS.1003" "Resource not found or invalid resource uuid";
+        OPERATION_ERROR = 503 "SYS.1006" "Operation error";
+        INVALID_ARGUMENT = 503 "SYS.1007" "One or more API argument is invalid";
+        AUTHENTICATION = 503 "ID.1000" "Authentication error";
+        INVALID_SESSION = 503 "ID.1001"
+            "The session is invalid, either wrong session id or the session has been expired";
+        PERMISSION_DENIED = 503 "ID.1002" "Permission denied";
+        TOO_MANY_SESSIONS = 503 "ID.1006" "Too many concurrent sessions";
+    }
+}
 
 /// A ZStack error: `code`, `description`, `details` (the vendor's `ErrorCode`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,61 +34,49 @@ pub struct ErrorCode {
 }
 
 impl ErrorCode {
-    fn new(code: &str, description: &str, details: impl Into<String>) -> Self {
+    /// The row `code` with `details`.
+    pub fn of(code: &Code, details: impl Into<String>) -> Self {
         Self {
-            code: code.into(),
-            description: description.into(),
+            code: code.code.into(),
+            description: code.en.into(),
             details: details.into(),
         }
     }
 
     /// SYS.1000.
     pub fn internal(details: impl Into<String>) -> Self {
-        Self::new("SYS.1000", "An internal error happened in system", details)
+        Self::of(&codes::INTERNAL, details)
     }
 
     /// SYS.1003.
     pub fn invalid_resource(details: impl Into<String>) -> Self {
-        Self::new(
-            "SYS.1003",
-            "Resource not found or invalid resource uuid",
-            details,
-        )
+        Self::of(&codes::INVALID_RESOURCE, details)
     }
 
     /// SYS.1006.
     pub fn operation_error(details: impl Into<String>) -> Self {
-        Self::new("SYS.1006", "Operation error", details)
+        Self::of(&codes::OPERATION_ERROR, details)
     }
 
     /// SYS.1007.
     pub fn invalid_argument(details: impl Into<String>) -> Self {
-        Self::new("SYS.1007", "One or more API argument is invalid", details)
+        Self::of(&codes::INVALID_ARGUMENT, details)
     }
 
     /// ID.1000.
     pub fn authentication() -> Self {
-        Self::new(
-            "ID.1000",
-            "Authentication error",
-            "wrong account name or password",
-        )
+        Self::of(&codes::AUTHENTICATION, "wrong account name or password")
     }
 
     /// ID.1001.
     pub fn invalid_session(details: impl Into<String>) -> Self {
-        Self::new(
-            "ID.1001",
-            "The session is invalid, either wrong session id or the session has been expired",
-            details,
-        )
+        Self::of(&codes::INVALID_SESSION, details)
     }
 
     /// ID.1002 for `fqcn`.
     pub fn admin_only(fqcn: &str) -> Self {
-        Self::new(
-            "ID.1002",
-            "Permission denied",
+        Self::of(
+            &codes::PERMISSION_DENIED,
             format!("request api[name: {fqcn}] is admin only, can not be executed by current user"),
         )
     }
@@ -91,7 +98,12 @@ impl ErrorCode {
 
     /// ID.1006.
     pub fn too_many_sessions(details: impl Into<String>) -> Self {
-        Self::new("ID.1006", "Too many concurrent sessions", details)
+        Self::of(&codes::TOO_MANY_SESSIONS, details)
+    }
+
+    /// The row of this error's code, if it is one of [`codes::ZSTACK`].
+    pub fn row(&self) -> Option<&'static Code> {
+        codes::ZSTACK.iter().copied().find(|c| c.code == self.code)
     }
 }
 

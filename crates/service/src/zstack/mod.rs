@@ -8,7 +8,7 @@ mod error;
 pub mod jobs;
 pub mod query;
 
-pub use error::{api_failure_of, job_uuid, Error, ErrorCode};
+pub use error::{api_failure_of, codes, job_uuid, Error, ErrorCode};
 
 use crate::drivers::{Registry, PGINSTALL_UUID, PROBES_UUID};
 use jobs::{

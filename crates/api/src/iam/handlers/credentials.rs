@@ -19,7 +19,7 @@ fn may_manage_keys(caller: &Caller, user_id: &str, action: &str) -> Result<()> {
     if caller.user_id() == user_id || caller.allows(action) {
         Ok(())
     } else {
-        Err(IamError::Forbidden)
+        Err(IamError::forbidden())
     }
 }
 

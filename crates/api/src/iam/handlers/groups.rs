@@ -52,7 +52,7 @@ pub async fn keystone_list_groups(
         .as_deref()
         .is_some_and(|d| d != caller.domain_id())
     {
-        return Err(IamError::Forbidden);
+        return Err(IamError::forbidden());
     }
     let groups = state
         .services

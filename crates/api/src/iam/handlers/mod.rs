@@ -46,7 +46,7 @@ fn require_id(kind: &str, id: &str) -> Result<()> {
     if is_hex32(id) {
         Ok(())
     } else {
-        Err(IamError::BadRequest(format!(
+        Err(IamError::bad_request(format!(
             "{kind} `{id}` is not a valid id (32 hex characters)."
         )))
     }
@@ -126,8 +126,8 @@ pub(super) fn page<T>(items: Vec<T>, page: Option<u32>, per_page: Option<u32>) -
             let page = page.unwrap_or(1);
             let per_page = per_page.unwrap_or(5000);
             if page == 0 || !(1..=5000).contains(&per_page) {
-                return Err(IamError::BadRequest(
-                    "page must be ≥ 1 and per_page 1 to 5000.".into(),
+                return Err(IamError::bad_request(
+                    "page must be ≥ 1 and per_page 1 to 5000.",
                 ));
             }
             Ok(items

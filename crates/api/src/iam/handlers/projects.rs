@@ -20,7 +20,7 @@ pub async fn keystone_list_projects(
         .as_deref()
         .is_some_and(|d| d != caller.domain_id())
     {
-        return Err(IamError::Forbidden);
+        return Err(IamError::forbidden());
     }
     let projects = state
         .services

@@ -79,7 +79,7 @@ pub async fn keystone_associate_group_with_domain_permission(
 ) -> Result<StatusCode> {
     require_id("domain_id", &domain_id)?;
     if domain_id != caller.domain_id() {
-        return Err(IamError::NotFound(format!(
+        return Err(IamError::not_found(format!(
             "Could not find domain: {domain_id}."
         )));
     }

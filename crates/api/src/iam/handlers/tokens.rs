@@ -68,13 +68,13 @@ pub async fn keystone_create_user_token_by_password(
 ) -> Result<Response> {
     let identity = req.auth.identity;
     if !identity.methods.iter().any(|m| m == "password") {
-        return Err(IamError::BadRequest(
-            "auth.identity.methods: only the `password` method is supported.".into(),
+        return Err(IamError::bad_request(
+            "auth.identity.methods: only the `password` method is supported.",
         ));
     }
     let user = identity
         .password
-        .ok_or_else(|| IamError::BadRequest("auth.identity.password: missing field".into()))?
+        .ok_or_else(|| IamError::bad_request("auth.identity.password: missing field"))?
         .user;
     let (domain_id, domain_name) = match user.domain {
         Some(NameOrId { id: Some(id), .. }) => (Some(id), None),
@@ -115,7 +115,7 @@ fn subject_token(headers: &HeaderMap) -> Result<String> {
         .get("x-subject-token")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_string())
-        .ok_or_else(|| IamError::BadRequest("X-Subject-Token header is required.".into()))
+        .ok_or_else(|| IamError::bad_request("X-Subject-Token header is required."))
 }
 
 /// `GET /v3/auth/tokens` (KeystoneValidateToken).
@@ -131,9 +131,9 @@ pub async fn keystone_validate_token(
         .identity
         .validate_token(&token)
         .await
-        .ok_or_else(|| IamError::NotFound("Could not find token.".into()))?;
+        .ok_or_else(|| IamError::not_found("Could not find token."))?;
     if subject.user_id != caller.user_id() && !caller.allows("iam:tokens:validateToken") {
-        return Err(IamError::Forbidden);
+        return Err(IamError::forbidden());
     }
     let nocatalog = query.nocatalog.is_some_and(|v| v != "false");
     let body = token_body(&state, &subject, &record, !nocatalog).await?;
@@ -152,9 +152,9 @@ pub async fn keystone_revoke_token(
         .identity
         .validate_token(&token)
         .await
-        .ok_or_else(|| IamError::NotFound("Could not find token.".into()))?;
+        .ok_or_else(|| IamError::not_found("Could not find token."))?;
     if subject.user_id != caller.user_id() && !caller.allows("iam:tokens:revokeToken") {
-        return Err(IamError::Forbidden);
+        return Err(IamError::forbidden());
     }
     state.services.identity.revoke_token(&token).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -60,7 +60,7 @@ pub async fn keystone_list_users(
         .as_deref()
         .is_some_and(|d| d != caller.domain_id())
     {
-        return Err(IamError::Forbidden);
+        return Err(IamError::forbidden());
     }
     let users = state
         .services
@@ -142,7 +142,7 @@ pub async fn keystone_list_groups_for_user(
     PathParams(user_id): PathParams<String>,
 ) -> Result<Response> {
     if caller.user_id() != user_id && !caller.allows("iam:users:listGroupsForUser") {
-        return Err(IamError::Forbidden);
+        return Err(IamError::forbidden());
     }
     let user = visible_user(&state, &caller, &user_id).await?;
     let groups = state.services.identity.groups_of_user(&user).await?;
