@@ -21,8 +21,8 @@ pub mod scopes;
 pub mod shipped;
 pub mod sqls;
 pub mod statistics;
-pub mod summary;
 pub mod storage;
+pub mod summary;
 
 use plugboard_core::config::DbssConfig;
 use plugboard_core::ids::{self, is_hex32};
