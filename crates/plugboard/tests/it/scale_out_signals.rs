@@ -332,18 +332,25 @@ async fn an_enforcing_delete_run_by_one_process_stops_the_step_in_another_at_onc
         assert!(Instant::now() < deadline, "the step never started");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let owners: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT lease_owner FROM jobs WHERE kind = 'ServiceStageAddon' AND ended_at = 0",
-    )
-    .fetch_all(store.pool())
-    .await
-    .unwrap();
-    assert_eq!(
-        owners.len(),
-        1,
-        "both add-on jobs held by the step's process: {owners:?}"
-    );
-    assert!(!owners[0].is_empty());
+    // The second job is claimed ahead once its notification is heard, which may come after
+    // the first job's step has started.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let owners: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT lease_owner FROM jobs WHERE kind = 'ServiceStageAddon' AND ended_at = 0",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        if owners.len() == 1 && !owners[0].is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "both add-on jobs held by the step's process: {owners:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // The other process, which runs the delete.
     let other = Node::start(
