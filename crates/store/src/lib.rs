@@ -11,6 +11,7 @@ pub mod dbss_audit;
 pub mod drivers;
 pub mod gaussdb;
 pub mod identity;
+pub mod identity_tokens;
 pub mod identity_users;
 pub mod job_claims;
 pub mod job_listing;

@@ -5,3 +5,4 @@ pub mod dto;
 pub mod error;
 pub mod handlers;
 pub mod routes;
+mod views;
