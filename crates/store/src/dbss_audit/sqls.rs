@@ -132,6 +132,27 @@ impl Store {
     /// Insert statements in one transaction, skipping those already stored (same agent,
     /// database and `seq`). Returns the rows inserted, in `rows` order (`true` = new).
     pub async fn insert_audit_sqls(&self, rows: &[SqlRow]) -> Result<Vec<bool>> {
+        // On PostgreSQL a row is routed to its partition when the INSERT starts; when the
+        // storage keeper attaches that day's partition meanwhile (it holds the default
+        // partition while it moves the day's rows out), the row routed to the default
+        // partition no longer fits it (23514). Run again, it is routed to the new partition.
+        let mut tries = 0;
+        loop {
+            match self
+                .retry_conflicts("store audit statements", || {
+                    self.insert_audit_sqls_once(rows)
+                })
+                .await
+            {
+                Err(StoreError::Db(e)) if tries < 3 && routed_before_a_new_partition(&e) => {
+                    tries += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn insert_audit_sqls_once(&self, rows: &[SqlRow]) -> Result<Vec<bool>> {
         let mut inserted = Vec::with_capacity(rows.len());
         // On PostgreSQL the table is partitioned by `start_time`, which every unique key holds.
         let conflict = match self.backend() {
@@ -329,4 +350,11 @@ impl Store {
         .ok_or(StoreError::NotFound)?;
         row_from(&row)
     }
+}
+
+/// Whether `e` is a row that was routed to the default partition before its day's partition
+/// was attached (PostgreSQL's check violation on `dbss_sqls_default`).
+fn routed_before_a_new_partition(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db)
+        if db.code().as_deref() == Some("23514") && db.message().contains("dbss_sqls_default"))
 }

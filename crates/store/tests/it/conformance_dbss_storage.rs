@@ -6,7 +6,7 @@
 use crate::common::on_both;
 use plugboard_core::ids::{dbss_database_id, hex32};
 use plugboard_core::time::now_micros;
-use plugboard_store::dbss_audit::storage::{day_of, DAY};
+use plugboard_store::dbss_audit::storage::{day_of, partition_name, DAY};
 use plugboard_store::dbss_audit::*;
 use plugboard_store::{Backend, Store};
 
@@ -258,6 +258,54 @@ async fn one_holder_at_a_time_holds_a_lease() {
             .claim_dbss_lease("duty", "a", now + 3003, now + 6000)
             .await
             .expect("free again"));
+    })
+    .await;
+}
+
+/// A statement routed to the default partition while its day's partition is being attached
+/// (the keeper holds the default partition meanwhile) is stored in the new partition, not
+/// refused: PostgreSQL's check violation (23514) on the default partition reached an agent as
+/// a 500 in a fresh-clone run, the keeper having started with the server.
+#[tokio::test]
+async fn a_statement_arriving_while_its_day_s_partition_is_attached_is_stored() {
+    on_both(|store, backend| async move {
+        if backend != Backend::Postgres {
+            return;
+        }
+        let inst = hex32();
+        let day = day_of(now_micros()) + 10;
+        let name = partition_name(day);
+        let mut keeper = store.pool().begin().await.expect("begin");
+        for stmt in [
+            "LOCK TABLE dbss_sqls_default IN EXCLUSIVE MODE".to_string(),
+            format!("CREATE TABLE {name} (LIKE dbss_sqls INCLUDING DEFAULTS)"),
+        ] {
+            sqlx::query(&stmt)
+                .execute(&mut *keeper)
+                .await
+                .expect("keeper");
+        }
+        let writer = {
+            let (store, row) = (store.clone(), sql(&inst, 1, day * DAY + 5));
+            tokio::spawn(async move { store.insert_audit_sqls(&[row]).await })
+        };
+        // The writer routes its row to the default partition and waits for the keeper.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        sqlx::query(&format!(
+            "ALTER TABLE dbss_sqls ATTACH PARTITION {name} FOR VALUES FROM ({}) TO ({})",
+            day * DAY,
+            (day + 1) * DAY
+        ))
+        .execute(&mut *keeper)
+        .await
+        .expect("attach");
+        keeper.commit().await.expect("commit");
+        assert_eq!(writer.await.expect("join").expect("stored"), [true]);
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {name}"))
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        assert_eq!(n, 1, "the statement is in its day's partition");
     })
     .await;
 }
