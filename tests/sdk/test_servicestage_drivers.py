@@ -304,14 +304,18 @@ def test_scale_out_refresh_takeover_and_host_affinity(start_plugboard, tmp_path)
             assert time.time() < deadline, "B never saw A's refresh"
             time.sleep(0.1)
 
-        # takeover: B finishes the job A was running when it died
+        # takeover: B finishes the job A was running when it died (B is down while the job is
+        # claimed, so that A is the one running it: B would finish it at once without A's delay)
         simulated_settings(a, "step_delay_ms = 1500\n")
         other_env = env_bound(ca)
+        b.stop()
         sim_id, job = installed(a, other_env)
         deadline = time.time() + 10
         while ca.show_job_info(ss.ShowJobInfoRequest(job_id=job)).job.execution_status != "RUNNING":
             assert time.time() < deadline
             time.sleep(0.05)
+        b.start()
+        cb = ss_client(b)
         a.proc.send_signal(signal.SIGKILL)
         a.proc.wait()
         a.proc = None
