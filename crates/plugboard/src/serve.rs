@@ -245,6 +245,7 @@ async fn serve(
     );
     let app = plugboard_api::router(state.clone()).merge(plugboard_console::router(state));
 
+    let shutdown = shutdown_signal();
     std::fs::write(config.data_dir.join("listen-addr"), format!("{local}\n"))
         .context("writing listen-addr")?;
     tracing::info!(
@@ -279,7 +280,7 @@ async fn serve(
         app,
         plugboard_frontdoor::Limits::from_config(&config.http),
         tls,
-        shutdown_signal(),
+        shutdown,
     )
     .await;
     // Running steps stop where they are and their leases are released: the next process to
@@ -416,26 +417,45 @@ async fn prune_loop(store: Store, console_idle_micros: i64) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        tokio::signal::ctrl_c().await.ok();
+/// SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is called, not when the
+/// future is first polled: it is called before `listen-addr` is written, so a supervisor (or a
+/// test) that signals the moment the address appears never meets the default action.
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let install = |kind: SignalKind, name: &str| {
+        signal(kind)
+            .map_err(|e| tracing::warn!(error = %e, "{name} handler not installed"))
+            .ok()
     };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let term = install(SignalKind::terminate(), "SIGTERM");
+    let int = install(SignalKind::interrupt(), "SIGINT");
+    async move {
+        tokio::select! {
+            _ = received(term) => {},
+            _ = received(int) => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        tracing::info!("shutting down: finishing in-flight requests");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Waits for one delivery of a signal whose handler is installed (forever when it is not).
+#[cfg(unix)]
+pub(crate) async fn received(signal: Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(mut s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        tokio::signal::ctrl_c().await.ok();
+        tracing::info!("shutting down: finishing in-flight requests");
+    }
 }
 
 #[cfg(test)]

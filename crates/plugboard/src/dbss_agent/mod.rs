@@ -101,6 +101,8 @@ async fn agent(
     shipper: Arc<Shipper>,
     checkpoints: Vec<Option<Checkpoint>>,
 ) -> ExitCode {
+    // installed before anything starts, so a SIGTERM never meets the default action
+    let signalled = wait_for_signal();
     let stop = CancellationToken::new();
     let enabled = Arc::new(AtomicBool::new(true));
     tracing::info!(
@@ -126,7 +128,7 @@ async fn agent(
             stop.clone(),
         )));
     }
-    wait_for_signal().await;
+    signalled.await;
     tracing::info!("dbss-agent stopping");
     stop.cancel();
     for t in tasks {
@@ -136,17 +138,15 @@ async fn agent(
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
+/// SIGTERM or SIGINT; the handlers are installed by the call, not by the first poll.
+fn wait_for_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    async move {
+        tokio::select! {
+            _ = crate::serve::received(term) => {}
+            _ = crate::serve::received(int) => {}
         }
     }
 }
