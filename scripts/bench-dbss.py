@@ -34,7 +34,6 @@ import multiprocessing as mp
 import os
 import random
 import shutil
-import signal
 import socket
 import statistics
 import struct
@@ -42,202 +41,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from benchhttp import Conn, Server, call, get_token, ms, pct, run_pool  # noqa: E402 - after the path
 DEFAULT_PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PAGING_RATIO_TARGET = 1.5  # big/small median, v2 first page: at most
 UNRELATED_P99_TARGET = 0.050  # seconds: below
-
-
-# -- small statistics ------------------------------------------------------------------------------
-def pct(values, p):
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, int(round(p / 100 * len(s) + 0.5)) - 1))]
-
-
-def ms(seconds):
-    return f"{seconds * 1000:.2f}"
-
-
-# -- a minimal HTTP/1.1 keep-alive client on asyncio streams -------------------------------------------
-class Conn:
-    def __init__(self, host, port):
-        self.host, self.port = host, port
-        self.reader = self.writer = None
-
-    async def open(self):
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        sock = self.writer.get_extra_info("socket")
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    async def request(self, method, path, headers, body=b""):
-        if self.writer is None:
-            await self.open()
-        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
-        head += [f"{k}: {v}" for k, v in headers.items()]
-        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise ConnectionError("server closed the connection")
-        status = int(status_line.split()[1])
-        hdrs = {}
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b"\n", b""):
-                break
-            k, _, v = line.decode("latin-1").partition(":")
-            hdrs[k.strip().lower()] = v.strip()
-        if "content-length" in hdrs:
-            data = await self.reader.readexactly(int(hdrs["content-length"]))
-        elif hdrs.get("transfer-encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int((await self.reader.readline()).split(b";")[0], 16)
-                if size == 0:
-                    await self.reader.readline()
-                    break
-                chunks.append(await self.reader.readexactly(size))
-                await self.reader.readline()
-            data = b"".join(chunks)
-        else:
-            data = b""
-        if hdrs.get("connection", "").lower() == "close":
-            self.close()
-        return status, data
-
-    def close(self):
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = self.reader = None
-
-
-async def run_pool(addr, jobs, connections, expect=200, tolerate=False):
-    """Run (method, path, headers, body) jobs over `connections` keep-alive connections, one
-    request in flight each. Returns (elapsed seconds, latencies, responses in job order); with
-    `tolerate`, a failed job's response is (status, body) instead of failing the run."""
-    host, port = addr
-    jobs = list(jobs)
-    latencies, answers = [0.0] * len(jobs), [None] * len(jobs)
-    nxt = iter(range(len(jobs)))
-    failures = []
-
-    async def worker():
-        conn = Conn(host, port)
-        try:
-            for i in nxt:
-                method, path, headers, body = jobs[i]
-                t0 = time.perf_counter()
-                status, data = await conn.request(method, path, headers, body)
-                latencies[i] = time.perf_counter() - t0
-                answers[i] = data
-                if status != expect:
-                    if tolerate:
-                        answers[i] = (status, data)
-                    elif len(failures) < 5:
-                        failures.append((method, path, status, data[:300]))
-        finally:
-            conn.close()
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(min(connections, max(1, len(jobs))))))
-    elapsed = time.perf_counter() - t0
-    if failures:
-        raise SystemExit(f"unexpected answers (first {len(failures)}): {failures}")
-    return elapsed, latencies, answers
-
-
-# -- the server ----------------------------------------------------------------------------------------
-class Server:
-    def __init__(self, binary, root, database_url=None, config=""):
-        self.binary, self.root, self.database_url = binary, Path(root), database_url
-        self.data = self.root / "data"
-        self.data.mkdir(parents=True)
-        (self.data / "plugboard.toml").write_text(config)
-        self.proc = None
-
-    def start(self, timeout=30):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
-        env["PLUGBOARD_LOG"] = "warn"
-        if self.database_url:
-            env["PLUGBOARD_DATABASE_URL"] = self.database_url
-        self.log = open(self.root / "server.log", "wb")
-        self.proc = subprocess.Popen([str(self.binary), "serve", "--listen", "127.0.0.1:0", "--data-dir",
-                                      str(self.data)], env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"plugboard exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                addr = (self.data / "listen-addr").read_text().strip()
-                self.boot = json.loads((self.data / "bootstrap.json").read_text())
-                with urllib.request.urlopen(f"http://{addr}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        host, port = addr.rsplit(":", 1)
-                        self.addr = (host, int(port))
-                        return self
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.05)
-        raise SystemExit(f"plugboard not ready within {timeout}s:\n{self.log_tail()}")
-
-    def log_tail(self, n=30):
-        try:
-            return "\n".join((self.root / "server.log").read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return "<no log>"
-
-    def rss_mib(self):
-        try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return float("nan")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-def call(server, method, path, token=None, body=None, expect=200):
-    """One blocking call (set-up only)."""
-    url = f"http://{server.addr[0]}:{server.addr[1]}{path}"
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("X-Auth-Token", token)
-    try:
-        with urllib.request.urlopen(req, timeout=120) as r:
-            status, payload, headers = r.status, r.read(), r.headers
-    except urllib.error.HTTPError as e:
-        status, payload, headers = e.code, e.read(), e.headers
-    if status != expect:
-        raise SystemExit(f"{method} {path} answered {status}, expected {expect}: {payload[:300]!r}")
-    return payload, headers
-
-
-def get_token(server):
-    boot = server.boot
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "domain": {"name": boot["domain_name"]}, "name": boot["user_name"], "password": boot["password"]}}},
-        "scope": {"project": {"id": boot["project_id"]}}}}
-    _, headers = call(server, "POST", "/v3/auth/tokens?nocatalog=true", body=body, expect=201)
-    return headers["X-Subject-Token"]
 
 
 # -- probe targets: loopback listeners in a process of their own ---------------------------------------
@@ -674,3 +486,4 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -2,6 +2,7 @@
 //! job listing across projects and families that the console's Jobs and Overview pages read.
 
 use crate::jobs::{job_from, Job, COLS};
+use crate::page::Where;
 use crate::{Result, Store};
 use plugboard_core::time::Micros;
 use sqlx::Row;
@@ -100,19 +101,6 @@ impl Store {
         if q.projects.is_empty() {
             return Ok((vec![], 0));
         }
-        let mut clause = String::new();
-        let mut binds: Vec<String> = vec![];
-        let mut list = |column: &str, values: &[String], binds: &mut Vec<String>| {
-            let mut marks = Vec::with_capacity(values.len());
-            for v in values {
-                binds.push(v.clone());
-                marks.push(format!("${}", binds.len()));
-            }
-            if !clause.is_empty() {
-                clause.push_str(" AND ");
-            }
-            clause.push_str(&format!("{column} IN ({})", marks.join(", ")));
-        };
         // SQLite would take the per-project index for several projects, then sort all their
         // jobs; `+project_id` leaves it the creation-order index (a walk that stops at the page).
         let project_column = if q.projects.len() > 1 && self.backend() == crate::Backend::Sqlite {
@@ -120,44 +108,27 @@ impl Store {
         } else {
             "project_id"
         };
-        list(project_column, &q.projects, &mut binds);
+        let mut filter = Where::new();
+        filter.any(project_column, &q.projects);
         if !q.kinds.is_empty() {
-            list("kind", &q.kinds, &mut binds);
+            filter.any("kind", &q.kinds);
         }
         if !q.states.is_empty() {
-            list("status", &q.states, &mut binds);
+            filter.any("status", &q.states);
         }
-        let mut numbers: Vec<i64> = vec![];
         if let Some(from) = q.ended_from {
-            numbers.push(from);
-            clause.push_str(&format!(
-                " AND ended_at >= ${}",
-                binds.len() + numbers.len()
-            ));
+            filter.cmp("ended_at", ">=", from);
         }
-        let used = binds.len() + numbers.len();
-        let page_sql = format!(
-            "SELECT {COLS} FROM jobs WHERE {clause} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
-            used + 1,
-            used + 2
-        );
-        let mut page = sqlx::query(&page_sql);
-        for t in &binds {
-            page = page.bind(t);
-        }
-        for v in &numbers {
-            page = page.bind(*v);
-        }
-        let rows = page.bind(limit).bind(offset).fetch_all(self.pool()).await?;
-        let count_sql = format!("SELECT COUNT(*) FROM jobs WHERE {clause}");
-        let mut count = sqlx::query(&count_sql);
-        for t in &binds {
-            count = count.bind(t);
-        }
-        for v in &numbers {
-            count = count.bind(*v);
-        }
-        let total: i64 = count.fetch_one(self.pool()).await?.try_get(0)?;
+        let (rows, total) = self
+            .read_page(
+                "jobs",
+                COLS,
+                &filter,
+                "created_at DESC, id DESC",
+                offset,
+                limit,
+            )
+            .await?;
         Ok((rows.iter().map(job_from).collect::<Result<_>>()?, total))
     }
 }

@@ -4,6 +4,7 @@
 //! Every status change bumps the database's `switch_generation`; a probe outcome is recorded
 //! only under the generation it was claimed at, so no probe outlives the switch that started it.
 
+use crate::page::{page_rows, Where};
 use crate::{Backend, Result, Store, StoreError};
 use plugboard_core::time::Micros;
 use sqlx::any::AnyRow;
@@ -168,19 +169,18 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<AuditInstance>, i64)> {
-        let rows = sqlx::query(&format!(
-            "SELECT {INSTANCE_COLS} FROM dbss_instances WHERE project_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
-        ))
-        .bind(project_id)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(self.pool())
-        .await?;
-        let total: i64 = sqlx::query("SELECT COUNT(*) FROM dbss_instances WHERE project_id = $1")
-            .bind(project_id)
-            .fetch_one(self.pool())
-            .await?
-            .try_get(0)?;
+        let mut w = Where::new();
+        w.eq("project_id", project_id);
+        let (rows, total) = self
+            .read_page(
+                "dbss_instances",
+                INSTANCE_COLS,
+                &w,
+                "created_at, id",
+                offset,
+                limit,
+            )
+            .await?;
         Ok((
             rows.iter().map(instance_from).collect::<Result<_>>()?,
             total,
@@ -296,8 +296,9 @@ impl Store {
         database_from(&row)
     }
 
-    /// A page of an instance's databases (oldest first), optionally by status. The total comes
-    /// from the instance's counters, so the cost does not grow with the table.
+    /// A page of an instance's databases (oldest first), optionally by status, and the total
+    /// that match. The total comes from the instance's counters, so the cost does not grow
+    /// with the table; they are read in the page's read transaction, so the two agree.
     pub async fn list_audit_databases(
         &self,
         instance: &AuditInstance,
@@ -305,25 +306,37 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<AuditDatabase>, i64)> {
-        let rows = match status {
-            Some(s) => sqlx::query(&format!("SELECT {DATABASE_COLS} FROM dbss_databases WHERE instance_id = $1 AND status = $2 ORDER BY created_at, id LIMIT $3 OFFSET $4"))
+        let mut w = Where::new();
+        w.eq("instance_id", &instance.id);
+        if let Some(s) = status {
+            w.eq("status", s);
+        }
+        let mut tx = self.begin_read().await?;
+        let rows = page_rows(
+            &mut tx,
+            "dbss_databases",
+            DATABASE_COLS,
+            &w,
+            "created_at, id",
+            offset,
+            limit,
+        )
+        .await?;
+        let counters =
+            sqlx::query("SELECT database_count, on_count FROM dbss_instances WHERE id = $1")
                 .bind(&instance.id)
-                .bind(s)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(self.pool())
-                .await?,
-            None => sqlx::query(&format!("SELECT {DATABASE_COLS} FROM dbss_databases WHERE instance_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"))
-                .bind(&instance.id)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(self.pool())
-                .await?,
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        // An instance deleted meanwhile has no databases left.
+        let (all, on): (i64, i64) = match counters {
+            Some(row) => (row.try_get(0)?, row.try_get(1)?),
+            None => (0, 0),
         };
         let total = match status {
-            Some("ON") => instance.on_count,
-            Some(_) => instance.database_count - instance.on_count,
-            None => instance.database_count,
+            Some("ON") => on,
+            Some(_) => all - on,
+            None => all,
         };
         Ok((
             rows.iter().map(database_from).collect::<Result<_>>()?,

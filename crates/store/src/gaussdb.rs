@@ -3,6 +3,7 @@
 //! SHA-256 (so a repeat install is idempotent and a later version can replace them), plug-in
 //! licenses, and the extensions switched on per database.
 
+use crate::page::Where;
 use crate::{Result, Store, StoreError};
 use plugboard_core::time::Micros;
 use sqlx::any::AnyRow;
@@ -166,11 +167,10 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<GaussDbInstance>, i64)> {
-        let mut clause = String::from("project_id = $1");
-        let mut binds = vec![project_id.to_string()];
+        let mut w = Where::new();
+        w.eq("project_id", project_id);
         if let Some(id) = &filter.id {
-            binds.push(id.clone());
-            clause.push_str(&format!(" AND id = ${}", binds.len()));
+            w.eq("id", id);
         }
         if let Some(name) = &filter.name {
             if filter.name_contains {
@@ -178,29 +178,22 @@ impl Store {
                     .replace('\\', "\\\\")
                     .replace('%', "\\%")
                     .replace('_', "\\_");
-                binds.push(format!("%{escaped}%"));
-                clause.push_str(&format!(" AND name LIKE ${} ESCAPE '\\'", binds.len()));
+                let pattern = w.mark(format!("%{escaped}%"));
+                w.and(format!("name LIKE {pattern} ESCAPE '\\'"));
             } else {
-                binds.push(name.clone());
-                clause.push_str(&format!(" AND name = ${}", binds.len()));
+                w.eq("name", name);
             }
         }
-        let page_sql = format!(
-            "SELECT {INSTANCE_COLS} FROM gaussdb_instances WHERE {clause} ORDER BY created_at, id LIMIT ${} OFFSET ${}",
-            binds.len() + 1,
-            binds.len() + 2
-        );
-        let mut page = sqlx::query(&page_sql);
-        for b in &binds {
-            page = page.bind(b);
-        }
-        let rows = page.bind(limit).bind(offset).fetch_all(self.pool()).await?;
-        let count_sql = format!("SELECT COUNT(*) FROM gaussdb_instances WHERE {clause}");
-        let mut count = sqlx::query(&count_sql);
-        for b in &binds {
-            count = count.bind(b);
-        }
-        let total: i64 = count.fetch_one(self.pool()).await?.try_get(0)?;
+        let (rows, total) = self
+            .read_page(
+                "gaussdb_instances",
+                INSTANCE_COLS,
+                &w,
+                "created_at, id",
+                offset,
+                limit,
+            )
+            .await?;
         Ok((
             rows.iter().map(instance_from).collect::<Result<_>>()?,
             total,

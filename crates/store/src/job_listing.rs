@@ -4,8 +4,8 @@
 //! and `plugboard job list`.
 
 use crate::jobs::{job_from, Job, COLS};
+use crate::page::Where;
 use crate::{Result, Store};
-use sqlx::Row;
 
 /// Which jobs a domain-wide listing returns.
 #[derive(Debug, Clone, Default)]
@@ -26,43 +26,25 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<Job>, i64)> {
+        let mut w = Where::new();
         // A job belongs to a project, or (ZStack's api-jobs) to the account that started it
         // (a user id), or to no one.
-        let mut clause = String::from(
-            "(project_id = '' OR project_id IN (SELECT id FROM projects WHERE domain_id = $1) OR project_id IN (SELECT id FROM users WHERE domain_id = $1))",
-        );
-        let mut texts = vec![domain_id.to_string()];
+        let domain = w.mark(domain_id);
+        w.and(format!(
+            "(project_id = '' OR project_id IN (SELECT id FROM projects WHERE domain_id = {domain}) OR project_id IN (SELECT id FROM users WHERE domain_id = {domain}))"
+        ));
         if let Some(kinds) = &filter.kinds {
             if kinds.is_empty() {
                 return Ok((vec![], 0));
             }
-            let mut any = Vec::with_capacity(kinds.len());
-            for kind in kinds {
-                texts.push(kind.clone());
-                any.push(format!("${}", texts.len()));
-            }
-            clause.push_str(&format!(" AND kind IN ({})", any.join(", ")));
+            w.any("kind", kinds);
         }
         if let Some(state) = &filter.state {
-            texts.push(state.clone());
-            clause.push_str(&format!(" AND status = ${}", texts.len()));
+            w.eq("status", state);
         }
-        let page_sql = format!(
-            "SELECT {COLS} FROM jobs WHERE {clause} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
-            texts.len() + 1,
-            texts.len() + 2
-        );
-        let mut page = sqlx::query(&page_sql);
-        for t in &texts {
-            page = page.bind(t);
-        }
-        let rows = page.bind(limit).bind(offset).fetch_all(self.pool()).await?;
-        let count_sql = format!("SELECT COUNT(*) FROM jobs WHERE {clause}");
-        let mut count = sqlx::query(&count_sql);
-        for t in &texts {
-            count = count.bind(t);
-        }
-        let total: i64 = count.fetch_one(self.pool()).await?.try_get(0)?;
+        let (rows, total) = self
+            .read_page("jobs", COLS, &w, "created_at DESC, id DESC", offset, limit)
+            .await?;
         Ok((rows.iter().map(job_from).collect::<Result<_>>()?, total))
     }
 }

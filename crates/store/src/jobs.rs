@@ -5,6 +5,7 @@
 //! that lost its lease cannot overwrite the work of the one that took the job over.
 
 use crate::gaussdb::{record_plugin_install_in, InstalledPlugin, PluginFile};
+use crate::page::Where;
 use crate::servicestage::{delete_addon_in, set_addon_status_in};
 use crate::{Result, Store, StoreError};
 use plugboard_core::time::Micros;
@@ -372,55 +373,23 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<Job>, i64)> {
-        let mut clause = String::from("project_id = $1");
-        let mut texts = vec![project_id.to_string()];
-        let mut n = 1;
+        let mut w = Where::new();
+        w.eq("project_id", project_id);
         if !filter.states.is_empty() {
-            let mut any = Vec::with_capacity(filter.states.len());
-            for state in &filter.states {
-                texts.push(state.clone());
-                n += 1;
-                any.push(format!("${n}"));
-            }
-            clause.push_str(&format!(" AND status IN ({})", any.join(", ")));
+            w.any("status", &filter.states);
         }
         if let Some(kind) = &filter.kind {
-            texts.push(kind.clone());
-            n += 1;
-            clause.push_str(&format!(" AND kind = ${n}"));
+            w.eq("kind", kind);
         }
-        let mut numbers = vec![];
         if let Some(from) = filter.created_from {
-            numbers.push(from);
-            clause.push_str(&format!(" AND created_at >= ${}", n + numbers.len()));
+            w.cmp("created_at", ">=", from);
         }
         if let Some(to) = filter.created_to {
-            numbers.push(to);
-            clause.push_str(&format!(" AND created_at <= ${}", n + numbers.len()));
+            w.cmp("created_at", "<=", to);
         }
-        let used = n + numbers.len();
-        let page_sql = format!(
-            "SELECT {COLS} FROM jobs WHERE {clause} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
-            used + 1,
-            used + 2
-        );
-        let mut page = sqlx::query(&page_sql);
-        for t in &texts {
-            page = page.bind(t);
-        }
-        for v in &numbers {
-            page = page.bind(*v);
-        }
-        let rows = page.bind(limit).bind(offset).fetch_all(self.pool()).await?;
-        let count_sql = format!("SELECT COUNT(*) FROM jobs WHERE {clause}");
-        let mut count = sqlx::query(&count_sql);
-        for t in &texts {
-            count = count.bind(t);
-        }
-        for v in &numbers {
-            count = count.bind(*v);
-        }
-        let total: i64 = count.fetch_one(self.pool()).await?.try_get(0)?;
+        let (rows, total) = self
+            .read_page("jobs", COLS, &w, "created_at DESC, id DESC", offset, limit)
+            .await?;
         Ok((rows.iter().map(job_from).collect::<Result<_>>()?, total))
     }
 

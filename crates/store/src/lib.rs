@@ -19,6 +19,7 @@ pub mod job_state;
 pub mod jobs;
 pub mod lockout;
 pub mod notify;
+mod page;
 pub mod retry;
 pub mod servicestage;
 #[cfg(feature = "testing")]
@@ -424,12 +425,25 @@ impl Store {
     /// state, and a future dropped at that await leaves the pooled connection inside a
     /// transaction nobody can end (the write lock held until restart).
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        self.begin_in_task(match self.backend {
+            Backend::Sqlite => Some("BEGIN IMMEDIATE"),
+            Backend::Postgres => None,
+        })
+        .await
+    }
+
+    /// Begin a transaction with `begin` (`None`: a plain `BEGIN`) in a task of its own, so a
+    /// caller dropped mid-begin cannot leave the pooled connection inside it
+    /// ([`Store::begin_write`]).
+    pub(crate) async fn begin_in_task(
+        &self,
+        begin: Option<&'static str>,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         let pool = self.pool.clone();
-        let backend = self.backend;
         let begin = tokio::spawn(async move {
-            match backend {
-                Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
-                Backend::Postgres => pool.begin().await,
+            match begin {
+                Some(sql) => pool.begin_with(sql).await,
+                None => pool.begin().await,
             }
         });
         match begin.await {

@@ -11,6 +11,7 @@
 //! ending job needed next: a deadlock on PostgreSQL.
 
 use crate::jobs::{InsertJobError, NewJob};
+use crate::page::Where;
 use crate::{Result, Store, StoreError};
 use plugboard_core::time::Micros;
 use serde::{Deserialize, Serialize};
@@ -274,16 +275,15 @@ impl Store {
         offset: i64,
         limit: Option<i64>,
     ) -> Result<(Vec<Environment>, i64)> {
-        let mut clause = String::from("project_id = $1");
-        let mut binds = vec![project_id.to_string()];
+        let mut w = Where::new();
+        w.eq("project_id", project_id);
         for (column, value) in [
             ("name", &filter.name),
             ("id", &filter.id),
             ("enterprise_project_id", &filter.enterprise_project_id),
         ] {
             if let Some(v) = value {
-                binds.push(v.clone());
-                clause.push_str(&format!(" AND {column} = ${}", binds.len()));
+                w.eq(column, v);
             }
         }
         let column = match order {
@@ -292,27 +292,16 @@ impl Store {
             EnvironmentOrder::UpdateTime => "updated_at",
         };
         let direction = if ascending { "ASC" } else { "DESC" };
-        let n = binds.len();
-        let page_sql = format!(
-            "SELECT {ENV_COLS} FROM ss_environments WHERE {clause} ORDER BY {column} {direction}, id {direction} LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
-        let mut page = sqlx::query(&page_sql);
-        for b in &binds {
-            page = page.bind(b);
-        }
-        let rows = page
-            .bind(limit.unwrap_or(i64::MAX))
-            .bind(offset)
-            .fetch_all(self.pool())
+        let (rows, total) = self
+            .read_page(
+                "ss_environments",
+                ENV_COLS,
+                &w,
+                &format!("{column} {direction}, id {direction}"),
+                offset,
+                limit.unwrap_or(i64::MAX),
+            )
             .await?;
-        let count_sql = format!("SELECT COUNT(*) FROM ss_environments WHERE {clause}");
-        let mut count = sqlx::query(&count_sql);
-        for b in &binds {
-            count = count.bind(b);
-        }
-        let total: i64 = count.fetch_one(self.pool()).await?.try_get(0)?;
         Ok((
             rows.iter().map(environment_from).collect::<Result<_>>()?,
             total,

@@ -1,6 +1,10 @@
-//! The integration tests of plugboard-jobs, one binary: a module per former test file.
+//! The integration tests of plugboard-jobs, one binary: a module per subject.
+
+mod common;
 
 mod burst;
 mod classes;
+mod effects;
 mod engine;
+mod leases;
 mod typed;

@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use common::{extension_package, serve_bytes, sign_at, status_json, Server};
+use common::{sign_at, status_json, Server};
 use serde_json::json;
 
 fn is_hex32(s: &str) -> bool {
@@ -16,166 +16,10 @@ fn is_hex32(s: &str) -> bool {
 }
 
 #[tokio::test]
-async fn health_ready_metrics() {
-    let s = Server::start(None).await;
-    let (st, body) = status_json(s.client.get(s.url("/healthz")).send().await.unwrap()).await;
-    assert_eq!((st, body), (200, json!({"status": "ok"})));
-    let (st, body) = status_json(s.client.get(s.url("/readyz")).send().await.unwrap()).await;
-    assert_eq!((st, body), (200, json!({"status": "ready"})));
-    let text = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(text.contains("plugboard_http_requests_total"), "{text}");
-    assert!(text.contains("route=\"/healthz\""), "{text}");
-}
-
-/// The value of the sample `name{labels}` in a Prometheus text page (labels in any order).
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines().find_map(|line| {
-        let rest = line.strip_prefix(name)?;
-        let (label_part, value) = match rest.strip_prefix('{') {
-            Some(r) => r.split_once("} ")?,
-            None => ("", rest.strip_prefix(' ')?),
-        };
-        labels
-            .iter()
-            .all(|(k, v)| label_part.split(',').any(|l| l == format!("{k}=\"{v}\"")))
-            .then(|| value.trim().parse().ok())
-            .flatten()
-    })
-}
-
-#[tokio::test]
-async fn metrics_expose_requests_jobs_by_kind_and_state_and_job_durations() {
-    let name = format!("pbmetrics_{}", &plugboard_core::ids::hex32()[..6]);
-    let (package, sha) = extension_package(&name);
-    let base = serve_bytes(package);
-    let config = format!(
-        "[gaussdb]\nsupported_plugins = [\"{name}\"]\n[network]\nallow = [\"{base}/\"]\nallow_private = true\n"
-    );
-    let s = Server::start(Some(&config)).await;
-    let pid = s.b("project_id");
-    let body = serde_json::to_vec(&json!({"name": "sim", "host": "db.example", "port": 6000,
-        "user": "app", "password": "", "database": "postgres", "install": {"mode": "simulated"}}))
-    .unwrap();
-    let (st, inst) = status_json(
-        s.admin_signed(
-            "POST",
-            &format!("/plugboard/v1/projects/{pid}/gaussdb/instances"),
-            &body,
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(st, 201, "{inst}");
-    let iid = inst["id"].as_str().unwrap();
-    let body = serde_json::to_vec(
-        &json!({"plugin_name": name, "url": format!("{base}/{name}.tar.gz"), "sha_256": sha}),
-    )
-    .unwrap();
-    let (st, job) = status_json(
-        s.admin_signed(
-            "POST",
-            &format!("/v3/{pid}/instances/{iid}/kernel-plugin"),
-            &body,
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert!(st == 200 || st == 202, "{st} {job}");
-
-    let kind = [("kind", "InstallKernelPlugin")];
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let text = loop {
-        let text = s
-            .client
-            .get(s.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let done = [("kind", "InstallKernelPlugin"), ("status", "Completed")];
-        if sample(&text, "plugboard_jobs_total", &done) == Some(1.0) {
-            break text;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no finished job in\n{text}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
-    // Jobs by kind and state (read from the store at scrape time), and job durations. Sound
-    // on the page that first counts the job finished, however loaded the machine: the job is
-    // counted (after its duration) only once its end is committed, and `/metrics` reads the
-    // store after the counters (docs/operations.md → Health and metrics).
-    assert_eq!(
-        sample(
-            &text,
-            "plugboard_jobs",
-            &[("kind", "InstallKernelPlugin"), ("state", "Completed")]
-        ),
-        Some(1.0),
-        "{text}"
-    );
-    assert_eq!(
-        sample(&text, "plugboard_job_duration_seconds_count", &kind),
-        Some(1.0),
-        "{text}"
-    );
-    assert!(text.contains("plugboard_jobs_running"), "{text}");
-    // Requests by route, method and status, with latency.
-    let install_route = [
-        (
-            "route",
-            "/v3/{project_id}/instances/{instance_id}/kernel-plugin",
-        ),
-        ("method", "POST"),
-    ];
-    assert_eq!(
-        sample(&text, "plugboard_http_requests_total", &install_route),
-        Some(1.0),
-        "{text}"
-    );
-    assert!(
-        sample(
-            &text,
-            "plugboard_http_request_duration_seconds_count",
-            &[(
-                "route",
-                "/v3/{project_id}/instances/{instance_id}/kernel-plugin"
-            )]
-        )
-        .is_some(),
-        "{text}"
-    );
-    // A simulated install downloads nothing; the counter is listed anyway.
-    assert!(
-        sample(&text, "plugboard_download_bytes_total", &[]).is_some(),
-        "{text}"
-    );
-    assert!(
-        text.contains("# HELP plugboard_jobs Jobs in the store by kind and state"),
-        "{text}"
-    );
-}
-
-#[tokio::test]
 async fn missing_bad_and_expired_credentials() {
     let s = Server::start(Some("[iam]\ntoken_ttl_seconds = 1\n")).await;
     let path = "/v3/auth/projects";
-    let (st, body) = status_json(s.client.get(s.url(path)).send().await.unwrap()).await;
+    let (st, body) = s.get_anonymous(path).await;
     assert_eq!(st, 401);
     assert_eq!(body["error_code"], "APIG.0301");
     assert_eq!(
@@ -209,15 +53,7 @@ async fn missing_bad_and_expired_credentials() {
         .unwrap();
     assert_eq!(r.status(), 200);
     tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
-    let (st, body) = status_json(
-        s.client
-            .get(s.url(path))
-            .header("x-auth-token", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, body) = s.get(&token, path).await;
     assert_eq!(st, 401);
     assert_eq!(body["error_code"], "APIG.0307");
     assert_eq!(body["error_msg"], "The token must be updated.");
@@ -228,24 +64,9 @@ async fn revoked_token_is_refused() {
     let s = Server::start(None).await;
     let token = s.admin_token().await;
     let other = s.admin_token().await;
-    let r = s
-        .client
-        .delete(s.url("/v3/auth/tokens"))
-        .header("x-auth-token", &other)
-        .header("x-subject-token", &token)
-        .send()
-        .await
-        .unwrap();
+    let r = s.subject_token("DELETE", &other, &token).await;
     assert_eq!(r.status(), 204);
-    let (st, body) = status_json(
-        s.client
-            .get(s.url("/v3/auth/projects"))
-            .header("x-auth-token", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, body) = s.get(&token, "/v3/auth/projects").await;
     assert_eq!((st, body["error_code"].as_str()), (401, Some("APIG.0307")));
     // The other token is untouched: a new token does not revoke older ones and vice versa.
     let r = s
@@ -372,15 +193,9 @@ async fn project_scoping() {
     let token = s.admin_token().await;
     let other = plugboard_core::ids::hex32();
     // A path for a project that is not the caller's.
-    let (st, body) = status_json(
-        s.client
-            .get(s.url(&format!("/v3/{other}/instances/kernel-plugins")))
-            .header("x-auth-token", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, body) = s
+        .get(&token, &format!("/v3/{other}/instances/kernel-plugins"))
+        .await;
     assert_eq!(st, 403);
     assert_eq!(body["error_code"], "APIG.0302");
     assert_eq!(
@@ -401,39 +216,20 @@ async fn project_scoping() {
     .await;
     assert_eq!(st, 403);
     // A malformed project id is a 400 in the family's (GaussDB) envelope.
-    let (st, body) = status_json(
-        s.client
-            .get(s.url("/v3/not-a-project/instances/kernel-plugins"))
-            .header("x-auth-token", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, body) = s
+        .get(&token, "/v3/not-a-project/instances/kernel-plugins")
+        .await;
     assert_eq!(st, 400);
     assert_eq!(body["error_code"], "DBS.200001");
     // A project created later in the domain: a token for the first project cannot act there.
-    let (st, created) = status_json(
-        s.client
-            .post(s.url("/v3/projects"))
-            .header("x-auth-token", &token)
-            .json(&json!({"project": {"name": "local_two"}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, created) = s
+        .create_project(&token, json!({"project": {"name": "local_two"}}))
+        .await;
     assert_eq!(st, 201);
     let two = created["project"]["id"].as_str().unwrap();
-    let (st, _) = status_json(
-        s.client
-            .get(s.url(&format!("/v3/{two}/instances/kernel-plugins")))
-            .header("x-auth-token", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = s
+        .get(&token, &format!("/v3/{two}/instances/kernel-plugins"))
+        .await;
     assert_eq!(st, 403);
     // The admin's AK/SK (domain-wide role) may act in both.
     let (st, _) = status_json(
@@ -543,22 +339,14 @@ async fn oversized_and_malformed_bodies() {
         assert!(msg.contains(expect), "{body_text}: {msg}");
     }
     // Nothing was created by any of them.
-    let (_, groups) = status_json(
-        s.client
-            .get(s.url("/v3/groups"))
-            .header("x-auth-token", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, groups) = s.get(&token, "/v3/groups").await;
     assert_eq!(groups["groups"].as_array().unwrap().len(), 1, "{groups}");
 }
 
 #[tokio::test]
 async fn openapi_lists_every_route_and_every_listed_route_exists() {
     let s = Server::start(None).await;
-    let (st, doc) = status_json(s.client.get(s.url("/openapi.json")).send().await.unwrap()).await;
+    let (st, doc) = s.get_anonymous("/openapi.json").await;
     assert_eq!(st, 200);
     let paths = doc["paths"].as_object().unwrap();
     let ops = plugboard_api::routing::operations();

@@ -40,17 +40,6 @@ fn series(text: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
-async fn metrics_text(s: &Server) -> String {
-    s.client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn metrics_labels_stay_a_closed_set_whatever_methods_and_paths_clients_send() {
     let s = Server::start(None).await;
@@ -68,7 +57,7 @@ async fn metrics_labels_stay_a_closed_set_whatever_methods_and_paths_clients_sen
             .unwrap();
         assert_eq!(r.status(), 404);
     }
-    let before = metrics_text(&s).await;
+    let before = s.metrics().await;
     let requests = series(&before, "plugboard_http_requests_total");
     let durations = series(&before, "plugboard_http_request_duration_seconds_count");
     assert!(
@@ -94,7 +83,7 @@ async fn metrics_labels_stay_a_closed_set_whatever_methods_and_paths_clients_sen
             .unwrap();
         assert_eq!(r.status(), 404);
     }
-    let after = metrics_text(&s).await;
+    let after = s.metrics().await;
     let mut requests_after = series(&after, "plugboard_http_requests_total");
     // The scrape before this one adds its own series; nothing else may appear.
     requests_after.retain(|l| !l.contains("route=\"/metrics\""));

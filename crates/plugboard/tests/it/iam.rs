@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::{call, status_json, Server};
+use common::{status_json, Server};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -74,14 +74,7 @@ async fn token_shapes() {
     assert!(t["token"].get("project").is_none());
 
     // Validate echoes the subject token.
-    let r = s
-        .client
-        .get(s.url("/v3/auth/tokens"))
-        .header("x-auth-token", &token)
-        .header("x-subject-token", &token)
-        .send()
-        .await
-        .unwrap();
+    let r = s.subject_token("GET", &token, &token).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-subject-token"], token.as_str());
 
@@ -116,56 +109,43 @@ async fn users_groups_grants_keys_and_permissions() {
     let domain = s.b("domain_id");
     let pid = s.b("project_id");
 
-    let (st, u) = call(&s, &admin, "POST", "/v3.0/OS-USER/users", Some(json!({"user": {"name": "bob", "domain_id": domain, "password": "Bob-passw0rd", "email": "bob@example.com"}}))).await;
+    let (st, u) = s.create_user(&admin, json!({"user": {"name": "bob", "domain_id": domain, "password": "Bob-passw0rd", "email": "bob@example.com"}})).await;
     assert_eq!(st, 201, "{u}");
     let uid = u["user"]["id"].as_str().unwrap().to_string();
     assert_eq!(u["user"]["name"], "bob");
     assert_eq!(u["user"]["enabled"], true);
     assert_eq!(u["user"]["domain_id"], domain.as_str());
     assert!(u["user"].get("password").is_none());
-    let (st, dup) = call(
-        &s,
-        &admin,
-        "POST",
-        "/v3.0/OS-USER/users",
-        Some(json!({"user": {"name": "bob", "domain_id": domain}})),
-    )
-    .await;
+    let (st, dup) = s
+        .create_user(
+            &admin,
+            json!({"user": {"name": "bob", "domain_id": domain}}),
+        )
+        .await;
     assert_eq!(st, 409, "{dup}");
-    let (st, weak) = call(
-        &s,
-        &admin,
-        "POST",
-        "/v3.0/OS-USER/users",
-        Some(json!({"user": {"name": "weak", "domain_id": domain, "password": "short"}})),
-    )
-    .await;
+    let (st, weak) = s
+        .create_user(
+            &admin,
+            json!({"user": {"name": "weak", "domain_id": domain, "password": "short"}}),
+        )
+        .await;
     assert_eq!(st, 400);
     assert!(weak["error"]["message"]
         .as_str()
         .unwrap()
         .starts_with("user.password"));
 
-    let (st, g) = call(
-        &s,
-        &admin,
-        "POST",
-        "/v3/groups",
-        Some(json!({"group": {"name": "readers", "description": "read only"}})),
-    )
-    .await;
+    let (st, g) = s
+        .create_group(
+            &admin,
+            json!({"group": {"name": "readers", "description": "read only"}}),
+        )
+        .await;
     assert_eq!(st, 201);
     let gid = g["group"]["id"].as_str().unwrap().to_string();
-    let (st, _) = call(
-        &s,
-        &admin,
-        "PUT",
-        &format!("/v3/groups/{gid}/users/{uid}"),
-        None,
-    )
-    .await;
+    let (st, _) = s.add_user_to_group(&admin, &gid, &uid).await;
     assert_eq!(st, 204);
-    let (st, roles) = call(&s, &admin, "GET", "/v3/roles?name=readonly", None).await;
+    let (st, roles) = s.get(&admin, "/v3/roles?name=readonly").await;
     assert_eq!(st, 200);
     assert_eq!(roles["roles"].as_array().unwrap().len(), 1);
     let readonly = roles["roles"][0]["id"].as_str().unwrap().to_string();
@@ -179,14 +159,9 @@ async fn users_groups_grants_keys_and_permissions() {
         .token("bob", "Bob-passw0rd", Some("local"))
         .await
         .is_none());
-    let (st, _) = call(
-        &s,
-        &admin,
-        "PUT",
-        &format!("/v3/projects/{pid}/groups/{gid}/roles/{readonly}"),
-        None,
-    )
-    .await;
+    let (st, _) = s
+        .grant_group_role(&admin, &format!("projects/{pid}"), &gid, &readonly)
+        .await;
     assert_eq!(st, 204);
     let bob = s
         .token("bob", "Bob-passw0rd", Some("local"))
@@ -194,131 +169,89 @@ async fn users_groups_grants_keys_and_permissions() {
         .expect("bob token");
 
     // Read-only: list works, writes are refused by the gateway.
-    let (st, list) = call(
-        &s,
-        &bob,
-        "GET",
-        &format!("/v3/{pid}/instances/kernel-plugins"),
-        None,
-    )
-    .await;
+    let (st, list) = s
+        .get(&bob, &format!("/v3/{pid}/instances/kernel-plugins"))
+        .await;
     assert_eq!((st, list), (200, json!(["postgis"])));
-    let (st, projects) = call(&s, &bob, "GET", "/v3/auth/projects", None).await;
+    let (st, projects) = s.get(&bob, "/v3/auth/projects").await;
     assert_eq!(st, 200);
     assert_eq!(projects["projects"][0]["id"], pid.as_str());
-    let (st, users) = call(&s, &bob, "GET", "/v3/users", None).await;
+    let (st, users) = s.get(&bob, "/v3/users").await;
     assert_eq!(st, 200, "{users}");
-    let (st, denied) = call(
-        &s,
-        &bob,
-        "POST",
-        "/v3/groups",
-        Some(json!({"group": {"name": "nope"}})),
-    )
-    .await;
+    let (st, denied) = s
+        .create_group(&bob, json!({"group": {"name": "nope"}}))
+        .await;
     assert_eq!(st, 403);
     assert_eq!(denied["error_code"], "APIG.0302");
 
     // Bob manages his own access keys; at most two.
-    let (st, key) = call(
-        &s,
-        &bob,
-        "POST",
-        "/v3.0/OS-CREDENTIAL/credentials",
-        Some(json!({"credential": {"user_id": uid, "description": "ci"}})),
-    )
-    .await;
+    let (st, key) = s
+        .create_credential(
+            &bob,
+            json!({"credential": {"user_id": uid, "description": "ci"}}),
+        )
+        .await;
     assert_eq!(st, 201, "{key}");
     let access = key["credential"]["access"].as_str().unwrap().to_string();
     assert_eq!(key["credential"]["secret"].as_str().unwrap().len(), 40);
     assert_eq!(key["credential"]["status"], "active");
-    let (st, list) = call(
-        &s,
-        &bob,
-        "GET",
-        &format!("/v3.0/OS-CREDENTIAL/credentials?user_id={uid}"),
-        None,
-    )
-    .await;
+    let (st, list) = s
+        .get(
+            &bob,
+            &format!("/v3.0/OS-CREDENTIAL/credentials?user_id={uid}"),
+        )
+        .await;
     assert_eq!(st, 200);
     assert_eq!(list["credentials"].as_array().unwrap().len(), 1);
     assert!(list["credentials"][0].get("secret").is_none());
     // Read-only may list the admin's keys (`*:*:list*`) but not create one for the admin.
-    let (st, _) = call(
-        &s,
-        &bob,
-        "GET",
-        &format!("/v3.0/OS-CREDENTIAL/credentials?user_id={}", s.b("user_id")),
-        None,
-    )
-    .await;
+    let (st, _) = s
+        .get(
+            &bob,
+            &format!("/v3.0/OS-CREDENTIAL/credentials?user_id={}", s.b("user_id")),
+        )
+        .await;
     assert_eq!(st, 200);
-    let (st, denied) = call(
-        &s,
-        &bob,
-        "POST",
-        "/v3.0/OS-CREDENTIAL/credentials",
-        Some(json!({"credential": {"user_id": s.b("user_id")}})),
-    )
-    .await;
+    let (st, denied) = s
+        .create_credential(&bob, json!({"credential": {"user_id": s.b("user_id")}}))
+        .await;
     assert_eq!(
         (st, denied["error_code"].as_str()),
         (403, Some("APIG.0302"))
     );
-    let (st, _) = call(
-        &s,
-        &bob,
-        "POST",
-        "/v3.0/OS-CREDENTIAL/credentials",
-        Some(json!({"credential": {"user_id": uid}})),
-    )
-    .await;
+    let (st, _) = s
+        .create_credential(&bob, json!({"credential": {"user_id": uid}}))
+        .await;
     assert_eq!(st, 201);
-    let (st, third) = call(
-        &s,
-        &bob,
-        "POST",
-        "/v3.0/OS-CREDENTIAL/credentials",
-        Some(json!({"credential": {"user_id": uid}})),
-    )
-    .await;
+    let (st, third) = s
+        .create_credential(&bob, json!({"credential": {"user_id": uid}}))
+        .await;
     assert_eq!(st, 400, "{third}");
 
     // Disabling bob ends his token at once; deleting him removes his keys.
-    let (st, _) = call(
-        &s,
-        &admin,
-        "PUT",
-        &format!("/v3.0/OS-USER/users/{uid}"),
-        Some(json!({"user": {"enabled": false}})),
-    )
-    .await;
+    let (st, _) = s
+        .put(
+            &admin,
+            &format!("/v3.0/OS-USER/users/{uid}"),
+            json!({"user": {"enabled": false}}),
+        )
+        .await;
     assert_eq!(st, 200);
-    let (st, b) = call(&s, &bob, "GET", "/v3/auth/projects", None).await;
+    let (st, b) = s.get(&bob, "/v3/auth/projects").await;
     assert_eq!((st, b["error_code"].as_str()), (401, Some("APIG.0307")));
-    let (st, _) = call(&s, &admin, "DELETE", &format!("/v3/users/{uid}"), None).await;
+    let (st, _) = s.delete(&admin, &format!("/v3/users/{uid}")).await;
     assert_eq!(st, 204);
-    let (st, _) = call(
-        &s,
-        &admin,
-        "DELETE",
-        &format!("/v3.0/OS-CREDENTIAL/credentials/{access}"),
-        None,
-    )
-    .await;
+    let (st, _) = s
+        .delete(&admin, &format!("/v3.0/OS-CREDENTIAL/credentials/{access}"))
+        .await;
     assert_eq!(st, 404);
-    let (st, gone) = call(&s, &admin, "GET", &format!("/v3/users/{uid}"), None).await;
+    let (st, gone) = s.get(&admin, &format!("/v3/users/{uid}")).await;
     assert_eq!(st, 404);
     assert_eq!(gone["error"]["code"], 404);
     // The domain owner cannot be deleted.
-    let (st, _) = call(
-        &s,
-        &admin,
-        "DELETE",
-        &format!("/v3/users/{}", s.b("user_id")),
-        None,
-    )
-    .await;
+    let (st, _) = s
+        .delete(&admin, &format!("/v3/users/{}", s.b("user_id")))
+        .await;
     assert_eq!(st, 403);
 }
 
@@ -326,7 +259,7 @@ async fn users_groups_grants_keys_and_permissions() {
 async fn password_change_ends_tokens_and_projects_resolve_by_name() {
     let s = Server::start(None).await;
     let admin = s.admin_token().await;
-    let (st, p) = call(&s, &admin, "GET", "/v3/projects?name=local", None).await;
+    let (st, p) = s.get(&admin, "/v3/projects?name=local").await;
     assert_eq!(st, 200);
     let projects = p["projects"].as_array().unwrap();
     assert_eq!(projects.len(), 1);
@@ -335,26 +268,20 @@ async fn password_change_ends_tokens_and_projects_resolve_by_name() {
         json!({"id": s.b("project_id"), "name": "local", "domain_id": s.b("domain_id"), "parent_id": s.b("domain_id"), "enabled": true, "is_domain": false, "description": "", "links": {"self": format!("{}/v3/projects/{}", s.base, s.b("project_id"))}})
     );
     assert_eq!(p["links"]["self"], format!("{}/v3/projects", s.base));
-    let (st, bad) = call(
-        &s,
-        &admin,
-        "POST",
-        "/v3/projects",
-        Some(json!({"project": {"name": "elsewhere"}})),
-    )
-    .await;
+    let (st, bad) = s
+        .create_project(&admin, json!({"project": {"name": "elsewhere"}}))
+        .await;
     assert_eq!(st, 400, "{bad}");
 
-    let (st, _) = call(
-        &s,
-        &admin,
-        "PUT",
-        &format!("/v3.0/OS-USER/users/{}", s.b("user_id")),
-        Some(json!({"user": {"password": "N3w-admin-password"}})),
-    )
-    .await;
+    let (st, _) = s
+        .put(
+            &admin,
+            &format!("/v3.0/OS-USER/users/{}", s.b("user_id")),
+            json!({"user": {"password": "N3w-admin-password"}}),
+        )
+        .await;
     assert_eq!(st, 200);
-    let (st, b) = call(&s, &admin, "GET", "/v3/auth/projects", None).await;
+    let (st, b) = s.get(&admin, "/v3/auth/projects").await;
     assert_eq!((st, b["error_code"].as_str()), (401, Some("APIG.0307")));
     assert!(s
         .token("admin", "N3w-admin-password", Some("local"))
@@ -396,46 +323,25 @@ async fn repeated_wrong_passwords_lock_the_user() {
 async fn user_with_role(s: &Server, admin: &str, name: &str, role: &str, scope: &str) -> String {
     let domain = s.b("domain_id");
     let password = "Passw0rd-for-tests";
-    let (st, u) = call(
-        s,
-        admin,
-        "POST",
-        "/v3.0/OS-USER/users",
-        Some(json!({"user": {"name": name, "domain_id": domain, "password": password}})),
-    )
-    .await;
+    let (st, u) = s
+        .create_user(
+            admin,
+            json!({"user": {"name": name, "domain_id": domain, "password": password}}),
+        )
+        .await;
     assert_eq!(st, 201, "{u}");
     let uid = u["user"]["id"].as_str().unwrap().to_string();
-    let (st, g) = call(
-        s,
-        admin,
-        "POST",
-        "/v3/groups",
-        Some(json!({"group": {"name": format!("{name}-group")}})),
-    )
-    .await;
+    let (st, g) = s
+        .create_group(admin, json!({"group": {"name": format!("{name}-group")}}))
+        .await;
     assert_eq!(st, 201, "{g}");
     let gid = g["group"]["id"].as_str().unwrap().to_string();
-    let (st, _) = call(
-        s,
-        admin,
-        "PUT",
-        &format!("/v3/groups/{gid}/users/{uid}"),
-        None,
-    )
-    .await;
+    let (st, _) = s.add_user_to_group(admin, &gid, &uid).await;
     assert_eq!(st, 204);
-    let (st, roles) = call(s, admin, "GET", &format!("/v3/roles?name={role}"), None).await;
+    let (st, roles) = s.get(admin, &format!("/v3/roles?name={role}")).await;
     assert_eq!(st, 200);
     let rid = roles["roles"][0]["id"].as_str().unwrap().to_string();
-    let (st, body) = call(
-        s,
-        admin,
-        "PUT",
-        &format!("/v3/{scope}/groups/{gid}/roles/{rid}"),
-        None,
-    )
-    .await;
+    let (st, body) = s.grant_group_role(admin, scope, &gid, &rid).await;
     assert_eq!(st, 204, "{body}");
     s.token(name, password, Some("local"))
         .await
@@ -449,14 +355,9 @@ async fn admin_api_needs_the_domain_owner_or_te_admin() {
     let pid = s.b("project_id");
     let domain = s.b("domain_id");
     let list = format!("/plugboard/v1/projects/{pid}/dbss/instances");
-    let (st, created) = call(
-        &s,
-        &admin,
-        "POST",
-        &list,
-        Some(json!({"name": "audit", "edition": "entry"})),
-    )
-    .await;
+    let (st, created) = s
+        .post(&admin, &list, json!({"name": "audit", "edition": "entry"}))
+        .await;
     assert_eq!(st, 201, "{created}");
     let show = format!("{list}/{}", created["id"].as_str().unwrap());
     let gauss = format!("/plugboard/v1/projects/{pid}/gaussdb/instances");
@@ -464,17 +365,12 @@ async fn admin_api_needs_the_domain_owner_or_te_admin() {
     // readonly's `*:*:list*` / `*:*:get*` match `plugboard:*:list` / `get`: still refused.
     let projects = format!("projects/{pid}");
     let reader = user_with_role(&s, &admin, "reader", "readonly", &projects).await;
-    let (st, ok) = call(
-        &s,
-        &reader,
-        "GET",
-        &format!("/v3/{pid}/instances/kernel-plugins"),
-        None,
-    )
-    .await;
+    let (st, ok) = s
+        .get(&reader, &format!("/v3/{pid}/instances/kernel-plugins"))
+        .await;
     assert_eq!(st, 200, "the reader can read elsewhere: {ok}");
     for path in [&list, &show, &gauss] {
-        let (st, body) = call(&s, &reader, "GET", path, None).await;
+        let (st, body) = s.get(&reader, path).await;
         assert_eq!(st, 403, "{path}: {body}");
         assert_eq!(body["error_code"], "APIG.0302", "{path}");
         assert_eq!(
@@ -484,34 +380,33 @@ async fn admin_api_needs_the_domain_owner_or_te_admin() {
     }
     let domains = format!("domains/{domain}");
     let domain_reader = user_with_role(&s, &admin, "dreader", "readonly", &domains).await;
-    let (st, body) = call(&s, &domain_reader, "GET", &list, None).await;
+    let (st, body) = s.get(&domain_reader, &list).await;
     assert_eq!((st, &body["error_code"]), (403, &json!("APIG.0302")));
     // A service full-access role is not enough either.
     let gaussdb_admin =
         user_with_role(&s, &admin, "gaussops", "GaussDB FullAccess", &projects).await;
-    let (st, body) = call(&s, &gaussdb_admin, "GET", &gauss, None).await;
+    let (st, body) = s.get(&gaussdb_admin, &gauss).await;
     assert_eq!((st, &body["error_code"]), (403, &json!("APIG.0302")));
 
     // te_admin on the domain, or on the path's project: allowed, reads and writes.
     let tenant_admin = user_with_role(&s, &admin, "tadmin", "te_admin", &domains).await;
     let project_admin = user_with_role(&s, &admin, "padmin", "te_admin", &projects).await;
     for who in [&tenant_admin, &project_admin] {
-        let (st, body) = call(&s, who, "GET", &list, None).await;
+        let (st, body) = s.get(who, &list).await;
         assert_eq!(st, 200, "{body}");
         assert_eq!(body["total"], 1);
-        let (st, body) = call(&s, who, "GET", &show, None).await;
+        let (st, body) = s.get(who, &show).await;
         assert_eq!(st, 200, "{body}");
         assert_eq!(body["id"], created["id"]);
-        let (st, body) = call(&s, who, "GET", &gauss, None).await;
+        let (st, body) = s.get(who, &gauss).await;
         assert_eq!(st, 200, "{body}");
     }
-    let (st, body) = call(
-        &s,
-        &project_admin,
-        "POST",
-        &list,
-        Some(json!({"name": "second", "edition": "entry"})),
-    )
-    .await;
+    let (st, body) = s
+        .post(
+            &project_admin,
+            &list,
+            json!({"name": "second", "edition": "entry"}),
+        )
+        .await;
     assert_eq!(st, 201, "{body}");
 }

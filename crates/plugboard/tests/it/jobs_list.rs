@@ -7,14 +7,10 @@
 
 use crate::common;
 
-use common::cli::Cli;
+use common::cli::{env_with_cluster, Cli};
 use common::{extension_package, serve_bytes, status_json, Server};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", &plugboard_core::ids::hex32()[..8])
-}
 
 /// A simulated GaussDB instance named `sim` and a kernel plug-in install on it; the job id.
 async fn gaussdb_job(s: &Server, plugin: &str, base: &str, sha: &str) -> String {
@@ -38,45 +34,8 @@ async fn gaussdb_job(s: &Server, plugin: &str, base: &str, sha: &str) -> String 
 
 /// A ServiceStage add-on installed through the built-in simulated driver; the job id.
 fn servicestage_job(cli: &Cli) -> String {
-    let env = cli
-        .run(&[
-            "env",
-            "create",
-            "--name",
-            &unique("env"),
-            "--vpc-id",
-            "vpc-1",
-            "-o",
-            "json",
-        ])
-        .json();
-    let env = env["id"].as_str().unwrap();
-    cli.run(&[
-        "env",
-        "bind",
-        env,
-        "--resource",
-        "cce=cce-1",
-        "--resource",
-        "cse=cse-1",
-    ])
-    .ok();
-    let r = cli
-        .run(&[
-            "addon",
-            "install",
-            "--env",
-            env,
-            "--name",
-            "sermantInjector",
-            "--cce-id",
-            "cce-1",
-            "--cse-id",
-            "cse-1",
-            "-o",
-            "json",
-        ])
-        .json();
+    let env = env_with_cluster(cli);
+    let r = cli.install_addon(&env, &["-o", "json"]).json();
     r["job_id"].as_str().unwrap().to_string()
 }
 
@@ -269,15 +228,7 @@ async fn job_list_shows_every_familys_jobs_and_filters_them() {
         ("limit=0", "limit must be from 1 to 1000 (got 0)"),
         ("offset=-1", "offset must be ≥ 0 (got -1)"),
     ] {
-        let (st, body) = status_json(
-            s.client
-                .get(s.url(&format!("/plugboard/v1/jobs?{query}")))
-                .header("x-auth-token", &token)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (st, body) = s.get(&token, &format!("/plugboard/v1/jobs?{query}")).await;
         assert_eq!(
             (st, body),
             (

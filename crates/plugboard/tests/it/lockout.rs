@@ -10,23 +10,6 @@ use common::*;
 use plugboard_store::Backend;
 use serde_json::{json, Value};
 
-async fn call(
-    s: &Server,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = s
-        .client
-        .request(method.parse().unwrap(), s.url(path))
-        .header("x-auth-token", token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    status_json(r.send().await.unwrap()).await
-}
-
 async fn login(s: &Server, user: &str, password: &str) -> (u16, Value) {
     let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "domain": {"name": "plugboard"}, "name": user, "password": password}}}}});
@@ -61,24 +44,20 @@ async fn wrong_passwords_lock_a_user_until_the_owner_unlocks() {
     let s = Server::start(None).await;
     let admin = s.admin_token().await;
     let domain = s.b("domain_id");
-    let (st, carol) = call(
-        &s,
-        &admin,
-        "POST",
-        "/v3.0/OS-USER/users",
-        Some(json!({"user": {"name": "carol", "domain_id": domain, "password": "Carol-passw0rd"}})),
-    )
-    .await;
+    let (st, carol) = s
+        .create_user(
+            &admin,
+            json!({"user": {"name": "carol", "domain_id": domain, "password": "Carol-passw0rd"}}),
+        )
+        .await;
     assert_eq!(st, 201, "{carol}");
     let carol_id = carol["user"]["id"].as_str().unwrap().to_string();
-    let (st, _) = call(
-        &s,
-        &admin,
-        "POST",
-        "/v3.0/OS-USER/users",
-        Some(json!({"user": {"name": "dave", "domain_id": domain, "password": "Dave-passw0rd"}})),
-    )
-    .await;
+    let (st, _) = s
+        .create_user(
+            &admin,
+            json!({"user": {"name": "dave", "domain_id": domain, "password": "Dave-passw0rd"}}),
+        )
+        .await;
     assert_eq!(st, 201);
 
     let (_, wrong) = login(&s, "carol", "Wrong-passw0rd").await;
@@ -89,7 +68,7 @@ async fn wrong_passwords_lock_a_user_until_the_owner_unlocks() {
     let (st, locked) = login(&s, "carol", "Carol-passw0rd").await;
     assert_eq!((st, &locked), (401, &wrong));
 
-    let (st, list) = call(&s, &admin, "GET", "/plugboard/v1/lockouts", None).await;
+    let (st, list) = s.get(&admin, "/plugboard/v1/lockouts").await;
     assert_eq!(st, 200, "{list}");
     let entries = list["lockouts"].as_array().unwrap();
     assert_eq!(entries.len(), 1, "{list}");
@@ -115,40 +94,25 @@ async fn wrong_passwords_lock_a_user_until_the_owner_unlocks() {
 
     // Not for anyone but the domain owner or a te_admin.
     let dave = s.token("dave", "Dave-passw0rd", None).await.unwrap();
-    let (st, body) = call(&s, &dave, "GET", "/plugboard/v1/lockouts", None).await;
+    let (st, body) = s.get(&dave, "/plugboard/v1/lockouts").await;
     assert_eq!(st, 403, "{body}");
-    let (st, _) = call(
-        &s,
-        &dave,
-        "DELETE",
-        &format!("/plugboard/v1/lockouts/users/{carol_id}"),
-        None,
-    )
-    .await;
+    let (st, _) = s
+        .delete(&dave, &format!("/plugboard/v1/lockouts/users/{carol_id}"))
+        .await;
     assert_eq!(st, 403);
 
-    let (st, _) = call(
-        &s,
-        &admin,
-        "DELETE",
-        &format!("/plugboard/v1/lockouts/users/{carol_id}"),
-        None,
-    )
-    .await;
+    let (st, _) = s
+        .delete(&admin, &format!("/plugboard/v1/lockouts/users/{carol_id}"))
+        .await;
     assert_eq!(st, 204);
     assert_eq!(login(&s, "carol", "Carol-passw0rd").await.0, 201);
-    let (st, again) = call(
-        &s,
-        &admin,
-        "DELETE",
-        &format!("/plugboard/v1/lockouts/users/{carol_id}"),
-        None,
-    )
-    .await;
+    let (st, again) = s
+        .delete(&admin, &format!("/plugboard/v1/lockouts/users/{carol_id}"))
+        .await;
     assert_eq!(st, 404);
     assert_eq!(again["error_code"], "PLUGBOARD.0404", "{again}");
     assert!(again["error_msg"].as_str().unwrap().contains(&carol_id));
-    let (_, list) = call(&s, &admin, "GET", "/plugboard/v1/lockouts", None).await;
+    let (_, list) = s.get(&admin, "/plugboard/v1/lockouts").await;
     assert_eq!(list, json!({"lockouts": []}));
 }
 
@@ -175,7 +139,7 @@ async fn bad_signatures_lock_an_access_key_until_the_owner_unlocks() {
         "locked"
     );
 
-    let (st, list) = call(&s, &admin, "GET", "/plugboard/v1/lockouts", None).await;
+    let (st, list) = s.get(&admin, "/plugboard/v1/lockouts").await;
     assert_eq!(st, 200);
     let e = &list["lockouts"][0];
     assert_eq!(
@@ -193,24 +157,17 @@ async fn bad_signatures_lock_an_access_key_until_the_owner_unlocks() {
         ),
         "{list}"
     );
-    let (st, _) = call(
-        &s,
-        &admin,
-        "DELETE",
-        &format!("/plugboard/v1/lockouts/access-keys/{ak}"),
-        None,
-    )
-    .await;
+    let (st, _) = s
+        .delete(&admin, &format!("/plugboard/v1/lockouts/access-keys/{ak}"))
+        .await;
     assert_eq!(st, 204);
     assert_eq!(signed(&s.b("secret_key")).await.unwrap().status(), 200);
-    let (st, e) = call(
-        &s,
-        &admin,
-        "DELETE",
-        "/plugboard/v1/lockouts/access-keys/NOSUCHKEY0000000000X",
-        None,
-    )
-    .await;
+    let (st, e) = s
+        .delete(
+            &admin,
+            "/plugboard/v1/lockouts/access-keys/NOSUCHKEY0000000000X",
+        )
+        .await;
     assert_eq!(
         (st, e["error_code"].as_str()),
         (404, Some("PLUGBOARD.0404")),
@@ -279,8 +236,7 @@ async fn the_cli_lists_and_unlocks() {
     let s = Server::start(None).await;
     let home = tempfile::tempdir().unwrap();
     let admin = s.admin_token().await;
-    let (st, _) = call(&s, &admin, "POST", "/v3.0/OS-USER/users",
-        Some(json!({"user": {"name": "erin", "domain_id": s.b("domain_id"), "password": "Erin-passw0rd"}}))).await;
+    let (st, _) = s.create_user(&admin, json!({"user": {"name": "erin", "domain_id": s.b("domain_id"), "password": "Erin-passw0rd"}})).await;
     assert_eq!(st, 201);
     for _ in 0..5 {
         assert_eq!(login(&s, "erin", "Wrong-passw0rd").await.0, 401);

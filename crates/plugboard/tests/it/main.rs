@@ -1,14 +1,19 @@
-//! The integration tests of the plugboard binary, one binary: a module per former test file.
+//! The integration tests of the plugboard binary, one binary: a module per subject.
 //! The crate is a binary, so the tests drive it as a process (`common::TestApp`).
 
 #![allow(clippy::unwrap_used)] // the helpers, as every test module
 
 mod common;
 
+mod bootstrap;
+mod cli_addons;
+mod cli_drivers;
+mod cli_environments;
 mod cli_profile;
-mod cli_servicestage;
 mod cli_workflows;
+mod configuration;
 mod dbss;
+mod dbss_probes;
 mod drivers;
 mod gateway;
 mod hardening_api;
@@ -17,6 +22,7 @@ mod iam;
 mod jobs_list;
 mod lifecycle;
 mod lockout;
+mod metrics;
 mod openapi;
 mod reliability;
 mod scale_out;

@@ -41,7 +41,7 @@ fn schema_names(response: &Value) -> BTreeSet<String> {
 #[tokio::test]
 async fn the_document_describes_every_routed_operation_completely() {
     let s = Server::start(None).await;
-    let (st, doc) = status_json(s.client.get(s.url("/openapi.json")).send().await.unwrap()).await;
+    let (st, doc) = s.get_anonymous("/openapi.json").await;
     assert_eq!(st, 200);
     assert!(
         doc["openapi"].as_str().unwrap().starts_with("3."),
@@ -201,7 +201,7 @@ async fn exactly_the_operations_that_read_a_json_body_document_one() {
     let token = s.admin_token().await;
     let session = s.zstack_session().await;
     let project = s.b("project_id");
-    let (_, doc) = status_json(s.client.get(s.url("/openapi.json")).send().await.unwrap()).await;
+    let (_, doc) = s.get_anonymous("/openapi.json").await;
     let mut reading = 0;
     for op in plugboard_api::routing::operations() {
         let what = format!("{} {}", op.method, op.path);
@@ -262,7 +262,7 @@ async fn exactly_the_operations_that_read_a_json_body_document_one() {
 #[tokio::test]
 async fn every_write_documents_its_request_body_or_says_it_takes_none() {
     let s = Server::start(None).await;
-    let (_, doc) = status_json(s.client.get(s.url("/openapi.json")).send().await.unwrap()).await;
+    let (_, doc) = s.get_anonymous("/openapi.json").await;
     let mut writes = 0;
     let mut bodyless = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -441,7 +441,7 @@ async fn the_root_answers_a_short_index_of_the_families_and_the_document() {
     assert_eq!(index["openapi"], "/openapi.json");
     assert_eq!(index["version"], env!("CARGO_PKG_VERSION"));
 
-    let (_, doc) = status_json(s.client.get(s.url("/openapi.json")).send().await.unwrap()).await;
+    let (_, doc) = s.get_anonymous("/openapi.json").await;
     // (tag, path) of every documented operation
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {

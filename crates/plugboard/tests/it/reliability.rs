@@ -56,18 +56,10 @@ async fn writes_survive_clients_that_hang_up_mid_request() {
     let addr: SocketAddr = s.base.trim_start_matches("http://").parse().unwrap();
 
     let pid = s.b("project_id");
-    let (st, inst) = status_json(
-        s.client
-            .post(s.url(&format!("/plugboard/v1/projects/{pid}/dbss/instances")))
-            .header("x-auth-token", &token)
-            .json(&json!({"name": "rst", "edition": "basic"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(st, 201, "{inst}");
-    let add_database = format!("/v1/{pid}/{}/audit/databases", inst["id"].as_str().unwrap());
+    let inst = s
+        .create_dbss_instance(&token, json!({"name": "rst", "edition": "basic"}))
+        .await;
+    let add_database = format!("/v1/{pid}/{inst}/audit/databases");
 
     // 48 threads × 40 POSTs, each connection reset 0–3 ms after its request was sent: a
     // quarter create IAM groups (one INSERT), the rest add DBSS databases (a write
@@ -142,7 +134,7 @@ async fn writes_survive_clients_that_hang_up_mid_request() {
         .token(&s.b("user_name"), &s.b("password"), None)
         .await
         .is_some());
-    let (st, body) = status_json(s.client.get(s.url("/readyz")).send().await.unwrap()).await;
+    let (st, body) = s.get_anonymous("/readyz").await;
     assert_eq!((st, body["status"].as_str()), (200, Some("ready")));
 }
 

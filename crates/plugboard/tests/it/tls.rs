@@ -247,30 +247,6 @@ async fn an_https_server_refuses_to_start_on_an_unusable_pair() {
     assert!(!data.join("master.key").exists(), "nothing written");
 }
 
-/// A request with the admin's token; status and JSON body.
-async fn call(
-    s: &Server,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = s
-        .client
-        .request(method.parse().unwrap(), s.url(path))
-        .header("x-auth-token", token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 /// A `plugboard dbss-agent` process on `config`, its output in `log`.
 fn agent(config: &Path, log: &Path) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_plugboard"))
@@ -294,40 +270,30 @@ async fn the_audit_agent_ships_over_https_only_to_a_server_its_ca_vouches_for() 
     let s = start(&files, &ca, "", "").await;
     let token = s.admin_token().await;
     let pid = s.b("project_id");
-    let (st, inst) = call(
-        &s,
-        &token,
-        "POST",
-        &format!("/plugboard/v1/projects/{pid}/dbss/instances"),
-        Some(json!({"name": "tls", "database_limit": 10})),
-    )
-    .await;
-    assert_eq!(st, 201, "{inst}");
-    let iid = inst["id"].as_str().unwrap().to_string();
-    let (st, db) = call(&s, &token, "POST", &format!("/v2/{pid}/audit/{iid}/databases"), Some(json!({
+    let iid = s
+        .create_dbss_instance(&token, json!({"name": "tls", "database_limit": 10}))
+        .await;
+    let (st, db) = s.add_audit_database(&token, &iid, json!({
         "database": {"db_classification": "ECS", "name": "orders", "type": "POSTGRESQL", "version": "15",
-                     "charset": "UTF8", "ip": "127.0.0.1", "port": "5432", "os": "LINUX64"}}))).await;
+                     "charset": "UTF8", "ip": "127.0.0.1", "port": "5432", "os": "LINUX64"}})).await;
     assert_eq!(st, 200, "{db}");
     let db_id = db["id"].as_str().unwrap().to_string();
-    let (st, added) = call(
-        &s,
-        &token,
-        "POST",
-        &format!("/v3/{pid}/audit/{iid}/agents"),
-        Some(json!({
+    let (st, added) = s
+        .post(
+            &token,
+            &format!("/v3/{pid}/audit/{iid}/agents"),
+            json!({
         "db_id": db_id, "mode": 0, "agent_type": "DB", "agent_os": "LINUX64_X86",
-        "cpu_threshold": 80, "mem_threshold": 80})),
-    )
-    .await;
+        "cpu_threshold": 80, "mem_threshold": 80}),
+        )
+        .await;
     assert_eq!((st, &added), (200, &json!({"result": "SUCCESS"})));
-    let (st, listed) = call(
-        &s,
-        &token,
-        "GET",
-        &format!("/v3/{pid}/audit/{iid}/agents?db_id={db_id}"),
-        None,
-    )
-    .await;
+    let (st, listed) = s
+        .get(
+            &token,
+            &format!("/v3/{pid}/audit/{iid}/agents?db_id={db_id}"),
+        )
+        .await;
     assert_eq!(st, 200, "{listed}");
     let agent_id = listed["agents"][0]["agent_id"]
         .as_str()
@@ -370,14 +336,13 @@ async fn the_audit_agent_ships_over_https_only_to_a_server_its_ca_vouches_for() 
         path
     };
     let listed_sqls = || async {
-        let (st, body) = call(
-            &s,
-            &token,
-            "POST",
-            &format!("/v2/{pid}/audit/{iid}/sqls"),
-            Some(json!({"time": {"time_range": "HALF_HOUR"}, "size": 100})),
-        )
-        .await;
+        let (st, body) = s
+            .post(
+                &token,
+                &format!("/v2/{pid}/audit/{iid}/sqls"),
+                json!({"time": {"time_range": "HALF_HOUR"}, "size": 100}),
+            )
+            .await;
         assert_eq!(st, 200, "{body}");
         body
     };

@@ -1,6 +1,7 @@
 //! Alarms: a RISK_RULE alarm per (rule, database) stays open while matches keep coming and
 //! closes after a quiet window; listed with the filters of ListAuditAlarmLog.
 
+use crate::page::Where;
 use crate::{Result, Store};
 use plugboard_core::time::Micros;
 use sqlx::any::AnyRow;
@@ -142,60 +143,29 @@ impl Store {
 
     /// A page of alarms (newest first) and how many match.
     pub async fn list_audit_alarms(&self, f: &AlarmFilter) -> Result<(Vec<Alarm>, i64)> {
-        let mut wh = vec![
-            "instance_id = $1".to_string(),
-            "alarm_time >= $2".into(),
-            "alarm_time <= $3".into(),
-        ];
-        let mut args: Vec<String> = Vec::new();
-        let mut next = 4;
+        let mut w = Where::new();
+        w.eq("instance_id", &f.instance_id);
+        w.cmp("alarm_time", ">=", f.from);
+        w.cmp("alarm_time", "<=", f.to);
         if let Some(t) = &f.alarm_type {
-            wh.push(format!("alarm_type = ${next}"));
-            next += 1;
-            args.push(t.clone());
+            w.eq("alarm_type", t);
         }
         if let Some(s) = &f.status {
-            wh.push(format!("status = ${next}"));
-            next += 1;
-            args.push(s.clone());
+            w.eq("status", s);
         }
         if !f.risks.is_empty() {
-            let marks: Vec<String> = f
-                .risks
-                .iter()
-                .map(|r| {
-                    let m = format!("${next}");
-                    next += 1;
-                    args.push(r.clone());
-                    m
-                })
-                .collect();
-            wh.push(format!("risk IN ({})", marks.join(", ")));
+            w.any("risk", &f.risks);
         }
-        let filter = wh.join(" AND ");
-        let page = format!(
-            "SELECT {COLS} FROM dbss_alarms WHERE {filter} ORDER BY alarm_time DESC, id LIMIT ${next} OFFSET ${}",
-            next + 1
-        );
-        let count = format!("SELECT COUNT(*) FROM dbss_alarms WHERE {filter}");
-        let mut q = sqlx::query(&page)
-            .bind(&f.instance_id)
-            .bind(f.from)
-            .bind(f.to);
-        let mut c = sqlx::query(&count)
-            .bind(&f.instance_id)
-            .bind(f.from)
-            .bind(f.to);
-        for a in &args {
-            q = q.bind(a);
-            c = c.bind(a);
-        }
-        let rows = q
-            .bind(f.limit)
-            .bind(f.offset)
-            .fetch_all(self.pool())
+        let (rows, total) = self
+            .read_page(
+                "dbss_alarms",
+                COLS,
+                &w,
+                "alarm_time DESC, id",
+                f.offset,
+                f.limit,
+            )
             .await?;
-        let total: i64 = c.fetch_one(self.pool()).await?.try_get(0)?;
         Ok((rows.iter().map(alarm_from).collect::<Result<_>>()?, total))
     }
 }

@@ -5,6 +5,7 @@
 //! the filters of ListAuditSqls over indexed columns, read one by one.
 
 use super::storage::{day_of, move_sql_days};
+use crate::page::Where;
 use crate::{Backend, Result, Store, StoreError};
 use plugboard_core::time::Micros;
 use sqlx::any::AnyRow;
@@ -244,96 +245,47 @@ impl Store {
 
     /// A page of statements matching `f` and how many match in all.
     pub async fn list_audit_sqls(&self, f: &SqlFilter) -> Result<(Vec<SqlRow>, i64)> {
-        let mut wh = vec![
-            "instance_id = $1".to_string(),
-            "start_time >= $2".into(),
-            "start_time <= $3".into(),
-        ];
-        let mut args: Vec<String> = Vec::new();
-        let mut next = 4;
-        let mut text = |wh: &mut Vec<String>, col: &str, v: &str, args: &mut Vec<String>| {
-            wh.push(format!("{col} = ${next}"));
-            next += 1;
-            args.push(v.to_string());
-        };
-        if let Some(v) = &f.client_ip {
-            text(&mut wh, "client_ip", v, &mut args);
-        }
-        if let Some(v) = &f.client_name {
-            text(&mut wh, "client_name", v, &mut args);
-        }
-        if let Some(v) = &f.db_user {
-            text(&mut wh, "db_user", v, &mut args);
-        }
-        if let Some(v) = &f.query_type {
-            text(&mut wh, "query_type", v, &mut args);
-        }
-        if let Some(v) = &f.rule_name {
-            text(&mut wh, "rule_name", v, &mut args);
-        }
-        if let Some(v) = &f.sql_response {
-            text(&mut wh, "sql_response", v, &mut args);
+        let mut w = Where::new();
+        w.eq("instance_id", &f.instance_id);
+        w.cmp("start_time", ">=", f.from);
+        w.cmp("start_time", "<=", f.to);
+        for (column, value) in [
+            ("client_ip", &f.client_ip),
+            ("client_name", &f.client_name),
+            ("db_user", &f.db_user),
+            ("query_type", &f.query_type),
+            ("rule_name", &f.rule_name),
+            ("sql_response", &f.sql_response),
+        ] {
+            if let Some(v) = value {
+                w.eq(column, v);
+            }
         }
         if !f.risk_levels.is_empty() {
-            let marks: Vec<String> = f
-                .risk_levels
-                .iter()
-                .map(|l| {
-                    let m = format!("${next}");
-                    next += 1;
-                    args.push(l.clone());
-                    m
-                })
-                .collect();
-            wh.push(format!("risk_level IN ({})", marks.join(", ")));
+            w.any("risk_level", &f.risk_levels);
         }
         if let Some(ids) = &f.db_ids {
             if ids.is_empty() {
                 return Ok((Vec::new(), 0));
             }
-            let marks: Vec<String> = ids
-                .iter()
-                .map(|l| {
-                    let m = format!("${next}");
-                    next += 1;
-                    args.push(l.clone());
-                    m
-                })
-                .collect();
-            wh.push(format!("db_id IN ({})", marks.join(", ")));
+            w.any("db_id", ids);
         }
         if let Some(v) = &f.sql_contains {
-            wh.push(format!("sql_lower LIKE ${next} ESCAPE '\\'"));
-            next += 1;
-            args.push(format!("%{}%", like_escape(v)));
+            let pattern = w.mark(format!("%{}%", like_escape(v)));
+            w.and(format!("sql_lower LIKE {pattern} ESCAPE '\\'"));
         }
-        let filter = wh.join(" AND ");
         let order = if f.ascending { "ASC" } else { "DESC" };
-        let page_sql = format!(
-            "SELECT {COLS} FROM dbss_sqls WHERE {filter} ORDER BY start_time {order}, seq {order}, id {order} LIMIT ${next} OFFSET ${}",
-            next + 1
-        );
-        let count_sql = format!("SELECT COUNT(*) FROM dbss_sqls WHERE {filter}");
-        let mut q = sqlx::query(&page_sql)
-            .bind(&f.instance_id)
-            .bind(f.from)
-            .bind(f.to);
-        let mut c = sqlx::query(&count_sql)
-            .bind(&f.instance_id)
-            .bind(f.from)
-            .bind(f.to);
-        for a in &args {
-            q = q.bind(a);
-            c = c.bind(a);
-        }
-        // The count first, then the page: statements only arrive while a list is read, so a
-        // page read after its count holds every statement the count saw (read the other way
-        // round, an ingest in between gave `total` 30 with 20 statements on a page of 100).
-        let total: i64 = c.fetch_one(self.pool()).await?.try_get(0)?;
-        let rows = q
-            .bind(f.limit)
-            .bind(f.offset)
-            .fetch_all(self.pool())
+        // The page and its total in one read transaction: statements arrive while a list is
+        // read, and two reads apart gave `total` 30 with 20 statements on a page of 100.
+        let (rows, total) = self
+            .read_page(
+                "dbss_sqls",
+                COLS,
+                &w,
+                &format!("start_time {order}, seq {order}, id {order}"),
+                f.offset,
+                f.limit,
+            )
             .await?;
         Ok((rows.iter().map(row_from).collect::<Result<_>>()?, total))
     }

@@ -12,5 +12,6 @@ mod conformance_identity;
 mod conformance_zstack_sessions;
 mod deadlock;
 mod job_states;
+mod page_and_total;
 mod servicestage;
 mod zstack_api_jobs;

@@ -47,6 +47,26 @@ impl Cli {
         Run(self.command(args).output().unwrap())
     }
 
+    /// `plugboard addon install --env env` of the built-in simulated driver's add-on
+    /// (`sermantInjector` on `cce-1` and `cse-1`, as [`env_with_cluster`] binds them), then
+    /// `extra`.
+    pub fn install_addon(&self, env: &str, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "addon",
+            "install",
+            "--env",
+            env,
+            "--name",
+            "sermantInjector",
+            "--cce-id",
+            "cce-1",
+            "--cse-id",
+            "cse-1",
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
     pub fn login(&self, s: &Server) {
         let boot = s.data_dir.join("bootstrap.json");
         let r = self.run(&["login", "--bootstrap-file", boot.to_str().unwrap()]);
@@ -96,4 +116,53 @@ impl Run {
 pub fn closed_port() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port().to_string()
+}
+
+/// The columns of a table's header line.
+pub fn header(table: &str) -> Vec<String> {
+    table
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `prefix` and eight random hex digits: a name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", &plugboard_core::ids::hex32()[..8])
+}
+
+/// A ServiceStage environment id that names no environment.
+pub const MISSING_ENV: &str = "00000000-0000-4000-8000-000000000000";
+
+/// An environment created with `cli`, `cce-1` and `cse-1` bound to it; its id.
+pub fn env_with_cluster(cli: &Cli) -> String {
+    let env = cli
+        .run(&[
+            "env",
+            "create",
+            "--name",
+            &unique("env"),
+            "--vpc-id",
+            "vpc-1",
+            "-o",
+            "json",
+        ])
+        .json();
+    let id = env["id"].as_str().unwrap().to_string();
+    cli.run(&[
+        "env",
+        "bind",
+        &id,
+        "--resource",
+        "cce=cce-1",
+        "--resource",
+        "cse=cse-1",
+    ])
+    .ok();
+    id
 }

@@ -1,10 +1,12 @@
 //! Test harness: [`TestApp`] starts the real `plugboard` binary (port 0, fresh data directory,
 //! SQLite or a fresh PostgreSQL database) and talks to it over HTTP, signing requests the way
-//! the official SDK does, with one helper method per endpoint the tests call often (a token, a
-//! ZStack session, a registered GaussDB instance, an install, a job followed to its end).
+//! the official SDK does; its helper methods per endpoint are in `endpoints.rs`, the CLI's
+//! client in `cli.rs`, a hand-started `plugboard serve` in `process.rs`.
 #![allow(dead_code)]
 
 pub mod cli;
+mod endpoints;
+pub mod process;
 
 use hmac::{Hmac, Mac};
 use plugboard_store::testing::TestDb;
@@ -239,70 +241,6 @@ impl TestApp {
 
 /// The name the test modules were written with.
 pub type Server = TestApp;
-
-/// Endpoint helpers: each sends one request as the bootstrap admin's token holder and checks
-/// the status the caller always expects.
-impl TestApp {
-    /// `method path` with `X-Auth-Token: token` (and `body` as JSON): status and JSON body.
-    pub async fn call(
-        &self,
-        token: &str,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        call(self, token, method, path, body).await
-    }
-
-    /// Register a GaussDB instance in the bootstrap project (`POST /plugboard/v1/projects/
-    /// {project}/gaussdb/instances` with `body`); its id.
-    pub async fn register_gaussdb_instance(&self, token: &str, body: Value) -> String {
-        let pid = self.b("project_id");
-        let path = format!("/plugboard/v1/projects/{pid}/gaussdb/instances");
-        let (status, inst) = self.call(token, "POST", &path, Some(body)).await;
-        assert_eq!(status, 201, "{inst}");
-        inst["id"].as_str().expect("instance id").to_string()
-    }
-
-    /// A GaussDB instance whose installs the simulated mode carries out; its id.
-    pub async fn simulated_gaussdb_instance(&self, token: &str) -> String {
-        self.register_gaussdb_instance(
-            token,
-            serde_json::json!({"name": "sim", "host": "db.example", "port": 6000, "user": "app",
-                "password": "", "database": "postgres", "install": {"mode": "simulated"}}),
-        )
-        .await
-    }
-
-    /// `InstallKernelPlugin` on `instance` with `body`: status and JSON body.
-    pub async fn install_kernel_plugin(
-        &self,
-        token: &str,
-        instance: &str,
-        body: Value,
-    ) -> (u16, Value) {
-        let pid = self.b("project_id");
-        let path = format!("/v3/{pid}/instances/{instance}/kernel-plugin");
-        self.call(token, "POST", &path, Some(body)).await
-    }
-
-    /// Follow a GaussDB job (`ShowJobDetail`) until it is no longer Running (30 s at most);
-    /// the job.
-    pub async fn wait_gaussdb_job(&self, token: &str, job: &str) -> Value {
-        let pid = self.b("project_id");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let path = format!("/v3/{pid}/jobs?id={job}");
-            let (status, j) = self.call(token, "GET", &path, None).await;
-            assert_eq!(status, 200, "{j}");
-            if j["job"]["status"] != "Running" {
-                return j["job"].clone();
-            }
-            assert!(Instant::now() < deadline, "job still running: {j}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
 
 #[allow(clippy::too_many_arguments)]
 pub fn sign_at(
