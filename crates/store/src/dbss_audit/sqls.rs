@@ -1,8 +1,8 @@
 //! Captured statements: inserted in multi-row statements per batch (a conflict on the agent's
 //! `(agent, db, seq)` inserts nothing: re-sent events are counted as duplicates; the new ones
 //! bump the statistics counters ([`super::counters`]) and the per-day counts of
-//! [`super::storage`] in the same transaction), listed with
-//! the filters of ListAuditSqls over indexed columns, read one by one.
+//! [`super::storage`] and [`super::sql_minutes`] in the same transaction), read one by one;
+//! listed by [`super::listing`].
 
 use super::storage::{day_of, move_sql_days};
 use crate::{Backend, Result, Store, StoreError};
@@ -74,12 +74,12 @@ pub struct SqlFilter {
     pub limit: i64,
 }
 
-const COLS: &str = "id, instance_id, db_id, agent_id, seq, start_time, execute_time, client_ip, client_port, client_name, db_user, db_service_name, db_session_id, query_id, query_type, objects, object_name, object_type, schema_name, sql_statement, sql_lower, lines, log_result, response_status, sql_response, sql_result, risk_level, rule_id, rule_name, rule_type, scope_id, scope_name, created_at";
+pub(crate) const COLS: &str = "id, instance_id, db_id, agent_id, seq, start_time, execute_time, client_ip, client_port, client_name, db_user, db_service_name, db_session_id, query_id, query_type, objects, object_name, object_type, schema_name, sql_statement, sql_lower, lines, log_result, response_status, sql_response, sql_result, risk_level, rule_id, rule_name, rule_type, scope_id, scope_name, created_at";
 const NCOLS: usize = 33;
 /// Rows per INSERT (33 binds each: under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
 const CHUNK: usize = 400;
 
-fn row_from(r: &AnyRow) -> Result<SqlRow> {
+pub(crate) fn row_from(r: &AnyRow) -> Result<SqlRow> {
     Ok(SqlRow {
         id: r.try_get("id")?,
         instance_id: r.try_get("instance_id")?,
@@ -114,18 +114,6 @@ fn row_from(r: &AnyRow) -> Result<SqlRow> {
         scope_name: r.try_get("scope_name")?,
         created_at: r.try_get("created_at")?,
     })
-}
-
-/// `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`).
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl Store {
@@ -238,104 +226,9 @@ impl Store {
             .map(|(r, _)| r)
             .collect();
         super::counters::bump(&mut tx, &new).await?;
+        super::sql_minutes::move_sql_minutes(&mut tx, &super::sql_minutes::tally(new), 1).await?;
         tx.commit().await?;
         Ok(inserted)
-    }
-
-    /// A page of statements matching `f` and how many match in all.
-    pub async fn list_audit_sqls(&self, f: &SqlFilter) -> Result<(Vec<SqlRow>, i64)> {
-        let mut wh = vec![
-            "instance_id = $1".to_string(),
-            "start_time >= $2".into(),
-            "start_time <= $3".into(),
-        ];
-        let mut args: Vec<String> = Vec::new();
-        let mut next = 4;
-        let mut text = |wh: &mut Vec<String>, col: &str, v: &str, args: &mut Vec<String>| {
-            wh.push(format!("{col} = ${next}"));
-            next += 1;
-            args.push(v.to_string());
-        };
-        if let Some(v) = &f.client_ip {
-            text(&mut wh, "client_ip", v, &mut args);
-        }
-        if let Some(v) = &f.client_name {
-            text(&mut wh, "client_name", v, &mut args);
-        }
-        if let Some(v) = &f.db_user {
-            text(&mut wh, "db_user", v, &mut args);
-        }
-        if let Some(v) = &f.query_type {
-            text(&mut wh, "query_type", v, &mut args);
-        }
-        if let Some(v) = &f.rule_name {
-            text(&mut wh, "rule_name", v, &mut args);
-        }
-        if let Some(v) = &f.sql_response {
-            text(&mut wh, "sql_response", v, &mut args);
-        }
-        if !f.risk_levels.is_empty() {
-            let marks: Vec<String> = f
-                .risk_levels
-                .iter()
-                .map(|l| {
-                    let m = format!("${next}");
-                    next += 1;
-                    args.push(l.clone());
-                    m
-                })
-                .collect();
-            wh.push(format!("risk_level IN ({})", marks.join(", ")));
-        }
-        if let Some(ids) = &f.db_ids {
-            if ids.is_empty() {
-                return Ok((Vec::new(), 0));
-            }
-            let marks: Vec<String> = ids
-                .iter()
-                .map(|l| {
-                    let m = format!("${next}");
-                    next += 1;
-                    args.push(l.clone());
-                    m
-                })
-                .collect();
-            wh.push(format!("db_id IN ({})", marks.join(", ")));
-        }
-        if let Some(v) = &f.sql_contains {
-            wh.push(format!("sql_lower LIKE ${next} ESCAPE '\\'"));
-            next += 1;
-            args.push(format!("%{}%", like_escape(v)));
-        }
-        let filter = wh.join(" AND ");
-        let order = if f.ascending { "ASC" } else { "DESC" };
-        let page_sql = format!(
-            "SELECT {COLS} FROM dbss_sqls WHERE {filter} ORDER BY start_time {order}, seq {order}, id {order} LIMIT ${next} OFFSET ${}",
-            next + 1
-        );
-        let count_sql = format!("SELECT COUNT(*) FROM dbss_sqls WHERE {filter}");
-        let mut q = sqlx::query(&page_sql)
-            .bind(&f.instance_id)
-            .bind(f.from)
-            .bind(f.to);
-        let mut c = sqlx::query(&count_sql)
-            .bind(&f.instance_id)
-            .bind(f.from)
-            .bind(f.to);
-        for a in &args {
-            q = q.bind(a);
-            c = c.bind(a);
-        }
-        // The count first, then the page: statements only arrive while a list is read, so a
-        // page read after its count holds every statement the count saw (read the other way
-        // round, an ingest in between gave `total` 30 with 20 statements on a page of 100).
-        let total: i64 = c.fetch_one(self.pool()).await?.try_get(0)?;
-        let rows = q
-            .bind(f.limit)
-            .bind(f.offset)
-            .fetch_all(self.pool())
-            .await?;
-        Ok((rows.iter().map(row_from).collect::<Result<_>>()?, total))
     }
 
     /// One statement of an instance.
