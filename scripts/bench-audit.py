@@ -415,6 +415,7 @@ def main():
     ap.add_argument("--agent-nice", type=int, default=10,
                     help="the agent's niceness in the pgbench scenario (the systemd unit's Nice=10)")
     ap.add_argument("--only", default="ingest,list,pgbench", help="comma list of scenarios")
+    ap.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (with --postgres)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     if args.build:
@@ -422,7 +423,7 @@ def main():
     args.binary = args.binary.resolve()
     if not args.binary.is_file():
         raise SystemExit(f"no binary at {args.binary}: cargo build --release -p plugboard (or --build)")
-    reports = [("SQLite", run_once(args, "SQLite", None))]
+    reports = [] if args.no_sqlite else [("SQLite", run_once(args, "SQLite", None))]
     if args.postgres:
         name = "pbbench_audit_" + os.urandom(4).hex()
         admin = args.pg_admin_url
@@ -430,7 +431,7 @@ def main():
         url = admin.rsplit("/", 1)[0] + "/" + name
         try:
             args_pg = argparse.Namespace(**vars(args))
-            args_pg.pgbench = False  # once is enough: the cluster under test is its own
+            args_pg.pgbench = args.no_sqlite and args.pgbench  # once: the cluster under test is its own
             reports.append(("PostgreSQL", run_once(args_pg, "PostgreSQL", url)))
         finally:
             psql(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
