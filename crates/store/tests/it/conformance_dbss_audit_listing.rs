@@ -65,7 +65,7 @@ fn rows(instance: &str, n: usize) -> Vec<SqlRow> {
                 query_type: g.pick(&TYPES).into(),
                 objects: "[]".into(),
                 sql_statement: text,
-                sql_response: if g.next() % 10 == 0 {
+                sql_response: if g.next().is_multiple_of(10) {
                     "FAILED"
                 } else {
                     "SUCCESS"
