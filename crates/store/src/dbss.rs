@@ -195,6 +195,7 @@ impl Store {
             "dbss_agents",
             "dbss_sqls",
             "dbss_sql_days",
+            "dbss_sql_minutes",
             "dbss_risk_rules",
             "dbss_sql_rules",
             "dbss_rule_versions",

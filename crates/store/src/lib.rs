@@ -180,6 +180,21 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "jobs notify kinds",
         include_str!("../migrations/0046_jobs_notify_kinds.sql"),
     ),
+    (
+        60,
+        "dbss statements per minute",
+        include_str!("../migrations/0060_dbss_sql_minutes.sql"),
+    ),
+    (
+        61,
+        "dbss statement text trigram index",
+        include_str!("../migrations/0061_dbss_sqls_trigram.sql"),
+    ),
+    (
+        62,
+        "dbss statement text full-text index",
+        include_str!("../migrations/0062_dbss_sqls_fts.sql"),
+    ),
 ];
 
 /// The checksums (SHA-384 of the text) of migrations whose comments were edited after they
@@ -200,7 +215,11 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
 
 /// Migrations that exist only on PostgreSQL (triggers in PL/pgSQL): on SQLite their number is
 /// recorded with a statement that changes nothing, so both back-ends count the same list.
-const POSTGRES_ONLY: &[i64] = &[20, 37, 45, 46];
+const POSTGRES_ONLY: &[i64] = &[20, 37, 45, 46, 61];
+
+/// Migrations that exist only on SQLite (FTS5): on PostgreSQL their number is recorded the
+/// same way.
+const SQLITE_ONLY: &[i64] = &[62];
 
 fn migrator(backend: Backend) -> Migrator {
     Migrator {
@@ -208,7 +227,9 @@ fn migrator(backend: Backend) -> Migrator {
             MIGRATIONS
                 .iter()
                 .map(|(version, description, sql)| {
-                    let sql = if backend == Backend::Sqlite && POSTGRES_ONLY.contains(version) {
+                    let sql = if (backend == Backend::Sqlite && POSTGRES_ONLY.contains(version))
+                        || (backend == Backend::Postgres && SQLITE_ONLY.contains(version))
+                    {
                         "SELECT 1;"
                     } else {
                         sql

@@ -55,7 +55,8 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 
 impl Shipper {
     /// A client for `cfg`: over HTTPS it verifies plugboard's certificate against the CA file
-    /// alone when there is one, else against the public web PKI roots built into the binary.
+    /// alone when there is one, else against the system's roots (the platform's store, or
+    /// `SSL_CERT_FILE` / `SSL_CERT_DIR` when set); an HTTPS endpoint with neither is an error.
     pub fn new(cfg: &AgentConfig) -> Result<Self, String> {
         let mut b = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -69,6 +70,22 @@ impl Shipper {
             // Only this CA: an agent pinned to a private CA takes no certificate a public
             // CA issued for the same name.
             b = b.tls_built_in_root_certs(false).add_root_certificate(cert);
+        } else {
+            // The system's roots only, not the web PKI list compiled into the binary: the
+            // host's trust is the operator's to manage (a private CA installed there counts).
+            b = b.tls_built_in_webpki_certs(false);
+            if cfg.endpoint.starts_with("https://") {
+                let found = rustls_native_certs::load_native_certs();
+                if found.certs.is_empty() {
+                    let why: Vec<String> = found.errors.iter().map(|e| e.to_string()).collect();
+                    return Err(format!(
+                        "no trusted root certificates on this host to verify {} ({}): install the \
+                         system's CA certificates, point SSL_CERT_FILE at a PEM bundle, or set ca_file",
+                        cfg.endpoint,
+                        if why.is_empty() { "the store is empty".to_string() } else { why.join("; ") }
+                    ));
+                }
+            }
         }
         let http = b
             .build()
@@ -152,10 +169,20 @@ impl Shipper {
             .send()
             .await
             .map_err(|e| {
+                let cause = root_cause(&e);
+                let hint = if cause.contains("certificate") {
+                    if self.cfg.ca_file.is_some() {
+                        " (its certificate is not signed by ca_file's CA)"
+                    } else {
+                        " (its certificate is not signed by a CA this host trusts: the system's \
+                         roots, or SSL_CERT_FILE / SSL_CERT_DIR; set ca_file for a private CA)"
+                    }
+                } else {
+                    ""
+                };
                 ShipError::Retry(format!(
-                    "plugboard at {} does not answer: {}",
+                    "plugboard at {} does not answer: {cause}{hint}",
                     self.cfg.endpoint,
-                    root_cause(&e)
                 ))
             })?;
         let status = response.status().as_u16();

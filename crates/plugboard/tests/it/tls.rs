@@ -2,8 +2,9 @@
 //! certificates made in the test by a CA of its own: clients trusting that CA are served, the
 //! HTTP layer's limits and refusals hold over TLS, a handshake that never completes is closed,
 //! SIGHUP serves a new pair and keeps the old one when the new one is broken, the console's
-//! cookie is `Secure`, and `plugboard dbss-agent` ships over HTTPS with its `ca_file` — and
-//! ships nothing when that CA is not the server's.
+//! cookie is `Secure`, and `plugboard dbss-agent` ships over HTTPS with its `ca_file`, or
+//! without one when the system's roots (here `SSL_CERT_FILE`) hold the server's CA — and ships
+//! nothing when they do not.
 
 #![allow(clippy::unwrap_used)]
 
@@ -247,10 +248,15 @@ async fn an_https_server_refuses_to_start_on_an_unusable_pair() {
     assert!(!data.join("master.key").exists(), "nothing written");
 }
 
-/// A `plugboard dbss-agent` process on `config`, its output in `log`.
-fn agent(config: &Path, log: &Path) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .args(["dbss-agent", "--config"])
+/// A `plugboard dbss-agent` process on `config`, its output in `log`; `roots`: the system
+/// roots it sees (`SSL_CERT_FILE`), `None` for the host's own.
+fn agent(config: &Path, log: &Path, roots: Option<&Path>) -> std::process::Child {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_plugboard"));
+    c.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
+    if let Some(r) = roots {
+        c.env("SSL_CERT_FILE", r);
+    }
+    c.args(["dbss-agent", "--config"])
         .arg(config)
         .env_remove("PLUGBOARD_AK")
         .env_remove("PLUGBOARD_SK")
@@ -263,7 +269,7 @@ fn agent(config: &Path, log: &Path) -> std::process::Child {
 }
 
 #[tokio::test]
-async fn the_audit_agent_ships_over_https_only_to_a_server_its_ca_vouches_for() {
+async fn the_audit_agent_ships_over_https_only_to_a_server_its_ca_file_or_system_roots_vouch_for() {
     let (ca, other) = (Ca::new("plugboard CA"), Ca::new("someone else's CA"));
     let files = Files::new();
     files.serve(&ca.leaf());
@@ -318,17 +324,25 @@ async fn the_audit_agent_ships_over_https_only_to_a_server_its_ca_vouches_for() 
         ),
     )
     .unwrap();
+    // `ca_pem`: the CA of `ca_file`; empty: no `ca_file` (the system's roots).
     let config = |name: &str, ca_pem: &str| {
-        std::fs::write(files.path(&format!("{name}-ca.pem")), ca_pem).unwrap();
+        let ca_line = if ca_pem.is_empty() {
+            String::new()
+        } else {
+            std::fs::write(files.path(&format!("{name}-ca.pem")), ca_pem).unwrap();
+            format!(
+                "ca_file = \"{}\"\n",
+                files.path(&format!("{name}-ca.pem")).display()
+            )
+        };
         let text = format!(
             "endpoint = \"{}\"\nproject_id = \"{pid}\"\ninstance_id = \"{iid}\"\nagent_id = \"{agent_id}\"\n\
-             access_key = \"{}\"\nsecret_key = \"{}\"\nstate_dir = \"{}\"\nca_file = \"{}\"\n\
+             access_key = \"{}\"\nsecret_key = \"{}\"\nstate_dir = \"{}\"\n{ca_line}\
              [[source]]\ndb_id = \"{db_id}\"\nkind = \"pgaudit-jsonlog\"\npath = \"{}\"\n",
             s.base,
             s.b("access_key"),
             s.b("secret_key"),
             files.path(&format!("{name}-state")).display(),
-            files.path(&format!("{name}-ca.pem")).display(),
             files.path("audit.json").display(),
         );
         let path = files.path(&format!("{name}.toml"));
@@ -350,7 +364,7 @@ async fn the_audit_agent_ships_over_https_only_to_a_server_its_ca_vouches_for() 
     // An agent whose CA did not sign the server's certificate: refused by its own TLS check,
     // and nothing is stored.
     let wrong_log = files.path("wrong.log");
-    let mut wrong = agent(&config("wrong", &other.pem()), &wrong_log);
+    let mut wrong = agent(&config("wrong", &other.pem()), &wrong_log, None);
     eventually(
         "the agent with the wrong CA reports the certificate",
         || async {
@@ -366,7 +380,7 @@ async fn the_audit_agent_ships_over_https_only_to_a_server_its_ca_vouches_for() 
 
     // The agent with the server's CA ships it.
     let right_log = files.path("right.log");
-    let mut right = agent(&config("right", &ca.pem()), &right_log);
+    let mut right = agent(&config("right", &ca.pem()), &right_log, None);
     let mut body = Value::Null;
     let deadline = Instant::now() + Duration::from_secs(30);
     while body["total"] != 1 {
@@ -384,4 +398,66 @@ async fn the_audit_agent_ships_over_https_only_to_a_server_its_ca_vouches_for() 
     );
     right.kill().unwrap();
     right.wait().unwrap();
+
+    // No ca_file: the system's roots. Roots without the server's CA (SSL_CERT_FILE names
+    // another CA's bundle): refused by the agent's TLS check, with what to do about it, and
+    // nothing more is stored.
+    std::fs::write(files.path("other-roots.pem"), other.pem()).unwrap();
+    let untrusted_log = files.path("untrusted.log");
+    let mut untrusted = agent(
+        &config("untrusted", ""),
+        &untrusted_log,
+        Some(&files.path("other-roots.pem")),
+    );
+    eventually(
+        "the agent without the server's CA in its roots says so",
+        || async {
+            std::fs::read_to_string(&untrusted_log)
+                .unwrap_or_default()
+                .contains("not signed by a CA this host trusts")
+        },
+    )
+    .await;
+    assert_eq!(listed_sqls().await["total"], 1);
+    untrusted.kill().unwrap();
+    untrusted.wait().unwrap();
+
+    // Roots with no certificate at all: a sentence and exit 2 at start.
+    std::fs::write(files.path("empty-roots.pem"), "").unwrap();
+    let empty_log = files.path("empty.log");
+    let mut empty = agent(
+        &config("empty", ""),
+        &empty_log,
+        Some(&files.path("empty-roots.pem")),
+    );
+    let status = empty.wait().unwrap();
+    let said = std::fs::read_to_string(&empty_log).unwrap_or_default();
+    assert_eq!(status.code(), Some(2), "{said}");
+    assert!(said.contains("no trusted root certificates"), "{said}");
+
+    // The server's CA among the system's roots: shipped (a fresh state directory numbers its
+    // events anew, so the statement is stored a second time).
+    std::fs::write(
+        files.path("roots.pem"),
+        format!("{}{}", other.pem(), ca.pem()),
+    )
+    .unwrap();
+    let system_log = files.path("system.log");
+    let mut system = agent(
+        &config("system", ""),
+        &system_log,
+        Some(&files.path("roots.pem")),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while body["total"] != 2 {
+        assert!(
+            Instant::now() < deadline,
+            "not shipped with the system's roots: {body}\n{}",
+            std::fs::read_to_string(&system_log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        body = listed_sqls().await;
+    }
+    system.kill().unwrap();
+    system.wait().unwrap();
 }

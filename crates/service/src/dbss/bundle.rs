@@ -62,7 +62,10 @@ pub fn agent_toml(
 const UNIT: &str = "[Unit]\nDescription=plugboard DBSS audit agent\nAfter=network-online.target\nWants=network-online.target\n\n\
 [Service]\nExecStart=/usr/local/bin/plugboard dbss-agent --config /etc/plugboard/dbss-agent.toml\n\
 EnvironmentFile=-/etc/plugboard/dbss-agent.env\nRestart=always\nRestartSec=5\n\
-StateDirectory=plugboard-dbss-agent\n# Run as a user that can read the audit log (the postgres / mysql group).\nUser=postgres\n\n\
+StateDirectory=plugboard-dbss-agent\n# Run as a user that can read the audit log (the postgres / mysql group).\nUser=postgres\n\
+# The database comes first: the agent takes CPU and disk time the database leaves (its log is\n\
+# the spool, so a busy hour only delays shipping; docs/dbss-audit.md).\n\
+Nice=10\nCPUWeight=20\nIOSchedulingClass=best-effort\nIOSchedulingPriority=7\n\n\
 [Install]\nWantedBy=multi-user.target\n";
 
 const README: &str = "plugboard DBSS audit agent\n==========================\n\n\

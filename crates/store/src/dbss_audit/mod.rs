@@ -1,5 +1,6 @@
 //! DBSS audit rows (docs/dbss-audit.md): agents and the databases they serve ([`agents`]),
-//! captured statements ([`sqls`]) and the statistics counters they bump ([`counters`]), the
+//! captured statements ([`sqls`]; listed by [`listing`], counted per minute in [`sql_minutes`])
+//! and the statistics counters they bump ([`counters`]), the
 //! QPS budget ([`qps`]), risk-operation and SQL-injection rules ([`rules`]), alarms
 //! ([`alarms`]; the silent-agent alarm: [`agent_alarms`]), and how their storage stays bounded
 //! ([`storage`]). Statements are deduplicated by the agent's own `(agent, db, seq)`, so a batch
@@ -9,10 +10,12 @@ pub mod agent_alarms;
 pub mod agents;
 pub mod alarms;
 pub mod counters;
+pub mod listing;
 pub mod qps;
 pub mod rule_changes;
 pub mod rules;
 pub mod scopes;
+pub mod sql_minutes;
 pub mod sqls;
 pub mod storage;
 

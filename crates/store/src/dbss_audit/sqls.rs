@@ -1,11 +1,10 @@
 //! Captured statements: inserted in multi-row statements per batch (a conflict on the agent's
 //! `(agent, db, seq)` inserts nothing: re-sent events are counted as duplicates; the new ones
 //! bump the statistics counters ([`super::counters`]) and the per-day counts of
-//! [`super::storage`] in the same transaction), listed with
-//! the filters of ListAuditSqls over indexed columns, read one by one.
+//! [`super::storage`] and [`super::sql_minutes`] in the same transaction), read one by one;
+//! listed by [`super::listing`].
 
 use super::storage::{day_of, move_sql_days};
-use crate::page::Where;
 use crate::{Backend, Result, Store, StoreError};
 use plugboard_core::time::Micros;
 use sqlx::any::AnyRow;
@@ -75,12 +74,12 @@ pub struct SqlFilter {
     pub limit: i64,
 }
 
-const COLS: &str = "id, instance_id, db_id, agent_id, seq, start_time, execute_time, client_ip, client_port, client_name, db_user, db_service_name, db_session_id, query_id, query_type, objects, object_name, object_type, schema_name, sql_statement, sql_lower, lines, log_result, response_status, sql_response, sql_result, risk_level, rule_id, rule_name, rule_type, scope_id, scope_name, created_at";
+pub(crate) const COLS: &str = "id, instance_id, db_id, agent_id, seq, start_time, execute_time, client_ip, client_port, client_name, db_user, db_service_name, db_session_id, query_id, query_type, objects, object_name, object_type, schema_name, sql_statement, sql_lower, lines, log_result, response_status, sql_response, sql_result, risk_level, rule_id, rule_name, rule_type, scope_id, scope_name, created_at";
 const NCOLS: usize = 33;
 /// Rows per INSERT (33 binds each: under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
 const CHUNK: usize = 400;
 
-fn row_from(r: &AnyRow) -> Result<SqlRow> {
+pub(crate) fn row_from(r: &AnyRow) -> Result<SqlRow> {
     Ok(SqlRow {
         id: r.try_get("id")?,
         instance_id: r.try_get("instance_id")?,
@@ -115,18 +114,6 @@ fn row_from(r: &AnyRow) -> Result<SqlRow> {
         scope_name: r.try_get("scope_name")?,
         created_at: r.try_get("created_at")?,
     })
-}
-
-/// `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`).
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl Store {
@@ -239,55 +226,9 @@ impl Store {
             .map(|(r, _)| r)
             .collect();
         super::counters::bump(&mut tx, &new).await?;
+        super::sql_minutes::move_sql_minutes(&mut tx, &super::sql_minutes::tally(new), 1).await?;
         tx.commit().await?;
         Ok(inserted)
-    }
-
-    /// A page of statements matching `f` and how many match in all.
-    pub async fn list_audit_sqls(&self, f: &SqlFilter) -> Result<(Vec<SqlRow>, i64)> {
-        let mut w = Where::new();
-        w.eq("instance_id", &f.instance_id);
-        w.cmp("start_time", ">=", f.from);
-        w.cmp("start_time", "<=", f.to);
-        for (column, value) in [
-            ("client_ip", &f.client_ip),
-            ("client_name", &f.client_name),
-            ("db_user", &f.db_user),
-            ("query_type", &f.query_type),
-            ("rule_name", &f.rule_name),
-            ("sql_response", &f.sql_response),
-        ] {
-            if let Some(v) = value {
-                w.eq(column, v);
-            }
-        }
-        if !f.risk_levels.is_empty() {
-            w.any("risk_level", &f.risk_levels);
-        }
-        if let Some(ids) = &f.db_ids {
-            if ids.is_empty() {
-                return Ok((Vec::new(), 0));
-            }
-            w.any("db_id", ids);
-        }
-        if let Some(v) = &f.sql_contains {
-            let pattern = w.mark(format!("%{}%", like_escape(v)));
-            w.and(format!("sql_lower LIKE {pattern} ESCAPE '\\'"));
-        }
-        let order = if f.ascending { "ASC" } else { "DESC" };
-        // The page and its total in one read transaction: statements arrive while a list is
-        // read, and two reads apart gave `total` 30 with 20 statements on a page of 100.
-        let (rows, total) = self
-            .read_page(
-                "dbss_sqls",
-                COLS,
-                &w,
-                &format!("start_time {order}, seq {order}, id {order}"),
-                f.offset,
-                f.limit,
-            )
-            .await?;
-        Ok((rows.iter().map(row_from).collect::<Result<_>>()?, total))
     }
 
     /// One statement of an instance.

@@ -3,7 +3,8 @@
 //! bounded batched deletes of an instance's oldest statements (the online cap) and of those
 //! older than a day (retention), PostgreSQL's daily partitions of `dbss_sqls` (made ahead,
 //! rows moved out of the default partition, old ones dropped whole), and the leases that let
-//! one process of a scale-out do such a duty at a time. Statistics counters are not touched.
+//! one process of a scale-out do such a duty at a time. The per-minute counts of
+//! [`super::sql_minutes`] go with the statements; statistics counters are not touched.
 
 use crate::{Backend, Result, Store};
 use chrono::NaiveDate;
@@ -153,12 +154,12 @@ impl Store {
             Backend::Sqlite => {
                 "DELETE FROM dbss_sqls WHERE rowid IN (SELECT rowid FROM dbss_sqls \
                  WHERE instance_id = $1 AND start_time < $2 ORDER BY start_time, seq LIMIT $3) \
-                 RETURNING start_time"
+                 RETURNING start_time, db_id, risk_level, query_type, sql_response, rule_name, client_name"
             }
             Backend::Postgres => {
                 "DELETE FROM dbss_sqls WHERE (id, start_time) IN (SELECT id, start_time FROM dbss_sqls \
                  WHERE instance_id = $1 AND start_time < $2 ORDER BY start_time, seq LIMIT $3) \
-                 RETURNING start_time"
+                 RETURNING start_time, db_id, risk_level, query_type, sql_response, rule_name, client_name"
             }
         };
         let mut tx = self.begin_write().await?;
@@ -169,13 +170,27 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
         let mut days = BTreeMap::new();
+        let mut gone = Vec::with_capacity(rows.len());
         for r in &rows {
             let t: Micros = r.try_get(0)?;
             *days
                 .entry((instance_id.to_string(), day_of(t)))
                 .or_insert(0) += 1;
+            gone.push(super::sqls::SqlRow {
+                instance_id: instance_id.to_string(),
+                start_time: t,
+                db_id: r.try_get(1)?,
+                risk_level: r.try_get(2)?,
+                query_type: r.try_get(3)?,
+                sql_response: r.try_get(4)?,
+                rule_name: r.try_get(5)?,
+                client_name: r.try_get(6)?,
+                ..Default::default()
+            });
         }
         move_sql_days(&mut tx, &days, -1).await?;
+        let minutes = super::sql_minutes::tally(&gone);
+        super::sql_minutes::move_sql_minutes(&mut tx, &minutes, -1).await?;
         tx.commit().await?;
         Ok(rows.len() as i64)
     }
@@ -261,6 +276,8 @@ impl Store {
                 .bind(day)
                 .execute(&mut *tx)
                 .await?;
+            let per_day = DAY / super::sql_minutes::MINUTE;
+            super::sql_minutes::forget_minutes(&mut tx, day * per_day, (day + 1) * per_day).await?;
             tx.commit().await?;
             dropped.push(day);
         }

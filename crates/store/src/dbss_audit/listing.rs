@@ -1,0 +1,379 @@
+//! ListAuditSqls over millions of statements (docs/dbss-audit.md → Statements → How the list
+//! stays fast): a page of statements matching a filter and how many match in all.
+//!
+//! - `total` without counting the window's rows: when every filter is one of the few-valued
+//!   columns of `dbss_sql_minutes` ([`super::sql_minutes`]), the whole minutes of the window
+//!   are summed there and only its two partial end minutes are counted in `dbss_sqls`; other
+//!   filters are counted over their own index. A `total` of 0 (or a page past it) reads no page.
+//! - The statement text filter (a case-insensitive substring; the text is stored lower-cased)
+//!   is checked on every row with `instr`/`strpos`. When the substring is not common, a text
+//!   index narrows the rows first: SQLite's FTS5 trigram table `dbss_sqls_fts`, PostgreSQL's
+//!   pg_trgm index `dbss_sqls_trgm`. Only the two rarest of the substring's three-character
+//!   windows are looked up — the others are in most statements, and intersecting their long
+//!   lists is what made a full-phrase lookup slow — judged on a sample of the window's newest
+//!   statements. The answer never depends on the choice: the whole substring is checked on
+//!   every row either way.
+
+use super::sql_minutes::{minute_of, MINUTE};
+use super::sqls::{row_from, SqlFilter, SqlRow, COLS};
+use crate::{Backend, Result, Store};
+use sqlx::{Any, Row, Transaction};
+
+/// The filters summed in `dbss_sql_minutes` (every other filter is counted in `dbss_sqls`).
+const MINUTE_COLUMNS: [&str; 6] = [
+    "db_id",
+    "risk_level",
+    "query_type",
+    "sql_response",
+    "rule_name",
+    "client_name",
+];
+/// Statements of the window sampled to judge how common a substring and its windows are.
+const SAMPLE_ROWS: i64 = 512;
+/// Characters of each sampled statement looked at.
+const SAMPLE_CHARS: i64 = 1024;
+/// Three-character windows of a substring judged at most (spread over it).
+const MAX_WINDOWS: usize = 24;
+
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// A statement's conditions and the values bound to them (`$1`, `$2`, … in order).
+#[derive(Default)]
+struct Sql {
+    conds: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    fn bind(&mut self, a: Arg) -> String {
+        self.args.push(a);
+        format!("${}", self.args.len())
+    }
+
+    fn text(&mut self, v: &str) -> String {
+        self.bind(Arg::Text(v.to_string()))
+    }
+
+    fn int(&mut self, v: i64) -> String {
+        self.bind(Arg::Int(v))
+    }
+
+    /// `col = $n` or `col IN ($n, …)` for each attribute filter.
+    fn attributes(&mut self, prefix: &str, attrs: &[(&'static str, Vec<String>)]) {
+        for (col, values) in attrs {
+            let marks: Vec<String> = values.iter().map(|v| self.text(v)).collect();
+            self.conds.push(if marks.len() == 1 {
+                format!("{prefix}{col} = {}", marks[0])
+            } else {
+                format!("{prefix}{col} IN ({})", marks.join(", "))
+            });
+        }
+    }
+
+    fn query<'a>(
+        &'a self,
+        sql: &'a str,
+    ) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
+        // Unnamed statements: PostgreSQL plans each with its values (a cached generic plan
+        // cannot tell a rare value or substring from a common one).
+        let mut q = sqlx::query(sql).persistent(false);
+        for a in &self.args {
+            q = match a {
+                Arg::Text(t) => q.bind(t.as_str()),
+                Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
+/// The filters of `f` other than time and text, as `(column, values)`.
+fn attributes(f: &SqlFilter) -> Vec<(&'static str, Vec<String>)> {
+    let mut out = Vec::new();
+    for (col, v) in [
+        ("client_ip", &f.client_ip),
+        ("client_name", &f.client_name),
+        ("db_user", &f.db_user),
+        ("query_type", &f.query_type),
+        ("rule_name", &f.rule_name),
+        ("sql_response", &f.sql_response),
+    ] {
+        if let Some(v) = v {
+            out.push((col, vec![v.clone()]));
+        }
+    }
+    if !f.risk_levels.is_empty() {
+        out.push(("risk_level", f.risk_levels.clone()));
+    }
+    if let Some(ids) = &f.db_ids {
+        out.push(("db_id", ids.clone()));
+    }
+    out
+}
+
+/// Whether pg_trgm finds a trigram in `%w%` for a three-character window: three letters or
+/// digits, or two at either end beside a separator (a word's start or end).
+fn trigram_usable(w: &[char]) -> bool {
+    let a = |c: char| c.is_ascii_alphanumeric();
+    matches!(
+        (a(w[0]), a(w[1]), a(w[2])),
+        (true, true, true) | (false, true, true) | (true, true, false)
+    )
+}
+
+/// `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`).
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The text index lookups that narrow a listing (none: read the rows the other filters give).
+struct TextLookup<'a> {
+    needle: &'a str,
+    windows: Vec<String>,
+}
+
+impl Store {
+    /// A page of statements matching `f` and how many match in all.
+    pub async fn list_audit_sqls(&self, f: &SqlFilter) -> Result<(Vec<SqlRow>, i64)> {
+        if matches!(&f.db_ids, Some(ids) if ids.is_empty()) || f.from > f.to {
+            return Ok((Vec::new(), 0));
+        }
+        let attrs = attributes(f);
+        let text = match f.sql_contains.as_deref().filter(|s| !s.is_empty()) {
+            Some(needle) => Some(TextLookup {
+                needle,
+                windows: self.rare_windows(f, needle).await?,
+            }),
+            None => None,
+        };
+        // The total and the page in one read transaction (`Store::begin_read`): statements
+        // arrive while a list is read, and two reads apart gave `total` 30 with 20 statements
+        // on a page of 100.
+        let mut tx = self.begin_read().await?;
+        let total = if text.is_none() && attrs.iter().all(|(c, _)| MINUTE_COLUMNS.contains(c)) {
+            self.count_by_minutes(&mut tx, f, &attrs).await?
+        } else {
+            let (from, sql) = self.rows_of(f, &attrs, text.as_ref(), f.from, f.to);
+            let stmt = format!("SELECT COUNT(*) {from} WHERE {}", sql.conds.join(" AND "));
+            sql.query(&stmt).fetch_one(&mut *tx).await?.try_get(0)?
+        };
+        if total == 0 || f.offset >= total {
+            tx.commit().await?;
+            return Ok((Vec::new(), total));
+        }
+        let (from, mut sql) = self.rows_of(f, &attrs, text.as_ref(), f.from, f.to);
+        let order = if f.ascending { "ASC" } else { "DESC" };
+        let cols: Vec<String> = COLS.split(", ").map(|c| format!("s.{c}")).collect();
+        let conds = sql.conds.join(" AND ");
+        let (limit, offset) = (sql.int(f.limit), sql.int(f.offset));
+        let stmt = format!(
+            "SELECT {} {from} WHERE {conds} ORDER BY s.start_time {order}, s.seq {order}, s.id {order} \
+             LIMIT {limit} OFFSET {offset}",
+            cols.join(", ")
+        );
+        let rows = sql.query(&stmt).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok((rows.iter().map(row_from).collect::<Result<_>>()?, total))
+    }
+
+    /// The `FROM` clause and conditions of the statements of `f` in `[from, to]`.
+    fn rows_of(
+        &self,
+        f: &SqlFilter,
+        attrs: &[(&'static str, Vec<String>)],
+        text: Option<&TextLookup<'_>>,
+        from: i64,
+        to: i64,
+    ) -> (&'static str, Sql) {
+        let mut sql = Sql::default();
+        let pg = self.backend() == Backend::Postgres;
+        let mut source = "FROM dbss_sqls s";
+        if let Some(t) = text.filter(|t| !t.windows.is_empty()) {
+            if pg {
+                for w in &t.windows {
+                    let m = sql.text(&format!("%{}%", like_escape(w)));
+                    sql.conds.push(format!("s.sql_lower LIKE {m} ESCAPE '\\'"));
+                }
+            } else {
+                source =
+                    "FROM dbss_sqls_fts CROSS JOIN dbss_sqls s ON s.rowid = dbss_sqls_fts.rowid";
+                let phrase: Vec<String> = t
+                    .windows
+                    .iter()
+                    .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+                    .collect();
+                let m = sql.text(&phrase.join(" AND "));
+                sql.conds.push(format!("dbss_sqls_fts MATCH {m}"));
+            }
+        }
+        let i = sql.text(&f.instance_id);
+        sql.conds.push(format!("s.instance_id = {i}"));
+        let (lo, hi) = (sql.int(from), sql.int(to));
+        sql.conds.push(format!("s.start_time >= {lo}"));
+        sql.conds.push(format!("s.start_time <= {hi}"));
+        sql.attributes("s.", attrs);
+        if let Some(t) = text {
+            let n = sql.text(t.needle);
+            sql.conds.push(if pg {
+                format!("strpos(s.sql_lower, {n}) > 0")
+            } else {
+                format!("instr(s.sql_lower, {n}) > 0")
+            });
+        }
+        (source, sql)
+    }
+
+    /// How many statements match `f` (no text filter, only `dbss_sql_minutes`' columns): the
+    /// window's whole minutes summed there, its partial minutes at both ends counted.
+    async fn count_by_minutes(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        f: &SqlFilter,
+        attrs: &[(&'static str, Vec<String>)],
+    ) -> Result<i64> {
+        // Whole minutes: [first, end) (the minutes from `first` start at or after `from`; those
+        // before `end` finish by `to`).
+        let first = minute_of(f.from.saturating_add(MINUTE - 1));
+        let end = minute_of(f.to.saturating_add(1));
+        if first >= end {
+            let (from, sql) = self.rows_of(f, attrs, None, f.from, f.to);
+            let stmt = format!("SELECT COUNT(*) {from} WHERE {}", sql.conds.join(" AND "));
+            return Ok(sql.query(&stmt).fetch_one(&mut **tx).await?.try_get(0)?);
+        }
+        let mut sql = Sql::default();
+        let i = sql.text(&f.instance_id);
+        let (a, b) = (sql.int(first), sql.int(end));
+        sql.conds.extend([
+            format!("instance_id = {i}"),
+            format!("minute >= {a}"),
+            format!("minute < {b}"),
+        ]);
+        sql.attributes("", attrs);
+        let minutes = format!(
+            "SELECT COALESCE(SUM(stored), 0) FROM dbss_sql_minutes WHERE {}",
+            sql.conds.join(" AND ")
+        );
+        let mut parts = vec![minutes];
+        for (lo, hi) in [
+            (f.from, first.saturating_mul(MINUTE) - 1),
+            (end.saturating_mul(MINUTE), f.to),
+        ] {
+            if lo > hi {
+                continue;
+            }
+            sql.conds.clear();
+            let i = sql.text(&f.instance_id);
+            let (l, h) = (sql.int(lo), sql.int(hi));
+            sql.conds.extend([
+                format!("instance_id = {i}"),
+                format!("start_time >= {l}"),
+                format!("start_time <= {h}"),
+            ]);
+            sql.attributes("", attrs);
+            parts.push(format!(
+                "SELECT COUNT(*) FROM dbss_sqls WHERE {}",
+                sql.conds.join(" AND ")
+            ));
+        }
+        let stmt = format!(
+            "SELECT CAST({} AS BIGINT)",
+            parts
+                .iter()
+                .map(|p| format!("({p})"))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        );
+        Ok(sql.query(&stmt).fetch_one(&mut **tx).await?.try_get(0)?)
+    }
+
+    /// The (at most two) rarest three-character windows of `needle` to look up in the text
+    /// index, judged on the newest statements of the window; none when the substring is
+    /// shorter than three characters, common in the sample (the page is then found by reading
+    /// rows in time order), or when no window is rare.
+    async fn rare_windows(&self, f: &SqlFilter, needle: &str) -> Result<Vec<String>> {
+        let chars: Vec<char> = needle.chars().collect();
+        if chars.len() < 3 {
+            return Ok(Vec::new());
+        }
+        let pg = self.backend() == Backend::Postgres;
+        let mut windows: Vec<String> = Vec::new();
+        for w in chars.windows(3) {
+            let s: String = w.iter().collect();
+            if (!pg || trigram_usable(w)) && !windows.contains(&s) {
+                windows.push(s);
+            }
+        }
+        if windows.len() > MAX_WINDOWS {
+            let n = windows.len();
+            windows = (0..MAX_WINDOWS)
+                .map(|k| windows[k * (n - 1) / (MAX_WINDOWS - 1)].clone())
+                .collect();
+            windows.dedup();
+        }
+        if windows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT substr(sql_lower, 1, {SAMPLE_CHARS}) FROM dbss_sqls WHERE instance_id = $1 \
+             AND start_time >= $2 AND start_time <= $3 ORDER BY start_time DESC LIMIT {SAMPLE_ROWS}"
+        ))
+        .persistent(false)
+        .bind(&f.instance_id)
+        .bind(f.from)
+        .bind(f.to)
+        .fetch_all(self.pool())
+        .await?;
+        let sample: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<std::result::Result<_, _>>()?;
+        let n = sample.len();
+        // An empty window costs nothing to read; a common substring is found on the first rows.
+        if n == 0 || sample.iter().filter(|t| t.contains(needle)).count() * 8 > n {
+            return Ok(Vec::new());
+        }
+        let mut scored: Vec<(usize, usize, String)> = windows
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| {
+                (
+                    sample.iter().filter(|t| t.contains(w.as_str())).count(),
+                    i,
+                    w,
+                )
+            })
+            .collect();
+        scored.sort();
+        if scored[0].0 * 4 > n {
+            return Ok(Vec::new());
+        }
+        Ok(scored.into_iter().take(2).map(|(_, _, w)| w).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pg_trgm_windows_need_two_letters_or_digits_together() {
+        let ok = |s: &str| trigram_usable(&s.chars().collect::<Vec<_>>());
+        assert!(ok("t7a") && ok(" t7") && ok("t7 ") && ok("=12"));
+        assert!(!ok("7 w") && !ok(" = ") && !ok("a b") && !ok("é  "));
+    }
+
+    #[test]
+    fn like_patterns_take_wildcards_literally() {
+        assert_eq!(like_escape(r"50%_\x"), r"50\%\_\\x");
+    }
+}
