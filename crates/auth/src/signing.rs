@@ -10,7 +10,7 @@
 //! hand-made clients, and it guarantees that two queries the server reads differently never
 //! share a signature.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use percent_encoding::{percent_decode, AsciiSet, NON_ALPHANUMERIC};
@@ -180,9 +180,24 @@ pub fn parse_sdk_date(value: &str) -> Result<DateTime<Utc>, SigningError> {
     if !shape_ok {
         return Err(SigningError::BadDate);
     }
-    NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%SZ")
-        .map(|t| t.and_utc())
-        .map_err(|_| SigningError::BadDate)
+    // The digits read directly (this runs on every signed request; chrono's format parser
+    // costs several times more), with what `%Y%m%dT%H%M%SZ` accepts: a second of 60 is a
+    // leap second.
+    let num = |range: std::ops::Range<usize>| {
+        b[range]
+            .iter()
+            .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'))
+    };
+    let date = NaiveDate::from_ymd_opt(num(0..4) as i32, num(4..6), num(6..8));
+    let (hour, minute, second) = (num(9..11), num(11..13), num(13..15));
+    let time = match second {
+        60 => NaiveTime::from_hms_nano_opt(hour, minute, 59, 1_000_000_000),
+        _ => NaiveTime::from_hms_opt(hour, minute, second),
+    };
+    match (date, time) {
+        (Some(date), Some(time)) => Ok(NaiveDateTime::new(date, time).and_utc()),
+        _ => Err(SigningError::BadDate),
+    }
 }
 
 /// Build the canonical request (six parts joined with `\n`, see the module docs and the spec).
