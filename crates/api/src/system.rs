@@ -5,7 +5,7 @@
 //! `/openapi.json` (generated from the operations tables and each family's `docs()`, so it lists
 //! exactly the routes the router serves, with their parameters, bodies, answers and security).
 
-use crate::common::error::{json_response, CommonError};
+use crate::common::error::{json_response, serialized, CommonError};
 use crate::common::error_body::{
     FlatErrorBody, GatewayErrorBody, KeystoneErrorBody, NestedErrorBody, ZStackErrorBody,
 };
@@ -107,7 +107,7 @@ fn status(code: StatusCode, status: &str) -> Response {
     let body = SystemStatus {
         status: status.into(),
     };
-    json_response(code, &serde_json::to_value(body).unwrap_or_default())
+    serialized(code, &body).unwrap_or_else(|_| json_response(code, &Default::default()))
 }
 
 async fn healthz() -> Response {

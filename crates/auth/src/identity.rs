@@ -5,7 +5,7 @@
 
 use crate::lockout::Lockout;
 use crate::policy::{self, Decision, Policy};
-use crate::signing::{self, Authorization, RequestParts, SigningError};
+use crate::signing::{self, Authorization, RequestParts, SigningError, SigningKey};
 use crate::token;
 use plugboard_core::config::IamConfig;
 use plugboard_core::password;
@@ -151,8 +151,9 @@ pub enum LoginError {
 
 #[derive(Clone)]
 enum Cached {
-    Token(Arc<Subject>, TokenRecord),
-    AccessKey(Arc<Subject>, Arc<Vec<u8>>),
+    Token(Arc<Subject>, Arc<TokenRecord>),
+    /// The opened secret, as the HMAC's keyed state.
+    AccessKey(Arc<Subject>, Arc<SigningKey>),
 }
 
 struct CacheEntry {
@@ -176,7 +177,10 @@ pub struct Identity {
     ak_lockout: Lockout,
     user_lockout: Lockout,
     generation: AtomicU64,
+    /// Tokens by their hash.
     cache: Mutex<HashMap<String, CacheEntry>>,
+    /// Access keys by their id.
+    key_cache: Mutex<HashMap<String, CacheEntry>>,
 }
 
 /// What a login proves the password with.
@@ -208,6 +212,7 @@ impl Identity {
             cfg,
             generation: AtomicU64::new(0),
             cache: Mutex::new(HashMap::new()),
+            key_cache: Mutex::new(HashMap::new()),
         }
     }
 
@@ -229,15 +234,26 @@ impl Identity {
     /// Forget everything cached: call after any change to users, groups, grants, tokens or keys.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.clear();
+        for cache in [&self.cache, &self.key_cache] {
+            if let Ok(mut cache) = cache.lock() {
+                cache.clear();
+            }
         }
     }
 
-    fn cache_get(&self, key: &str) -> Option<Cached> {
+    /// The map an entry of this kind is kept in.
+    fn map(&self, access_key: bool) -> &Mutex<HashMap<String, CacheEntry>> {
+        if access_key {
+            &self.key_cache
+        } else {
+            &self.cache
+        }
+    }
+
+    fn cached(&self, access_key: bool, key: &str) -> Option<Cached> {
         let ttl = Duration::from_secs(self.cfg.auth_cache_seconds);
         let generation = self.generation.load(Ordering::SeqCst);
-        let cache = self.cache.lock().ok()?;
+        let cache = self.map(access_key).lock().ok()?;
         let entry = cache.get(key)?;
         (entry.generation == generation && entry.at.elapsed() < ttl).then(|| entry.value.clone())
     }
@@ -246,7 +262,8 @@ impl Identity {
         if self.cfg.auth_cache_seconds == 0 {
             return;
         }
-        if let Ok(mut cache) = self.cache.lock() {
+        let access_key = matches!(value, Cached::AccessKey(..));
+        if let Ok(mut cache) = self.map(access_key).lock() {
             if cache.len() >= CACHE_CAP {
                 cache.clear();
             }
@@ -403,11 +420,20 @@ impl Identity {
         &self,
         token: &str,
     ) -> Result<(TokenRecord, Arc<Subject>), AuthError> {
+        let (record, subject) = self.valid_token(token).await?;
+        Ok((TokenRecord::clone(&record), subject))
+    }
+
+    /// [`Self::validate_token`], the record shared with the cache.
+    async fn valid_token(
+        &self,
+        token: &str,
+    ) -> Result<(Arc<TokenRecord>, Arc<Subject>), AuthError> {
         if !token::plausible(token) {
             return Err(AuthError::BadToken);
         }
         let hash = token::token_hash(token);
-        let (subject, record) = match self.cache_get(&hash) {
+        let (subject, record) = match self.cached(false, &hash) {
             Some(Cached::Token(s, r)) => (s, r),
             _ => {
                 let generation = self.generation.load(Ordering::SeqCst);
@@ -425,6 +451,7 @@ impl Identity {
                     return Err(AuthError::TokenExpired);
                 }
                 let subject = Arc::new(self.subject(&user).await?);
+                let record = Arc::new(record);
                 self.cache_put(
                     hash,
                     Cached::Token(subject.clone(), record.clone()),
@@ -441,11 +468,11 @@ impl Identity {
 
     /// Authenticate a token.
     pub async fn authenticate_token(&self, token: &str) -> Result<Principal, AuthError> {
-        let (record, subject) = self.validate_token(token).await?;
+        let (record, subject) = self.valid_token(token).await?;
         Ok(Principal {
             subject,
             method: Method::Token,
-            token_project: record.project_id,
+            token_project: record.project_id.clone(),
             token_expires_at: Some(record.expires_at),
         })
     }
@@ -459,8 +486,7 @@ impl Identity {
         if !plugboard_core::ids::is_access_key(&auth.access) {
             return Err(AuthError::UnknownAccessKey);
         }
-        let cache_key = format!("ak:{}", auth.access);
-        let (subject, secret) = match self.cache_get(&cache_key) {
+        let (subject, secret) = match self.cached(true, &auth.access) {
             Some(Cached::AccessKey(s, secret)) => (s, secret),
             _ => {
                 let generation = self.generation.load(Ordering::SeqCst);
@@ -473,14 +499,15 @@ impl Identity {
                 if !user.enabled {
                     return Err(AuthError::UnknownAccessKey);
                 }
-                let secret = Arc::new(
-                    self.key
+                let secret = Arc::new(SigningKey::new(
+                    &self
+                        .key
                         .open(&credential.secret_sealed)
                         .map_err(|_| AuthError::UnknownAccessKey)?,
-                );
+                ));
                 let subject = Arc::new(self.subject(&user).await?);
                 self.cache_put(
-                    cache_key,
+                    auth.access.clone(),
                     Cached::AccessKey(subject.clone(), secret.clone()),
                     generation,
                 );
@@ -492,7 +519,7 @@ impl Identity {
             return Err(AuthError::UnknownAccessKey);
         }
         let skew = chrono::Duration::seconds(self.cfg.signature_max_skew_seconds as i64);
-        match signing::verify(req, auth, &secret, chrono::Utc::now(), skew) {
+        match signing::verify_with(req, auth, &secret, chrono::Utc::now(), skew) {
             Ok(()) => {
                 self.ak_lockout.record_success(&auth.access).await?;
                 Ok(Principal {

@@ -193,10 +193,8 @@ async fn huawei_gateway(
     body: Body,
 ) -> Result<(Principal, Body), Response> {
     let identity = &state.identity;
-    let authorization = header(parts, "authorization").map(str::to_string);
-    let token = header(parts, "x-auth-token").map(str::to_string);
-    if let Some(value) = authorization {
-        let auth = signing::parse_authorization(&value)
+    if let Some(value) = header(parts, "authorization") {
+        let auth = signing::parse_authorization(value)
             .map_err(|_| GatewayError::BadSignature(None).into_response())?;
         let bytes = axum::body::to_bytes(body, state.config.http.max_body_bytes)
             .await
@@ -204,8 +202,7 @@ async fn huawei_gateway(
         let uri = parts
             .extensions
             .get::<OriginalUri>()
-            .map(|u| u.0.clone())
-            .unwrap_or_else(|| parts.uri.clone());
+            .map_or(&parts.uri, |u| &u.0);
         let request = RequestParts {
             method: parts.method.as_str(),
             path: uri.path(),
@@ -218,7 +215,7 @@ async fn huawei_gateway(
             .await
             .map_err(auth_failure)?;
         Ok((principal, Body::from(bytes)))
-    } else if let Some(token) = token {
+    } else if let Some(token) = header(parts, "x-auth-token") {
         let principal = identity
             .authenticate_token(token.trim())
             .await

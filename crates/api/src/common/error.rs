@@ -27,7 +27,23 @@ pub const JSON_UTF8: &str = "application/json;charset=UTF-8";
 
 /// A JSON response with the exact content type the vendors send.
 pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+    // A `Value` always serializes.
+    json_bytes(status, serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// `body` serialized once, straight into the reply's bytes (its objects' keys in the order of
+/// the types' fields, not through a `serde_json::Value`); `Err` when it cannot be serialized.
+pub fn serialized<T: serde::Serialize + ?Sized>(
+    status: StatusCode,
+    body: &T,
+) -> Result<Response, serde_json::Error> {
+    serde_json::to_vec(body).map(|bytes| json_bytes(status, bytes))
+}
+
+/// JSON text already serialized, with the vendors' content type.
+fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
+    let mut response = Response::new(axum::body::Body::from(bytes));
+    *response.status_mut() = status;
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
@@ -42,7 +58,8 @@ pub mod envelope {
     };
 
     fn body<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
-        json_response(status, &serde_json::to_value(body).unwrap_or_default())
+        // Strings and a number only: serializing them cannot fail.
+        serialized(status, body).unwrap_or_else(|_| json_response(status, &Default::default()))
     }
 
     fn flat_body(code: &str, msg: &str) -> FlatErrorBody {
@@ -305,8 +322,8 @@ pub fn reply<T: serde::Serialize, E: From<CommonError>>(
     status: StatusCode,
     body: &T,
 ) -> Result<Response, E> {
-    match serde_json::to_value(body) {
-        Ok(value) => Ok(json_response(status, &value)),
+    match serialized(status, body) {
+        Ok(response) => Ok(response),
         Err(e) => Err(CommonError::Internal(format!("cannot serialize the reply: {e}")).into()),
     }
 }

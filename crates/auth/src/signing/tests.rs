@@ -74,6 +74,30 @@ fn parses_dates_strictly() {
 }
 
 #[test]
+fn reads_dates_as_chronos_format_parser_does() {
+    // The digits are read by hand; chrono's `%Y%m%dT%H%M%SZ` is the reference.
+    for value in [
+        "20261122T052558Z",
+        "20000229T000000Z",
+        "20010229T000000Z",
+        "20261231T235959Z",
+        "20261231T235960Z",
+        "20261122T056000Z",
+        "20261122T240000Z",
+        "20260001T000000Z",
+        "20261100T000000Z",
+        "20261131T000000Z",
+        "00000101T000000Z",
+        "99991231T235959Z",
+    ] {
+        let reference = chrono::NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%SZ")
+            .map(|t| t.and_utc())
+            .ok();
+        assert_eq!(parse_sdk_date(value).ok(), reference, "{value}");
+    }
+}
+
+#[test]
 fn canonical_uri_rules() {
     assert_eq!(canonical_uri(""), "/");
     assert_eq!(canonical_uri("/"), "/");
