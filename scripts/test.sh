@@ -51,6 +51,7 @@ QUICK_SKIP=(
     "plugboard-drivers::it probe::postgres_answers_sslrequest"
     "plugboard-drivers::it probe::postgres_port_probed_as_mysql_times_out"
     "plugboard-drivers::it probe::tcp_only_on_open_ports"
+    "plugboard-jobs::it batch::concurrent_batch_claims_never_hand_one_job_to_two_processes"
     "plugboard-jobs::it burst::a_burst_of_ten_thousand_submits_costs_few_claims_and_runs_each_job_once"
     "plugboard-jobs::it leases::two_engines_on_postgres_run_every_job_exactly_once"
     "plugboard::it cli_workflows::audit_a_real_mariadb_from_the_command_line"

@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 /// Transactions writing the ends of jobs at once (see `finisher`).
-const FINISHING_AT_ONCE: usize = 4;
+const FINISHING_AT_ONCE: usize = 2;
 
 /// A job's end on its way to the store, and who waits for the answer.
 pub(crate) struct Finish {

@@ -4,6 +4,7 @@
 
 use crate::completer::finish;
 use crate::handler::{Input, Runner};
+use crate::producer::Held;
 use crate::{notifier, JobClass, JobOutcome, Shared, StepError};
 use plugboard_core::time::now_micros;
 use plugboard_store::jobs::{BoxedEffect, Job, JobEffect, JobEnd, JobState, JobStep, StepUpdate};
@@ -129,6 +130,7 @@ pub(crate) async fn run_job(
     shared: Arc<Shared>,
     job: Job,
     slots: Arc<Semaphore>,
+    held: Held,
     cancel: CancellationToken,
 ) {
     let id = job.id.clone();
@@ -137,7 +139,7 @@ pub(crate) async fn run_job(
         outcome = async {
             let permit = slots.acquire_owned().await.ok()?;
             let started = Instant::now();
-            drive(&shared, job, permit).await.map(|o| (o, started))
+            drive(&shared, job, (permit, held)).await.map(|o| (o, started))
         } => outcome,
         _ = cancel.cancelled() => None,
     };
@@ -159,10 +161,13 @@ pub(crate) async fn run_job(
     }
 }
 
+/// A job's slot, and its place among the jobs its lane holds.
+type Slot = (OwnedSemaphorePermit, Held);
+
 /// The steps of one job; `None` when the job did not end here (retry scheduled, lease lost).
 /// The job's slot (`permit`) is given back once its steps are over: the job's end is written
 /// by the finisher while the next job already runs.
-async fn drive(shared: &Shared, job: Job, permit: OwnedSemaphorePermit) -> Option<JobOutcome> {
+async fn drive(shared: &Shared, job: Job, permit: Slot) -> Option<JobOutcome> {
     let store = &shared.store;
     let owner = &shared.owner;
     let Some(registered) = shared.handlers.get(job.kind.as_str()).cloned() else {

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -79,17 +79,23 @@ struct Lane {
     kinds: Vec<&'static str>,
     slots: Arc<Semaphore>,
     max: usize,
-    /// Jobs held: running or claimed ahead (a run's guard counts it down when it ends).
+    /// Jobs held: running or claimed ahead (a run's guard counts it down when its steps end,
+    /// with its slot).
     held: Arc<AtomicUsize>,
+    /// Jobs held or whose end is not yet committed (counted down when the run ends): bounds
+    /// the ends waiting for the completer.
+    inflight: Arc<AtomicUsize>,
     last_claim: Option<Instant>,
 }
 
-/// Counts a held job down when its run ends, however it ends.
-struct Held(Arc<AtomicUsize>);
+/// Counts a held job down when dropped (its steps ended, or its run ended however it ended),
+/// and wakes the claim loop, which may be waiting for room.
+pub(crate) struct Held(Arc<AtomicUsize>, Arc<Notify>);
 
 impl Drop for Held {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
+        self.1.notify_one();
     }
 }
 
@@ -102,15 +108,20 @@ impl Lane {
             slots: Arc::new(Semaphore::new(max)),
             max,
             held: Arc::new(AtomicUsize::new(0)),
+            inflight: Arc::new(AtomicUsize::new(0)),
             last_claim: None,
         }
     }
 
     /// Room to claim: `2 × max` held at most, those running (the slots) and as many
     /// claimed ahead, waiting for a slot under a lease the heartbeat renews, so a busy engine
-    /// starts its next job without a trip to the store.
+    /// starts its next job without a trip to the store; and `4 × max` with the jobs whose steps
+    /// are over and whose ends wait for their group commit, so the next jobs run meanwhile but
+    /// ends cannot pile up without bound.
     fn room(&self) -> usize {
-        (2 * self.max).saturating_sub(self.held.load(Ordering::Relaxed))
+        let held = (2 * self.max).saturating_sub(self.held.load(Ordering::Relaxed));
+        let inflight = (4 * self.max).saturating_sub(self.inflight.load(Ordering::Relaxed));
+        held.min(inflight)
     }
 
     /// While jobs run, a claim waits for some room (or for CLAIM_GATHER): one claim, one
@@ -194,49 +205,70 @@ impl Engine {
         // What the last wake-up asked to claim: `None`, every lane (a start, a submit here,
         // the poll, a slot freed); else the kinds other processes announced.
         let mut wanted: Option<Announcement> = None;
+        // Which lanes the next pass claims in: every lane after a wake-up or the poll; after a
+        // run ended (or a gathering pause) only the lanes that were waiting for room, and after
+        // a full claim only the lanes that filled their room: a slot freed in one class makes
+        // no job of another class due, so it costs no claim there.
+        let mut eligible = vec![true; lanes.len()];
+        // a held job let go (its steps ended, its run ended)
+        let freed = Arc::new(Notify::new());
+        // when every lane last claimed (the poll, the safety net, for every lane)
+        let mut polled = Instant::now();
         while !stop.is_cancelled() {
             while tasks.try_join_next().is_some() {}
-            let mut more = false;
+            if eligible.iter().all(|e| *e) {
+                polled = Instant::now();
+            }
+            let mut full = vec![false; lanes.len()];
             let mut gathering = false;
             // A lane that is full (or gathering room) claims again when one of its runs ends;
             // otherwise it took every due job it could see, and a run ending makes no other
             // job due, so only a wake-up (a submit, a notification, a retry due) or the poll
             // is worth a claim: no claim per finished job at a steady rate.
-            let mut waiting_for_room = false;
-            for lane in &mut lanes {
-                let room = lane.room();
+            let mut waiting = vec![false; lanes.len()];
+            for (i, lane) in lanes.iter_mut().enumerate() {
                 if lane.gathering() {
                     gathering = true;
-                    waiting_for_room = true;
+                    waiting[i] = true;
                     continue;
                 }
+                let room = lane.room();
                 if room == 0 {
-                    waiting_for_room = true;
+                    waiting[i] = true;
                     continue;
                 }
-                if wanted.as_ref().is_some_and(|w| !lane.wants(w)) {
+                if !eligible[i] || wanted.as_ref().is_some_and(|w| !lane.wants(w)) {
                     continue;
                 }
                 lane.last_claim = Some(Instant::now());
-                let claimed = claim(&shared, lane, room, &stop, &mut tasks).await;
-                more |= claimed > 0 && claimed == room;
+                let claimed = claim(&shared, lane, room, &freed, &stop, &mut tasks).await;
+                full[i] = claimed > 0 && claimed == room;
             }
             let running: usize = lanes.iter().map(Lane::running).sum();
             metrics::gauge!("plugboard_jobs_running").set(running as f64);
-            if more {
-                continue; // there may be more due
+            if full.iter().any(|f| *f) {
+                eligible = full; // there may be more due
+                wanted = None;
+                continue;
             }
+            let waiting_for_room = waiting.iter().any(|w| *w);
+            let poll_due = polled + shared.config.poll_interval;
             let wait = if gathering {
                 CLAIM_GATHER.min(shared.config.poll_interval)
             } else {
-                shared.config.poll_interval
+                poll_due.saturating_duration_since(Instant::now())
             };
-            let (woken, announced) = tokio::select! {
-                _ = stop.cancelled() => (false, false),
-                _ = self.waker.notified() => (true, false),
-                _ = self.announced.notify.notified() => (true, true),
-                _ = tokio::time::sleep(wait) => (false, false),
-                Some(_) = tasks.join_next(), if waiting_for_room && !tasks.is_empty() => (false, false),
+            let (woken, announced, all) = tokio::select! {
+                _ = stop.cancelled() => (false, false, true),
+                _ = self.waker.notified() => (true, false, true),
+                _ = self.announced.notify.notified() => (true, true, true),
+                _ = tokio::time::sleep(wait) => (false, false, !gathering),
+                _ = freed.notified(), if waiting_for_room => (false, false, false),
+            };
+            eligible = if all || Instant::now() >= poll_due {
+                vec![true; lanes.len()]
+            } else {
+                waiting
             };
             if woken {
                 pace.before_claim(shared.stats.notifications(), &stop).await;
@@ -262,6 +294,7 @@ async fn claim(
     shared: &Arc<Shared>,
     lane: &Lane,
     room: usize,
+    freed: &Arc<Notify>,
     stop: &CancellationToken,
     tasks: &mut JoinSet<()>,
 ) -> usize {
@@ -313,10 +346,12 @@ async fn claim(
             cancel
         };
         lane.held.fetch_add(1, Ordering::Relaxed);
-        let held = Held(lane.held.clone());
-        let run = run_job(shared.clone(), job, lane.slots.clone(), cancel);
+        lane.inflight.fetch_add(1, Ordering::Relaxed);
+        let held = Held(lane.held.clone(), freed.clone());
+        let inflight = Held(lane.inflight.clone(), freed.clone());
+        let run = run_job(shared.clone(), job, lane.slots.clone(), held, cancel);
         tasks.spawn(async move {
-            let _held = held;
+            let _inflight = inflight;
             run.await;
         });
     }

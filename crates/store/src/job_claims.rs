@@ -56,10 +56,6 @@ impl Store {
     /// Claim the due jobs `c` describes that hold no live lease: the oldest of every (account,
     /// kind) first, then the oldest of all. A job pinned to a host (its `host`) is claimed only by a claimer on that host.
     pub async fn claim(&self, c: &Claim<'_>) -> Result<Vec<Job>> {
-        let lock = match self.backend() {
-            Backend::Postgres => " FOR UPDATE OF j SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
         let (names, negate) = match c.kinds {
             Kinds::All => (&[][..], false),
             Kinds::Only(k) => (k, false),
@@ -87,9 +83,7 @@ impl Store {
         // `g`: every (account, kind) with active jobs, found by skipping through `jobs_fair`
         // from one pair to the next (a few index probes per pair, however many jobs queue: the
         // next kind of the same account, else the next account's first kind).
-        // `c`: the candidates, each pair's oldest due job first (`pri` 0), then the oldest due
-        // jobs of all (`pri` 1, with room to spare for rows another process holds).
-        let sql = format!(
+        let pairs = format!(
             "WITH RECURSIVE g(p, k) AS (\
                SELECT p, k FROM (SELECT project_id AS p, kind AS k FROM jobs WHERE {active} ORDER BY project_id, kind LIMIT 1) AS first \
                UNION ALL \
@@ -98,18 +92,49 @@ impl Store {
                       COALESCE((SELECT MIN(kind) FROM jobs WHERE {active} AND project_id = g.p AND kind > g.k), \
                         (SELECT MIN(kind) FROM jobs WHERE {active} AND project_id = (SELECT MIN(project_id) FROM jobs WHERE {active} AND project_id > g.p))) \
                FROM g WHERE g.p IS NOT NULL\
-             ), c(id, pri) AS (\
-               SELECT (SELECT id FROM jobs WHERE project_id = g.p AND kind = g.k AND {due}{kind_clause} ORDER BY created_at LIMIT 1), 0 FROM g WHERE g.p IS NOT NULL \
-               UNION ALL \
-               SELECT id, 1 FROM (SELECT id FROM jobs WHERE {due}{kind_clause} ORDER BY next_run_at, created_at LIMIT $4 * 2) AS fifo\
-             ) \
-             UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2 WHERE id IN (\
-               SELECT j.id FROM jobs j JOIN (SELECT id, MIN(pri) AS pri FROM c WHERE id IS NOT NULL GROUP BY id) r ON r.id = j.id \
-               WHERE {due_j} ORDER BY r.pri, j.next_run_at, j.created_at LIMIT $4{lock}\
-             ) RETURNING {COLS}",
-            due = due(""),
-            due_j = due("j."),
+             )"
         );
+        let sql = match self.backend() {
+            // `c`: the candidates with their claim order, each pair's oldest due job first
+            // (`pri` 0), then the oldest due jobs of all (`pri` 1, with room to spare for rows
+            // another process holds), gathered into one ordered array; the rows are then found
+            // and locked by primary key, in that order. No step joins the table to a set of
+            // unknown size, so the plan stays index lookups whatever the statistics say (a
+            // generic plan made while the table was small once joined them row by row: 27 ms
+            // for 26 jobs).
+            Backend::Postgres => format!(
+                "{pairs}, c(id, pri, nra, ca) AS (\
+                   SELECT x.id, 0, x.next_run_at, x.created_at FROM g CROSS JOIN LATERAL \
+                     (SELECT id, next_run_at, created_at FROM jobs WHERE project_id = g.p AND kind = g.k AND {due}{kind_clause} ORDER BY created_at LIMIT 1) AS x \
+                     WHERE g.p IS NOT NULL \
+                   UNION ALL \
+                   SELECT id, 1, next_run_at, created_at FROM (SELECT id, next_run_at, created_at FROM jobs WHERE {due}{kind_clause} ORDER BY next_run_at, created_at LIMIT $4 * 2) AS fifo\
+                 ), picked(ids) AS (\
+                   SELECT array_agg(id ORDER BY pri, nra, ca) FROM (SELECT DISTINCT ON (id) id, pri, nra, ca FROM c ORDER BY id, pri) AS d\
+                 ) \
+                 UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2 WHERE id = ANY(ARRAY(\
+                   SELECT j.id FROM jobs j WHERE j.id = ANY((SELECT ids FROM picked)::text[]) AND {due_j} \
+                   ORDER BY array_position((SELECT ids FROM picked)::text[], j.id) LIMIT $4 FOR UPDATE OF j SKIP LOCKED\
+                 )) RETURNING {COLS}",
+                due = due(""),
+                due_j = due("j."),
+            ),
+            // One process: no rows held by another claimer, and SQLite plans these joins by
+            // its indexes.
+            Backend::Sqlite => format!(
+                "{pairs}, c(id, pri) AS (\
+                   SELECT (SELECT id FROM jobs WHERE project_id = g.p AND kind = g.k AND {due}{kind_clause} ORDER BY created_at LIMIT 1), 0 FROM g WHERE g.p IS NOT NULL \
+                   UNION ALL \
+                   SELECT id, 1 FROM (SELECT id FROM jobs WHERE {due}{kind_clause} ORDER BY next_run_at, created_at LIMIT $4 * 2) AS fifo\
+                 ) \
+                 UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2 WHERE id IN (\
+                   SELECT j.id FROM jobs j JOIN (SELECT id, MIN(pri) AS pri FROM c WHERE id IS NOT NULL GROUP BY id) r ON r.id = j.id \
+                   WHERE {due_j} ORDER BY r.pri, j.next_run_at, j.created_at LIMIT $4\
+                 ) RETURNING {COLS}",
+                due = due(""),
+                due_j = due("j."),
+            ),
+        };
         let mut q = sqlx::query(&sql)
             .bind(c.owner)
             .bind(c.lease_until)

@@ -169,7 +169,12 @@ pub struct EffectTx<'a> {
     conn: &'a mut sqlx::AnyConnection,
 }
 
-impl EffectTx<'_> {
+impl<'a> EffectTx<'a> {
+    /// The effects' view of `conn`, the transaction a job ends in.
+    pub(crate) fn new(conn: &'a mut sqlx::AnyConnection) -> Self {
+        Self { conn }
+    }
+
     /// Record a kernel plug-in install ([`Store::record_plugin_install`]).
     pub async fn record_plugin_install(
         &mut self,
@@ -221,23 +226,6 @@ pub struct JobEnd {
     pub effects: Vec<BoxedEffect>,
 }
 
-const FINISH_SQL: &str = "UPDATE jobs SET status = $3, fail_reason = $4, progress = $5, steps = $6, context = $7, lease_owner = '', lease_expires_at = 0, updated_at = $8, ended_at = $8 WHERE id = $1 AND lease_owner = $2 AND status IN ('queued', 'running')";
-
-fn finish_query<'q>(
-    owner: &'q str,
-    end: &'q JobEnd,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    sqlx::query(FINISH_SQL)
-        .bind(&end.id)
-        .bind(owner)
-        .bind(end.status.as_str())
-        .bind(&end.fail_reason)
-        .bind(end.progress)
-        .bind(json_text(&end.steps))
-        .bind(json_text(&end.context))
-        .bind(end.ended_at)
-}
-
 const INSERT_SQL: &str = "INSERT INTO jobs (id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host) VALUES ($1, $2, $3, $4, $5, 'queued', 0, 0, $6, $7, '{}', '', 0, 0, '', 0, $8, $8, 0, $9)";
 /// The insertion of a new job with its pending steps.
 fn insert_job_query<'q>(
@@ -286,7 +274,7 @@ pub(crate) fn job_from(row: &AnyRow) -> Result<Job> {
     })
 }
 
-fn json_text<T: Serialize>(value: &T) -> String {
+pub(crate) fn json_text<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
@@ -423,28 +411,6 @@ impl Store {
             .collect()
     }
 
-    /// Renew the leases `owner` holds on `ids`; returns the ids still held.
-    pub async fn heartbeat_jobs(
-        &self,
-        owner: &str,
-        ids: &[String],
-        lease_until: Micros,
-    ) -> Result<Vec<String>> {
-        let mut held = Vec::with_capacity(ids.len());
-        for id in ids {
-            let done = sqlx::query("UPDATE jobs SET lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 AND status IN ('queued', 'running')")
-                .bind(id)
-                .bind(owner)
-                .bind(lease_until)
-                .execute(self.pool())
-                .await?;
-            if done.rows_affected() == 1 {
-                held.push(id.clone());
-            }
-        }
-        Ok(held)
-    }
-
     /// Save a step's outcome (fenced by the lease); `false`: the lease is lost, stop.
     pub async fn save_job_step(&self, owner: &str, id: &str, u: &StepUpdate<'_>) -> Result<bool> {
         let done = sqlx::query("UPDATE jobs SET current_step = $3, progress = $4, steps = $5, context = $6, attempts = 0, updated_at = $7 WHERE id = $1 AND lease_owner = $2 AND status IN ('queued', 'running')")
@@ -477,45 +443,6 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected() == 1)
-    }
-
-    /// End a job (fenced by the lease); `false`: the lease is lost, nothing was written.
-    pub async fn finish_job(&self, owner: &str, end: &JobEnd) -> Result<bool> {
-        Ok(self.finish_jobs(owner, std::slice::from_ref(end)).await?[0])
-    }
-
-    /// End several jobs in one transaction (one commit for all: the job engine's group
-    /// commit), each fenced by the lease and with its effects applied only if it ends here.
-    /// Returns, per job, whether it ended.
-    /// A conflict that aborts the transaction (a deadlock, a serialization failure) runs it
-    /// again ([`crate::retry`]).
-    pub async fn finish_jobs(&self, owner: &str, ends: &[JobEnd]) -> Result<Vec<bool>> {
-        self.retry_conflicts("end jobs", || self.finish_jobs_once(owner, ends))
-            .await
-    }
-
-    async fn finish_jobs_once(&self, owner: &str, ends: &[JobEnd]) -> Result<Vec<bool>> {
-        if let [end] = ends {
-            if end.effects.is_empty() {
-                let done = finish_query(owner, end).execute(self.pool()).await?;
-                return Ok(vec![done.rows_affected() == 1]);
-            }
-        }
-        let mut tx = self.begin_write().await?;
-        let mut ended = Vec::with_capacity(ends.len());
-        for end in ends {
-            let done = finish_query(owner, end).execute(&mut *tx).await?;
-            let here = done.rows_affected() == 1;
-            if here {
-                let mut effects = EffectTx { conn: &mut tx };
-                for effect in &end.effects {
-                    effect.apply(&mut effects).await?;
-                }
-            }
-            ended.push(here);
-        }
-        tx.commit().await?;
-        Ok(ended)
     }
 
     /// Put a job back to be tried again at `next_run_at` (a transient failure), releasing the

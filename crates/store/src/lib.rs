@@ -14,6 +14,7 @@ pub mod identity;
 pub mod identity_tokens;
 pub mod identity_users;
 pub mod job_claims;
+pub mod job_ends;
 pub mod job_listing;
 pub mod job_state;
 pub mod jobs;
@@ -179,6 +180,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         46,
         "jobs notify kinds",
         include_str!("../migrations/0046_jobs_notify_kinds.sql"),
+    ),
+    (
+        50,
+        "jobs without the first claim index",
+        include_str!("../migrations/0050_jobs_drop_due_index.sql"),
     ),
     (
         60,

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod batch;
 mod burst;
 mod classes;
 mod effects;
