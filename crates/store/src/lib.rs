@@ -285,10 +285,7 @@ impl Store {
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
-                                // Pages read through a memory map (no copy into each
-                                // connection's 2 MiB cache, which a full scan evicts:
-                                // DBSS ingest spent its time reading pages back).
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA mmap_size = 1073741824;",
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
                             )
                             .await?;
                             Ok(())
