@@ -236,6 +236,8 @@ struct SourceRun {
     not_before: Option<Instant>,
     /// Acknowledgements taken since the checkpoint was last written.
     unsaved: bool,
+    /// The first offset of a batch whose journey was cut short by the stop.
+    stopped_at: Option<u64>,
     saved_at: Instant,
 }
 
@@ -251,6 +253,9 @@ impl SourceRun {
             at = at.min(c.offset);
         }
         if let Some(p) = self.pipeline.oldest_offset() {
+            at = at.min(p);
+        }
+        if let Some(p) = self.stopped_at {
             at = at.min(p);
         }
         at
@@ -291,7 +296,11 @@ impl SourceRun {
                 break;
             };
             match outcome {
-                Outcome::Stopped => return false,
+                Outcome::Stopped => {
+                    // Stopping: this batch may not be stored, so a restart reads it again.
+                    self.stopped_at = origins.iter().map(|o| o.offset).min();
+                    return false;
+                }
                 Outcome::Acknowledged(throttled) => {
                     self.shipper.note_shipped();
                     if let Some(w) = throttled {
@@ -348,11 +357,12 @@ impl SourceRun {
 
     async fn run(mut self, enabled: Arc<AtomicBool>) {
         self.follow(enabled).await;
-        self.pipeline.abort();
         if self.unsaved {
-            // What was acknowledged so far (the batches still on their way are re-read).
+            // What was acknowledged so far; the batches still on their way count as not
+            // acknowledged (a restart reads them again), so this comes before they are dropped.
             self.save();
         }
+        self.pipeline.abort();
     }
 
     async fn follow(&mut self, enabled: Arc<AtomicBool>) {
@@ -492,6 +502,7 @@ async fn source_task(
         pipeline: Pipeline::new(cfg.in_flight),
         not_before: None,
         unsaved: false,
+        stopped_at: None,
         saved_at: Instant::now(),
         ckpt_path: Checkpoint::path(&cfg.state_dir, &source.db_id),
         follower: Follower::new(&source.path, ckpt.as_ref()),
