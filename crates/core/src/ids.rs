@@ -46,6 +46,33 @@ pub fn dbss_database_id() -> String {
     id
 }
 
+/// `[A-Za-z0-9_-]` in byte order, so ids written with it sort as the numbers they encode.
+const SORTABLE: &[u8] = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+
+/// `n` DBSS statement ids (the 20-character shape of [`dbss_database_id`]) made at `at_micros`:
+/// 9 characters of the time (microseconds since the epoch, in an alphabet in byte order, so
+/// the first is alphanumeric until the year 2300) then 11 random ones (66 bits from one read of
+/// the operating system's CSPRNG for the whole set). Ids made later sort after earlier ones,
+/// so a store's index on them grows at its end instead of everywhere.
+pub fn dbss_statement_ids(at_micros: i64, n: usize) -> Vec<String> {
+    let t = at_micros.max(0) as u64;
+    let mut prefix = [0u8; 9];
+    for (i, c) in prefix.iter_mut().enumerate() {
+        *c = SORTABLE[((t >> (6 * (8 - i))) & 63) as usize];
+    }
+    let mut random = vec![0u8; n * 11];
+    OsRng.fill_bytes(&mut random);
+    random
+        .chunks(11)
+        .map(|r| {
+            let mut id = String::with_capacity(20);
+            id.extend(prefix.iter().map(|b| *b as char));
+            id.extend(r.iter().map(|b| SORTABLE[(b & 63) as usize] as char));
+            id
+        })
+        .collect()
+}
+
 /// A random password of `len` alphanumerics.
 pub fn password(len: usize) -> String {
     random_from(ALNUM, len)
@@ -107,5 +134,27 @@ mod tests {
         assert!(is_gaussdb_instance_id(&format!("{}in14", hex32())));
         assert!(!is_gaussdb_instance_id(&hex32()));
         assert_ne!(hex32(), hex32());
+    }
+
+    #[test]
+    fn statement_ids_have_the_dbss_shape_and_sort_by_time() {
+        let now = 1_780_000_000_000_000; // 2026
+        let a = dbss_statement_ids(now, 500);
+        let b = dbss_statement_ids(now + 1, 3);
+        let later = dbss_statement_ids(now + 3_600_000_000, 1);
+        for id in a.iter().chain(&b).chain(&later) {
+            assert_eq!(id.len(), 20, "{id}");
+            assert!(id.as_bytes()[0].is_ascii_digit(), "{id}");
+            assert!(id
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        }
+        let distinct: std::collections::HashSet<&String> = a.iter().collect();
+        assert_eq!(distinct.len(), a.len());
+        assert!(a.iter().all(|x| b.iter().all(|y| x < y)));
+        assert!(b.iter().all(|x| x < &later[0]));
+        // Still alphanumeric first in the year 2299.
+        let id = &dbss_statement_ids(10_413_792_000_000_000, 1)[0];
+        assert!(id.as_bytes()[0].is_ascii_alphanumeric(), "{id}");
     }
 }

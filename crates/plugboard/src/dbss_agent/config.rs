@@ -25,6 +25,10 @@ struct RawConfig {
     /// PEM file of the CA that signed plugboard's certificate (HTTPS endpoints); the system's
     /// roots otherwise.
     ca_file: Option<PathBuf>,
+    /// Events per batch (at most what plugboard takes, its heartbeat's `batch_max`).
+    batch_events: Option<i64>,
+    /// Batches on their way to plugboard at once, per source.
+    in_flight: Option<i64>,
     #[serde(default)]
     source: Vec<RawSource>,
 }
@@ -56,7 +60,24 @@ pub struct AgentConfig {
     pub secret_key: String,
     pub state_dir: PathBuf,
     pub ca_file: Option<PathBuf>,
+    /// Events per batch (capped by plugboard's `batch_max`).
+    pub batch_events: usize,
+    /// Batches in flight per source.
+    pub in_flight: usize,
     pub sources: Vec<Source>,
+}
+
+/// Events per batch when the config does not say.
+pub const DEFAULT_BATCH_EVENTS: usize = 1000;
+/// Batches in flight per source when the config does not say.
+pub const DEFAULT_IN_FLIGHT: usize = 4;
+
+fn bounded(key: &str, v: Option<i64>, default: usize, max: i64) -> Result<usize, String> {
+    match v {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n as usize),
+        Some(n) => Err(format!("`{key}` must be from 1 to {max} (got {n})")),
+    }
 }
 
 fn required(key: &str, v: Option<String>) -> Result<String, String> {
@@ -125,6 +146,13 @@ pub fn parse(text: &str) -> Result<AgentConfig, String> {
         }
         sources.push(Source { db_id, kind, path });
     }
+    let batch_events = bounded(
+        "batch_events",
+        raw.batch_events,
+        DEFAULT_BATCH_EVENTS,
+        100_000,
+    )?;
+    let in_flight = bounded("in_flight", raw.in_flight, DEFAULT_IN_FLIGHT, 64)?;
     let trim_end = endpoint.trim_end_matches('/').to_string();
     Ok(AgentConfig {
         endpoint: trim_end,
@@ -137,6 +165,8 @@ pub fn parse(text: &str) -> Result<AgentConfig, String> {
             .state_dir
             .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
         ca_file: raw.ca_file,
+        batch_events,
+        in_flight,
         sources,
     })
 }
@@ -164,12 +194,21 @@ path = "/var/log/postgresql"
         let c = parse(GOOD).expect("good");
         assert_eq!(c.endpoint, "http://127.0.0.1:8080");
         assert_eq!(c.sources.len(), 1);
+        assert_eq!((c.batch_events, c.in_flight), (1000, 4));
+        let tuned = parse(&GOOD.replace(
+            "[[source]]",
+            "batch_events = 500\nin_flight = 2\n[[source]]",
+        ))
+        .expect("tuned");
+        assert_eq!((tuned.batch_events, tuned.in_flight), (500, 2));
         for (text, says) in [
             (GOOD.replace("pgaudit-jsonlog", "tcpdump"), "kind `tcpdump` is not one"),
             (GOOD.replace("endpoint = \"http://127.0.0.1:8080/\"", ""), "`endpoint` is missing"),
             (GOOD.replace("http://127.0.0.1:8080/", "ftp://x"), "http:// or https://"),
             (GOOD.replace("[[source]]", "[[sources]]"), "unknown field"),
             (GOOD.replace("agent_id = \"a\"", "agent_id = \"\""), "`agent_id` is missing"),
+            (GOOD.replace("[[source]]", "in_flight = 0\n[[source]]"), "`in_flight` must be from 1 to 64"),
+            (GOOD.replace("[[source]]", "batch_events = -3\n[[source]]"), "`batch_events` must be from 1"),
             (format!("{GOOD}[[source]]\ndb_id = \"d1\"\nkind = \"mariadb-server-audit\"\npath = \"/x\"\n"), "named by two sources"),
         ] {
             let e = parse(&text).expect_err(says);

@@ -11,12 +11,14 @@ pub mod config;
 pub mod mariadb;
 pub mod parser;
 pub mod pgaudit;
+pub mod pipeline;
 pub mod ship;
 pub mod tail;
 
 use config::{AgentConfig, Source};
 use parser::{Captured, Parser};
-use plugboard_api::dbss::dto_audit::{HeartbeatRequest, IngestEvent, IngestRequest};
+use pipeline::{Outcome, Pipeline};
+use plugboard_api::dbss::dto_audit::HeartbeatRequest;
 use ship::{ShipError, Shipper};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,12 +28,16 @@ use std::time::{Duration, Instant};
 use tail::{Checkpoint, Follower};
 use tokio_util::sync::CancellationToken;
 
-/// Events per batch.
-const BATCH_EVENTS: usize = 1000;
 /// Raw JSON bytes per batch (compressed or not, it stays under the server's body limit).
 const BATCH_BYTES: usize = 900 * 1024;
 /// How long a completed event may wait for company before it is shipped.
 const BATCH_WAIT: Duration = Duration::from_millis(300);
+/// Log bytes read at a time.
+const READ_BYTES: usize = 4 << 20;
+/// How often the checkpoint is written at most while batches keep being acknowledged (a
+/// checkpoint behind the acknowledged batches only makes a restart re-send what plugboard
+/// already holds, which it stores once).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// How often an idle source looks at its log again.
 const POLL: Duration = Duration::from_millis(200);
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
@@ -193,6 +199,7 @@ async fn heartbeat(
                     );
                 }
                 interval = Duration::from_secs(answer.interval_s.clamp(1, 300) as u64);
+                shipper.set_batch_max(answer.batch_max);
             }
             Err(ShipError::Refused(m)) => {
                 if enabled.swap(false, Ordering::SeqCst) {
@@ -224,11 +231,19 @@ struct SourceRun {
     shipper: Arc<Shipper>,
     ckpt_path: PathBuf,
     stop: CancellationToken,
+    pipeline: Pipeline,
+    /// plugboard asked to slow down: no new batch before this.
+    not_before: Option<Instant>,
+    /// Acknowledgements taken since the checkpoint was last written.
+    unsaved: bool,
+    /// The first offset of a batch whose journey was cut short by the stop.
+    stopped_at: Option<u64>,
+    saved_at: Instant,
 }
 
 impl SourceRun {
     /// The offset a restart must read from: the first line of the oldest event not yet
-    /// acknowledged, else the next unread line.
+    /// acknowledged (pending, ready, or in a batch on its way), else the next unread line.
     fn resume_offset(&self) -> u64 {
         let mut at = self.follower.pos;
         if let Some(p) = self.parser.oldest_pending() {
@@ -236,6 +251,12 @@ impl SourceRun {
         }
         for c in &self.ready {
             at = at.min(c.offset);
+        }
+        if let Some(p) = self.pipeline.oldest_offset() {
+            at = at.min(p);
+        }
+        if let Some(p) = self.stopped_at {
+            at = at.min(p);
         }
         at
     }
@@ -247,109 +268,133 @@ impl SourceRun {
         if let Err(e) = ckpt.save(&self.ckpt_path) {
             tracing::error!(path = %self.ckpt_path.display(), "cannot write the checkpoint: {e}");
         }
+        self.unsaved = false;
+        self.saved_at = Instant::now();
     }
 
-    /// Ship every ready event; false when stopped first.
-    async fn ship_ready(&mut self) -> bool {
-        while !self.ready.is_empty() {
-            let mut take = 0;
-            let mut bytes = 0;
-            for c in &self.ready {
-                let n = serde_json::to_vec(&c.ev).map(|v| v.len()).unwrap_or(0) + 1;
-                if take > 0 && (take >= BATCH_EVENTS || bytes + n > BATCH_BYTES) {
-                    break;
-                }
-                take += 1;
-                bytes += n;
-            }
-            let events: Vec<IngestEvent> =
-                self.ready[..take].iter().map(|c| c.ev.clone()).collect();
-            let batch = IngestRequest {
-                batch_id: format!("{}-{}-{}", self.source.db_id, events[0].seq, events.len()),
-                db_id: self.source.db_id.clone(),
-                events,
+    /// Events per batch: the config's, at most what plugboard takes.
+    fn batch_events(&self) -> usize {
+        self.cfg.batch_events.min(self.shipper.batch_max()).max(1)
+    }
+
+    /// Cut a batch from the ready events and send it on its way.
+    fn send_one(&mut self) {
+        let max = self.batch_events();
+        let c = pipeline::cut(&self.source.db_id, &mut self.ready, max, BATCH_BYTES);
+        let journey = journey(self.shipper.clone(), self.stop.clone(), c.batch_id, c.body);
+        self.pipeline.send(c.origins, journey);
+    }
+
+    /// Take the answers of the oldest batches (waiting for the oldest one when `wait`), mark
+    /// their statements acknowledged, and write the checkpoint now and then (at most every
+    /// [`CHECKPOINT_EVERY`], and whenever nothing is left in flight). False when stopped.
+    async fn take_answers(&mut self, wait: bool) -> bool {
+        let mut wait = wait;
+        while wait || self.pipeline.head_done() {
+            wait = false;
+            let Some((outcome, origins)) = self.pipeline.next().await else {
+                break;
             };
-            let mut backoff = BACKOFF_MIN;
-            loop {
-                if self.stop.is_cancelled() {
+            match outcome {
+                Outcome::Stopped => {
+                    // Stopping: this batch may not be stored, so a restart reads it again.
+                    self.stopped_at = origins.iter().map(|o| o.offset).min();
                     return false;
                 }
-                match self.shipper.ship(&batch).await {
-                    Ok(r) => {
-                        if r.throttled {
-                            // Over the instance's QPS budget: the batch is stored; wait as
-                            // told (at least a little, at most a minute) before the next.
-                            let wait =
-                                Duration::from_millis(r.retry_after_ms.clamp(100, 60_000) as u64);
-                            tracing::info!(
-                                wait_ms = wait.as_millis() as u64,
-                                "plugboard is throttling this instance; slowing down"
-                            );
-                            if !pause(&self.stop, wait).await {
-                                return false;
-                            }
-                        }
-                        tracing::debug!(
-                            accepted = r.accepted,
-                            duplicates = r.duplicates,
-                            "batch acknowledged"
-                        );
-                        break;
-                    }
-                    Err(ShipError::Rejected(m)) => {
-                        tracing::error!(batch = %batch.batch_id, "plugboard rejected a batch; skipping it: {m}");
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::warn!(batch = %batch.batch_id, "shipping failed, again in {}s: {e}", backoff.as_secs());
-                        if !pause(&self.stop, backoff).await {
-                            return false;
-                        }
-                        backoff = (backoff * 2).min(BACKOFF_MAX);
+                Outcome::Acknowledged(throttled) => {
+                    self.shipper.note_shipped();
+                    if let Some(w) = throttled {
+                        self.not_before = Some(Instant::now() + w);
                     }
                 }
+                Outcome::Skipped => {}
             }
-            self.shipper.note_shipped();
-            let shipped: Vec<Captured> = self.ready.drain(..take).collect();
-            for c in &shipped {
-                self.parser.marks().ack(c);
+            for o in &origins {
+                self.parser.marks().ack_origin(o);
             }
+            self.unsaved = true;
+        }
+        if self.unsaved && (self.pipeline.is_empty() || self.saved_at.elapsed() >= CHECKPOINT_EVERY)
+        {
             self.save();
         }
-        self.ready_since = None;
+        true
+    }
+
+    /// Send the ready events in batches, up to `in_flight` at once: full batches only unless
+    /// `flush`; with `settle`, also wait until every batch is acknowledged. False when stopped.
+    async fn ship_ready(&mut self, flush: bool, settle: bool) -> bool {
+        loop {
+            if !self.take_answers(false).await {
+                return false;
+            }
+            let full = self.ready.len() >= self.batch_events();
+            if self.ready.is_empty() || !(full || flush) {
+                break;
+            }
+            if let Some(t) = self.not_before.take() {
+                let now = Instant::now();
+                if t > now && !pause(&self.stop, t - now).await {
+                    return false;
+                }
+            }
+            if self.pipeline.has_room() {
+                self.send_one();
+            } else if !self.take_answers(true).await {
+                return false;
+            }
+        }
+        if self.ready.is_empty() {
+            self.ready_since = None;
+        }
+        while settle && !self.pipeline.is_empty() {
+            if !self.take_answers(true).await {
+                return false;
+            }
+        }
         true
     }
 
     async fn run(mut self, enabled: Arc<AtomicBool>) {
+        self.follow(enabled).await;
+        if self.unsaved {
+            // What was acknowledged so far; the batches still on their way count as not
+            // acknowledged (a restart reads them again), so this comes before they are dropped.
+            self.save();
+        }
+        self.pipeline.abort();
+    }
+
+    async fn follow(&mut self, enabled: Arc<AtomicBool>) {
         let cfg_dir = self.cfg.state_dir.display().to_string();
-        tracing::info!(db_id = %self.source.db_id, kind = %self.source.kind, path = %self.source.path.display(), state_dir = %cfg_dir, "following");
+        tracing::info!(db_id = %self.source.db_id, kind = %self.source.kind, path = %self.source.path.display(), state_dir = %cfg_dir, in_flight = self.cfg.in_flight, "following");
         loop {
             if self.stop.is_cancelled() {
                 return;
             }
             if !enabled.load(Ordering::SeqCst) {
-                if !pause(&self.stop, Duration::from_secs(1)).await {
+                if !self.take_answers(false).await
+                    || !pause(&self.stop, Duration::from_secs(1)).await
+                {
                     return;
                 }
                 continue;
             }
-            let lines = self.follower.read_lines(4 << 20);
             let now = Instant::now();
-            let caught_up = lines.is_empty();
-            for (off, text) in lines {
-                let seq = self.follower.base.saturating_add(off as i64);
-                self.parser.feed(&text, off, seq, now, &mut self.ready);
-            }
+            let parser = &mut self.parser;
+            let ready = &mut self.ready;
+            let caught_up = self.follower.read_lines(READ_BYTES, |off, seq, text| {
+                parser.feed(text, off, seq, now, ready);
+            }) == 0;
             self.parser.tick(now, false, &mut self.ready);
             if !self.ready.is_empty() && self.ready_since.is_none() {
                 self.ready_since = Some(now);
             }
-            let due = self.ready.len() >= BATCH_EVENTS
+            let flush = caught_up
                 || self
                     .ready_since
-                    .is_some_and(|t| now.duration_since(t) >= BATCH_WAIT)
-                || (caught_up && !self.ready.is_empty());
-            if due && !self.ship_ready().await {
+                    .is_some_and(|t| now.duration_since(t) >= BATCH_WAIT);
+            if !self.ship_ready(flush, false).await {
                 return;
             }
             if caught_up {
@@ -359,7 +404,8 @@ impl SourceRun {
                         self.parser.feed(&text, off, seq, now, &mut self.ready);
                     }
                     self.parser.tick(now, true, &mut self.ready);
-                    if !self.ship_ready().await {
+                    // Offsets are the file's: every batch of it acknowledged before the next.
+                    if !self.ship_ready(true, true).await {
                         return;
                     }
                     self.follower.switch();
@@ -367,9 +413,74 @@ impl SourceRun {
                     tracing::info!(db_id = %self.source.db_id, "the log rotated; following the new file");
                     continue;
                 }
-                if !pause(&self.stop, POLL).await {
+                let answered = if self.pipeline.is_empty() {
+                    pause(&self.stop, POLL).await
+                } else {
+                    // Nothing to read: wait for an answer instead (the checkpoint moves on).
+                    tokio::select! {
+                        ok = self.take_answers(true) => ok,
+                        _ = tokio::time::sleep(POLL) => true,
+                    }
+                };
+                if !answered {
                     return;
                 }
+            }
+        }
+    }
+}
+
+/// One batch's way to plugboard: compressed, then sent until plugboard answers it (5xx,
+/// timeouts and refusals are tried again with back-off; a rejected batch is skipped).
+async fn journey(
+    shipper: Arc<Shipper>,
+    stop: CancellationToken,
+    batch_id: String,
+    raw: Vec<u8>,
+) -> Outcome {
+    let body = match tokio::task::spawn_blocking(move || ship::gzip(&raw)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            tracing::error!(batch = %batch_id, "cannot compress a batch; skipping it: {e}");
+            return Outcome::Skipped;
+        }
+        Err(_) => return Outcome::Stopped,
+    };
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        let answer = tokio::select! {
+            _ = stop.cancelled() => return Outcome::Stopped,
+            a = shipper.ship_compressed(body.clone()) => a,
+        };
+        match answer {
+            Ok(r) => {
+                tracing::debug!(
+                    accepted = r.accepted,
+                    duplicates = r.duplicates,
+                    "batch acknowledged"
+                );
+                if r.throttled {
+                    // Over the instance's QPS budget: the batch is stored; the next waits as
+                    // told (at least a little, at most a minute).
+                    let wait = Duration::from_millis(r.retry_after_ms.clamp(100, 60_000) as u64);
+                    tracing::info!(
+                        wait_ms = wait.as_millis() as u64,
+                        "plugboard is throttling this instance; slowing down"
+                    );
+                    return Outcome::Acknowledged(Some(wait));
+                }
+                return Outcome::Acknowledged(None);
+            }
+            Err(ShipError::Rejected(m)) => {
+                tracing::error!(batch = %batch_id, "plugboard rejected a batch; skipping it: {m}");
+                return Outcome::Skipped;
+            }
+            Err(e) => {
+                tracing::warn!(batch = %batch_id, "shipping failed, again in {}s: {e}", backoff.as_secs());
+                if !pause(&stop, backoff).await {
+                    return Outcome::Stopped;
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
             }
         }
     }
@@ -388,6 +499,11 @@ async fn source_task(
         *parser.marks() = c.marks.clone();
     }
     let run = SourceRun {
+        pipeline: Pipeline::new(cfg.in_flight),
+        not_before: None,
+        unsaved: false,
+        stopped_at: None,
+        saved_at: Instant::now(),
         ckpt_path: Checkpoint::path(&cfg.state_dir, &source.db_id),
         follower: Follower::new(&source.path, ckpt.as_ref()),
         parser,

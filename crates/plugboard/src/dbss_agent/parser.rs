@@ -50,11 +50,24 @@ impl Marks {
     }
 
     /// Record an acknowledged event.
+    #[cfg(test)]
     pub fn ack(&mut self, c: &Captured) {
-        if let Some(k) = c.stmt {
-            let m = self.0.entry(c.session.clone()).or_insert(k);
-            if k > *m {
-                *m = k;
+        self.ack_stmt(&c.session, c.stmt);
+    }
+
+    /// Record an acknowledged event of a shipped batch.
+    pub fn ack_origin(&mut self, o: &super::pipeline::Origin) {
+        self.ack_stmt(&o.session, o.stmt);
+    }
+
+    fn ack_stmt(&mut self, session: &str, stmt: Option<StmtKey>) {
+        if let Some(k) = stmt {
+            match self.0.get_mut(session) {
+                Some(m) if k > *m => *m = k,
+                Some(_) => {}
+                None => {
+                    self.0.insert(session.to_string(), k);
+                }
             }
         }
     }

@@ -11,23 +11,34 @@ use super::parser::{
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone, Utc};
 use plugboard_api::dbss::dto_audit::IngestEvent;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::time::Instant;
 
-/// The jsonlog keys read.
+/// The jsonlog keys read (borrowed from the line where JSON escapes allow).
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
-struct Line {
-    timestamp: String,
-    user: String,
-    dbname: String,
-    remote_host: String,
+struct Line<'a> {
+    #[serde(borrow)]
+    timestamp: Cow<'a, str>,
+    #[serde(borrow)]
+    user: Cow<'a, str>,
+    #[serde(borrow)]
+    dbname: Cow<'a, str>,
+    #[serde(borrow)]
+    remote_host: Cow<'a, str>,
     remote_port: Option<i64>,
-    session_id: String,
-    error_severity: String,
-    state_code: String,
-    message: String,
-    statement: String,
-    application_name: String,
+    #[serde(borrow)]
+    session_id: Cow<'a, str>,
+    #[serde(borrow)]
+    error_severity: Cow<'a, str>,
+    #[serde(borrow)]
+    state_code: Cow<'a, str>,
+    #[serde(borrow)]
+    message: Cow<'a, str>,
+    #[serde(borrow)]
+    statement: Cow<'a, str>,
+    #[serde(borrow)]
+    application_name: Cow<'a, str>,
 }
 
 /// The pgaudit jsonlog parser.
@@ -35,6 +46,8 @@ struct Line {
 pub struct PgAudit {
     pending: PendingSet,
     marks: Marks,
+    /// The last `timestamp` converted and what it became (lines come many to a millisecond).
+    last_ts: (String, String),
 }
 
 /// A jsonlog `timestamp` (`2025-05-01 10:00:00.123 UTC`, any `log_timezone`) in RFC 3339 UTC.
@@ -78,7 +91,15 @@ pub fn timestamp(ts: &str) -> String {
     utc.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn base_event(l: &Line, seq: i64, kind: &str) -> IngestEvent {
+/// [`timestamp`] of `raw`, remembered for the next line with the same one.
+fn stamp(last: &mut (String, String), raw: &str) -> String {
+    if last.0 != raw {
+        *last = (raw.to_string(), timestamp(raw));
+    }
+    last.1.clone()
+}
+
+fn base_event(l: &Line, ts: String, seq: i64, kind: &str) -> IngestEvent {
     let (ip, port) = if l.remote_host.is_empty() || l.remote_host == "[local]" {
         ("127.0.0.1".to_string(), 0)
     } else {
@@ -86,7 +107,7 @@ fn base_event(l: &Line, seq: i64, kind: &str) -> IngestEvent {
     };
     IngestEvent {
         seq,
-        ts: timestamp(&l.timestamp),
+        ts,
         kind: kind.into(),
         session: clean(&l.session_id),
         user: clean(&l.user),
@@ -99,28 +120,65 @@ fn base_event(l: &Line, seq: i64, kind: &str) -> IngestEvent {
     }
 }
 
-/// The fields of an `AUDIT:` message (CSV).
-fn audit_fields(message: &str) -> Option<Vec<String>> {
+/// The fields of an `AUDIT:` message: CSV as pgaudit writes it (a field with a comma, quote or
+/// line break is double-quoted, a quote inside doubled), borrowed unless it had quotes.
+fn audit_fields(message: &str) -> Option<Vec<Cow<'_, str>>> {
     let body = message.strip_prefix("AUDIT: ")?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(body.as_bytes());
-    let record = reader.records().next()?.ok()?;
-    Some(record.iter().map(str::to_string).collect())
+    let mut fields = Vec::with_capacity(10);
+    let mut rest = body;
+    loop {
+        if let Some(quoted) = rest.strip_prefix('"') {
+            // A quoted field: up to the quote not followed by another.
+            let mut text = String::new();
+            let mut tail = quoted;
+            loop {
+                let Some(i) = tail.find('"') else {
+                    // No closing quote: the rest is the field.
+                    text.push_str(tail);
+                    fields.push(Cow::Owned(text));
+                    return Some(fields);
+                };
+                text.push_str(&tail[..i]);
+                tail = &tail[i + 1..];
+                match tail.strip_prefix('"') {
+                    Some(after) => {
+                        text.push('"');
+                        tail = after;
+                    }
+                    None => break,
+                }
+            }
+            fields.push(Cow::Owned(text));
+            match tail.strip_prefix(',') {
+                Some(after) => rest = after,
+                None => return Some(fields),
+            }
+        } else {
+            match rest.find(',') {
+                Some(i) => {
+                    fields.push(Cow::Borrowed(&rest[..i]));
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    fields.push(Cow::Borrowed(rest));
+                    return Some(fields);
+                }
+            }
+        }
+    }
 }
 
 impl PgAudit {
     fn audit(
         &mut self,
         l: &Line,
-        f: Vec<String>,
+        f: Vec<Cow<'_, str>>,
         offset: u64,
         seq: i64,
         now: Instant,
         out: &mut Vec<Captured>,
     ) {
-        let get = |i: usize| f.get(i).map(String::as_str).unwrap_or("");
+        let get = |i: usize| f.get(i).map(|c| &**c).unwrap_or("");
         if get(0) != "SESSION" {
             return;
         }
@@ -132,7 +190,7 @@ impl PgAudit {
         }
         let rows = f.get(9).and_then(|r| r.trim().parse::<i64>().ok());
         let object = (!get(6).is_empty()).then(|| split_object(get(5), get(6)));
-        if let Some(p) = self.pending.by_session.get_mut(&l.session_id) {
+        if let Some(p) = self.pending.by_session.get_mut(&*l.session_id) {
             if p.c.stmt == Some(key) {
                 if let Some(o) = object {
                     add_object(&mut p.c.ev, o);
@@ -147,7 +205,8 @@ impl PgAudit {
         if let Some(done) = self.pending.take(&l.session_id) {
             out.push(done);
         }
-        let mut ev = base_event(l, seq, "QUERY");
+        let ts = stamp(&mut self.last_ts, &l.timestamp);
+        let mut ev = base_event(l, ts, seq, "QUERY");
         ev.statement_id = if sub > 1 {
             format!("{stmt}.{sub}")
         } else {
@@ -156,7 +215,7 @@ impl PgAudit {
         ev.command = clean(get(4));
         ev.class = clean(get(3));
         let text = if get(7).is_empty() || get(7) == "<not logged>" {
-            l.statement.as_str()
+            &*l.statement
         } else {
             get(7)
         };
@@ -167,12 +226,12 @@ impl PgAudit {
             add_object(&mut ev, o);
         }
         self.pending.by_session.insert(
-            l.session_id.clone(),
+            l.session_id.to_string(),
             Pending {
                 c: Captured {
                     ev,
                     offset,
-                    session: l.session_id.clone(),
+                    session: l.session_id.to_string(),
                     stmt: Some(key),
                 },
                 last_line: now,
@@ -186,14 +245,15 @@ impl Parser for PgAudit {
         let Ok(l) = serde_json::from_str::<Line>(line) else {
             return;
         };
-        let msg = l.message.as_str();
-        let single = |kind: &str| Captured {
-            ev: base_event(&l, seq, kind),
+        let msg = &*l.message;
+        let last_ts = &mut self.last_ts;
+        let mut single = |kind: &str| Captured {
+            ev: base_event(&l, stamp(last_ts, &l.timestamp), seq, kind),
             offset,
-            session: l.session_id.clone(),
+            session: l.session_id.to_string(),
             stmt: None,
         };
-        match l.error_severity.as_str() {
+        match &*l.error_severity {
             "LOG" if msg.starts_with("AUDIT: ") => {
                 if let Some(f) = audit_fields(msg) {
                     self.audit(&l, f, offset, seq, now, out);
@@ -358,6 +418,39 @@ mod tests {
             ("FAILED", "42P01", "select * from nope")
         );
         assert_eq!(out[1].ev.kind, "LOGIN_FAILED");
+    }
+
+    #[test]
+    fn audit_fields_are_read_as_csv() {
+        let f = audit_fields(
+            r#"AUDIT: SESSION,3,1,WRITE,INSERT,TABLE,public.t,"insert into t values ('a,b', ""q"")",<not logged>,1"#,
+        )
+        .unwrap();
+        assert_eq!(
+            f,
+            [
+                "SESSION",
+                "3",
+                "1",
+                "WRITE",
+                "INSERT",
+                "TABLE",
+                "public.t",
+                r#"insert into t values ('a,b', "q")"#,
+                "<not logged>",
+                "1"
+            ]
+        );
+        // Empty fields, a quoted last field, an unterminated quote (the rest is the field).
+        let f =
+            audit_fields(r#"AUDIT: SESSION,1,1,DDL,CREATE TABLE,,,"create table ""x"" (i int)""#)
+                .unwrap();
+        assert_eq!(f[5], "");
+        assert_eq!(f[7], r#"create table "x" (i int)"#);
+        assert_eq!(f.len(), 8);
+        let f = audit_fields(r#"AUDIT: SESSION,1,1,READ,SELECT,,,"select 'cut"#).unwrap();
+        assert_eq!(f[7], "select 'cut");
+        assert!(audit_fields("connection authorized").is_none());
     }
 
     #[test]

@@ -7,13 +7,14 @@ use super::config::AgentConfig;
 use crate::cli::client::authorization;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use plugboard_api::dbss::dto_audit::{
-    HeartbeatRequest, HeartbeatResponse, IngestRequest, IngestResponse,
-};
+use plugboard_api::dbss::dto_audit::{HeartbeatRequest, HeartbeatResponse, IngestResponse};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use std::io::Write;
 use std::time::Duration;
+
+/// Events per batch plugboard takes until its heartbeat says (docs/dbss-audit.md).
+pub const DEFAULT_BATCH_MAX: usize = 1000;
 
 /// Why a request did not succeed.
 #[derive(Debug)]
@@ -43,6 +44,8 @@ pub struct Shipper {
     started: std::time::Instant,
     /// Milliseconds after `started` of the last acknowledged batch of statements (0: none).
     shipped_ms: std::sync::atomic::AtomicU64,
+    /// Events per batch plugboard takes.
+    batch_max: std::sync::atomic::AtomicUsize,
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
@@ -95,6 +98,7 @@ impl Shipper {
             cfg: cfg.clone(),
             started: std::time::Instant::now(),
             shipped_ms: std::sync::atomic::AtomicU64::new(0),
+            batch_max: std::sync::atomic::AtomicUsize::new(DEFAULT_BATCH_MAX),
         })
     }
 
@@ -217,19 +221,33 @@ impl Shipper {
             .map_err(|e| ShipError::Retry(format!("unreadable heartbeat answer: {e}")))
     }
 
-    /// Ship one batch (gzip-compressed).
-    pub async fn ship(&self, batch: &IngestRequest) -> Result<IngestResponse, ShipError> {
-        let raw = serde_json::to_vec(batch).map_err(|e| ShipError::Rejected(e.to_string()))?;
-        let mut gz = GzEncoder::new(Vec::with_capacity(raw.len() / 4), Compression::fast());
-        gz.write_all(&raw)
-            .map_err(|e| ShipError::Rejected(e.to_string()))?;
-        let body = gz
-            .finish()
-            .map_err(|e| ShipError::Rejected(e.to_string()))?;
+    /// Ship one batch already serialised and compressed with [`gzip`].
+    pub async fn ship_compressed(&self, body: Vec<u8>) -> Result<IngestResponse, ShipError> {
         let text = self
             .send(&self.agent_path("statements"), body, true)
             .await?;
         serde_json::from_str(&text)
             .map_err(|e| ShipError::Retry(format!("unreadable ingest answer: {e}")))
     }
+
+    /// Events per batch plugboard takes (its heartbeat's `batch_max`; 1000 until it said).
+    pub fn batch_max(&self) -> usize {
+        self.batch_max.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Remember plugboard's `batch_max` (from a heartbeat).
+    pub fn set_batch_max(&self, n: usize) {
+        if n > 0 {
+            self.batch_max
+                .store(n, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// A batch's JSON compressed as shipped (gzip, fast level).
+pub fn gzip(raw: &[u8]) -> Result<Vec<u8>, ShipError> {
+    let mut gz = GzEncoder::new(Vec::with_capacity(raw.len() / 4), Compression::fast());
+    gz.write_all(raw)
+        .map_err(|e| ShipError::Rejected(e.to_string()))?;
+    gz.finish().map_err(|e| ShipError::Rejected(e.to_string()))
 }

@@ -75,6 +75,9 @@ pub struct Follower {
     buf: Vec<u8>,
 }
 
+/// Bytes asked of the file per read.
+const READ_CHUNK: usize = 256 * 1024;
+
 fn inode_of(p: &Path) -> Option<u64> {
     std::fs::metadata(p).ok().map(|m| m.ino())
 }
@@ -214,8 +217,11 @@ impl Follower {
         files
     }
 
-    /// Complete lines read now (at most about `max` bytes), each with its offset.
-    pub fn read_lines(&mut self, max: usize) -> Vec<(u64, String)> {
+    /// Read complete lines now (at most about `max` bytes): `each(offset, seq, text)` for
+    /// every line, in order, where `seq` is the sequence number of the line (the file's base
+    /// plus its offset). The text borrows the read buffer (copied only where bytes that are
+    /// not UTF-8 are replaced). Returns how many lines were read.
+    pub fn read_lines(&mut self, max: usize, mut each: impl FnMut(u64, i64, &str)) -> usize {
         if self.cur.is_none() {
             let first = if self.dir_mode {
                 self.candidates().into_iter().next()
@@ -226,31 +232,36 @@ impl Follower {
                 Some(p) => {
                     let pos = self.pos;
                     if !self.open(&p, pos, false) {
-                        return Vec::new();
+                        return 0;
                     }
                 }
-                None => return Vec::new(),
+                None => return 0,
             }
         }
         let Some(cur) = self.cur.as_mut() else {
-            return Vec::new();
+            return 0;
         };
-        let mut chunk = vec![0u8; 256 * 1024];
         let mut read = 0;
         while read < max {
-            match cur.file.read(&mut chunk) {
-                Ok(0) => break,
+            let have = self.buf.len();
+            self.buf.resize(have + READ_CHUNK, 0);
+            match cur.file.read(&mut self.buf[have..]) {
+                Ok(0) => {
+                    self.buf.truncate(have);
+                    break;
+                }
                 Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
+                    self.buf.truncate(have + n);
                     read += n;
                 }
                 Err(e) => {
+                    self.buf.truncate(have);
                     tracing::warn!(file = %cur.path.display(), "reading the log failed: {e}");
                     break;
                 }
             }
         }
-        let mut lines = Vec::new();
+        let mut n = 0;
         let mut start = 0;
         while let Some(i) = self.buf[start..].iter().position(|b| *b == b'\n') {
             let end = start + i;
@@ -258,15 +269,18 @@ impl Follower {
             if line.last() == Some(&b'\r') {
                 line = &line[..line.len() - 1];
             }
-            lines.push((
-                self.pos + start as u64,
-                String::from_utf8_lossy(line).into_owned(),
-            ));
+            let offset = self.pos + start as u64;
+            each(
+                offset,
+                self.base.saturating_add(offset as i64),
+                &String::from_utf8_lossy(line),
+            );
+            n += 1;
             start = end + 1;
         }
         self.buf.drain(..start);
         self.pos += start as u64;
-        lines
+        n
     }
 
     /// At the end of the current file, whether the log went on elsewhere (a newer file, a
@@ -388,8 +402,10 @@ mod tests {
         f.write_all(text.as_bytes()).unwrap();
     }
 
-    fn texts(lines: Vec<(u64, String)>) -> Vec<String> {
-        lines.into_iter().map(|(_, t)| t).collect()
+    fn texts(f: &mut Follower, max: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        f.read_lines(max, |_, _, t| out.push(t.to_string()));
+        out
     }
 
     /// The lines written between the follower's last read and a rotation by rename are read
@@ -400,8 +416,8 @@ mod tests {
         let log = dir.path().join("server_audit.log");
         append(&log, "a\nb\n");
         let mut f = Follower::new(&log, None);
-        assert_eq!(texts(f.read_lines(1 << 20)), ["a", "b"]);
-        assert!(f.read_lines(1 << 20).is_empty());
+        assert_eq!(texts(&mut f, 1 << 20), ["a", "b"]);
+        assert!(texts(&mut f, 1 << 20).is_empty());
         assert!(!f.moved_on());
 
         // The database writes its last lines, then rotates, all after the read above.
@@ -409,10 +425,10 @@ mod tests {
         std::fs::rename(&log, dir.path().join("server_audit.log.1")).unwrap();
         append(&log, "e\n");
         assert!(!f.moved_on(), "two lines of the old file are still unread");
-        assert_eq!(texts(f.read_lines(1 << 20)), ["c", "d"]);
+        assert_eq!(texts(&mut f, 1 << 20), ["c", "d"]);
         assert!(f.moved_on());
         f.switch();
-        assert_eq!(texts(f.read_lines(1 << 20)), ["e"]);
+        assert_eq!(texts(&mut f, 1 << 20), ["e"]);
         assert!(!f.moved_on());
     }
 
@@ -424,14 +440,14 @@ mod tests {
         let first = dir.path().join("postgresql-1.json");
         append(&first, "1\n");
         let mut f = Follower::new(dir.path(), None);
-        assert_eq!(texts(f.read_lines(1 << 20)), ["1"]);
+        assert_eq!(texts(&mut f, 1 << 20), ["1"]);
         append(&first, "2\n");
         append(&dir.path().join("postgresql-2.json"), "3\n");
         assert!(!f.moved_on());
-        assert_eq!(texts(f.read_lines(1 << 20)), ["2"]);
+        assert_eq!(texts(&mut f, 1 << 20), ["2"]);
         assert!(f.moved_on());
         f.switch();
-        assert_eq!(texts(f.read_lines(1 << 20)), ["3"]);
+        assert_eq!(texts(&mut f, 1 << 20), ["3"]);
     }
 
     /// `copytruncate`: the file shrinks under the follower, which starts it again from 0.
@@ -441,7 +457,7 @@ mod tests {
         let log = dir.path().join("audit.log");
         append(&log, "one\ntwo\n");
         let mut f = Follower::new(&log, None);
-        assert_eq!(texts(f.read_lines(1 << 20)), ["one", "two"]);
+        assert_eq!(texts(&mut f, 1 << 20), ["one", "two"]);
         std::fs::OpenOptions::new()
             .write(true)
             .truncate(true)
@@ -450,6 +466,6 @@ mod tests {
         append(&log, "3\n");
         assert!(f.moved_on());
         f.switch();
-        assert_eq!(texts(f.read_lines(1 << 20)), ["3"]);
+        assert_eq!(texts(&mut f, 1 << 20), ["3"]);
     }
 }

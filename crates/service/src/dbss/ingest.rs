@@ -3,16 +3,17 @@
 //! instance, on and serving the database; every event well formed) and drawn from the
 //! instance's QPS budget (over it: stored all the same, answered `throttled`); then each event
 //! becomes a statement — password literals masked, judged by the instance's compiled rules —
-//! and the batch is stored in one transaction with its statistics counters, re-sent events
-//! skipped by their sequence number; alarms are raised for the new statements the alarm
-//! levels cover.
+//! and the batch is stored in one transaction with its statistics counters and its draw from
+//! the budget, re-sent events skipped by their sequence number; alarms are raised for the new
+//! statements the alarm levels cover.
 
 use super::engine::{self, Compiled, Subject};
 use super::{shipped, Dbss, Error, Result};
 use chrono::DateTime;
 use plugboard_core::ids;
 use plugboard_core::time::{self, Micros};
-use plugboard_store::dbss_audit::{AlarmMatch, SqlRow};
+use plugboard_store::dbss_audit::{AlarmMatch, QpsDraw, QpsOutcome, SqlRow};
+use plugboard_store::Backend;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -108,6 +109,10 @@ fn check_event(i: usize, e: &CapturedEvent) -> Result<Micros> {
 }
 
 fn cap(s: &str, n: usize) -> String {
+    if s.len() <= n {
+        // No more bytes than `n`: no more characters either.
+        return s.to_string();
+    }
     s.chars().take(n).collect()
 }
 
@@ -192,17 +197,17 @@ impl Dbss {
             .map(|(i, e)| check_event(i, e))
             .collect::<Result<_>>()?;
         let db = self.database_of(&agent.instance_id, &batch.db_id).await?;
-        // The QPS budget: over it the batch is still stored, the agent told to wait.
-        let qps = self
-            .take_qps(project, &agent.instance_id, batch.events.len())
-            .await?;
+        let inst = self.instance(project, &agent.instance_id).await?;
         let engine = self.engine(&agent.instance_id).await?;
         let now = time::now_micros();
+        // Statement ids made later sort later: the stores' indexes on them grow at their end.
+        let mut ids = ids::dbss_statement_ids(now, batch.events.len()).into_iter();
         let rows: Vec<SqlRow> = batch
             .events
             .iter()
             .zip(times)
             .filter_map(|(e, start)| {
+                let id = ids.next().unwrap_or_else(ids::dbss_database_id);
                 let (query_type, statement, log_result) = match e.kind.as_str() {
                     "LOGIN" => ("LOGIN", "LOGIN".to_string(), "SUCCESS"),
                     "LOGIN_FAILED" => ("LOGIN", "LOGIN FAILED".to_string(), "FAILED"),
@@ -249,7 +254,7 @@ impl Dbss {
                 let first = e.objects.first();
                 let failed = e.result == "FAILED" || e.kind == "LOGIN_FAILED";
                 Some(SqlRow {
-                    id: ids::dbss_database_id(),
+                    id,
                     instance_id: agent.instance_id.clone(),
                     db_id: db.id.clone(),
                     agent_id: agent.id.clone(),
@@ -303,7 +308,30 @@ impl Dbss {
             })
             .collect();
         let dropped = batch.events.len() - rows.len();
-        let inserted = self.store.insert_audit_sqls(&rows).await?;
+        // One write transaction: the statements, their counters and the batch's draw from
+        // the QPS budget (over it the batch is still stored, the agent told to wait). On
+        // SQLite one batch at a time: batches that arrive together queue here, in order,
+        // rather than in SQLite's busy handler, which sleeps.
+        let draw = QpsDraw {
+            instance_id: inst.id.clone(),
+            n: batch.events.len() as i64,
+            now,
+            budget: self.qps_budget(&inst),
+            new_id: ids::dbss_database_id,
+        };
+        let (inserted, qps) = {
+            let _turn = match self.store.backend() {
+                Backend::Sqlite => Some(self.ingest_turn.lock().await),
+                Backend::Postgres => None,
+            };
+            self.store.ingest_audit_sqls(&rows, Some(&draw)).await?
+        };
+        let qps = qps.unwrap_or(QpsOutcome {
+            throttled: false,
+            retry_after_ms: 0,
+            alarm_opened: false,
+        });
+        self.note_qps(&inst.id, draw.budget.rate, &qps);
         let accepted = inserted.iter().filter(|x| **x).count();
         // Alarms for the new statements the alarm config's levels cover, one per (rule,
         // database).

@@ -99,6 +99,8 @@ pub struct Dbss {
     pub(crate) engines: Arc<std::sync::Mutex<HashMap<String, CompiledAt>>>,
     /// Instances whose shipped rules are known to be in the store.
     pub(crate) seeded: Arc<std::sync::Mutex<HashSet<String>>>,
+    /// On SQLite, batches are stored one at a time, in arrival order ([`ingest`]).
+    pub(crate) ingest_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// An audit instance to create (admin API): an edition or an explicit limit.
@@ -143,6 +145,7 @@ impl Dbss {
             wakeup: Arc::new(Notify::new()),
             engines: Default::default(),
             seeded: Default::default(),
+            ingest_turn: Default::default(),
         }
     }
 

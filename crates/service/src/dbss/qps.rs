@@ -59,32 +59,14 @@ impl Dbss {
         }
     }
 
-    /// Draw a batch of `n` statements from the budget of instance `instance_id`.
-    pub(crate) async fn take_qps(
-        &self,
-        project: &str,
-        instance_id: &str,
-        n: usize,
-    ) -> Result<QpsOutcome> {
-        let inst = self.instance(project, instance_id).await?;
-        let budget = self.qps_budget(&inst);
-        let out = self
-            .store
-            .take_audit_qps(
-                &inst.id,
-                n as i64,
-                time::now_micros(),
-                budget,
-                ids::dbss_database_id,
-            )
-            .await?;
+    /// Count and log what a batch's draw from the budget of instance `instance_id` said.
+    pub(crate) fn note_qps(&self, instance_id: &str, rate: i64, out: &QpsOutcome) {
         if out.throttled {
             metrics::counter!("plugboard_audit_throttled_batches_total").increment(1);
         }
         if out.alarm_opened {
-            tracing::warn!(instance = %inst.id, rate = budget.rate, "audit ingest over its QPS budget: AUDIT_QPS_OVERFLOW opened");
+            tracing::warn!(instance = %instance_id, rate, "audit ingest over its QPS budget: AUDIT_QPS_OVERFLOW opened");
         }
-        Ok(out)
     }
 
     /// Open and close the instance's health alarms as of now: a `RISK_AGENT` alarm per silent

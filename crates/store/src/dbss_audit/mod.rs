@@ -22,7 +22,7 @@ pub mod storage;
 pub use agents::{AddAgentError, Agent};
 pub use alarms::{Alarm, AlarmFilter, AlarmMatch};
 pub use counters::{CounterScope, Counts, RuleCount, SessionCount};
-pub use qps::{QpsBudget, QpsOutcome};
+pub use qps::{QpsBudget, QpsDraw, QpsOutcome};
 pub use rule_changes::RuleKind;
 pub use rules::{RiskRule, SqlRule};
 pub use scopes::Scope;

@@ -1,15 +1,17 @@
-//! Captured statements: inserted in multi-row statements per batch (a conflict on the agent's
+//! Captured statements: inserted per batch in one statement on PostgreSQL (`UNNEST` of one
+//! array per column) and in multi-row statements on SQLite (a conflict on the agent's
 //! `(agent, db, seq)` inserts nothing: re-sent events are counted as duplicates; the new ones
 //! bump the statistics counters ([`super::counters`]) and the per-day counts of
 //! [`super::storage`] and [`super::sql_minutes`] in the same transaction), read one by one;
 //! listed by [`super::listing`].
 
+use super::qps::{QpsDraw, QpsOutcome};
 use super::storage::{day_of, move_sql_days};
 use crate::{Backend, Result, Store, StoreError};
 use plugboard_core::time::Micros;
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// One captured statement (login, logout and failed login are statements too).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -76,8 +78,8 @@ pub struct SqlFilter {
 
 pub(crate) const COLS: &str = "id, instance_id, db_id, agent_id, seq, start_time, execute_time, client_ip, client_port, client_name, db_user, db_service_name, db_session_id, query_id, query_type, objects, object_name, object_type, schema_name, sql_statement, sql_lower, lines, log_result, response_status, sql_response, sql_result, risk_level, rule_id, rule_name, rule_type, scope_id, scope_name, created_at";
 const NCOLS: usize = 33;
-/// Rows per INSERT (33 binds each: under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
-const CHUNK: usize = 400;
+/// Rows per SQLite INSERT (33 binds each: under SQLite's 32,766 parameters).
+const CHUNK: usize = 990;
 
 pub(crate) fn row_from(r: &AnyRow) -> Result<SqlRow> {
     Ok(SqlRow {
@@ -116,10 +118,84 @@ pub(crate) fn row_from(r: &AnyRow) -> Result<SqlRow> {
     })
 }
 
+/// The columns' PostgreSQL array types, in [`COLS`] order (for `UNNEST`).
+const PG_TYPES: [&str; NCOLS] = [
+    "text", "text", "text", "text", "bigint", "bigint", "bigint", "text", "bigint", "text", "text",
+    "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
+    "text", "text", "text", "text", "text", "text", "text", "text", "text", "bigint",
+];
+
+/// A PostgreSQL array literal of texts (`{"a","b\"c"}`), for one bind of a whole column.
+fn text_array<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::from("{");
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in v.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    }
+    out.push('}');
+    out
+}
+
+/// A PostgreSQL array literal of integers.
+fn int_array(values: impl Iterator<Item = i64>) -> String {
+    let mut out = String::from("{");
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&v.to_string());
+    }
+    out.push('}');
+    out
+}
+
+/// `INSERT … VALUES` of `n` rows (SQLite), `ON CONFLICT … DO NOTHING`. The
+/// parameters are anonymous `?`: SQLite keeps `$1`, `$2`, … as *named* parameters in a list it
+/// searches from the start for each one (when the statement is parsed, and again when sqlx
+/// binds by name), which is quadratic in the parameters — with 13,200 of them (400 rows) that
+/// search was nine tenths of ingest.
+fn values_insert(n: usize) -> String {
+    let mut sql = format!("INSERT INTO dbss_sqls ({COLS}) VALUES ");
+    let row = format!("({})", vec!["?"; NCOLS].join(", "));
+    for i in 0..n {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&row);
+    }
+    sql.push_str(" ON CONFLICT (agent_id, db_id, seq) DO NOTHING");
+    sql
+}
+
+/// The statement of a full SQLite chunk, built once.
+fn full_chunk_insert() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| values_insert(CHUNK))
+}
+
 impl Store {
     /// Insert statements in one transaction, skipping those already stored (same agent,
     /// database and `seq`). Returns the rows inserted, in `rows` order (`true` = new).
     pub async fn insert_audit_sqls(&self, rows: &[SqlRow]) -> Result<Vec<bool>> {
+        Ok(self.ingest_audit_sqls(rows, None).await?.0)
+    }
+
+    /// [`Self::insert_audit_sqls`], drawing the batch from its instance's QPS budget in the
+    /// same transaction when `draw` is given (one write transaction per batch).
+    pub async fn ingest_audit_sqls(
+        &self,
+        rows: &[SqlRow],
+        draw: Option<&QpsDraw>,
+    ) -> Result<(Vec<bool>, Option<QpsOutcome>)> {
         // On PostgreSQL a row is routed to its partition when the INSERT starts; when the
         // storage keeper attaches that day's partition meanwhile (it holds the default
         // partition while it moves the day's rows out), the row routed to the default
@@ -128,7 +204,7 @@ impl Store {
         loop {
             match self
                 .retry_conflicts("store audit statements", || {
-                    self.insert_audit_sqls_once(rows)
+                    self.insert_audit_sqls_once(rows, draw)
                 })
                 .await
             {
@@ -140,31 +216,22 @@ impl Store {
         }
     }
 
-    async fn insert_audit_sqls_once(&self, rows: &[SqlRow]) -> Result<Vec<bool>> {
-        let mut inserted = Vec::with_capacity(rows.len());
-        // On PostgreSQL the table is partitioned by `start_time`, which every unique key holds.
-        let conflict = match self.backend() {
-            Backend::Sqlite => "(agent_id, db_id, seq)",
-            Backend::Postgres => "(agent_id, db_id, seq, start_time)",
-        };
-        let mut tx = self.begin_write().await?;
+    /// The ids of the rows inserted, SQLite: multi-row `INSERT … VALUES` of [`CHUNK`] rows;
+    /// when a chunk stored fewer rows than it holds, the ids are looked up.
+    async fn insert_values(
+        conn: &mut sqlx::AnyConnection,
+        rows: &[SqlRow],
+    ) -> Result<HashSet<String>> {
+        let mut ids = HashSet::with_capacity(rows.len());
         for chunk in rows.chunks(CHUNK) {
-            let mut sql = format!("INSERT INTO dbss_sqls ({COLS}) VALUES ");
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                for c in 0..NCOLS {
-                    if c > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str(&format!("${}", i * NCOLS + c + 1));
-                }
-                sql.push(')');
-            }
-            sql.push_str(&format!(" ON CONFLICT {conflict} DO NOTHING RETURNING id"));
-            let mut q = sqlx::query(&sql);
+            let partial;
+            let sql = if chunk.len() == CHUNK {
+                full_chunk_insert()
+            } else {
+                partial = values_insert(chunk.len());
+                partial.as_str()
+            };
+            let mut q = sqlx::query(sql);
             for r in chunk {
                 q = q
                     .bind(&r.id)
@@ -201,14 +268,105 @@ impl Store {
                     .bind(&r.scope_name)
                     .bind(r.created_at);
             }
-            let ids: std::collections::HashSet<String> = q
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get::<String, _>(0))
-                .collect::<std::result::Result<_, _>>()?;
-            inserted.extend(chunk.iter().map(|r| ids.contains(&r.id)));
+            let stored = q.execute(&mut *conn).await?.rows_affected();
+            if stored == chunk.len() as u64 {
+                ids.extend(chunk.iter().map(|r| r.id.clone()));
+                continue;
+            }
+            // Some were stored already (a batch sent again): which of the new ids are in.
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("SELECT id FROM dbss_sqls WHERE id IN ({marks})");
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q.bind(&r.id);
+            }
+            for row in q.fetch_all(&mut *conn).await? {
+                ids.insert(row.try_get::<String, _>(0)?);
+            }
         }
+        Ok(ids)
+    }
+
+    /// The ids of the rows inserted, PostgreSQL: one `INSERT … SELECT FROM UNNEST(…)` of the
+    /// whole batch, each column bound once as an array (33 parameters, not 33 a row).
+    async fn insert_unnest(
+        conn: &mut sqlx::AnyConnection,
+        rows: &[SqlRow],
+    ) -> Result<HashSet<String>> {
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            let arrays: Vec<String> = PG_TYPES
+                .iter()
+                .enumerate()
+                .map(|(i, t)| format!("${}::{t}[]", i + 1))
+                .collect();
+            format!(
+                "INSERT INTO dbss_sqls ({COLS}) SELECT * FROM UNNEST({}) ON CONFLICT (agent_id, db_id, seq, start_time) DO NOTHING RETURNING id",
+                arrays.join(", ")
+            )
+        });
+        let t = |f: fn(&SqlRow) -> &str| text_array(rows.iter().map(f));
+        let n = |f: fn(&SqlRow) -> i64| int_array(rows.iter().map(f));
+        let lower: Vec<String> = rows
+            .iter()
+            .map(|r| r.sql_statement.to_lowercase())
+            .collect();
+        let q = sqlx::query(sql)
+            .bind(t(|r| &r.id))
+            .bind(t(|r| &r.instance_id))
+            .bind(t(|r| &r.db_id))
+            .bind(t(|r| &r.agent_id))
+            .bind(n(|r| r.seq))
+            .bind(n(|r| r.start_time))
+            .bind(n(|r| r.execute_time))
+            .bind(t(|r| &r.client_ip))
+            .bind(n(|r| r.client_port))
+            .bind(t(|r| &r.client_name))
+            .bind(t(|r| &r.db_user))
+            .bind(t(|r| &r.db_service_name))
+            .bind(t(|r| &r.db_session_id))
+            .bind(t(|r| &r.query_id))
+            .bind(t(|r| &r.query_type))
+            .bind(t(|r| &r.objects))
+            .bind(t(|r| &r.object_name))
+            .bind(t(|r| &r.object_type))
+            .bind(t(|r| &r.schema_name))
+            .bind(t(|r| &r.sql_statement))
+            .bind(text_array(lower.iter().map(String::as_str)))
+            .bind(t(|r| &r.lines))
+            .bind(t(|r| &r.log_result))
+            .bind(t(|r| &r.response_status))
+            .bind(t(|r| &r.sql_response))
+            .bind(t(|r| &r.sql_result))
+            .bind(t(|r| &r.risk_level))
+            .bind(t(|r| &r.rule_id))
+            .bind(t(|r| &r.rule_name))
+            .bind(t(|r| &r.rule_type))
+            .bind(t(|r| &r.scope_id))
+            .bind(t(|r| &r.scope_name))
+            .bind(n(|r| r.created_at));
+        let mut ids = HashSet::with_capacity(rows.len());
+        for row in q.fetch_all(&mut *conn).await? {
+            ids.insert(row.try_get::<String, _>(0)?);
+        }
+        Ok(ids)
+    }
+
+    async fn insert_audit_sqls_once(
+        &self,
+        rows: &[SqlRow],
+        draw: Option<&QpsDraw>,
+    ) -> Result<(Vec<bool>, Option<QpsOutcome>)> {
+        let mut tx = self.begin_write().await?;
+        let ids = if rows.is_empty() {
+            HashSet::new()
+        } else {
+            match self.backend() {
+                Backend::Sqlite => Self::insert_values(&mut tx, rows).await?,
+                Backend::Postgres => Self::insert_unnest(&mut tx, rows).await?,
+            }
+        };
+        let inserted: Vec<bool> = rows.iter().map(|r| ids.contains(&r.id)).collect();
         let mut days = BTreeMap::new();
         for (r, new) in rows.iter().zip(&inserted) {
             if *new {
@@ -227,8 +385,13 @@ impl Store {
             .collect();
         super::counters::bump(&mut tx, &new).await?;
         super::sql_minutes::move_sql_minutes(&mut tx, &super::sql_minutes::tally(new), 1).await?;
+        // Last, so concurrent batches on PostgreSQL wait for the budget's row only briefly.
+        let qps = match draw {
+            Some(d) => Some(super::qps::draw(&mut tx, self.backend(), d).await?),
+            None => None,
+        };
         tx.commit().await?;
-        Ok(inserted)
+        Ok((inserted, qps))
     }
 
     /// One statement of an instance.
