@@ -226,6 +226,49 @@ def test_nul_invalid_utf8_and_huge_statements(pb, client, agents, tmp_path):
     assert a.stop() == 0, a.log()
 
 
+def test_sigterm_with_batches_on_their_way_loses_nothing(pb, client, agents, tmp_path):
+    """SIGTERM while several batches are on their way (small batches, four in flight): the checkpoint
+    written at the stop counts them as not acknowledged, so each restart reads them again; in the end
+    every line is stored exactly once (a re-sent line has its old sequence and is not stored twice)."""
+    instance = create_audit_instance(pb, database_limit=10)["id"]
+    db_id = add_database(client, instance, "term", "POSTGRESQL", 5432)
+    agent_id = add_agent(client, instance, db_id)["agent_id"]
+    logdir = tmp_path / "pglog"
+    logdir.mkdir()
+    t = marker()
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+    want = 6000
+    write_jsonl(logdir / "postgresql-1.json", [
+        {"timestamp": now, "user": "app", "dbname": "orders", "remote_host": "10.0.0.7", "remote_port": 5,
+         "session_id": "abc.1", "error_severity": "LOG", "application_name": "x",
+         "message": "AUDIT: SESSION,%d,1,READ,SELECT,TABLE,public.%s,\"select %d from %s\",<not logged>,1"
+                    % (n, t, n, t)}
+        for n in range(1, want + 1)])
+    a = agents(pb, instance, agent_id, [(db_id, "pgaudit-jsonlog", logdir)],
+               extra="batch_events = 50\nin_flight = 4")
+    stops = 0
+    for _ in range(8):
+        a.start()
+        time.sleep(0.3 + 0.1 * stops)
+        assert a.stop() == 0, a.log()
+        stops += 1
+        if list_sqls(client, instance, sql_statement=f" from {t}", size=1)["total"] >= want:
+            break
+    a.start()
+    raw = wait_sqls(client, instance, want, timeout=60, sql_statement=f" from {t}", size=1)
+    assert raw["total"] == want, (raw["total"], stops, a.log())
+    # A last line after everything: once it is listed, every earlier line was shipped, so a duplicate
+    # would be counted by now.
+    write_jsonl(logdir / "postgresql-1.json", [
+        {"timestamp": now, "user": "app", "dbname": "orders", "remote_host": "10.0.0.7", "remote_port": 5,
+         "session_id": "abc.1", "error_severity": "LOG", "application_name": "x",
+         "message": "AUDIT: SESSION,%d,1,READ,SELECT,TABLE,public.%s,\"select 'sentinel' from %s\",<not logged>,1"
+                    % (want + 1, t, t)}])
+    assert wait_sqls(client, instance, 1, sql_statement=f"'sentinel' from {t}")["total"] == 1, a.log()
+    assert list_sqls(client, instance, sql_statement=f" from {t}", size=1)["total"] == want + 1
+    assert a.stop() == 0, a.log()
+
+
 def test_a_switched_off_agent_ships_its_backlog_when_switched_on(pb, client, pgaudit, agents):
     instance = create_audit_instance(pb, database_limit=10)["id"]
     db_id = add_database(client, instance, "backlog", "POSTGRESQL", pgaudit.port)
