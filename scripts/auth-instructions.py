@@ -13,34 +13,10 @@ of a `rep` string instruction as one instruction, which real CPUs do not spend).
 
 Standard library only; needs valgrind (`apt-get install valgrind`).
 """
-import argparse, datetime, hashlib, hmac, http.client, json, os, re, shutil, signal, subprocess, tempfile, time
+import argparse, http.client, json, os, re, shutil, signal, subprocess, tempfile
 from pathlib import Path
 
-
-def start(cmd, data, env):
-    (data / "listen-addr").unlink(missing_ok=True)
-    proc = subprocess.Popen(cmd + ["serve", "--listen", "127.0.0.1:0", "--data-dir", str(data)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            addr = (data / "listen-addr").read_text()
-            if addr.endswith("\n"):
-                addr = addr.strip()
-                break
-        except FileNotFoundError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            raise SystemExit(f"{cmd[-1]} did not start")
-        time.sleep(0.05)
-    while True:
-        try:
-            c = http.client.HTTPConnection(addr, timeout=60)
-            c.request("GET", "/healthz")
-            if c.getresponse().status == 200:
-                return proc, addr
-        except OSError:
-            time.sleep(0.1)
+from benchhttp import aksk_headers, start_serve as start
 
 
 def measure(binary, scenario, n):
@@ -72,17 +48,8 @@ def measure(binary, scenario, n):
                     raise SystemExit(f"token request answered {r.status}")
                 path, headers = "/v3/auth/projects", {"x-auth-token": r.headers["x-subject-token"]}
             elif scenario == "aksk":
-                # The same signed request as plugboard-bench's (SDK-HMAC-SHA256, docs/contract.md).
-                date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
                 path = "/v3/auth/projects"
-                canonical = "\n".join(["GET", path + "/", "",
-                                       f"host:{addr}\nx-project-id:{boot['project_id']}\nx-sdk-date:{date}\n",
-                                       "host;x-project-id;x-sdk-date", hashlib.sha256(b"").hexdigest()])
-                to_sign = f"SDK-HMAC-SHA256\n{date}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-                signature = hmac.new(boot["secret_key"].encode(), to_sign.encode(), hashlib.sha256).hexdigest()
-                headers = {"x-project-id": boot["project_id"], "x-sdk-date": date,
-                           "authorization": f"SDK-HMAC-SHA256 Access={boot['access_key']}, "
-                                            f"SignedHeaders=host;x-project-id;x-sdk-date, Signature={signature}"}
+                headers = aksk_headers(addr, boot, path)
             for _ in range(200):
                 if call("GET", path, headers).status != 200:
                     raise SystemExit(f"{scenario}: a warm-up request failed")

@@ -1,9 +1,13 @@
-"""The HTTP harness of the DBSS benchmarks (scripts/bench-dbss.py, and bench-audit.py through it;
-standard library only): small statistics, a minimal HTTP/1.1 keep-alive client on asyncio
-streams, the plugboard server under test, blocking set-up calls and an admin token.
+"""The HTTP harness of the benchmarks (scripts/bench-dbss.py, and bench-audit.py through it;
+scripts/auth-instructions.py and link-order.py for their start and signing; standard library
+only): small statistics, a minimal HTTP/1.1 keep-alive client on asyncio streams, the plugboard
+server under test, blocking set-up calls, an admin token and an AK/SK-signed request's headers.
 """
 
 import asyncio
+import datetime
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -199,3 +203,36 @@ def get_token(server):
         "scope": {"project": {"id": boot["project_id"]}}}}
     _, headers = call(server, "POST", "/v3/auth/tokens?nocatalog=true", body=body, expect=201)
     return headers["X-Subject-Token"]
+
+
+def start_serve(cmd, data, env, timeout=120):
+    """`cmd serve` on a loopback port with `data` as its data directory (`cmd` may put valgrind in
+    front of the binary); returns the process and its address once `listen-addr` is written."""
+    (data / "listen-addr").unlink(missing_ok=True)
+    proc = subprocess.Popen(cmd + ["serve", "--listen", "127.0.0.1:0", "--data-dir", str(data)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            addr = (data / "listen-addr").read_text()
+            if addr.endswith("\n"):
+                return proc, addr.strip()
+        except FileNotFoundError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise SystemExit(f"{cmd[-1]} did not start")
+        time.sleep(0.05)
+
+
+def aksk_headers(addr, boot, path):
+    """The headers of a GET of `path` signed with the bootstrap access key (SDK-HMAC-SHA256, the
+    same signed request as plugboard-bench's; docs/contract.md)."""
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    canonical = "\n".join(["GET", path + "/", "",
+                           f"host:{addr}\nx-project-id:{boot['project_id']}\nx-sdk-date:{date}\n",
+                           "host;x-project-id;x-sdk-date", hashlib.sha256(b"").hexdigest()])
+    to_sign = f"SDK-HMAC-SHA256\n{date}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    signature = hmac.new(boot["secret_key"].encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+    return {"x-project-id": boot["project_id"], "x-sdk-date": date,
+            "authorization": f"SDK-HMAC-SHA256 Access={boot['access_key']}, "
+                             f"SignedHeaders=host;x-project-id;x-sdk-date, Signature={signature}"}
