@@ -1,3 +1,4 @@
+//! Unit tests of the rule engine: verdicts of the shipped rules, thresholds, password masking, IP ranges and query types.
 use super::*;
 use crate::dbss::shipped;
 
