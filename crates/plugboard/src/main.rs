@@ -8,6 +8,7 @@ mod datadir;
 mod dbss_agent;
 mod driver_step;
 mod serve;
+mod signals;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;

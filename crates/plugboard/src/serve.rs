@@ -417,43 +417,12 @@ async fn prune_loop(store: Store, console_idle_micros: i64) {
     }
 }
 
-/// SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is called, not when the
-/// future is first polled: it is called before `listen-addr` is written, so a supervisor (or a
-/// test) that signals the moment the address appears never meets the default action.
-#[cfg(unix)]
+/// SIGTERM or SIGINT (Ctrl-C), logged; the handlers are installed by the call, which comes
+/// before `listen-addr` is written (`crate::signals`).
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let install = |kind: SignalKind, name: &str| {
-        signal(kind)
-            .map_err(|e| tracing::warn!(error = %e, "{name} handler not installed"))
-            .ok()
-    };
-    let term = install(SignalKind::terminate(), "SIGTERM");
-    let int = install(SignalKind::interrupt(), "SIGINT");
+    let stop = crate::signals::stop_requested();
     async move {
-        tokio::select! {
-            _ = received(term) => {},
-            _ = received(int) => {},
-        }
-        tracing::info!("shutting down: finishing in-flight requests");
-    }
-}
-
-/// Waits for one delivery of a signal whose handler is installed (forever when it is not).
-#[cfg(unix)]
-pub(crate) async fn received(signal: Option<tokio::signal::unix::Signal>) {
-    match signal {
-        Some(mut s) => {
-            s.recv().await;
-        }
-        None => std::future::pending::<()>().await,
-    }
-}
-
-#[cfg(not(unix))]
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    async {
-        tokio::signal::ctrl_c().await.ok();
+        stop.await;
         tracing::info!("shutting down: finishing in-flight requests");
     }
 }

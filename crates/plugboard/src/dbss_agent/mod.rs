@@ -57,6 +57,24 @@ pub fn run(args: AgentArgs) -> ExitCode {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("plugboard dbss-agent: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    // The stop signals' handlers first, before the config, the system's CA roots and the
+    // checkpoints are read: the agent says nowhere that it is up, so a SIGTERM may come at once
+    // and must never meet the default action (which would end it with no clean stop).
+    let signalled = {
+        let _context = runtime.enter();
+        crate::signals::stop_requested()
+    };
     let cfg = match config::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
@@ -88,27 +106,15 @@ pub fn run(args: AgentArgs) -> ExitCode {
             }
         }
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("plugboard dbss-agent: cannot start: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    runtime.block_on(agent(cfg, shipper, checkpoints))
+    runtime.block_on(agent(cfg, shipper, checkpoints, signalled))
 }
 
 async fn agent(
     cfg: AgentConfig,
     shipper: Arc<Shipper>,
     checkpoints: Vec<Option<Checkpoint>>,
+    signalled: impl std::future::Future<Output = ()>,
 ) -> ExitCode {
-    // installed before anything starts, so a SIGTERM never meets the default action
-    let signalled = wait_for_signal();
     let stop = CancellationToken::new();
     let enabled = Arc::new(AtomicBool::new(true));
     tracing::info!(
@@ -142,19 +148,6 @@ async fn agent(
     }
     tracing::info!("dbss-agent stopped");
     ExitCode::SUCCESS
-}
-
-/// SIGTERM or SIGINT; the handlers are installed by the call, not by the first poll.
-fn wait_for_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let term = signal(SignalKind::terminate()).ok();
-    let int = signal(SignalKind::interrupt()).ok();
-    async move {
-        tokio::select! {
-            _ = crate::serve::received(term) => {}
-            _ = crate::serve::received(int) => {}
-        }
-    }
 }
 
 /// Sleep unless stopped; false when stopped.

@@ -1,6 +1,7 @@
 //! Process lifecycle over the real binary: every request logged with its request id, and
 //! graceful shutdown: a request in flight finished before exit 0, a stuck one not holding
-//! shutdown up beyond its bound.
+//! shutdown up beyond its bound, and the audit agent's SIGTERM handler in place before it reads
+//! anything.
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
@@ -163,4 +164,64 @@ async fn a_stuck_request_does_not_hold_up_shutdown_beyond_the_bound() {
         "{took:?}"
     );
     assert!(logs.contains("did not finish in time"), "{logs}");
+}
+
+/// Whether `pid` has a handler for SIGTERM (`SigCgt` of `/proc/PID/status`, bit 15).
+fn catches_sigterm(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (15 - 1)) != 0)
+}
+
+/// `plugboard dbss-agent` says nowhere that it is up, so a supervisor may stop it at once: its
+/// SIGTERM handler is in place before it reads anything. Its config here is a FIFO, so the
+/// agent waits on it; SIGTERM comes while it waits, then the config: it starts, sees the
+/// signal and stops cleanly (exit 0) instead of being killed by the default action.
+#[test]
+fn the_audit_agent_catches_sigterm_before_it_reads_its_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("agent.toml");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["dbss-agent", "--config"])
+        .arg(&fifo)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !catches_sigterm(child.id()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no SIGTERM handler while the agent waits for its config"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let state = dir.path().join("state");
+    let config = format!(
+        "endpoint = \"http://127.0.0.1:9\"\nproject_id = \"p\"\ninstance_id = \"i\"\n\
+         agent_id = \"a\"\naccess_key = \"AK\"\nsecret_key = \"SK\"\nstate_dir = {state:?}\n\n\
+         [[source]]\ndb_id = \"d\"\nkind = \"pgaudit-jsonlog\"\npath = {:?}\n",
+        dir.path().join("pglog")
+    );
+    std::fs::write(&fifo, config).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
