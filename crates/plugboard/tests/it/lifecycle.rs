@@ -189,7 +189,7 @@ fn the_audit_agent_catches_sigterm_before_it_reads_its_config() {
         .status()
         .unwrap()
         .success());
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
         .args(["dbss-agent", "--config"])
         .arg(&fifo)
         .stdin(std::process::Stdio::null())
