@@ -21,8 +21,11 @@ measures, each figure printed beside a baseline of the same run:
   pgbench  (--pgbench) TPS of pgbench (tpcb-like, --pgbench-seconds per run, 4 clients) on a private
            PostgreSQL 15 cluster (scripts/audit-capture.sh pg-start: initdb in a temporary
            directory, a free port, pgaudit writing jsonlog): no auditing, pgaudit alone, pgaudit
-           with the agent shipping to the server; runs interleaved twice, medians; ratios
-           agent/pgaudit (goal ≥ 0.95) and pgaudit/none.
+           with the agent shipping to the server (run as the download's systemd unit runs it:
+           SCHED_IDLE, idle I/O; the server, which a deployment runs on another machine, on
+           SCHED_IDLE too); --pgbench-rounds interleaved rounds, medians and spread; ratios
+           agent/pgaudit (goal ≥ 0.95) and pgaudit/none; after each agent run, how long until
+           every event of its log is stored, and whether each was stored exactly once.
 
     cargo build --release -p plugboard
     python3 scripts/bench-audit.py --postgres --pgbench
@@ -564,7 +567,8 @@ def markdown(label, report):
         n = len(runs["none"])
         out += [f"| pgbench | TPS (median of {n}) | runs (min–max) | ratio of medians |", "|---|---|---|---|",
                 f"| no auditing | {t['none']:,.0f} | {spread['none']} | 1.00 |",
-                f"| pgaudit alone | {t['pgaudit']:,.0f} | {spread['pgaudit']} | {t['pgaudit'] / t['none']:.2f} vs none |",
+                f"| pgaudit alone | {t['pgaudit']:,.0f} | {spread['pgaudit']} | "
+                f"{t['pgaudit'] / t['none']:.2f} vs none |",
                 f"| pgaudit + agent | {t['pgaudit + agent']:,.0f} | {spread['pgaudit + agent']} | "
                 f"**{t['pgaudit + agent'] / t['pgaudit']:.2f}** vs pgaudit (goal ≥ {PGBENCH_RATIO_TARGET}) |", "",
                 f"agent/pgaudit per round: {', '.join(f'{x:.2f}' for x in r)} (median {statistics.median(r):.2f}); "
