@@ -325,9 +325,10 @@ def test_the_download_bundle_runs_as_it_is_with_keys_from_the_environment(pb, cl
         for m in tar.getmembers():
             files[m.name.split("/", 1)[1]] = tar.extractfile(m).read().decode()
     assert set(files) == {"agent.toml", "plugboard-dbss-agent.service", "README"}, set(files)
-    # The database comes first on its host: the unit runs the agent niced.
+    # The database comes first on its host: the unit runs the agent on idle CPU and I/O time.
     unit = files["plugboard-dbss-agent.service"]
-    assert "\nNice=10\n" in unit and "\nCPUWeight=20\n" in unit, unit
+    assert "\nCPUSchedulingPolicy=idle\n" in unit and "\nIOSchedulingClass=idle\n" in unit, unit
+    assert "\nCPUWeight=1\n" in unit, unit
     for text in files.values():
         assert pb.bootstrap["secret_key"] not in text and pb.bootstrap["access_key"] not in text
     config = files["agent.toml"].replace("/var/lib/postgresql/15/main/log", str(pgaudit.log_dir)) \

@@ -63,9 +63,10 @@ const UNIT: &str = "[Unit]\nDescription=plugboard DBSS audit agent\nAfter=networ
 [Service]\nExecStart=/usr/local/bin/plugboard dbss-agent --config /etc/plugboard/dbss-agent.toml\n\
 EnvironmentFile=-/etc/plugboard/dbss-agent.env\nRestart=always\nRestartSec=5\n\
 StateDirectory=plugboard-dbss-agent\n# Run as a user that can read the audit log (the postgres / mysql group).\nUser=postgres\n\
-# The database comes first: the agent takes CPU and disk time the database leaves (its log is\n\
-# the spool, so a busy hour only delays shipping; docs/dbss-audit.md).\n\
-Nice=10\nCPUWeight=20\nIOSchedulingClass=best-effort\nIOSchedulingPriority=7\n\n\
+# The database comes first: the agent runs only on CPU time the database leaves (SCHED_IDLE)\n\
+# and reads at idle I/O priority. Its log is the spool: a busy hour only delays shipping, and\n\
+# the agent catches up when the database is quieter (docs/dbss-audit.md).\n\
+CPUSchedulingPolicy=idle\nNice=19\nCPUWeight=1\nIOSchedulingClass=idle\n\n\
 [Install]\nWantedBy=multi-user.target\n";
 
 const README: &str = "plugboard DBSS audit agent\n==========================\n\n\
