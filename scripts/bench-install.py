@@ -14,7 +14,7 @@
     connections, with the same concurrency, on the same PostgreSQL. Two modes each: `live`
     (jobs added while the runner works) and `drain` (every job queued first, then the runner
     started: plugboard's queue is filled by a process with `[jobs] max_concurrent = 0`). The
-    target (plugboard on PostgreSQL >= 1x graphile-worker) is checked per mode.
+    target (plugboard on PostgreSQL >= 2x graphile-worker, issue 20) is checked per mode.
 
 (c) `rate`: pickup across a PostgreSQL scale-out at a fixed offered rate (50 and 500 jobs/s,
     open loop: the n-th submit is due at n / rate whatever the answers before it): an API-only
@@ -60,6 +60,8 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_CONFIG = shutil.which("pg_config") or "/usr/lib/postgresql/15/bin/pg_config"
 GRAPHILE = "graphile-worker@0.17.3"
+# issue 20: plugboard on PostgreSQL at least twice graphile-worker's jobs/s, live and drain
+TARGET_RATIO = 2.0
 
 
 def pct(values, p):
@@ -381,8 +383,9 @@ def bench_jobs(args, work):
             print(f"    {r['label']:<62} {r['jobs_per_s']:7.0f} jobs/s  p50 {r['p50_ms']:7.1f} ms  "
                   f"p99 {r['p99_ms']:7.1f} ms  ratio to peer {r['jobs_per_s'] / peer:.2f}{r.get('note', '')}")
         ratio = results[("PostgreSQL", mode)]["jobs_per_s"] / peer
-        print(f"    {mode}: plugboard on PostgreSQL / graphile-worker = {ratio:.2f}  (target >= 1)")
-        met &= ratio >= 1
+        print(f"    {mode}: plugboard on PostgreSQL / graphile-worker = {ratio:.2f}  (target >= {TARGET_RATIO:g}: "
+              f"{'met' if ratio >= TARGET_RATIO else 'MISSED'})")
+        met &= ratio >= TARGET_RATIO
     return met
 
 # -- (c) pickup across a scale-out at a fixed offered rate --------------------------------------------------

@@ -22,10 +22,13 @@ use tokio_util::sync::CancellationToken;
 /// How long a claim waits, while jobs run, for more slots to free up (see [`Engine::run`]).
 const CLAIM_GATHER: Duration = Duration::from_millis(10);
 
-/// Above this rate of notifications a burst is under way (see [`Pace`]).
-const BURST_RATE: f64 = 200.0;
+/// Above this rate of notifications a burst is under way (see [`Pace`]). At a steady 500
+/// jobs/s a claim per wake-up costs little (wake-ups that come while a claim runs fold into
+/// one), and pacing there made the pickup wait half a pace on average (p50 11–13 ms with a
+/// 20 ms pace above 200/s; docs/benchmarks.md).
+const BURST_RATE: f64 = 1_000.0;
 /// In a burst, a claim woken by a notification comes at least this long after the one before.
-const BURST_PACE: Duration = Duration::from_millis(20);
+const BURST_PACE: Duration = Duration::from_millis(10);
 /// The window the notification rate is measured over.
 const RATE_WINDOW: Duration = Duration::from_millis(100);
 

@@ -200,6 +200,31 @@ impl Store {
         ))
     }
 
+    /// The status of each of `ids` that is an instance of `project_id` (a page of jobs shows
+    /// its instances' statuses: read those, not every instance of the project).
+    pub async fn gaussdb_instance_statuses(
+        &self,
+        project_id: &str,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let mut statuses = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT id, status FROM gaussdb_instances WHERE project_id = $1 AND id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(project_id);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(self.pool()).await? {
+                statuses.insert(row.try_get(0)?, row.try_get(1)?);
+            }
+        }
+        Ok(statuses)
+    }
+
     /// Delete an instance and everything recorded about it, in one transaction.
     pub async fn delete_gaussdb_instance(&self, project_id: &str, id: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;
@@ -420,4 +445,80 @@ pub(crate) async fn record_plugin_install_in(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Install records one statement writes at most (a power of two).
+const RECORDS_CHUNK: usize = 64;
+
+/// The columns of an install record, in the order [`record_plugin_installs_in`] binds them.
+const RECORD_COLS: usize = 7;
+
+/// Record several installs that put no files in place (the group commit of their jobs' ends:
+/// one statement for up to [`RECORDS_CHUNK`], not one each), as
+/// [`record_plugin_install_in`] with `None` would one by one: of two for the same plug-in on
+/// the same instance the later wins. Each statement is padded to a power of two with rows
+/// that record nothing, so a connection prepares a handful of shapes.
+pub(crate) async fn record_plugin_installs_in(
+    conn: &mut sqlx::AnyConnection,
+    plugins: &[InstalledPlugin],
+) -> Result<()> {
+    let mut last = std::collections::HashMap::with_capacity(plugins.len());
+    for (i, p) in plugins.iter().enumerate() {
+        last.insert((p.instance_id.as_str(), p.plugin_name.as_str()), i);
+    }
+    let rows: Vec<&InstalledPlugin> = plugins
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| last.get(&(p.instance_id.as_str(), p.plugin_name.as_str())) == Some(i))
+        .map(|(_, p)| p)
+        .collect();
+    for chunk in rows.chunks(RECORDS_CHUNK) {
+        let n = chunk.len().next_power_of_two();
+        let sql = records_sql(n);
+        let mut q = sqlx::query(&sql);
+        for p in chunk {
+            q = q
+                .bind(p.instance_id.as_str())
+                .bind(p.plugin_name.as_str())
+                .bind(p.version.as_str())
+                .bind(p.sha256.as_str())
+                .bind(serde_json::to_string(&p.extensions).unwrap_or_else(|_| "[]".into()))
+                .bind(p.job_id.as_str())
+                .bind(p.installed_at);
+        }
+        // padding: rows with no instance, left out by the statement
+        for _ in chunk.len()..n {
+            q = q
+                .bind("")
+                .bind("")
+                .bind("")
+                .bind("")
+                .bind("")
+                .bind("")
+                .bind(0i64);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The upsert of `rows` install records (see [`record_plugin_installs_in`]).
+fn records_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let first = 1 + r * RECORD_COLS;
+            let cols: Vec<String> = (first..first + RECORD_COLS)
+                .map(|i| format!("${i}"))
+                .collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect();
+    format!(
+        "WITH v(r_instance, r_plugin, r_version, r_sha256, r_extensions, r_job, r_at) AS (VALUES {}) \
+         INSERT INTO gaussdb_plugins ({PLUGIN_COLS}) \
+         SELECT r_instance, r_plugin, r_version, r_sha256, r_extensions, r_job, r_at FROM v WHERE r_instance <> '' \
+         ON CONFLICT (instance_id, plugin_name) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, \
+         extensions = excluded.extensions, job_id = excluded.job_id, installed_at = excluded.installed_at",
+        values.join(", ")
+    )
 }

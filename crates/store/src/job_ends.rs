@@ -114,13 +114,16 @@ impl Store {
         for chunk in ends.chunks(CHUNK) {
             ended.extend(end_chunk(&mut *tx, owner, chunk).await?);
         }
+        let mut effects = EffectTx::new(&mut tx);
         for end in ends.iter().filter(|e| ended.contains(&e.id)) {
-            let mut effects = EffectTx::new(&mut tx);
             for effect in &end.effects {
                 effect.apply(&mut effects).await?;
             }
         }
+        effects.flush().await?;
+        let inserted = std::mem::take(&mut effects.inserted);
         tx.commit().await?;
+        self.announce_jobs(inserted.iter().map(String::as_str));
         Ok(answer(&ended))
     }
 

@@ -4,7 +4,9 @@
 //! while they work, and every write of a running job is fenced by the lease owner, so a process
 //! that lost its lease cannot overwrite the work of the one that took the job over.
 
-use crate::gaussdb::{record_plugin_install_in, InstalledPlugin, PluginFile};
+use crate::gaussdb::{
+    record_plugin_install_in, record_plugin_installs_in, InstalledPlugin, PluginFile,
+};
 use crate::page::Where;
 use crate::servicestage::{delete_addon_in, set_addon_status_in};
 use crate::{Result, Store, StoreError};
@@ -167,21 +169,45 @@ pub type BoxedEffect = Arc<dyn JobEffect>;
 /// The transaction a job ends in, as job effects see it.
 pub struct EffectTx<'a> {
     conn: &'a mut sqlx::AnyConnection,
+    /// The kinds of the jobs inserted, announced after the commit.
+    pub(crate) inserted: Vec<String>,
+    /// Installs without files, recorded together by [`EffectTx::flush`].
+    plugins: Vec<InstalledPlugin>,
 }
 
 impl<'a> EffectTx<'a> {
-    /// The effects' view of `conn`, the transaction a job ends in.
+    /// The effects' view of `conn`, the transaction jobs end in (one or a group commit's).
     pub(crate) fn new(conn: &'a mut sqlx::AnyConnection) -> Self {
-        Self { conn }
+        Self {
+            conn,
+            inserted: vec![],
+            plugins: vec![],
+        }
     }
 
-    /// Record a kernel plug-in install ([`Store::record_plugin_install`]).
+    /// Record a kernel plug-in install ([`Store::record_plugin_install`]). One without files
+    /// is written with the others of the same commit, in one statement, before it commits.
     pub async fn record_plugin_install(
         &mut self,
         plugin: &InstalledPlugin,
         files: Option<&[PluginFile]>,
     ) -> Result<()> {
+        if files.is_none() {
+            self.plugins.push(plugin.clone());
+            return Ok(());
+        }
+        // in the order the effects came
+        self.flush().await?;
         record_plugin_install_in(self.conn, plugin, files).await
+    }
+
+    /// Write what the effects left to write together; called before the commit.
+    pub(crate) async fn flush(&mut self) -> Result<()> {
+        if !self.plugins.is_empty() {
+            let plugins = std::mem::take(&mut self.plugins);
+            record_plugin_installs_in(self.conn, &plugins).await?;
+        }
+        Ok(())
     }
 
     /// Set a ServiceStage add-on's status (and, when given, its version and host).
@@ -202,6 +228,7 @@ impl<'a> EffectTx<'a> {
         insert_job_query(job, &steps)
             .execute(&mut *self.conn)
             .await?;
+        self.inserted.push(job.kind.clone());
         Ok(())
     }
 
@@ -280,7 +307,8 @@ pub(crate) fn json_text<T: Serialize>(value: &T) -> String {
 
 impl Store {
     /// Insert a job inside the caller's transaction, so it commits with the change that caused
-    /// it. `TargetBusy` when another job runs on the target.
+    /// it. `TargetBusy` when another job runs on the target. After the commit, announce it
+    /// ([`Store::announce_jobs`]) so other processes claim it at once.
     pub async fn insert_job(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
@@ -299,6 +327,7 @@ impl Store {
         self.insert_job_query(job, &steps)
             .execute(self.pool())
             .await?;
+        self.announce_jobs([job.kind.as_str()]);
         Ok(())
     }
 

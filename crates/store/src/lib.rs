@@ -13,6 +13,7 @@ pub mod gaussdb;
 pub mod identity;
 pub mod identity_tokens;
 pub mod identity_users;
+mod job_announce;
 pub mod job_claims;
 pub mod job_ends;
 pub mod job_listing;
@@ -187,6 +188,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0050_jobs_drop_due_index.sql"),
     ),
     (
+        51,
+        "jobs announced after their commit",
+        include_str!("../migrations/0051_jobs_notify_after_commit.sql"),
+    ),
+    (
         60,
         "dbss statements per minute",
         include_str!("../migrations/0060_dbss_sql_minutes.sql"),
@@ -221,7 +227,7 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
 
 /// Migrations that exist only on PostgreSQL (triggers in PL/pgSQL): on SQLite their number is
 /// recorded with a statement that changes nothing, so both back-ends count the same list.
-const POSTGRES_ONLY: &[i64] = &[20, 37, 45, 46, 61];
+const POSTGRES_ONLY: &[i64] = &[20, 37, 45, 46, 51, 61];
 
 /// Migrations that exist only on SQLite (FTS5): on PostgreSQL their number is recorded the
 /// same way.
@@ -288,6 +294,8 @@ pub struct Store {
     conflict_retries: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Where a PostgreSQL listener connects ([`Store::listen`]); `None` on SQLite.
     listen_url: Option<notify::ListenUrl>,
+    /// Submitted jobs waiting to be announced ([`Store::announce_jobs`]).
+    announcer: std::sync::Arc<job_announce::Announcer>,
 }
 
 impl Store {
@@ -359,6 +367,7 @@ impl Store {
             backend,
             conflict_retries: Default::default(),
             listen_url,
+            announcer: Default::default(),
         })
     }
 

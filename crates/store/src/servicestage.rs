@@ -445,6 +445,7 @@ impl Store {
         }
         self.insert_job(&mut tx, job).await?;
         tx.commit().await?;
+        self.announce_jobs([job.kind.as_str()]);
         Ok(())
     }
 
@@ -502,6 +503,7 @@ impl Store {
             return Err(AddonJobError::NotFound);
         }
         tx.commit().await?;
+        self.announce_jobs([job.kind.as_str()]);
         Ok(())
     }
 

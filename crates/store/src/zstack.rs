@@ -95,6 +95,7 @@ impl Store {
         }
         self.insert_job(&mut tx, job).await?;
         tx.commit().await?;
+        self.announce_jobs([job.kind.as_str()]);
         Ok(())
     }
 

@@ -1,6 +1,7 @@
-//! A burst of submits on PostgreSQL: every one is announced by its own notification, but the
-//! claim loop coalesces them (at most one wake-up pending, claims taking many jobs at once), so
-//! 10,000 submits cost a small fraction of 10,000 claims, and every job still runs exactly once.
+//! A burst of submits on PostgreSQL: the submitting store announces them after their commits
+//! (coalesced while a notification is on its way) and the claim loop coalesces the wake-ups
+//! (at most one pending, claims taking many jobs at once), so 10,000 submits cost a small
+//! fraction of 10,000 claims, and every job still runs exactly once.
 
 #![allow(clippy::unwrap_used)]
 
@@ -107,7 +108,8 @@ async fn a_burst_of_ten_thousand_submits_costs_few_claims_and_runs_each_job_once
     }
     let before = stats.claims();
 
-    // 10,000 submits, each its own transaction (and notification), from 16 connections.
+    // 10,000 submits, each its own transaction, from 16 connections; the submitting store
+    // announces them after their commits, coalesced.
     let started = Instant::now();
     let mut submitting = tokio::task::JoinSet::new();
     for _ in 0..16 {
@@ -149,8 +151,8 @@ async fn a_burst_of_ten_thousand_submits_costs_few_claims_and_runs_each_job_once
     assert_eq!(runs.len(), SUBMITS, "every job ran");
     assert!(runs.values().all(|n| *n == 1), "every job ran exactly once");
     assert!(
-        heard >= (SUBMITS / 2) as u64,
-        "the submits were announced one by one ({heard} notifications heard)"
+        heard >= 1,
+        "the submits were announced ({heard} notifications heard)"
     );
     assert!(
         claims < (SUBMITS / 10) as u64,

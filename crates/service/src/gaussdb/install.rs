@@ -517,7 +517,13 @@ impl JobHandler<InstallKernelPlugin> for InstallHandler {
         if let Ok(mut c) = self.cache.lock() {
             c.remove(&job.id);
         }
-        remove_staging(&self.staging(job)).await;
+        // An install that touches no server never made a staging directory: no trip to the
+        // blocking pool per job to find it missing.
+        let staged = InstallInput::deserialize(&job.input)
+            .map_or(true, |i| i.mode.driver().touches_server());
+        if staged {
+            remove_staging(&self.staging(job)).await;
+        }
     }
 }
 

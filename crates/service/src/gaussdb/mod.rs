@@ -18,7 +18,7 @@ use plugboard_drivers::fetch::check_package_url;
 use plugboard_drivers::netpolicy::NetworkPolicy;
 use plugboard_drivers::pg::PgTarget;
 use plugboard_jobs::JobKind;
-use plugboard_store::gaussdb::{GaussDbInstance, InstanceFilter};
+use plugboard_store::gaussdb::GaussDbInstance;
 use plugboard_store::jobs::{DeleteJobError, InsertJobError, Job, JobFilter};
 use plugboard_store::{Store, StoreError};
 use std::collections::HashMap;
@@ -476,12 +476,12 @@ impl GaussDb {
         limit: i64,
     ) -> Result<(Vec<InstanceJob>, i64)> {
         let (jobs, total) = self.store.list_jobs(project, filter, offset, limit).await?;
-        let (instances, _) = self
-            .store
-            .list_gaussdb_instances(project, &InstanceFilter::default(), 0, 10_000)
-            .await?;
-        let status_of: HashMap<String, String> =
-            instances.into_iter().map(|i| (i.id, i.status)).collect();
+        let mut ids: Vec<String> = jobs.iter().map(instance_of).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.retain(|id| !id.is_empty());
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let status_of = self.store.gaussdb_instance_statuses(project, &ids).await?;
         let tasks = jobs
             .into_iter()
             .map(|job| {

@@ -12,6 +12,7 @@ mod conformance_gaussdb;
 mod conformance_identity;
 mod conformance_zstack_sessions;
 mod deadlock;
+mod job_group_commit;
 mod job_states;
 mod page_and_total;
 mod servicestage;
