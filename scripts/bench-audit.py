@@ -46,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -140,8 +140,10 @@ def stop(proc):
 
 # -- ingest ------------------------------------------------------------------------------------------------
 def write_log(path, n):
-    """n pgaudit statements as PostgreSQL 15 writes them to jsonlog (AUDIT + duration lines)."""
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+    """n pgaudit statements as PostgreSQL 15 writes them to jsonlog (AUDIT + duration lines), all
+    at the time of writing; returns that time."""
+    at = datetime.now(timezone.utc)
+    now = at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
     rnd = random.Random(7)
     with open(path, "w") as f:
         for i in range(n):
@@ -163,6 +165,17 @@ def write_log(path, n):
                     "backend_type": "client backend"}
             f.write(json.dumps(dict(base, message=msg)) + "\n")
             f.write(json.dumps(dict(base, message="duration: 0.%03d ms" % (i % 1000))) + "\n")
+    return at
+
+
+def whole_minutes(at):
+    """A ListAuditSqlsNew body whose window is whole minutes around `at` (from an hour before its
+    minute to the start of the minute after it): its `total` is summed from the per-minute counts
+    kept with the statements, not counted row by row in a partial minute at the window's end."""
+    minute = at.replace(second=0, microsecond=0)
+    fmt = "%Y-%m-%d %H:%M:%S"
+    return {"time": {"start_time": (minute - timedelta(hours=1)).strftime(fmt),
+                     "end_time": (minute + timedelta(minutes=1)).strftime(fmt)}, "size": 1}
 
 
 def scenario_ingest(server, token, args, work, report, database_url=None):
@@ -172,11 +185,16 @@ def scenario_ingest(server, token, args, work, report, database_url=None):
     target = Target(server, token, "ingest", edition="advanced")
     log_dir = work / "pglog"
     log_dir.mkdir()
-    write_log(log_dir / "postgresql-1.json", args.statements)
+    at = write_log(log_dir / "postgresql-1.json", args.statements)
+    # What each poll asks (--poll-window): `minutes` (whole minutes around the log's time, the
+    # total summed from the per-minute counts that commit with the statements) or `day` (the
+    # last DAY: while the statements' minute is the window's last, partial one, each poll
+    # counts their rows one by one — a cost of the poll that grows with the rows ingested).
+    body = whole_minutes(at) if args.poll_window == "minutes" else None
     n = args.statements
     runs = {}
     for label, root in (("ingest", work / "agent-1"), ("second pass", work / "agent-2")):
-        before = target.total()
+        before = target.total(body)
         server_cpu0 = cpu_seconds(server.proc.pid)
         pg_cpu0 = pg_backend_cpu(database_url)
         polls = 0
@@ -189,7 +207,7 @@ def scenario_ingest(server, token, args, work, report, database_url=None):
             # window, which is work the server does besides ingest.
             while True:
                 polls += 1
-                got = target.total()
+                got = target.total(body)
                 if got >= before + n:
                     break
                 if proc.poll() is not None or time.perf_counter() - t0 > args.ingest_timeout:
@@ -206,7 +224,7 @@ def scenario_ingest(server, token, args, work, report, database_url=None):
         report.setdefault("ingest_cpu", {})[label] = (agent_cpu, server_cpu, pg_cpu, elapsed)
         print(f"  {label}: {n} statements in {elapsed:.2f} s = {n / elapsed:,.0f} statements/s "
               f"(CPU: agent {agent_cpu:.2f} s, server {server_cpu:.2f} s"
-              + (f", PostgreSQL backends {pg_cpu:.2f} s" if database_url else "") + f"; {polls} polls; "
+              + (f", PostgreSQL backends {pg_cpu:.2f} s" if database_url else "") + f"; {polls} polls ({args.poll_window}); "
               f"load average {os.getloadavg()[0]:.2f})", flush=True)
     report["ingest"] = runs["ingest"]
     report["ingest_second"] = runs["second pass"]
@@ -586,6 +604,8 @@ def main():
     ap.add_argument("--statements", type=int, default=300_000)
     ap.add_argument("--ingest-timeout", type=float, default=300)
     ap.add_argument("--poll", type=float, default=0.25, help="seconds between ListAuditSqlsNew polls (ingest)")
+    ap.add_argument("--poll-window", choices=("minutes", "day"), default="day",
+                    help="the polls' window (ingest): whole minutes around the log's time, or the last DAY")
     ap.add_argument("--agent-tuning", default="", help="extra agent.toml lines, e.g. 'in_flight = 1'")
     ap.add_argument("--list-rows", type=int, default=10_000_000)
     ap.add_argument("--samples", type=int, default=200)

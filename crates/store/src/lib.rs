@@ -207,6 +207,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dbss statement text full-text index",
         include_str!("../migrations/0062_dbss_sqls_fts.sql"),
     ),
+    (
+        63,
+        "dbss risk and rule list indexes partial",
+        include_str!("../migrations/0063_dbss_sqls_partial_risk_rule.sql"),
+    ),
 ];
 
 /// The checksums (SHA-384 of the text) of migrations whose comments were edited after they
@@ -227,7 +232,7 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
 
 /// Migrations that exist only on PostgreSQL (triggers in PL/pgSQL): on SQLite their number is
 /// recorded with a statement that changes nothing, so both back-ends count the same list.
-const POSTGRES_ONLY: &[i64] = &[20, 37, 45, 46, 51, 61];
+const POSTGRES_ONLY: &[i64] = &[20, 37, 45, 46, 51, 61, 63];
 
 /// Migrations that exist only on SQLite (FTS5): on PostgreSQL their number is recorded the
 /// same way.

@@ -6,6 +6,7 @@ mod cancellation;
 mod conformance_dbss;
 mod conformance_dbss_audit;
 mod conformance_dbss_audit_counters;
+mod conformance_dbss_audit_indexes;
 mod conformance_dbss_audit_listing;
 mod conformance_dbss_storage;
 mod conformance_gaussdb;
