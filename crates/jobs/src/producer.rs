@@ -133,11 +133,16 @@ impl Lane {
     /// starts its next job without a trip to the store; and `4 × max` with the jobs whose steps
     /// are over and whose ends wait for their group commit, so the next jobs run meanwhile but
     /// ends cannot pile up without bound.
-    /// In a deep queue ([`DEEP_HELD`]) the bounds are `DEEP_HELD × max` held and two
-    /// slot-counts more in flight.
+    /// In a deep queue ([`DEEP_HELD`]) the bounds are `DEEP_HELD × max` held and four
+    /// slot-counts more in flight (ends waiting for a group commit must not cut the next
+    /// claims down to a job or two each).
     fn room(&self) -> usize {
-        let held_cap = if self.deep { DEEP_HELD } else { 2 } * self.max;
-        let inflight_cap = held_cap + 2 * self.max;
+        let (held_cap, ending) = if self.deep {
+            (DEEP_HELD * self.max, 4 * self.max)
+        } else {
+            (2 * self.max, 2 * self.max)
+        };
+        let inflight_cap = held_cap + ending;
         let held = held_cap.saturating_sub(self.held.load(Ordering::Relaxed));
         let inflight = inflight_cap.saturating_sub(self.inflight.load(Ordering::Relaxed));
         held.min(inflight)
