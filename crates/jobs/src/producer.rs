@@ -1,7 +1,8 @@
 //! The producer: the claim loop of one process. Each execution class (a lane: `Work`, and
 //! `Delivery` when a delivery kind is registered) has its own slots and claims only its own
-//! kinds, as many as it has room for (its slots and as many claimed ahead); the store hands
-//! them out in turns by (account, kind), so neither a class nor an account can starve another.
+//! kinds, as many as it has room for (its slots and as many claimed ahead, more in a deep
+//! queue); the store hands them out in turns by (account, kind), so neither a class nor an
+//! account can starve another.
 //! Claimed jobs go to the executor; then the loop sleeps until woken (a submit here, a
 //! notification, a run ended) or the poll comes round. Stopping, it waits for the runs to end
 //! and gives their leases back.
@@ -24,9 +25,10 @@ const CLAIM_GATHER: Duration = Duration::from_millis(10);
 
 /// A lane whose last claim filled its room (a deep queue: a drain, a burst) holds up to this
 /// many slot-counts of jobs, and claims [`DEEP_BATCH`] slot-counts at a time once only a
-/// slot-count still waits behind the running ones: each claim's planning and its fixed costs
-/// (a millisecond or two of PostgreSQL's time, docs/benchmarks.md) spread over four times as
-/// many jobs. A claim that does not fill its room ends the deep mode.
+/// slot-count still waits behind the running ones: the one claim loop waits for half as many
+/// claims, one after another, so the slots wait less for them (a drain of 2,000 jobs: ~55
+/// claims instead of ~120, 1.4–1.7× the jobs/s; docs/benchmarks.md). A claim that does not
+/// fill its room ends the deep mode.
 const DEEP_HELD: usize = 6;
 /// See [`DEEP_HELD`].
 const DEEP_BATCH: usize = 4;

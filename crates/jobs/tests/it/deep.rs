@@ -119,7 +119,7 @@ async fn a_deep_queue_is_claimed_several_slot_counts_at_a_time_and_each_job_runs
     stop.cancel();
     task.await.unwrap();
 
-    let per_job = runs.per_job.lock().unwrap();
+    let per_job = runs.per_job.lock().unwrap().clone();
     assert_eq!(per_job.len(), JOBS);
     assert!(per_job.values().all(|n| *n == 1), "a job ran twice");
     assert!(runs.most.load(Ordering::SeqCst) <= SLOTS);
