@@ -26,8 +26,8 @@ const CLAIM_GATHER: Duration = Duration::from_millis(10);
 /// A lane whose last claim filled its room (a deep queue: a drain, a burst) holds up to this
 /// many slot-counts of jobs, and claims [`DEEP_BATCH`] slot-counts at a time once only a
 /// slot-count still waits behind the running ones: the one claim loop waits for half as many
-/// claims, one after another, so the slots wait less for them (a drain of 2,000 jobs: ~55
-/// claims instead of ~120, 1.4–1.7× the jobs/s; docs/benchmarks.md). A claim that does not
+/// claims, one after another, so the slots wait less for them (a drain of 2,000 jobs: ~50
+/// claims instead of ~125; docs/benchmarks.md). A claim that does not
 /// fill its room ends the deep mode.
 const DEEP_HELD: usize = 6;
 /// See [`DEEP_HELD`].
