@@ -1,7 +1,8 @@
 //! The producer: the claim loop of one process. Each execution class (a lane: `Work`, and
 //! `Delivery` when a delivery kind is registered) has its own slots and claims only its own
-//! kinds, as many as it has room for (its slots and as many claimed ahead); the store hands
-//! them out in turns by (account, kind), so neither a class nor an account can starve another.
+//! kinds, as many as it has room for (its slots and as many claimed ahead, more in a deep
+//! queue); the store hands them out in turns by (account, kind), so neither a class nor an
+//! account can starve another.
 //! Claimed jobs go to the executor; then the loop sleeps until woken (a submit here, a
 //! notification, a run ended) or the poll comes round. Stopping, it waits for the runs to end
 //! and gives their leases back.
@@ -21,6 +22,16 @@ use tokio_util::sync::CancellationToken;
 
 /// How long a claim waits, while jobs run, for more slots to free up (see [`Engine::run`]).
 const CLAIM_GATHER: Duration = Duration::from_millis(10);
+
+/// A lane whose last claim filled its room (a deep queue: a drain, a burst) holds up to this
+/// many slot-counts of jobs, and claims [`DEEP_BATCH`] slot-counts at a time once only a
+/// slot-count still waits behind the running ones: the one claim loop waits for half as many
+/// claims, one after another, so the slots wait less for them (a drain of 2,000 jobs: ~50
+/// claims instead of ~125; docs/benchmarks.md). A claim that does not
+/// fill its room ends the deep mode.
+const DEEP_HELD: usize = 6;
+/// See [`DEEP_HELD`].
+const DEEP_BATCH: usize = 4;
 
 /// Above this rate of notifications a burst is under way (see [`Pace`]). At a steady 500
 /// jobs/s a claim per wake-up costs little (wake-ups that come while a claim runs fold into
@@ -89,6 +100,8 @@ struct Lane {
     /// the ends waiting for the completer.
     inflight: Arc<AtomicUsize>,
     last_claim: Option<Instant>,
+    /// The last claim filled its room: the queue is deep (see [`DEEP_HELD`]).
+    deep: bool,
 }
 
 /// Counts a held job down when dropped (its steps ended, or its run ended however it ended),
@@ -113,6 +126,7 @@ impl Lane {
             held: Arc::new(AtomicUsize::new(0)),
             inflight: Arc::new(AtomicUsize::new(0)),
             last_claim: None,
+            deep: false,
         }
     }
 
@@ -121,20 +135,35 @@ impl Lane {
     /// starts its next job without a trip to the store; and `4 × max` with the jobs whose steps
     /// are over and whose ends wait for their group commit, so the next jobs run meanwhile but
     /// ends cannot pile up without bound.
+    /// In a deep queue ([`DEEP_HELD`]) the bounds are `DEEP_HELD × max` held and four
+    /// slot-counts more in flight (ends waiting for a group commit must not cut the next
+    /// claims down to a job or two each).
     fn room(&self) -> usize {
-        let held = (2 * self.max).saturating_sub(self.held.load(Ordering::Relaxed));
-        let inflight = (4 * self.max).saturating_sub(self.inflight.load(Ordering::Relaxed));
+        let (held_cap, ending) = if self.deep {
+            (DEEP_HELD * self.max, 4 * self.max)
+        } else {
+            (2 * self.max, 2 * self.max)
+        };
+        let inflight_cap = held_cap + ending;
+        let held = held_cap.saturating_sub(self.held.load(Ordering::Relaxed));
+        let inflight = inflight_cap.saturating_sub(self.inflight.load(Ordering::Relaxed));
         held.min(inflight)
     }
 
     /// While jobs run, a claim waits for some room (or for CLAIM_GATHER): one claim, one
-    /// write to the store, then takes several jobs.
+    /// write to the store, then takes several jobs. In a deep queue it waits, however long,
+    /// for [`DEEP_BATCH`] slot-counts of room while a slot-count of claimed jobs still waits
+    /// for a slot (so no slot goes idle for want of a claim).
     fn gathering(&self) -> bool {
         let room = self.room();
+        let held = self.held.load(Ordering::Relaxed);
+        if self.deep {
+            return room > 0 && room < DEEP_BATCH * self.max && held >= 2 * self.max;
+        }
         let batch = (self.max / 4).max(1);
         room > 0
             && room < batch
-            && self.held.load(Ordering::Relaxed) > 0
+            && held > 0
             && self
                 .last_claim
                 .is_some_and(|at| at.elapsed() < CLAIM_GATHER)
@@ -246,6 +275,7 @@ impl Engine {
                 lane.last_claim = Some(Instant::now());
                 let claimed = claim(&shared, lane, room, &freed, &stop, &mut tasks).await;
                 full[i] = claimed > 0 && claimed == room;
+                lane.deep = full[i];
             }
             let running: usize = lanes.iter().map(Lane::running).sum();
             metrics::gauge!("plugboard_jobs_running").set(running as f64);

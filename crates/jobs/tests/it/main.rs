@@ -5,6 +5,7 @@ mod common;
 mod batch;
 mod burst;
 mod classes;
+mod deep;
 mod effects;
 mod engine;
 mod leases;
