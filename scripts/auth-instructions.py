@@ -13,10 +13,10 @@ of a `rep` string instruction as one instruction, which real CPUs do not spend).
 
 Standard library only; needs valgrind (`apt-get install valgrind`).
 """
-import argparse, http.client, json, os, re, shutil, signal, subprocess, tempfile
+import argparse, json, os, re, shutil, signal, subprocess, tempfile
 from pathlib import Path
 
-from benchhttp import aksk_headers, start_serve as start
+from benchhttp import aksk_headers, keepalive, start_serve as start, token_request
 
 
 def measure(binary, scenario, n):
@@ -30,19 +30,11 @@ def measure(binary, scenario, n):
         out = Path(tmp) / "callgrind.out"
         proc, addr = start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p", binary], data, env)
         try:
-            conn = http.client.HTTPConnection(addr, timeout=60)
-
-            def call(method, path, headers, body=None):
-                conn.request(method, path, body=body, headers=headers)
-                r = conn.getresponse()
-                r.read()
-                return r
+            call = keepalive(addr, timeout=60)
 
             path, headers = "/healthz", {}
             if scenario == "token":
-                body = json.dumps({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-                    "domain": {"name": boot["domain_name"]}, "name": boot["user_name"],
-                    "password": boot["password"]}}}, "scope": {"project": {"id": boot["project_id"]}}}})
+                body = json.dumps(token_request(boot))
                 r = call("POST", "/v3/auth/tokens?nocatalog=true", {"content-type": "application/json"}, body)
                 if r.status != 201:
                     raise SystemExit(f"token request answered {r.status}")

@@ -8,6 +8,7 @@ import asyncio
 import datetime
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import signal
@@ -196,11 +197,29 @@ def call(server, method, path, token=None, body=None, expect=200):
     return payload, headers
 
 
-def get_token(server):
-    boot = server.boot
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+def token_request(boot):
+    """The body of a password token request for the bootstrap administrator, scoped to its project."""
+    return {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "domain": {"name": boot["domain_name"]}, "name": boot["user_name"], "password": boot["password"]}}},
         "scope": {"project": {"id": boot["project_id"]}}}}
+
+
+def keepalive(addr, timeout=120):
+    """`call(method, path, headers, body=None)` on one keep-alive connection to `addr`; the response
+    is read whole and returned."""
+    conn = http.client.HTTPConnection(addr, timeout=timeout)
+
+    def call(method, path, headers, body=None):
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        r.read()
+        return r
+
+    return call
+
+
+def get_token(server):
+    body = token_request(server.boot)
     _, headers = call(server, "POST", "/v3/auth/tokens?nocatalog=true", body=body, expect=201)
     return headers["X-Subject-Token"]
 

@@ -16,10 +16,10 @@ linker skips names it does not find (no error), so the layout decays instead of 
 
 Standard library only; needs valgrind (`apt-get install valgrind`) and nm (binutils).
 """
-import argparse, datetime, http.client, json, os, re, signal, subprocess, sys, tempfile, time
+import argparse, datetime, json, os, re, signal, subprocess, sys, tempfile, time
 from pathlib import Path
 
-from benchhttp import aksk_headers, start_serve as start
+from benchhttp import aksk_headers, keepalive, start_serve as start, token_request
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDER = ROOT / "crates" / "plugboard" / "link-order.txt"
@@ -30,19 +30,11 @@ def requests(addr, boot):
     """The requests whose code follows the start's: health, a token, a token-authenticated and an
     AK/SK-signed GET (the authentication benchmark's three), and the refusals of a missing token
     and of an unknown path."""
-    conn = http.client.HTTPConnection(addr, timeout=120)
-
-    def call(method, path, headers, body=None):
-        conn.request(method, path, body=body, headers=headers)
-        r = conn.getresponse()
-        r.read()
-        return r
+    call = keepalive(addr, timeout=120)
 
     for _ in range(20):
         call("GET", "/healthz", {})
-    body = json.dumps({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "domain": {"name": boot["domain_name"]}, "name": boot["user_name"],
-        "password": boot["password"]}}}, "scope": {"project": {"id": boot["project_id"]}}}})
+    body = json.dumps(token_request(boot))
     r = call("POST", "/v3/auth/tokens?nocatalog=true", {"content-type": "application/json"}, body)
     if r.status != 201:
         raise SystemExit(f"token request answered {r.status}")
