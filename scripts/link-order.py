@@ -9,10 +9,11 @@ code (docs/benchmarks.md → Authentication → idle RSS).
     python3 scripts/link-order.py write   # callgrind over starts (SQLite, PostgreSQL) + requests
     python3 scripts/link-order.py check   # how many of the file's functions the release binary has
 
-The names are the linker's (mangled) symbol names. They stay the same across edits of the
-source, but a new toolchain or a changed dependency in Cargo.lock renames many of them: the
-linker skips names it does not find (no error), so the layout decays instead of breaking. Run
-`check` after such a change and `write` when it reports under 90 %.
+The names are the linker's (mangled) symbol names, the same in every checkout. Edits rename some
+(LLVM's `.llvm.N` suffixes of locals promoted out of a changed codegen unit: a day's merges left
+86 %), and a new toolchain or a changed dependency in Cargo.lock renames many: the linker skips
+names it does not find (no error), so the layout decays instead of breaking. Run `check` after
+merges or such a change, and `write` when it reports under 90 %.
 
 Standard library only; needs valgrind (`apt-get install valgrind`) and nm (binutils).
 """
