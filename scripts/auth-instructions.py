@@ -19,7 +19,7 @@ from pathlib import Path
 from benchhttp import aksk_headers, keepalive, start_serve as start, token_request
 
 
-def measure(binary, scenario, n):
+def measure(binary, scenario, n, keep=None):
     env = dict(os.environ, PLUGBOARD_LOG="warn")
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
@@ -54,6 +54,9 @@ def measure(binary, scenario, n):
             proc.send_signal(signal.SIGTERM)
             proc.wait()
         dump = f"{out}.{proc.pid}.1"
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(dump, Path(keep) / f"{Path(binary).name}-{scenario}.callgrind")
         annotated = subprocess.run(["callgrind_annotate", "--threshold=100", dump],
                                    capture_output=True, text=True, check=True).stdout
         total = strings = 0
@@ -74,13 +77,16 @@ def main():
     ap.add_argument("binaries", nargs="+")
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--scenarios", default="healthz,token,aksk")
+    ap.add_argument("--keep", metavar="DIR",
+                    help="copy each callgrind dump to DIR/<binary>-<scenario>.callgrind "
+                         "(for callgrind_annotate: which functions the requests spend in)")
     args = ap.parse_args()
     if not shutil.which("valgrind"):
         raise SystemExit("valgrind is not installed: apt-get install valgrind")
     print(f"{'binary':<40} {'scenario':<8} {'instructions/request':>21} {'without memset/memcpy':>22}")
     for binary in args.binaries:
         for scenario in args.scenarios.split(","):
-            total, without = measure(binary, scenario, args.requests)
+            total, without = measure(binary, scenario, args.requests, args.keep)
             print(f"{binary:<40} {scenario:<8} {total:>21,.0f} {without:>22,.0f}", flush=True)
 
 

@@ -14,7 +14,9 @@ use plugboard_core::time::{now_micros, Micros};
 use plugboard_store::identity::{Scope, TokenRecord, User};
 use plugboard_store::lockout::{LockKind, LockoutEntry};
 use plugboard_store::{Store, StoreError};
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -177,11 +179,16 @@ pub struct Identity {
     ak_lockout: Lockout,
     user_lockout: Lockout,
     generation: AtomicU64,
-    /// Tokens by their hash.
-    cache: Mutex<HashMap<String, CacheEntry>>,
+    /// Tokens by their SHA-256.
+    cache: Mutex<CacheMap<[u8; 32]>>,
     /// Access keys by their id.
-    key_cache: Mutex<HashMap<String, CacheEntry>>,
+    key_cache: Mutex<CacheMap<String>>,
 }
+
+/// A cache's map. Its keys are digests and ids that exist, not text a client chooses freely
+/// (a token is looked up by its SHA-256; an access key only once it matched `is_access_key`),
+/// so the fast non-cryptographic hash (randomly seeded per map) is enough.
+type CacheMap<K> = HashMap<K, CacheEntry, foldhash::fast::RandomState>;
 
 /// What a login proves the password with.
 enum Secret<'a> {
@@ -211,8 +218,8 @@ impl Identity {
             key,
             cfg,
             generation: AtomicU64::new(0),
-            cache: Mutex::new(HashMap::new()),
-            key_cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(CacheMap::default()),
+            key_cache: Mutex::new(CacheMap::default()),
         }
     }
 
@@ -234,36 +241,39 @@ impl Identity {
     /// Forget everything cached: call after any change to users, groups, grants, tokens or keys.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        for cache in [&self.cache, &self.key_cache] {
-            if let Ok(mut cache) = cache.lock() {
-                cache.clear();
-            }
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.clear();
+        }
+        if let Ok(mut cache) = self.key_cache.lock() {
+            cache.clear();
         }
     }
 
-    /// The map an entry of this kind is kept in.
-    fn map(&self, access_key: bool) -> &Mutex<HashMap<String, CacheEntry>> {
-        if access_key {
-            &self.key_cache
-        } else {
-            &self.cache
-        }
-    }
-
-    fn cached(&self, access_key: bool, key: &str) -> Option<Cached> {
+    /// The entry of `map` under `key` while it is fresh: younger than `auth_cache_seconds`
+    /// and written since the last [`Self::invalidate`].
+    fn cached<K, Q>(&self, map: &Mutex<CacheMap<K>>, key: &Q) -> Option<Cached>
+    where
+        K: Hash + Eq + Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let ttl = Duration::from_secs(self.cfg.auth_cache_seconds);
         let generation = self.generation.load(Ordering::SeqCst);
-        let cache = self.map(access_key).lock().ok()?;
+        let cache = map.lock().ok()?;
         let entry = cache.get(key)?;
         (entry.generation == generation && entry.at.elapsed() < ttl).then(|| entry.value.clone())
     }
 
-    fn cache_put(&self, key: String, value: Cached, generation: u64) {
+    fn cache_put<K: Hash + Eq>(
+        &self,
+        map: &Mutex<CacheMap<K>>,
+        key: K,
+        value: Cached,
+        generation: u64,
+    ) {
         if self.cfg.auth_cache_seconds == 0 {
             return;
         }
-        let access_key = matches!(value, Cached::AccessKey(..));
-        if let Ok(mut cache) = self.map(access_key).lock() {
+        if let Ok(mut cache) = map.lock() {
             if cache.len() >= CACHE_CAP {
                 cache.clear();
             }
@@ -432,12 +442,12 @@ impl Identity {
         if !token::plausible(token) {
             return Err(AuthError::BadToken);
         }
-        let hash = token::token_hash(token);
-        let (subject, record) = match self.cached(false, &hash) {
+        let digest = token::token_digest(token);
+        let (subject, record) = match self.cached(&self.cache, &digest) {
             Some(Cached::Token(s, r)) => (s, r),
             _ => {
                 let generation = self.generation.load(Ordering::SeqCst);
-                let record = match self.store.get_token(&hash).await {
+                let record = match self.store.get_token(&hex::encode(digest)).await {
                     Ok(r) => r,
                     Err(StoreError::NotFound) => return Err(AuthError::BadToken),
                     Err(e) => return Err(e.into()),
@@ -453,7 +463,8 @@ impl Identity {
                 let subject = Arc::new(self.subject(&user).await?);
                 let record = Arc::new(record);
                 self.cache_put(
-                    hash,
+                    &self.cache,
+                    digest,
                     Cached::Token(subject.clone(), record.clone()),
                     generation,
                 );
@@ -486,7 +497,7 @@ impl Identity {
         if !plugboard_core::ids::is_access_key(&auth.access) {
             return Err(AuthError::UnknownAccessKey);
         }
-        let (subject, secret) = match self.cached(true, &auth.access) {
+        let (subject, secret) = match self.cached(&self.key_cache, auth.access.as_str()) {
             Some(Cached::AccessKey(s, secret)) => (s, secret),
             _ => {
                 let generation = self.generation.load(Ordering::SeqCst);
@@ -507,6 +518,7 @@ impl Identity {
                 ));
                 let subject = Arc::new(self.subject(&user).await?);
                 self.cache_put(
+                    &self.key_cache,
                     auth.access.clone(),
                     Cached::AccessKey(subject.clone(), secret.clone()),
                     generation,

@@ -29,7 +29,8 @@ pub struct Lockout {
     policy: LockPolicy,
     recheck: Duration,
     /// The state last read or written per subject (`None`: no row), and when.
-    seen: Mutex<HashMap<String, (Instant, Option<LockState>)>>,
+    /// Keyed by user ids and access keys that exist (see the module's note), hence the fast hash.
+    seen: Mutex<HashMap<String, (Instant, Option<LockState>), foldhash::fast::RandomState>>,
 }
 
 impl Lockout {
@@ -50,7 +51,7 @@ impl Lockout {
                 lock_micros: i64::try_from(duration.as_micros()).unwrap_or(i64::MAX / 2),
             },
             recheck,
-            seen: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::default()),
         }
     }
 

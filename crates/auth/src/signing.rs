@@ -49,12 +49,18 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct Authorization {
     /// The access key (AK) the request claims to be signed with.
     pub access: String,
-    /// The signed header names, split on `;`, in the order sent.
-    pub signed_headers: Vec<String>,
-    /// The `SignedHeaders` value exactly as sent (part 5 of the canonical request).
+    /// The `SignedHeaders` value exactly as sent (part 5 of the canonical request); the names
+    /// are [`Authorization::signed_headers`].
     pub signed_headers_raw: String,
     /// The hex signature as sent.
     pub signature: String,
+}
+
+impl Authorization {
+    /// The signed header names, split on `;`, in the order sent.
+    pub fn signed_headers(&self) -> std::str::Split<'_, char> {
+        self.signed_headers_raw.split(';')
+    }
 }
 
 /// The parts of a received request that the signature covers.
@@ -149,9 +155,8 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, SigningError> {
     if access.is_empty() {
         return Err(malformed("empty Access".into()));
     }
-    let signed_headers: Vec<String> = signed.split(';').map(str::to_string).collect();
-    if signed_headers
-        .iter()
+    if signed
+        .split(';')
         .any(|h| h.is_empty() || !h.bytes().all(is_token_byte))
     {
         return Err(malformed(
@@ -163,7 +168,6 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, SigningError> {
     }
     Ok(Authorization {
         access: access.to_string(),
-        signed_headers,
         signed_headers_raw: signed.to_string(),
         signature: signature.to_string(),
     })
@@ -214,7 +218,7 @@ pub fn canonical_request(
     out.push('\n');
     write_canonical_query(&mut out, req.query.unwrap_or(""));
     out.push('\n');
-    for name in &auth.signed_headers {
+    for name in auth.signed_headers() {
         let value = signed_header_value(req.headers, name)?;
         out.push_str(name);
         out.push(':');

@@ -4,7 +4,9 @@
 //! token-authenticated and AK/SK-authenticated `GET /v3/auth/projects`, and prints requests/s,
 //! p50/p99 latency and each figure's ratio to the baseline measured in the same run, and the
 //! CPU time (user + system) the server and this load generator spent per request: on a shared
-//! machine other processes move requests/s a lot, CPU time per request much less.
+//! machine other processes move requests/s a lot, CPU time per request much less. The three
+//! scenarios run in `--rounds` rounds (3), each authenticated figure divided by its own
+//! round's baseline; the medians of the rounds are printed, and each round's ratios.
 //! `plugboard-bench driver-steps`: the external step protocol against spawning the same
 //! executable in a loop (see [`driver_steps`]).
 
@@ -25,19 +27,26 @@ struct Args {
     connections: usize,
     seconds: f64,
     database_url: Option<String>,
+    /// Which of the authenticated scenarios to run (the baseline always runs).
+    scenarios: Vec<String>,
+    /// Rounds of the three scenarios, one after the other; each round's ratios are to that
+    /// round's baseline, and the median of the rounds is the figure.
+    rounds: usize,
 }
 
 fn parse_args() -> Result<Args> {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("auth") => {}
-        _ => bail!("usage: plugboard-bench auth --binary PATH [--connections 64] [--seconds 5] [--database-url URL]"),
+        _ => bail!("usage: plugboard-bench auth --binary PATH [--connections 64] [--seconds 5] [--rounds 3] [--scenarios token,aksk] [--database-url URL]"),
     }
     let mut out = Args {
         binary: PathBuf::from("target/release/plugboard"),
         connections: 64,
         seconds: 5.0,
         database_url: None,
+        scenarios: vec!["token".into(), "aksk".into()],
+        rounds: 3,
     };
     while let Some(flag) = args.next() {
         let value = args
@@ -48,6 +57,17 @@ fn parse_args() -> Result<Args> {
             "--connections" => out.connections = value.parse()?,
             "--seconds" => out.seconds = value.parse()?,
             "--database-url" => out.database_url = Some(value),
+            "--rounds" => out.rounds = value.parse::<usize>()?.max(1),
+            "--scenarios" => {
+                out.scenarios = value.split(',').map(str::to_string).collect();
+                if let Some(bad) = out
+                    .scenarios
+                    .iter()
+                    .find(|s| !["token", "aksk"].contains(&s.as_str()))
+                {
+                    bail!("unknown scenario {bad} (token, aksk)");
+                }
+            }
             _ => bail!("unknown flag {flag}"),
         }
     }
@@ -293,7 +313,6 @@ fn signed_headers(
     headers.insert("x-sdk-date", date.parse()?);
     let auth = plugboard_auth::signing::Authorization {
         access: ak.into(),
-        signed_headers: vec!["host".into(), "x-project-id".into(), "x-sdk-date".into()],
         signed_headers_raw: "host;x-project-id;x-sdk-date".into(),
         signature: String::new(),
     };
@@ -367,38 +386,95 @@ async fn run(args: Args) -> Result<()> {
         idle_anon as f64 / 1024.0,
         idle_file as f64 / 1024.0
     );
-    let baseline = load(&server, "/healthz", vec![], &args).await?;
-    let tok = load(&server, path, vec![("x-auth-token".into(), token)], &args).await?;
-    let aksk = load(
-        &server,
-        path,
-        signed_headers(&server.addr, &bootstrap, path)?,
-        &args,
-    )
-    .await?;
+    let token_headers = vec![("x-auth-token".to_string(), token)];
+    let aksk_headers = signed_headers(&server.addr, &bootstrap, path)?;
+    // Rounds of baseline, token, AK/SK: whatever else starts on the machine during one
+    // scenario moves that round's ratios only, and the median of the rounds is the figure.
+    let mut rounds: Vec<(Figures, Vec<(&str, Figures)>)> = Vec::new();
+    for _ in 0..args.rounds {
+        let baseline = load(&server, "/healthz", vec![], &args).await?;
+        let mut scenarios = Vec::new();
+        for name in &args.scenarios {
+            let headers = match name.as_str() {
+                "token" => token_headers.clone(),
+                _ => aksk_headers.clone(),
+            };
+            scenarios.push((name.as_str(), load(&server, path, headers, &args).await?));
+        }
+        rounds.push((baseline, scenarios));
+    }
     let loaded_rss = rss_kib(server.child.id()).unwrap_or(0);
     println!();
     println!(
         "{:<34} {:>10} {:>9} {:>9} {:>7} {:>8} {:>11} {:>11}",
-        "scenario", "req/s", "p50 ms", "p99 ms", "errors", "ratio", "server µs", "client µs"
+        "scenario (median of the rounds)",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "ratio",
+        "server µs",
+        "client µs"
     );
-    for (name, f, target) in [
-        ("GET /healthz (baseline)", &baseline, None),
-        ("GET /v3/auth/projects, token", &tok, Some(0.9)),
-        ("GET /v3/auth/projects, AK/SK", &aksk, Some(0.85)),
-    ] {
-        let ratio = f.rps / baseline.rps;
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut errors = 0;
+    let mut per_round = Vec::new();
+    // (label, target ratio, each round's figures with its ratio to the round's baseline)
+    type Row<'a> = (&'a str, Option<f64>, Vec<(&'a Figures, f64)>);
+    let mut rows: Vec<Row> = vec![(
+        "GET /healthz (baseline)",
+        None,
+        rounds.iter().map(|(b, _)| (b, 1.0)).collect(),
+    )];
+    for (i, name) in args.scenarios.iter().enumerate() {
+        let (label, target) = match name.as_str() {
+            "token" => ("GET /v3/auth/projects, token", 0.9),
+            _ => ("GET /v3/auth/projects, AK/SK", 0.85),
+        };
+        let figures: Vec<(&Figures, f64)> = rounds
+            .iter()
+            .map(|(b, s)| (&s[i].1, s[i].1.rps / b.rps))
+            .collect();
+        per_round.push(format!(
+            "{name} {}",
+            figures
+                .iter()
+                .map(|(_, r)| format!("{r:.2}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+        rows.push((label, Some(target), figures));
+    }
+    for (label, target, figures) in &rows {
+        errors += figures.iter().map(|(f, _)| f.errors).sum::<usize>();
+        let m = |get: fn(&Figures) -> f64| median(figures.iter().map(|(f, _)| get(f)).collect());
+        let ratio = median(figures.iter().map(|(_, r)| *r).collect());
         let target = target
             .map(|t| format!("  (target ≥ {t})"))
             .unwrap_or_default();
         println!(
-            "{name:<34} {:>10.0} {:>9.2} {:>9.2} {:>7} {:>8.2} {:>11.1} {:>11.1}{target}",
-            f.rps, f.p50_ms, f.p99_ms, f.errors, ratio, f.server_us, f.client_us
+            "{label:<34} {:>10.0} {:>9.2} {:>9.2} {:>7} {:>8.2} {:>11.1} {:>11.1}{target}",
+            m(|f| f.rps),
+            m(|f| f.p50_ms),
+            m(|f| f.p99_ms),
+            figures.iter().map(|(f, _)| f.errors).sum::<usize>(),
+            ratio,
+            m(|f| f.server_us),
+            m(|f| f.client_us)
         );
     }
+    println!(
+        "ratio of each round ({} rounds of {} s a scenario): {}",
+        args.rounds,
+        args.seconds,
+        per_round.join("; ")
+    );
     println!("(server µs, client µs: CPU time, user + system, per request in the measured window)");
     println!("RSS after load: {:.1} MiB", loaded_rss as f64 / 1024.0);
-    if tok.errors + aksk.errors + baseline.errors > 0 {
+    if errors > 0 {
         bail!("some requests failed");
     }
     Ok(())

@@ -13,6 +13,12 @@ mod signals;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// mimalloc instead of the C library's allocator: a request allocates and frees a few dozen
+/// small objects, and glibc's `malloc`/`free` were a tenth of the server's CPU time under load
+/// (docs/benchmarks.md → Authentication).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "plugboard",

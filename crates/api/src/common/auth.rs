@@ -13,6 +13,7 @@ use crate::families::{descriptor, ProjectScope};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, OriginalUri, RawPathParams, Request, State};
+use axum::http::header::{HeaderName, AUTHORIZATION};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -153,7 +154,13 @@ async fn checked_text(req: Request) -> Result<Request, Response> {
     Ok(Request::from_parts(parts, body))
 }
 
-fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+// The gateway's headers as constants: looking a header up by a `&str` parses the name again
+// on every request.
+const X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
+const X_DOMAIN_ID: HeaderName = HeaderName::from_static("x-domain-id");
+const X_PROJECT_ID: HeaderName = HeaderName::from_static("x-project-id");
+
+fn header<'a>(parts: &'a Parts, name: &HeaderName) -> Option<&'a str> {
     parts.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -193,7 +200,7 @@ async fn huawei_gateway(
     body: Body,
 ) -> Result<(Principal, Body), Response> {
     let identity = &state.identity;
-    if let Some(value) = header(parts, "authorization") {
+    if let Some(value) = header(parts, &AUTHORIZATION) {
         let auth = signing::parse_authorization(value)
             .map_err(|_| GatewayError::BadSignature(None).into_response())?;
         let bytes = axum::body::to_bytes(body, state.config.http.max_body_bytes)
@@ -215,7 +222,7 @@ async fn huawei_gateway(
             .await
             .map_err(auth_failure)?;
         Ok((principal, Body::from(bytes)))
-    } else if let Some(token) = header(parts, "x-auth-token") {
+    } else if let Some(token) = header(parts, &X_AUTH_TOKEN) {
         let principal = identity
             .authenticate_token(token.trim())
             .await
@@ -241,12 +248,12 @@ async fn authorize(g: &RouteGuard, req: Request) -> Result<Request, Response> {
         .await
         .map_err(IntoResponse::into_response)?;
     let subject = principal.subject.clone();
-    if let Some(domain) = header(&parts, "x-domain-id") {
+    if let Some(domain) = header(&parts, &X_DOMAIN_ID) {
         if domain != subject.domain_id {
             return Err(GatewayError::Forbidden.into_response());
         }
     }
-    let header_project = header(&parts, "x-project-id").map(str::to_string);
+    let header_project = header(&parts, &X_PROJECT_ID).map(str::to_string);
     let path_project = RawPathParams::from_request_parts(&mut parts, &())
         .await
         .ok()

@@ -22,7 +22,10 @@ fn parses_the_sdk_header() {
     )
     .expect("parses");
     assert_eq!(a.access, "AK1");
-    assert_eq!(a.signed_headers, vec!["host", "x-sdk-date"]);
+    assert_eq!(
+        a.signed_headers().collect::<Vec<_>>(),
+        ["host", "x-sdk-date"]
+    );
     assert_eq!(a.signed_headers_raw, "host;x-sdk-date");
     assert_eq!(&a.signature[..8], "4172a9a7");
 }
@@ -148,7 +151,6 @@ fn sample_request_headers(body_hash: Option<&str>) -> HeaderMap {
 fn sign(req: &RequestParts<'_>, signed: &str, sk: &[u8]) -> Authorization {
     let mut auth = Authorization {
         access: "AK".into(),
-        signed_headers: signed.split(';').map(String::from).collect(),
         signed_headers_raw: signed.into(),
         signature: String::new(),
     };
@@ -200,7 +202,7 @@ fn verify_round_trip_and_failures() {
     ));
     // A signed header the request lacks.
     let mut missing = auth.clone();
-    missing.signed_headers.push("x-project-id".into());
+    missing.signed_headers_raw.push_str(";x-project-id");
     assert!(matches!(
         verify(&req, &missing, b"secret", now, skew),
         Err(SigningError::MissingSignedHeader(h)) if h == "x-project-id"

@@ -14,7 +14,6 @@ fn sign(req: &mut Req, access: &str, secret: &[u8], signed_headers: &str) {
     let headers = req.header_map();
     let mut auth = Authorization {
         access: access.into(),
-        signed_headers: signed_headers.split(';').map(String::from).collect(),
         signed_headers_raw: signed_headers.into(),
         signature: String::new(),
     };

@@ -227,8 +227,8 @@ fn changed_signed_header_is_rejected() {
     let (mut headers_checked, mut values_checked) = (0, 0);
     for (n, r) in reqs.iter().enumerate() {
         let t = Taken::new(r);
-        assert!(t.auth.signed_headers.contains(&"host".to_string()));
-        for name in &t.auth.signed_headers {
+        assert!(t.auth.signed_headers().any(|h| h == "host"));
+        for name in t.auth.signed_headers() {
             let value = r
                 .header(name)
                 .unwrap_or_else(|| panic!("request {n}: signed header {name} present"))
@@ -279,9 +279,8 @@ fn changed_signed_header_is_rejected() {
     let bytes: usize = reqs
         .iter()
         .flat_map(|r| {
-            r.authorization()
-                .signed_headers
-                .iter()
+            let auth = r.authorization();
+            auth.signed_headers()
                 .map(|h| r.header(h).map_or(0, str::len))
                 .collect::<Vec<_>>()
         })
@@ -296,7 +295,11 @@ fn changed_signed_header_name_is_rejected() {
     for (n, r) in reqs.iter().enumerate() {
         let t = Taken::new(r);
         for (name, _) in &r.headers {
-            if !t.auth.signed_headers.contains(&name.to_ascii_lowercase()) {
+            if !t
+                .auth
+                .signed_headers()
+                .any(|h| *h == name.to_ascii_lowercase())
+            {
                 continue;
             }
             letters += name.bytes().filter(u8::is_ascii_alphabetic).count();

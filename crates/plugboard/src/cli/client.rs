@@ -398,7 +398,6 @@ pub fn authorization(
     let signed_raw = SIGNED_HEADERS.join(";");
     let auth = Authorization {
         access: access_key.to_string(),
-        signed_headers: SIGNED_HEADERS.iter().map(|h| h.to_string()).collect(),
         signed_headers_raw: signed_raw.clone(),
         signature: String::new(),
     };

@@ -274,7 +274,6 @@ pub fn sign_at(
     };
     let auth = plugboard_auth::signing::Authorization {
         access: ak.to_string(),
-        signed_headers: signed.iter().map(|s| s.to_string()).collect(),
         signed_headers_raw: signed_raw.clone(),
         signature: String::new(),
     };
