@@ -212,6 +212,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dbss risk and rule list indexes partial",
         include_str!("../migrations/0063_dbss_sqls_partial_risk_rule.sql"),
     ),
+    (
+        64,
+        "dbss sqlite list indexes partial, text index without sizes",
+        include_str!("../migrations/0064_dbss_sqls_sqlite_ingest.sql"),
+    ),
+    (
+        65,
+        "dbss statement time index in page order",
+        include_str!("../migrations/0065_dbss_sqls_time_seq.sql"),
+    ),
 ];
 
 /// The checksums (SHA-384 of the text) of migrations whose comments were edited after they
@@ -236,7 +246,7 @@ const POSTGRES_ONLY: &[i64] = &[20, 37, 45, 46, 51, 61, 63];
 
 /// Migrations that exist only on SQLite (FTS5): on PostgreSQL their number is recorded the
 /// same way.
-const SQLITE_ONLY: &[i64] = &[62];
+const SQLITE_ONLY: &[i64] = &[62, 64];
 
 fn migrator(backend: Backend) -> Migrator {
     Migrator {
@@ -290,10 +300,26 @@ async fn returns_outside_transaction(
     Ok(true)
 }
 
+/// A SQLite pool's options: WAL, `synchronous = NORMAL`, a 10 s busy timeout on each
+/// connection.
+fn sqlite_pool_options() -> AnyPoolOptions {
+    AnyPoolOptions::new().after_connect(|conn, _| {
+        Box::pin(async move {
+            conn.execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+            )
+            .await?;
+            Ok(())
+        })
+    })
+}
+
 /// The handle every service uses. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// SQLite: the one connection audit statements are written on ([`Store::begin_ingest_write`]).
+    ingest_pool: Option<AnyPool>,
     backend: Backend,
     /// Transactions run again after a conflict ([`retry`]).
     conflict_retries: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -320,19 +346,10 @@ impl Store {
                 } else {
                     format!("{url}?mode=rwc")
                 };
-                let options = AnyPoolOptions::new()
-                    .max_connections(8)
-                    .min_connections(1)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    });
-                (url, options)
+                (
+                    url,
+                    sqlite_pool_options().max_connections(8).min_connections(1),
+                )
             }
             Backend::Postgres => {
                 // The pool retries a refused connection until its acquire timeout and then
@@ -366,9 +383,23 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect(&url)
             .await?;
+        let ingest_pool = match backend {
+            Backend::Sqlite => Some(
+                sqlite_pool_options()
+                    .max_connections(1)
+                    .min_connections(0)
+                    .after_release(move |conn, _| {
+                        Box::pin(returns_outside_transaction(conn, backend))
+                    })
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_lazy(&url)?,
+            ),
+            Backend::Postgres => None,
+        };
         let listen_url = (backend == Backend::Postgres).then(|| notify::ListenUrl::new(&url));
         Ok(Self {
             pool,
+            ingest_pool,
             backend,
             conflict_retries: Default::default(),
             listen_url,
@@ -480,7 +511,26 @@ impl Store {
         &self,
         begin: Option<&'static str>,
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        let pool = self.pool.clone();
+        Self::begin_on(self.pool.clone(), begin).await
+    }
+
+    /// [`Store::begin_write`] for the writes of audit statement ingest (the statements and
+    /// their counts, the alarms they raise). On SQLite they go through one connection of their
+    /// own: SQLite writes one transaction at a time anyway, and each connection keeps its own
+    /// page cache, which a write made on another connection empties — spread over the pool's
+    /// connections, every batch began by reading the B-trees' pages again (2–3 µs of CPU a
+    /// statement; docs/benchmarks.md, DBSS audit, stop 27).
+    pub(crate) async fn begin_ingest_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match &self.ingest_pool {
+            Some(pool) => Self::begin_on(pool.clone(), Some("BEGIN IMMEDIATE")).await,
+            None => self.begin_write().await,
+        }
+    }
+
+    async fn begin_on(
+        pool: AnyPool,
+        begin: Option<&'static str>,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         let begin = tokio::spawn(async move {
             match begin {
                 Some(sql) => pool.begin_with(sql).await,
@@ -502,6 +552,9 @@ impl Store {
 
     /// Close every connection (graceful shutdown).
     pub async fn close(&self) {
+        if let Some(pool) = &self.ingest_pool {
+            pool.close().await;
+        }
         self.pool.close().await;
     }
 }

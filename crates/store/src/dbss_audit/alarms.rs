@@ -89,7 +89,7 @@ impl Store {
         quiet: Micros,
         new_id: fn() -> String,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_ingest_write().await?;
         sqlx::query("UPDATE dbss_alarms SET life = 'OFF', fix_time = last_match_at + $3 WHERE instance_id = $1 AND alarm_type = 'RISK_RULE' AND life = 'ON' AND last_match_at < $2")
             .bind(instance_id)
             .bind(now - quiet)
