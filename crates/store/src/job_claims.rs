@@ -76,10 +76,14 @@ impl Store {
         };
         // Due and free: checked in every part, and again on the row locked (a concurrent
         // claim may have taken it since this statement's snapshot).
-        let due = |t: &str| {
+        let free = |t: &str| {
             format!("{t}status IN ('queued', 'running') AND {t}next_run_at <= $3 AND ({t}lease_owner = '' OR {t}lease_expires_at < $3) AND ({t}host = '' OR {t}host = $5)")
         };
-        let active = "status IN ('queued', 'running')";
+        // With `ended_at = 0` (active: the same rows) the active jobs' partial indexes match.
+        let due = |t: &str| format!("{t}ended_at = 0 AND {}", free(t));
+        // Active: both terms, so the partial indexes match on either back-end (PostgreSQL's
+        // are on `ended_at = 0` since migration 0052, SQLite's on the states).
+        let active = "ended_at = 0 AND status IN ('queued', 'running')";
         // `g`: every (account, kind) with active jobs, found by skipping through `jobs_fair`
         // from one pair to the next (a few index probes per pair, however many jobs queue: the
         // next kind of the same account, else the next account's first kind).
@@ -101,7 +105,10 @@ impl Store {
             // and locked by primary key, in that order. No step joins the table to a set of
             // unknown size, so the plan stays index lookups whatever the statistics say (a
             // generic plan made while the table was small once joined them row by row: 27 ms
-            // for 26 jobs).
+            // for 26 jobs). The lock step leaves out `ended_at = 0`, so no partial index
+            // matches it and the rows are found by primary key: with it, PostgreSQL walked
+            // every active job's entry in `jobs_claim` and compared each id with the whole
+            // array (612 rows × 192 ids for a claim of 96; docs/benchmarks.md, stop 27).
             Backend::Postgres => format!(
                 "{pairs}, c(id, pri, nra, ca) AS (\
                    SELECT x.id, 0, x.next_run_at, x.created_at FROM g CROSS JOIN LATERAL \
@@ -117,7 +124,7 @@ impl Store {
                    ORDER BY array_position((SELECT ids FROM picked)::text[], j.id) LIMIT $4 FOR UPDATE OF j SKIP LOCKED\
                  )) RETURNING {COLS}",
                 due = due(""),
-                due_j = due("j."),
+                due_j = free("j."),
             ),
             // One process: no rows held by another claimer, and SQLite plans these joins by
             // its indexes.

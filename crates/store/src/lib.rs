@@ -13,7 +13,7 @@ pub mod gaussdb;
 pub mod identity;
 pub mod identity_tokens;
 pub mod identity_users;
-mod job_announce;
+pub mod job_announce;
 pub mod job_claims;
 pub mod job_ends;
 pub mod job_listing;
@@ -193,6 +193,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0051_jobs_notify_after_commit.sql"),
     ),
     (
+        52,
+        "jobs claimed without index writes",
+        include_str!("../migrations/0052_jobs_hot_claim.sql"),
+    ),
+    (
         60,
         "dbss statements per minute",
         include_str!("../migrations/0060_dbss_sql_minutes.sql"),
@@ -232,7 +237,7 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
 
 /// Migrations that exist only on PostgreSQL (triggers in PL/pgSQL): on SQLite their number is
 /// recorded with a statement that changes nothing, so both back-ends count the same list.
-const POSTGRES_ONLY: &[i64] = &[20, 37, 45, 46, 51, 61, 63];
+const POSTGRES_ONLY: &[i64] = &[20, 37, 45, 46, 51, 52, 61, 63];
 
 /// Migrations that exist only on SQLite (FTS5): on PostgreSQL their number is recorded the
 /// same way.
@@ -372,7 +377,7 @@ impl Store {
             backend,
             conflict_retries: Default::default(),
             listen_url,
-            announcer: Default::default(),
+            announcer: std::sync::Arc::new(job_announce::Announcer::new()),
         })
     }
 
