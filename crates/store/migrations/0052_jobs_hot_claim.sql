@@ -10,7 +10,7 @@
 -- claimed versions of all its jobs even when one claim takes them all at once
 -- (docs/benchmarks.md → Kernel plug-ins, 2026-12-07 stop 27). The queries that used these
 -- indexes name both terms (`ended_at = 0 AND status IN ('queued', 'running')`).
--- An ended job always has `ended_at` set; rows an older version may have ended without it
+-- An ended job always has `ended_at` set, and rows an older version may have ended without it
 -- are given their last change's time first, so none counts as active.
 UPDATE jobs SET ended_at = CASE WHEN updated_at > 0 THEN updated_at ELSE 1 END
     WHERE status NOT IN ('queued', 'running') AND ended_at = 0;

@@ -306,6 +306,9 @@ pub struct Store {
     listen_url: Option<notify::ListenUrl>,
     /// Submitted jobs waiting to be announced ([`Store::announce_jobs`]).
     announcer: std::sync::Arc<job_announce::Announcer>,
+    /// PostgreSQL: the connections claims run on, which keep one plan per claim shape
+    /// ([`job_claims`]); opened at the first claim.
+    claim_pool: Option<AnyPool>,
 }
 
 impl Store {
@@ -372,12 +375,17 @@ impl Store {
             .connect(&url)
             .await?;
         let listen_url = (backend == Backend::Postgres).then(|| notify::ListenUrl::new(&url));
+        let claim_pool = match backend {
+            Backend::Postgres => Some(job_claims::claim_pool(&url)?),
+            Backend::Sqlite => None,
+        };
         Ok(Self {
             pool,
             backend,
             conflict_retries: Default::default(),
             listen_url,
             announcer: std::sync::Arc::new(job_announce::Announcer::new()),
+            claim_pool,
         })
     }
 
@@ -507,6 +515,9 @@ impl Store {
 
     /// Close every connection (graceful shutdown).
     pub async fn close(&self) {
+        if let Some(claims) = &self.claim_pool {
+            claims.close().await;
+        }
         self.pool.close().await;
     }
 }
