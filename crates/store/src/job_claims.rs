@@ -22,6 +22,7 @@ use sqlx::AnyPool;
 ///   active row and sorted them, twice per claim: a claim of 16 from 2,000 queued jobs read
 ///   701 buffers in 2.2–4.7 ms, walking the indexes 277 in 0.4–0.6 ms (docs/benchmarks.md,
 ///   2026-12-07 stop 27).
+///
 /// Every other statement keeps the server's settings.
 pub(crate) fn claim_pool(url: &str) -> Result<AnyPool> {
     let option = "options=-c%20plan_cache_mode%3Dforce_generic_plan%20-c%20enable_bitmapscan%3Doff%20-c%20enable_seqscan%3Doff";
