@@ -171,4 +171,43 @@ mod tests {
         assert!(!Announcer::default().add([]), "nothing to announce");
         assert!(notify_sql(2).ends_with("$1)::text, pg_notify('plugboard_jobs', $2)::text"));
     }
+
+    #[derive(Default)]
+    struct Heard(Mutex<Vec<String>>);
+
+    impl AnnouncementWatcher for Heard {
+        fn announced(&self, kinds: &[&str]) {
+            if let Ok(mut h) = self.0.lock() {
+                h.extend(kinds.iter().map(|k| k.to_string()));
+            }
+        }
+    }
+
+    #[test]
+    fn watchers_hear_the_kinds_until_they_are_dropped() {
+        let a = Announcer::new();
+        assert_eq!(a.origin.len(), 32, "a mark of its own");
+        assert_ne!(a.origin, Announcer::new().origin);
+        let heard = std::sync::Arc::new(Heard::default());
+        let watcher: std::sync::Arc<dyn AnnouncementWatcher> = heard.clone();
+        a.watchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(std::sync::Arc::downgrade(&watcher));
+        a.tell_watchers(&["A", "B"]);
+        assert_eq!(
+            *heard.0.lock().unwrap_or_else(|e| e.into_inner()),
+            vec!["A".to_string(), "B".to_string()]
+        );
+        drop(watcher);
+        drop(heard);
+        a.tell_watchers(&["C"]);
+        assert!(
+            a.watchers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty(),
+            "a dropped watcher is forgotten"
+        );
+    }
 }
