@@ -53,6 +53,7 @@ QUICK_SKIP=(
     "plugboard-drivers::it probe::tcp_only_on_open_ports"
     "plugboard-jobs::it batch::concurrent_batch_claims_never_hand_one_job_to_two_processes"
     "plugboard-jobs::it burst::a_burst_of_ten_thousand_submits_costs_few_claims_and_runs_each_job_once"
+    "plugboard-jobs::it burst::jobs_submitted_through_the_engines_own_store_run_at_once_without_hearing_a_notification"
     "plugboard-jobs::it leases::two_engines_on_postgres_run_every_job_exactly_once"
     "plugboard::it cli_workflows::audit_a_real_mariadb_from_the_command_line"
     "plugboard::it cli_workflows::install_a_plugin_and_follow_its_job_from_the_command_line"

@@ -131,6 +131,11 @@ struct Shared {
 impl Engine {
     /// An engine claiming jobs as `owner` (unique per process).
     pub fn new(store: Store, owner: String, config: EngineConfig) -> Self {
+        let announced: Arc<notifier::Announced> = Arc::default();
+        // jobs submitted through this store handle wake the claim loop with their kinds
+        let watcher: Arc<dyn plugboard_store::job_announce::AnnouncementWatcher> =
+            announced.clone();
+        store.watch_announcements(Arc::downgrade(&watcher));
         Self {
             store,
             owner,
@@ -139,7 +144,7 @@ impl Engine {
             waker: Arc::new(Notify::new()),
             stats: Arc::default(),
             signals: Vec::new(),
-            announced: Arc::default(),
+            announced,
         }
     }
 

@@ -33,6 +33,13 @@ pub(crate) struct Announcement {
     pub(crate) kinds: HashSet<String>,
 }
 
+/// Jobs this process submitted: heard in memory (its own notifications are not heard again).
+impl plugboard_store::job_announce::AnnouncementWatcher for Announced {
+    fn announced(&self, kinds: &[&str]) {
+        self.kinds(kinds.iter().copied());
+    }
+}
+
 impl Announced {
     fn kinds<'a>(&self, kinds: impl Iterator<Item = &'a str>) {
         if let Ok(mut p) = self.pending.lock() {

@@ -90,7 +90,6 @@ impl Services {
                 deps.key.clone(),
                 deps.config.gaussdb.clone(),
                 deps.network.clone(),
-                deps.job_waker.clone(),
             ),
             identity: identity::IdentityService::new(
                 deps.store.clone(),

@@ -159,7 +159,7 @@ impl Store {
             ),
             (
                 "running add-on jobs",
-                count("SELECT COUNT(*) FROM jobs j JOIN ss_addons a ON j.target = 'servicestage:addon:' || a.id WHERE a.driver_uuid = $1 AND j.status IN ('queued', 'running')", true).await?,
+                count("SELECT COUNT(*) FROM jobs j JOIN ss_addons a ON j.target = 'servicestage:addon:' || a.id WHERE a.driver_uuid = $1 AND j.ended_at = 0 AND j.status IN ('queued', 'running')", true).await?,
             ),
         ];
         match serves {

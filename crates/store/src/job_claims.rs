@@ -8,6 +8,31 @@
 use crate::jobs::{job_from, Job, COLS};
 use crate::{Backend, Result, Store};
 use plugboard_core::time::Micros;
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+
+/// PostgreSQL: the pool claims run on (opened at the first claim; a process has one claim
+/// loop, so two connections are plenty), with two settings for its sessions only:
+/// - `plan_cache_mode = force_generic_plan`: each claim shape is planned once per connection
+///   (PostgreSQL otherwise planned every claim afresh: 0.65–1.2 ms of planning for a claim
+///   that executes in 0.4–3 ms);
+/// - `enable_bitmapscan` and `enable_seqscan` off: a claim walks its indexes in claim order
+///   and stops at its limit. A queue's statistics are always stale (and absent where
+///   autovacuum is off), and with an estimate of a dozen active jobs PostgreSQL read every
+///   active row and sorted them, twice per claim: a claim of 16 from 2,000 queued jobs read
+///   701 buffers in 2.2–4.7 ms, walking the indexes 277 in 0.4–0.6 ms (docs/benchmarks.md,
+///   2026-12-07 stop 27).
+///
+/// Every other statement keeps the server's settings.
+pub(crate) fn claim_pool(url: &str) -> Result<AnyPool> {
+    let option = "options=-c%20plan_cache_mode%3Dforce_generic_plan%20-c%20enable_bitmapscan%3Doff%20-c%20enable_seqscan%3Doff";
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Ok(AnyPoolOptions::new()
+        .max_connections(2)
+        .min_connections(0)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect_lazy(&format!("{url}{sep}{option}"))?)
+}
 
 /// Which kinds of job a claim takes.
 #[derive(Debug, Clone, Copy)]
@@ -76,10 +101,20 @@ impl Store {
         };
         // Due and free: checked in every part, and again on the row locked (a concurrent
         // claim may have taken it since this statement's snapshot).
-        let due = |t: &str| {
+        let free = |t: &str| {
             format!("{t}status IN ('queued', 'running') AND {t}next_run_at <= $3 AND ({t}lease_owner = '' OR {t}lease_expires_at < $3) AND ({t}host = '' OR {t}host = $5)")
         };
-        let active = "status IN ('queued', 'running')";
+        // With `ended_at = 0` (active: the same rows) the active jobs' partial indexes match
+        // on either back-end (PostgreSQL's are on `ended_at = 0` since migration 0066,
+        // SQLite's on the states).
+        let due = |t: &str| format!("{t}ended_at = 0 AND {}", free(t));
+        // Active, for finding the (account, kind) pairs: on PostgreSQL `ended_at = 0` alone,
+        // which `jobs_fair` answers without reading the rows (with the states too, PostgreSQL
+        // read and sorted every active row to find the first pair).
+        let active = match self.backend() {
+            Backend::Postgres => "ended_at = 0",
+            Backend::Sqlite => "status IN ('queued', 'running')",
+        };
         // `g`: every (account, kind) with active jobs, found by skipping through `jobs_fair`
         // from one pair to the next (a few index probes per pair, however many jobs queue: the
         // next kind of the same account, else the next account's first kind).
@@ -101,7 +136,10 @@ impl Store {
             // and locked by primary key, in that order. No step joins the table to a set of
             // unknown size, so the plan stays index lookups whatever the statistics say (a
             // generic plan made while the table was small once joined them row by row: 27 ms
-            // for 26 jobs).
+            // for 26 jobs). The lock step leaves out `ended_at = 0`, so no partial index
+            // matches it and the rows are found by primary key: with it, PostgreSQL walked
+            // every active job's entry in `jobs_claim` and compared each id with the whole
+            // array (612 rows × 192 ids for a claim of 96; docs/benchmarks.md, stop 27).
             Backend::Postgres => format!(
                 "{pairs}, c(id, pri, nra, ca) AS (\
                    SELECT x.id, 0, x.next_run_at, x.created_at FROM g CROSS JOIN LATERAL \
@@ -117,7 +155,7 @@ impl Store {
                    ORDER BY array_position((SELECT ids FROM picked)::text[], j.id) LIMIT $4 FOR UPDATE OF j SKIP LOCKED\
                  )) RETURNING {COLS}",
                 due = due(""),
-                due_j = due("j."),
+                due_j = free("j."),
             ),
             // One process: no rows held by another claimer, and SQLite plans these joins by
             // its indexes.
@@ -144,7 +182,8 @@ impl Store {
         for k in names {
             q = q.bind(*k);
         }
-        let rows = q.fetch_all(self.pool()).await?;
+        let pool = self.claim_pool.as_ref().unwrap_or(self.pool());
+        let rows = q.fetch_all(pool).await?;
         rows.iter().map(job_from).collect()
     }
 }

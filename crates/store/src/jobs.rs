@@ -374,7 +374,7 @@ impl Store {
     /// Whether a job runs on `target`.
     pub async fn target_has_running_job(&self, target: &str) -> Result<bool> {
         Ok(
-            sqlx::query("SELECT 1 FROM jobs WHERE target = $1 AND status IN ('queued', 'running')")
+            sqlx::query("SELECT 1 FROM jobs WHERE target = $1 AND ended_at = 0 AND status IN ('queued', 'running')")
                 .bind(target)
                 .fetch_optional(self.pool())
                 .await?

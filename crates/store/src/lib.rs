@@ -13,7 +13,7 @@ pub mod gaussdb;
 pub mod identity;
 pub mod identity_tokens;
 pub mod identity_users;
-mod job_announce;
+pub mod job_announce;
 pub mod job_claims;
 pub mod job_ends;
 pub mod job_listing;
@@ -222,6 +222,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dbss statement time index in page order",
         include_str!("../migrations/0065_dbss_sqls_time_seq.sql"),
     ),
+    (
+        66,
+        "jobs claimed without index writes",
+        include_str!("../migrations/0066_jobs_hot_claim.sql"),
+    ),
 ];
 
 /// The checksums (SHA-384 of the text) of migrations whose comments were edited after they
@@ -242,7 +247,7 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
 
 /// Migrations that exist only on PostgreSQL (triggers in PL/pgSQL): on SQLite their number is
 /// recorded with a statement that changes nothing, so both back-ends count the same list.
-const POSTGRES_ONLY: &[i64] = &[20, 37, 45, 46, 51, 61, 63];
+const POSTGRES_ONLY: &[i64] = &[20, 37, 45, 46, 51, 61, 63, 66];
 
 /// Migrations that exist only on SQLite (FTS5): on PostgreSQL their number is recorded the
 /// same way.
@@ -327,6 +332,9 @@ pub struct Store {
     listen_url: Option<notify::ListenUrl>,
     /// Submitted jobs waiting to be announced ([`Store::announce_jobs`]).
     announcer: std::sync::Arc<job_announce::Announcer>,
+    /// PostgreSQL: the connections claims run on, which keep one plan per claim shape
+    /// ([`job_claims`]); opened at the first claim.
+    claim_pool: Option<AnyPool>,
 }
 
 impl Store {
@@ -397,13 +405,18 @@ impl Store {
             Backend::Postgres => None,
         };
         let listen_url = (backend == Backend::Postgres).then(|| notify::ListenUrl::new(&url));
+        let claim_pool = match backend {
+            Backend::Postgres => Some(job_claims::claim_pool(&url)?),
+            Backend::Sqlite => None,
+        };
         Ok(Self {
             pool,
             ingest_pool,
             backend,
             conflict_retries: Default::default(),
             listen_url,
-            announcer: Default::default(),
+            announcer: std::sync::Arc::new(job_announce::Announcer::new()),
+            claim_pool,
         })
     }
 
@@ -554,6 +567,9 @@ impl Store {
     pub async fn close(&self) {
         if let Some(pool) = &self.ingest_pool {
             pool.close().await;
+        }
+        if let Some(claims) = &self.claim_pool {
+            claims.close().await;
         }
         self.pool.close().await;
     }

@@ -4,6 +4,7 @@
 //! that changes it; each process listens on one dedicated connection, to every channel it
 //! needs. SQLite has no such thing and needs none: it is one process, woken in memory.
 
+use crate::job_announce::ORIGIN_MARK;
 use crate::{Backend, Result, Store};
 use sqlx::postgres::PgListener;
 use std::sync::Arc;
@@ -35,7 +36,8 @@ impl std::fmt::Debug for ListenUrl {
 pub enum Heard {
     /// One or more notifications: the channel and payload of each, in the order they were
     /// sent (everything already buffered is taken with the first, so a burst is heard once
-    /// per call). The jobs channel's payload is the kind of the job (empty: any kind).
+    /// per call). The jobs channel's payload is the kind of the job (empty: any kind); the
+    /// jobs the listening handle announced itself are left out.
     Notified(Vec<(String, String)>),
     /// The connection was lost and made again: notifications sent meanwhile are gone, so
     /// whoever listens should act as if notified on every channel.
@@ -46,25 +48,42 @@ pub enum Heard {
 /// (and listens on the same channels again).
 pub struct Listener {
     inner: PgListener,
+    /// The listening handle's origin: the jobs it announced itself are not heard again (its
+    /// watchers were told in memory, [`Store::watch_announcements`]).
+    origin: String,
 }
 
 impl Listener {
     /// The next notifications (or reconnection). `Err` when the connection failed and could
     /// not be made again yet: call again (after a pause) to retry.
     pub async fn next(&mut self) -> Result<Heard> {
-        match self.inner.try_recv().await? {
-            Some(first) => {
-                let pair = |n: &sqlx::postgres::PgNotification| {
-                    (n.channel().to_string(), n.payload().to_string())
-                };
-                let mut heard = vec![pair(&first)];
-                while let Some(n) = self.inner.next_buffered() {
-                    heard.push(pair(&n));
-                }
-                Ok(Heard::Notified(heard))
+        loop {
+            let Some(first) = self.inner.try_recv().await? else {
+                return Ok(Heard::Reconnected);
+            };
+            let mut heard = Vec::new();
+            self.keep(&first, &mut heard);
+            while let Some(n) = self.inner.next_buffered() {
+                self.keep(&n, &mut heard);
             }
-            None => Ok(Heard::Reconnected),
+            if !heard.is_empty() {
+                return Ok(Heard::Notified(heard));
+            }
         }
+    }
+
+    /// `n` as heard (the jobs channel's payload without its origin), unless this handle sent it.
+    fn keep(&self, n: &sqlx::postgres::PgNotification, heard: &mut Vec<(String, String)>) {
+        let mut payload = n.payload();
+        if n.channel() == JOBS_CHANNEL {
+            if let Some((kind, origin)) = payload.split_once(ORIGIN_MARK) {
+                if origin == self.origin {
+                    return;
+                }
+                payload = kind;
+            }
+        }
+        heard.push((n.channel().to_string(), payload.to_string()));
     }
 }
 
@@ -77,7 +96,10 @@ impl Store {
         };
         let mut inner = PgListener::connect(&url.0).await?;
         inner.listen_all(channels.iter().copied()).await?;
-        Ok(Some(Listener { inner }))
+        Ok(Some(Listener {
+            inner,
+            origin: self.announcer.origin.clone(),
+        }))
     }
 
     /// Notify `channel` now (outside any transaction); nothing on SQLite.

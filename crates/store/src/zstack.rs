@@ -82,7 +82,7 @@ impl Store {
         }
         let marks: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
-            "SELECT COUNT(*) FROM jobs WHERE project_id = $1 AND status IN ('queued', 'running') AND kind IN ({})",
+            "SELECT COUNT(*) FROM jobs WHERE project_id = $1 AND ended_at = 0 AND status IN ('queued', 'running') AND kind IN ({})",
             marks.join(", ")
         );
         let mut count = sqlx::query(&sql).bind(&job.project_id);

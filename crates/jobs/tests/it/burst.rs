@@ -165,3 +165,77 @@ async fn a_burst_of_ten_thousand_submits_costs_few_claims_and_runs_each_job_once
     store.close().await;
     db.cleanup().await;
 }
+
+/// Jobs submitted through the engine's own store handle wake its claim loop in memory, with
+/// their kinds, and its listener drops the notifications that handle sends (other processes
+/// still get them: the test above): with a one-minute poll every job still runs at once,
+/// and no notification is heard.
+#[tokio::test]
+async fn jobs_submitted_through_the_engines_own_store_run_at_once_without_hearing_a_notification() {
+    const SUBMITS: usize = 200;
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = db.store().await;
+    let counter = Arc::new(Counter::default());
+    let mut engine = Engine::new(
+        store.clone(),
+        hex32(),
+        EngineConfig {
+            poll_interval: Duration::from_secs(60),
+            ..EngineConfig::default()
+        },
+    );
+    engine.register::<Burst>(counter.clone());
+    let stats = engine.stats();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(engine.run(stop.clone()));
+    let listening = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while scalar(&store, listening).await != 1 {
+        assert!(Instant::now() < deadline, "the engine never listened");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let mut submitting = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let s = store.clone();
+        submitting.spawn(async move {
+            for _ in 0..SUBMITS / 4 {
+                s.submit_job(&job()).await.unwrap();
+            }
+        });
+    }
+    while let Some(r) = submitting.join_next().await {
+        r.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let done = scalar(
+            &store,
+            "SELECT COUNT(*) FROM jobs WHERE status = 'completed'",
+        )
+        .await;
+        if done == SUBMITS as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{done} of {SUBMITS} jobs completed within 20 s (the poll is a minute)"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // what was sent went out before the jobs ended; give a late one time to be heard
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let runs = counter.0.lock().unwrap().clone();
+    assert_eq!(runs.len(), SUBMITS, "every job ran");
+    assert!(runs.values().all(|n| *n == 1), "every job ran exactly once");
+    assert_eq!(
+        stats.notifications(),
+        0,
+        "the engine heard its own store's notifications"
+    );
+
+    stop.cancel();
+    task.await.unwrap();
+    store.close().await;
+    db.cleanup().await;
+}

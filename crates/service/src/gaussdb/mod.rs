@@ -23,7 +23,6 @@ use plugboard_store::jobs::{DeleteJobError, InsertJobError, Job, JobFilter};
 use plugboard_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::Notify;
 
 /// At most this many databases per config-plugin-extensions call [vendor].
 pub const MAX_DBS_PER_CALL: usize = 10;
@@ -84,7 +83,6 @@ pub struct GaussDb {
     pub(crate) key: MasterKey,
     pub(crate) config: GaussDbConfig,
     pub(crate) network: Arc<NetworkPolicy>,
-    pub(crate) job_waker: Arc<Notify>,
 }
 
 /// An install request as the caller gave it (trimmed and checked by [`GaussDb::install`]).
@@ -153,14 +151,12 @@ impl GaussDb {
         key: MasterKey,
         config: GaussDbConfig,
         network: Arc<NetworkPolicy>,
-        job_waker: Arc<Notify>,
     ) -> Self {
         Self {
             store,
             key,
             config,
             network,
-            job_waker,
         }
     }
 
@@ -247,7 +243,7 @@ impl GaussDb {
             }
             Err(InsertJobError::Store(e)) => return Err(e.into()),
         }
-        self.job_waker.notify_one();
+        // the store's announcement wakes this process's engine for the job's kind
         Ok(job.id)
     }
 

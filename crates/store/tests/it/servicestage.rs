@@ -267,7 +267,7 @@ async fn addons_come_with_their_jobs_and_follow_them() {
         )
         .await
         .expect("status");
-        sqlx::query("UPDATE jobs SET status = 'Completed' WHERE id = $1")
+        sqlx::query("UPDATE jobs SET status = 'Completed', ended_at = 9 WHERE id = $1")
             .bind(&first_job.id)
             .execute(&mut *tx)
             .await

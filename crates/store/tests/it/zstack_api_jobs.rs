@@ -49,7 +49,7 @@ async fn api_jobs_are_capped_per_account_until_some_end() {
             store.submit_api_job(&first, KINDS, 10).await,
             Err(SubmitApiJobError::TargetBusy)
         ));
-        sqlx::query("UPDATE jobs SET status = 'completed' WHERE id = $1")
+        sqlx::query("UPDATE jobs SET status = 'completed', ended_at = 1 WHERE id = $1")
             .bind(&first.id)
             .execute(store.pool())
             .await
