@@ -1,7 +1,8 @@
 //! The data directory's lock: one `plugboard serve` per data directory. `<data-dir>/lock` is
 //! locked exclusively (an advisory OS file lock, released by the kernel when the process ends,
 //! however it ends) before anything else in the directory is read or written, and holds the
-//! owner's pid for the message a second process prints when it refuses to start.
+//! owner's pid for the message a second process prints when it refuses to start. Also the
+//! `listen-addr` file, which tools and tests poll for the address bound.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -73,10 +74,37 @@ pub fn lock(dir: &Path) -> Result<DataDirLock, LockError> {
     Ok(DataDirLock { _file: file })
 }
 
+/// The file holding the address the server bound (`--listen 127.0.0.1:0` picks a port).
+pub const LISTEN_ADDR_FILE: &str = "listen-addr";
+
+/// Write `addr` to `<dir>/listen-addr` atomically: into a file of its own, renamed over the old
+/// one, so a reader polling for the file never finds it empty or half written.
+pub fn publish_listen_addr(dir: &Path, addr: &str) -> std::io::Result<()> {
+    let tmp = dir.join(format!("{LISTEN_ADDR_FILE}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, format!("{addr}\n"))?;
+    std::fs::rename(&tmp, dir.join(LISTEN_ADDR_FILE)).inspect_err(|_| {
+        std::fs::remove_file(&tmp).ok();
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_listen_address_replaces_the_old_one_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(LISTEN_ADDR_FILE), "127.0.0.1:1\n").unwrap();
+        publish_listen_addr(dir.path(), "127.0.0.1:43210").unwrap();
+        let text = std::fs::read_to_string(dir.path().join(LISTEN_ADDR_FILE)).unwrap();
+        assert_eq!(text, "127.0.0.1:43210\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [LISTEN_ADDR_FILE], "no temporary file left");
+    }
 
     #[test]
     fn a_second_lock_on_the_same_directory_is_refused_with_the_pid() {

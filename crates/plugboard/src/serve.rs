@@ -246,7 +246,7 @@ async fn serve(
     let app = plugboard_api::router(state.clone()).merge(plugboard_console::router(state));
 
     let shutdown = shutdown_signal();
-    std::fs::write(config.data_dir.join("listen-addr"), format!("{local}\n"))
+    crate::datadir::publish_listen_addr(&config.data_dir, &local.to_string())
         .context("writing listen-addr")?;
     tracing::info!(
         addr = %local,
