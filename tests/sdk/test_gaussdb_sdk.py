@@ -151,6 +151,9 @@ def test_install_refused_at_submit(pb, client, packages, instance):
     expect_code(call(u="http://169.254.169.254/latest/x.tar.gz"), 400, "DBS.280003")
     expect_code(call(u="ftp://127.0.0.1/x.tar.gz"), 400, "DBS.280003")
     expect_code(call(instance_id="0" * 32 + "in14"), 404, "DBS.200002")
+    # the instance is answered for before the request's own fields
+    expect_code(call(plugin="nosuchplugin", instance_id="0" * 32 + "in14"), 404, "DBS.200002")
+    expect_code(call(u="http://127.0.0.2:9/x.tar.gz", instance_id="0" * 32 + "in14"), 404, "DBS.200002")
     expect_code(call(instance_id="not-an-instance"), 400, "DBS.200001", "instance_id")
     expect_code(lambda: client.install_kernel_plugin(gdb.InstallKernelPluginRequest(
         instance_id=iid, body={"plugin_name": GOOD, "url": url})), 400, "DBS.200001", "sha_256")

@@ -10,6 +10,7 @@ pub mod dbss;
 pub mod dbss_audit;
 pub mod drivers;
 pub mod gaussdb;
+pub mod gaussdb_submit;
 pub mod identity;
 pub mod identity_tokens;
 pub mod identity_users;

@@ -1,25 +1,25 @@
 //! GaussDB kernel plug-ins, the domain (docs/api-coverage.md → GaussDB, docs/contract.md → Admin API):
 //! managed instances ([`instances`]: registration after a connection test), install admission (every check
-//! that can be made before the job is committed), the `InstallKernelPlugin` job
+//! that can be made before the job is committed, [`admission`]), the `InstallKernelPlugin` job
 //! ([`install`]), licenses, and switching extensions on and off. How the server is reached
 //! depends on the instance's install mode ([`mode`]).
 
+mod admission;
 pub mod install;
 pub mod instances;
 pub mod mode;
 
-use install::{InstallInput, InstallKernelPlugin, InstanceTarget};
+use install::InstallKernelPlugin;
 pub use instances::Registration;
 use mode::Mode;
 use plugboard_core::config::GaussDbConfig;
 use plugboard_core::secrets::MasterKey;
 use plugboard_core::{ids, time};
-use plugboard_drivers::fetch::check_package_url;
 use plugboard_drivers::netpolicy::NetworkPolicy;
 use plugboard_drivers::pg::PgTarget;
 use plugboard_jobs::JobKind;
 use plugboard_store::gaussdb::GaussDbInstance;
-use plugboard_store::jobs::{DeleteJobError, InsertJobError, Job, JobFilter};
+use plugboard_store::jobs::{DeleteJobError, Job, JobFilter};
 use plugboard_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -179,72 +179,6 @@ impl GaussDb {
             Err(StoreError::NotFound) => Err(Error::InstanceNotFound(id.to_string())),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Admission of an install: everything that can be checked now, then the job committed;
-    /// its id.
-    pub async fn install(
-        &self,
-        project: &str,
-        instance_id: &str,
-        req: &InstallRequest,
-    ) -> Result<String> {
-        let i = self.instance(project, instance_id).await?;
-        let plugin = req.plugin_name.trim();
-        if plugin.is_empty() {
-            return Err(Error::Invalid("plugin_name must not be empty.".into()));
-        }
-        let supported = &self.config.supported_plugins;
-        if !supported.iter().any(|p| p == plugin) {
-            return Err(Error::UnsupportedPlugin(format!(
-                "`{plugin}` (supported: {})",
-                supported.join(", ")
-            )));
-        }
-        let sha = req.sha_256.trim();
-        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::Invalid(
-                "sha_256 must be 64 hexadecimal characters.".into(),
-            ));
-        }
-        let url = check_package_url(&self.network, req.url.trim())
-            .await
-            .map_err(|e| Error::UrlNotAllowed(e.to_string()))?;
-        if i.status != "ACTIVE" {
-            return Err(Error::Busy(format!("The instance is {}.", i.status)));
-        }
-        if self.config.license_required.iter().any(|p| p == plugin)
-            && !self.store.has_plugin_license(&i.id, "*").await?
-        {
-            return Err(Error::LicenseRequired(plugin.to_string()));
-        }
-        let input = InstallInput {
-            instance_id: i.id.clone(),
-            plugin_name: plugin.to_string(),
-            url: url.as_str().to_string(),
-            sha_256: sha.to_ascii_lowercase(),
-            mode: Mode::of(&i),
-        };
-        let job = InstallKernelPlugin::new_job(
-            ids::uuid(),
-            i.project_id.clone(),
-            &InstanceTarget(i.id.clone()),
-            i.name.clone(),
-            &input,
-            time::now_micros(),
-        )
-        .map_err(|e| Error::Internal(e.to_string()))?;
-        match self.store.submit_job(&job).await {
-            Ok(()) => {}
-            Err(InsertJobError::TargetBusy) => {
-                return Err(Error::Busy(
-                    "A kernel plug-in job is already running on it.".into(),
-                ))
-            }
-            Err(InsertJobError::Store(e)) => return Err(e.into()),
-        }
-        // the store's announcement wakes this process's engine for the job's kind
-        Ok(job.id)
     }
 
     /// The names of the plug-ins installed on an instance.

@@ -271,3 +271,99 @@ async fn gaussdb_instances_plugins_licenses_and_extensions() {
     })
     .await;
 }
+
+/// An install job on `instance` of `project`, its input naming `mode`.
+fn install_job(project: &str, instance: &str, mode: &str) -> plugboard_store::jobs::NewJob {
+    plugboard_store::jobs::NewJob {
+        id: plugboard_core::ids::uuid(),
+        project_id: project.into(),
+        kind: "InstallKernelPlugin".into(),
+        target: format!("gaussdb:{instance}"),
+        target_name: String::new(),
+        steps: vec!["download".into(), "check".into()],
+        input: serde_json::json!({"instance_id": instance, "mode": mode}),
+        created_at: 10,
+        host: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn gaussdb_job_submitted_in_one_statement_only_on_an_active_instance_of_its_project() {
+    use plugboard_store::jobs::InsertJobError;
+    on_both(|store, backend| async move {
+        let project = hex32();
+        let local = gaussdb_instance(&project, "pg-local", 1);
+        let mut simulated = gaussdb_instance(&project, "pg-sim", 2);
+        simulated.install_mode = "simulated".into();
+        let mut creating = gaussdb_instance(&project, "pg-creating", 3);
+        creating.status = "CREATING".into();
+        for i in [&local, &simulated, &creating] {
+            store.create_gaussdb_instance(i).await.expect("create");
+        }
+        let submit = |project: String, instance: String| {
+            let store = store.clone();
+            async move {
+                let job = install_job(&project, &instance, "simulated");
+                let when_local = serde_json::json!({"instance_id": instance, "mode": "local"});
+                let written = store
+                    .submit_gaussdb_job(&job, &instance, ("local", &when_local))
+                    .await;
+                (job, written)
+            }
+        };
+
+        let (job, written) = submit(project.clone(), local.id.clone()).await;
+        assert!(matches!(written, Ok(true)), "{backend:?}: {written:?}");
+        let stored = store.get_job(&project, &job.id).await.expect("stored");
+        assert_eq!(
+            stored.target_name, "pg-local",
+            "{backend:?}: the row's name"
+        );
+        assert_eq!(
+            stored.input["mode"], "local",
+            "{backend:?}: the local input"
+        );
+        assert_eq!(
+            (stored.status.as_str(), stored.target.as_str()),
+            ("queued", format!("gaussdb:{}", local.id).as_str())
+        );
+        let (_, again) = submit(project.clone(), local.id.clone()).await;
+        assert!(
+            matches!(again, Err(InsertJobError::TargetBusy)),
+            "{backend:?}: one active job per instance: {again:?}"
+        );
+
+        let (job, written) = submit(project.clone(), simulated.id.clone()).await;
+        assert!(matches!(written, Ok(true)), "{backend:?}: {written:?}");
+        let stored = store.get_job(&project, &job.id).await.expect("stored");
+        assert_eq!(
+            (stored.target_name.as_str(), stored.input["mode"].as_str()),
+            ("pg-sim", Some("simulated")),
+            "{backend:?}: any other mode keeps the job's input"
+        );
+
+        for (project, instance, why) in [
+            (project.clone(), creating.id.clone(), "not ACTIVE"),
+            (hex32(), simulated.id.clone(), "another project's"),
+            (
+                project.clone(),
+                format!("{}in14", hex32()),
+                "no such instance",
+            ),
+        ] {
+            let (job, written) = submit(project.clone(), instance).await;
+            assert!(
+                matches!(written, Ok(false)),
+                "{backend:?}: {why}: {written:?}"
+            );
+            assert!(
+                matches!(
+                    store.get_job(&project, &job.id).await,
+                    Err(StoreError::NotFound)
+                ),
+                "{backend:?}: {why}: nothing written"
+            );
+        }
+    })
+    .await;
+}
