@@ -23,7 +23,7 @@ measures, each figure printed beside a baseline of the same run:
            directory, a free port, pgaudit writing jsonlog): no auditing, pgaudit alone, pgaudit
            with the agent shipping to the server (run as the download's systemd unit runs it:
            SCHED_IDLE, idle I/O; the server, which a deployment runs on another machine, on
-           SCHED_IDLE too); --pgbench-rounds interleaved rounds, medians and spread; ratios
+           SCHED_IDLE and idle I/O too); --pgbench-rounds interleaved rounds, medians and spread; ratios
            agent/pgaudit (goal ≥ 0.95) and pgaudit/none; after each agent run, how long until
            every event of its log is stored, and whether each was stored exactly once.
 
@@ -431,8 +431,13 @@ def agent_prefix(args):
 
 
 def set_sched(pid, policy):
-    """Every thread of `pid` to SCHED_IDLE (`idle`) or back to SCHED_OTHER (`other`)."""
+    """Every thread of `pid` to SCHED_IDLE and the idle I/O class (`idle`: what the database host
+    does not want, CPU and disk alike), or back to SCHED_OTHER and best effort (`other`)."""
     subprocess.run(["chrt", "-a", f"--{policy}", "-p", "0", str(pid)], check=True, capture_output=True)
+    tids = [t.name for t in Path(f"/proc/{pid}/task").iterdir()]
+    io = ["-c", "3"] if policy == "idle" else ["-c", "2", "-n", "4"]
+    # I/O priority is a thread's own: name every thread of the process
+    subprocess.run(["ionice", *io, "-p", *tids], check=True, capture_output=True)
 
 
 def logged_events(log_dir):
