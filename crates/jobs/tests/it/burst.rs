@@ -7,7 +7,7 @@
 
 use plugboard_core::ids::{hex32, uuid};
 use plugboard_core::time::now_micros;
-use plugboard_jobs::{Engine, EngineConfig, JobHandler, JobKind, StepCtx, StepError};
+use plugboard_jobs::{Engine, EngineConfig, EngineStats, JobHandler, JobKind, StepCtx, StepError};
 use plugboard_store::jobs::NewJob;
 use plugboard_store::testing::TestDb;
 use plugboard_store::{Backend, Store};
@@ -75,19 +75,17 @@ async fn scalar(store: &Store, sql: &str) -> i64 {
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_burst_of_ten_thousand_submits_costs_few_claims_and_runs_each_job_once() {
-    const SUBMITS: usize = 10_000;
-    let db = TestDb::new(Backend::Postgres).await;
-    let store = db.store().await;
-    // The submits commit without waiting for their WAL flush, so that they come as a burst
-    // (at the disk's flush rate they would trickle in at a few hundred a second); each still
-    // commits, and notifies, on its own.
-    let submitter = Store::connect(&format!("{}?options=-c%20synchronous_commit%3Doff", db.url))
-        .await
-        .unwrap();
+/// An engine running [`Burst`] jobs on `store` with a one-minute poll, once its listener is
+/// listening: the counter of its runs, its stats, its stop token and its task.
+async fn listening_engine(
+    store: &Store,
+) -> (
+    Arc<Counter>,
+    Arc<EngineStats>,
+    CancellationToken,
+    tokio::task::JoinHandle<()>,
+) {
     let counter = Arc::new(Counter::default());
-    // The poll is a minute: only the notifications can run the burst in time.
     let mut engine = Engine::new(
         store.clone(),
         hex32(),
@@ -102,20 +100,21 @@ async fn a_burst_of_ten_thousand_submits_costs_few_claims_and_runs_each_job_once
     let task = tokio::spawn(engine.run(stop.clone()));
     let listening = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'";
     let deadline = Instant::now() + Duration::from_secs(10);
-    while scalar(&store, listening).await != 1 {
+    while scalar(store, listening).await != 1 {
         assert!(Instant::now() < deadline, "the engine never listened");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let before = stats.claims();
+    (counter, stats, stop, task)
+}
 
-    // 10,000 submits, each its own transaction, from 16 connections; the submitting store
-    // announces them after their commits, coalesced.
-    let started = Instant::now();
+/// `total` jobs submitted through `store` from `tasks` concurrent tasks, each its own
+/// transaction.
+async fn submit_from(store: &Store, tasks: usize, total: usize) {
     let mut submitting = tokio::task::JoinSet::new();
-    for _ in 0..16 {
-        let s = submitter.clone();
+    for _ in 0..tasks {
+        let s = store.clone();
         submitting.spawn(async move {
-            for _ in 0..SUBMITS / 16 {
+            for _ in 0..total / tasks {
                 s.submit_job(&job()).await.unwrap();
             }
         });
@@ -123,24 +122,49 @@ async fn a_burst_of_ten_thousand_submits_costs_few_claims_and_runs_each_job_once
     while let Some(r) = submitting.join_next().await {
         r.unwrap();
     }
-    let submitted_in = started.elapsed();
+}
 
-    let deadline = Instant::now() + Duration::from_secs(120);
+/// Waits until `total` jobs are completed; fails after `within`.
+async fn wait_completed(store: &Store, total: usize, within: Duration) {
+    let deadline = Instant::now() + within;
     loop {
         let done = scalar(
-            &store,
+            store,
             "SELECT COUNT(*) FROM jobs WHERE status = 'completed'",
         )
         .await;
-        if done == SUBMITS as i64 {
-            break;
+        if done == total as i64 {
+            return;
         }
         assert!(
             Instant::now() < deadline,
-            "{done} of {SUBMITS} jobs completed after 120 s"
+            "{done} of {total} jobs completed within {within:?} (the poll is a minute)"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn a_burst_of_ten_thousand_submits_costs_few_claims_and_runs_each_job_once() {
+    const SUBMITS: usize = 10_000;
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = db.store().await;
+    // The submits commit without waiting for their WAL flush, so that they come as a burst
+    // (at the disk's flush rate they would trickle in at a few hundred a second); each still
+    // commits, and notifies, on its own.
+    let submitter = Store::connect(&format!("{}?options=-c%20synchronous_commit%3Doff", db.url))
+        .await
+        .unwrap();
+    // The poll is a minute: only the notifications can run the burst in time.
+    let (counter, stats, stop, task) = listening_engine(&store).await;
+    let before = stats.claims();
+
+    // 10,000 submits, each its own transaction, from 16 connections; the submitting store
+    // announces them after their commits, coalesced.
+    let started = Instant::now();
+    submit_from(&submitter, 16, SUBMITS).await;
+    let submitted_in = started.elapsed();
+    wait_completed(&store, SUBMITS, Duration::from_secs(120)).await;
     let claims = stats.claims() - before;
     let heard = stats.notifications();
     eprintln!(
@@ -175,54 +199,9 @@ async fn jobs_submitted_through_the_engines_own_store_run_at_once_without_hearin
     const SUBMITS: usize = 200;
     let db = TestDb::new(Backend::Postgres).await;
     let store = db.store().await;
-    let counter = Arc::new(Counter::default());
-    let mut engine = Engine::new(
-        store.clone(),
-        hex32(),
-        EngineConfig {
-            poll_interval: Duration::from_secs(60),
-            ..EngineConfig::default()
-        },
-    );
-    engine.register::<Burst>(counter.clone());
-    let stats = engine.stats();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(engine.run(stop.clone()));
-    let listening = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'";
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while scalar(&store, listening).await != 1 {
-        assert!(Instant::now() < deadline, "the engine never listened");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-
-    let mut submitting = tokio::task::JoinSet::new();
-    for _ in 0..4 {
-        let s = store.clone();
-        submitting.spawn(async move {
-            for _ in 0..SUBMITS / 4 {
-                s.submit_job(&job()).await.unwrap();
-            }
-        });
-    }
-    while let Some(r) = submitting.join_next().await {
-        r.unwrap();
-    }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let done = scalar(
-            &store,
-            "SELECT COUNT(*) FROM jobs WHERE status = 'completed'",
-        )
-        .await;
-        if done == SUBMITS as i64 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{done} of {SUBMITS} jobs completed within 20 s (the poll is a minute)"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (counter, stats, stop, task) = listening_engine(&store).await;
+    submit_from(&store, 4, SUBMITS).await;
+    wait_completed(&store, SUBMITS, Duration::from_secs(20)).await;
     // what was sent went out before the jobs ended; give a late one time to be heard
     tokio::time::sleep(Duration::from_millis(200)).await;
     let runs = counter.0.lock().unwrap().clone();
