@@ -3,14 +3,16 @@
 //! (by its install mode) its input from that row, so an accepted install costs one round
 //! trip to the store instead of a read of the instance and then an insert.
 
-use crate::jobs::{json_text, InsertJobError, JobStep, NewJob};
+use crate::jobs::{insert_new_job_into, json_text, InsertJobError, JobStep, NewJob};
 use crate::Store;
 
 /// The job's columns as [`crate::jobs`] inserts them, the instance's name and the input by
 /// mode taken from the instance's row.
-const SUBMIT_SQL: &str = "INSERT INTO jobs (id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host) \
-SELECT $1, $2, $3, $4, name, 'queued', 0, 0, $5, CASE WHEN install_mode = $6 THEN $7 ELSE $8 END, '{}', '', 0, 0, '', 0, $9, $9, 0, $10 \
-FROM gaussdb_instances WHERE id = $11 AND project_id = $2 AND status = 'ACTIVE'";
+const SUBMIT_SQL: &str = concat!(
+    insert_new_job_into!(),
+    "SELECT $1, $2, $3, $4, name, 'queued', 0, 0, $5, CASE WHEN install_mode = $6 THEN $7 ELSE $8 END, '{}', '', 0, 0, '', 0, $9, $9, 0, $10 \
+FROM gaussdb_instances WHERE id = $11 AND project_id = $2 AND status = 'ACTIVE'"
+);
 
 impl Store {
     /// Submit `job` on GaussDB instance `instance_id` of `job.project_id` in one statement,

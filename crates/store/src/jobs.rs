@@ -253,7 +253,19 @@ pub struct JobEnd {
     pub effects: Vec<BoxedEffect>,
 }
 
-const INSERT_SQL: &str = "INSERT INTO jobs (id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host) VALUES ($1, $2, $3, $4, $5, 'queued', 0, 0, $6, $7, '{}', '', 0, 0, '', 0, $8, $8, 0, $9)";
+/// `INSERT INTO jobs (…columns…)` of a new job's row, for [`INSERT_SQL`] and the one-statement
+/// GaussDB submit (`gaussdb_submit`), which takes some of its values from the instance's row.
+macro_rules! insert_new_job_into {
+    () => {
+        "INSERT INTO jobs (id, project_id, kind, target, target_name, status, progress, current_step, steps, input, context, fail_reason, attempts, next_run_at, lease_owner, lease_expires_at, created_at, updated_at, ended_at, host) "
+    };
+}
+pub(crate) use insert_new_job_into;
+
+const INSERT_SQL: &str = concat!(
+    insert_new_job_into!(),
+    "VALUES ($1, $2, $3, $4, $5, 'queued', 0, 0, $6, $7, '{}', '', 0, 0, '', 0, $8, $8, 0, $9)"
+);
 /// The insertion of a new job with its pending steps.
 fn insert_job_query<'q>(
     job: &'q NewJob,
