@@ -24,13 +24,46 @@ use plugboard_core::config::Config;
 use plugboard_service::Services;
 use plugboard_store::identity::{Project, ProjectFilter};
 use plugboard_store::{Store, StoreError};
+use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
+/// The maps below are keyed by ids of projects and domains that exist (a lookup of anything
+/// else goes to the store first), so a fast hasher is enough.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A domain's projects and when they were read.
-type CachedProjects = (Instant, Arc<Vec<Project>>);
+type CachedProjects = (Instant, Arc<DomainProjects>);
+
+/// A domain's projects as read from the store, each with its JSON view written once for as
+/// long as the list is cached (KeystoneListAuthProjects answers with them as they are: some
+/// SDKs call it before every request).
+pub struct DomainProjects {
+    pub projects: Vec<Project>,
+    views: OnceLock<Vec<Box<RawValue>>>,
+}
+
+impl DomainProjects {
+    fn new(projects: Vec<Project>) -> Self {
+        Self {
+            projects,
+            views: OnceLock::new(),
+        }
+    }
+
+    /// Each project with its view, written by `render` the first time they are asked for.
+    pub fn with_views(
+        &self,
+        render: impl Fn(&Project) -> Box<RawValue>,
+    ) -> impl Iterator<Item = (&Project, &RawValue)> {
+        let views = self
+            .views
+            .get_or_init(|| self.projects.iter().map(render).collect());
+        self.projects.iter().zip(views.iter().map(|v| &**v))
+    }
+}
 
 /// Shared state of the application. Cheap to clone.
 #[derive(Clone)]
@@ -49,9 +82,9 @@ pub struct Inner {
     pub public_url: String,
     pub metrics: Option<PrometheusHandle>,
     /// Project id → domain id (projects never move between domains).
-    project_domains: RwLock<HashMap<String, String>>,
+    project_domains: RwLock<FastMap<String, Arc<str>>>,
     /// Domain id → its projects, read through for `auth_cache_seconds`.
-    domain_projects: Mutex<HashMap<String, CachedProjects>>,
+    domain_projects: Mutex<FastMap<String, CachedProjects>>,
 }
 
 impl Deref for AppState {
@@ -86,8 +119,8 @@ impl AppState {
             identity,
             public_url,
             metrics,
-            project_domains: RwLock::new(HashMap::new()),
-            domain_projects: Mutex::new(HashMap::new()),
+            project_domains: RwLock::default(),
+            domain_projects: Mutex::default(),
         }))
     }
 
@@ -127,7 +160,7 @@ impl AppState {
     }
 
     /// The domain of a project (`None`: no such project). Cached: projects never move.
-    pub async fn project_domain(&self, project_id: &str) -> Result<Option<String>, StoreError> {
+    pub async fn project_domain(&self, project_id: &str) -> Result<Option<Arc<str>>, StoreError> {
         if let Some(d) = self
             .project_domains
             .read()
@@ -138,13 +171,14 @@ impl AppState {
         }
         match self.store.get_project(project_id).await {
             Ok(p) => {
+                let domain: Arc<str> = p.domain_id.into();
                 if let Ok(mut m) = self.project_domains.write() {
                     if m.len() > 100_000 {
                         m.clear();
                     }
-                    m.insert(p.id, p.domain_id.clone());
+                    m.insert(p.id, domain.clone());
                 }
-                Ok(Some(p.domain_id))
+                Ok(Some(domain))
             }
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e),
@@ -154,7 +188,10 @@ impl AppState {
     /// The projects of a domain, by name. Cached like authentication (see
     /// `docs/operations.md`): projects created through this process show at once, those
     /// created through another within `auth_cache_seconds`.
-    pub async fn domain_projects(&self, domain_id: &str) -> Result<Arc<Vec<Project>>, StoreError> {
+    pub async fn domain_projects(
+        &self,
+        domain_id: &str,
+    ) -> Result<Arc<DomainProjects>, StoreError> {
         let ttl = Duration::from_secs(self.config.iam.auth_cache_seconds);
         if let Some((at, projects)) = self
             .domain_projects
@@ -166,14 +203,14 @@ impl AppState {
                 return Ok(projects);
             }
         }
-        let projects = Arc::new(
+        let projects = Arc::new(DomainProjects::new(
             self.store
                 .list_projects(&ProjectFilter {
                     domain_id: Some(domain_id.to_string()),
                     ..Default::default()
                 })
                 .await?,
-        );
+        ));
         if let Ok(mut m) = self.domain_projects.lock() {
             if m.len() > 10_000 {
                 m.clear();

@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use hmac::{Hmac, Mac};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use percent_encoding::{percent_decode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 
@@ -24,6 +24,11 @@ pub const HEADER_SDK_DATE: &str = "x-sdk-date";
 
 /// Header that, when present, replaces the body hash in the canonical request.
 pub const HEADER_CONTENT_SHA256: &str = "x-sdk-content-sha256";
+
+// The two as header names: a lookup by `&str` parses the name again every time.
+const SDK_DATE: HeaderName = HeaderName::from_static(HEADER_SDK_DATE);
+const CONTENT_SHA256: HeaderName = HeaderName::from_static(HEADER_CONTENT_SHA256);
+const X_PROJECT_ID: HeaderName = HeaderName::from_static("x-project-id");
 
 /// The `X-Sdk-Content-Sha256` value that leaves the body out of the signature.
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
@@ -120,7 +125,16 @@ pub enum SigningError {
 /// separated by `,` (the SDK sends `, `). All of `Access`, `SignedHeaders` and `Signature` are
 /// required, each once; other keys are refused.
 pub fn parse_authorization(value: &str) -> Result<Authorization, SigningError> {
-    let value = value.trim();
+    // A header value the server reads as text is visible ASCII, spaces and tabs only.
+    let value = value.trim_ascii();
+    match sdk_form(value) {
+        Some(auth) => Ok(auth),
+        None => parse_any_form(value),
+    }
+}
+
+/// [`parse_authorization`] of a trimmed value in any form it accepts.
+fn parse_any_form(value: &str) -> Result<Authorization, SigningError> {
     let (algorithm, rest) = match value.split_once(' ') {
         Some((a, r)) => (a, r),
         None => (value, ""),
@@ -132,7 +146,7 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, SigningError> {
     let mut signed = None;
     let mut signature = None;
     for part in rest.split(',') {
-        let part = part.trim();
+        let part = part.trim_ascii();
         if part.is_empty() {
             continue;
         }
@@ -167,6 +181,29 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, SigningError> {
         return Err(malformed("Signature is not 64 hex digits".into()));
     }
     Ok(Authorization {
+        access: access.to_string(),
+        signed_headers_raw: signed.to_string(),
+        signature: signature.to_string(),
+    })
+}
+
+/// The header exactly as the official SDKs write it — `SDK-HMAC-SHA256 Access=<letters and
+/// digits>, SignedHeaders=<names>, Signature=<64 hex digits>` — read without the general
+/// parser's splitting (this runs on every signed request). `None`: any other form, which
+/// [`parse_authorization`] then reads in full; whatever this accepts, it reads the same.
+fn sdk_form(value: &str) -> Option<Authorization> {
+    let rest = value.strip_prefix("SDK-HMAC-SHA256 Access=")?;
+    let access_len = rest.bytes().position(|b| !b.is_ascii_alphanumeric())?;
+    let (access, rest) = rest.split_at(access_len);
+    let rest = rest.strip_prefix(", SignedHeaders=")?;
+    let signed_len = rest.bytes().position(|b| b != b';' && !is_token_byte(b))?;
+    let (signed, rest) = rest.split_at(signed_len);
+    let signature = rest.strip_prefix(", Signature=")?;
+    let well_formed = !access.is_empty()
+        && !signed.split(';').any(str::is_empty)
+        && signature.len() == 64
+        && signature.bytes().all(|b| b.is_ascii_hexdigit());
+    well_formed.then(|| Authorization {
         access: access.to_string(),
         signed_headers_raw: signed.to_string(),
         signature: signature.to_string(),
@@ -228,16 +265,18 @@ pub fn canonical_request(
     out.push('\n');
     out.push_str(&auth.signed_headers_raw);
     out.push('\n');
-    match single_header(req.headers, HEADER_CONTENT_SHA256) {
-        Ok(Some(v)) => out.push_str(v),
-        Ok(None) => out.push_str(hex_sha256(req.body, &mut [0; 64])),
-        Err(()) => {
-            return Err(SigningError::MalformedHeader(
-                "X-Sdk-Content-Sha256 must appear once, as text".into(),
-            ))
-        }
+    match content_sha256(req.headers)? {
+        Some(v) => out.push_str(v),
+        None => out.push_str(hex_sha256(req.body, &mut [0; 64])),
     }
     Ok(out)
+}
+
+/// The `X-Sdk-Content-Sha256` header, when sent (once, as text).
+fn content_sha256(headers: &HeaderMap) -> Result<Option<&str>, SigningError> {
+    single_header(headers, &CONTENT_SHA256).map_err(|()| {
+        SigningError::MalformedHeader("X-Sdk-Content-Sha256 must appear once, as text".into())
+    })
 }
 
 /// String to sign: `SDK-HMAC-SHA256\n<X-Sdk-Date>\n<hex sha256 of the canonical request>`.
@@ -297,7 +336,7 @@ pub fn verify_with(
     now: DateTime<Utc>,
     max_skew: chrono::Duration,
 ) -> Result<(), SigningError> {
-    let sdk_date = match single_header(req.headers, HEADER_SDK_DATE) {
+    let sdk_date = match single_header(req.headers, &SDK_DATE) {
         Ok(Some(v)) => v.trim(),
         Ok(None) => return Err(SigningError::MissingDate),
         Err(()) => return Err(SigningError::BadDate),
@@ -307,7 +346,7 @@ pub fn verify_with(
         return Err(SigningError::ClockSkew);
     }
     let canonical = canonical_request(req, auth)?;
-    if let Ok(Some(claimed)) = single_header(req.headers, HEADER_CONTENT_SHA256) {
+    if let Some(claimed) = content_sha256(req.headers)? {
         if claimed != UNSIGNED_PAYLOAD {
             let mut buf = [0; 64];
             let actual = hex_sha256(req.body, &mut buf);
@@ -323,10 +362,9 @@ pub fn verify_with(
     if req.method.bytes().any(|b| b.is_ascii_lowercase()) {
         return Err(mismatch(canonical));
     }
-    let mut given = [0; 32];
-    if hex::decode_to_slice(&auth.signature, &mut given).is_err() {
+    let Some(given) = decode_signature(&auth.signature) else {
         return Err(mismatch(canonical));
-    }
+    };
     // The string to sign, fed to the HMAC in its pieces rather than built.
     let mut mac = key.0.clone();
     mac.update(ALGORITHM.as_bytes());
@@ -360,6 +398,22 @@ fn canonical_uri(path: &str) -> String {
 
 /// [`canonical_uri`], appended to `out`.
 fn write_canonical_uri(out: &mut String, path: &str) {
+    // A path of unreserved characters and slashes (an API path with ids) is its own encoding.
+    if path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~'))
+    {
+        out.push_str(path);
+        if !path.ends_with('/') {
+            out.push('/');
+        }
+        return;
+    }
+    write_decoded_canonical_uri(out, path);
+}
+
+/// [`write_canonical_uri`] for any path.
+fn write_decoded_canonical_uri(out: &mut String, path: &str) {
     let decoded: std::borrow::Cow<'_, [u8]> = percent_decode(path.as_bytes()).into();
     let start = out.len();
     for (i, segment) in decoded.split(|&b| b == b'/').enumerate() {
@@ -421,8 +475,19 @@ fn write_encoded(out: &mut String, bytes: &[u8]) {
 
 /// The single value of a signed header, as UTF-8.
 fn signed_header_value<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, SigningError> {
-    // `HeaderMap` looks names up case-insensitively (it lower-cases them on the stack).
-    let mut values = headers.get_all(name).iter();
+    // The names the SDKs sign by their constants; others by text (`HeaderMap` lower-cases and
+    // parses a name on the stack each time).
+    let known = match name {
+        "host" => Some(http::header::HOST),
+        "content-type" => Some(http::header::CONTENT_TYPE),
+        HEADER_SDK_DATE => Some(SDK_DATE),
+        "x-project-id" => Some(X_PROJECT_ID),
+        _ => None,
+    };
+    let mut values = match &known {
+        Some(known) => headers.get_all(known).iter(),
+        None => headers.get_all(name).iter(),
+    };
     let Some(first) = values.next() else {
         return Err(SigningError::MissingSignedHeader(name.to_string()));
     };
@@ -434,7 +499,7 @@ fn signed_header_value<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str
 }
 
 /// `Ok(None)` when absent, `Ok(Some)` when present once as UTF-8, `Err` otherwise.
-fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, ()> {
+fn single_header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<Option<&'h str>, ()> {
     let mut values = headers.get_all(name).iter();
     let Some(first) = values.next() else {
         return Ok(None);
@@ -455,9 +520,31 @@ fn new_mac(secret_key: &[u8]) -> HmacSha256 {
     }
 }
 
+/// The 64 hex digits of a signature as its 32 bytes (either case); `None` for anything else.
+fn decode_signature(hex: &str) -> Option<[u8; 32]> {
+    fn digit(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
+    let hex = hex.as_bytes();
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0; 32];
+    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
+    }
+    Some(out)
+}
+
 /// RFC 7230 `tchar`, the bytes allowed in a header name.
 fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    matches!(b, b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'!' | b'#' | b'$' | b'%' | b'&'
+        | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
 fn malformed(msg: String) -> SigningError {

@@ -288,8 +288,10 @@ impl<S> Guarded<S> {
             }
             Framing::Head => {
                 let new = &self.pending[self.scanned.saturating_sub(3)..];
-                let may_be_complete = has_blank_line(new);
                 let first_line_ended = !self.line_seen && new.contains(&b'\n');
+                // The head is parsed below when its first line has ended anyway (a whole head
+                // in one read, the common case): the look for its end is only needed after.
+                let may_be_complete = first_line_ended || has_blank_line(new);
                 self.scanned = self.pending.len();
                 self.line_seen |= first_line_ended;
                 if !self.line_seen && self.pending.len() > self.max_uri + 64 {
@@ -297,7 +299,7 @@ impl<S> Guarded<S> {
                     self.refuse(GatewayError::UriTooLong);
                     return false;
                 }
-                if !(may_be_complete || first_line_ended || self.pending.len() > self.max_head) {
+                if !(may_be_complete || self.pending.len() > self.max_head) {
                     return false;
                 }
                 match check_head(&self.pending, self.max_uri, self.max_head, self.max_headers) {

@@ -112,6 +112,17 @@ pub struct HeartbeatResponse {
     pub databases: Vec<HeartbeatDatabase>,
     pub batch_max: usize,
     pub interval_s: i64,
+    /// The agent's thresholds (%): while the CPUs it may run on, or the host's memory, are as
+    /// busy as this or more, it pauses reading (docs/dbss-audit.md → The agent). 100 (what an
+    /// agent assumes when a server does not say): never.
+    #[serde(default = "never_pause")]
+    pub cpu_threshold: i64,
+    #[serde(default = "never_pause")]
+    pub mem_threshold: i64,
+}
+
+fn never_pause() -> i64 {
+    100
 }
 
 /// An object a captured event touched.

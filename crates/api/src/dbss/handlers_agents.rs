@@ -221,6 +221,8 @@ pub async fn agent_heartbeat(
                 .collect(),
             batch_max: answer.batch_max,
             interval_s: answer.interval_s,
+            cpu_threshold: answer.cpu_threshold,
+            mem_threshold: answer.mem_threshold,
         },
     )
 }

@@ -168,6 +168,13 @@ pub struct ProjectList {
     pub projects: Vec<ProjectView>,
 }
 
+/// [`ProjectList`] with views already written as JSON (the same text on the wire).
+#[derive(Debug, Serialize)]
+pub struct ProjectListOf<'a> {
+    pub links: Links,
+    pub projects: Vec<&'a serde_json::value::RawValue>,
+}
+
 /// `{"project": {...}}`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

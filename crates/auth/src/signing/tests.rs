@@ -271,3 +271,65 @@ fn claimed_body_hash_must_match_the_body() {
         Err(SigningError::ContentSha256Mismatch)
     ));
 }
+
+#[test]
+fn the_sdk_form_reads_as_the_general_parser_does() {
+    let sig = "4172a9a71dd5ac5b89d2fb9d06afd786d986361fd2e68224c8a3960cd3478fba";
+    let cases = [
+        format!("SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;x-sdk-date, Signature={sig}"),
+        format!(
+            "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host, Signature={}",
+            sig.to_uppercase()
+        ),
+        format!("SDK-HMAC-SHA256 Access=AK1 , SignedHeaders=host, Signature={sig}"),
+        format!("SDK-HMAC-SHA256 Access=AK1,SignedHeaders=host, Signature={sig}"),
+        format!("SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;, Signature={sig}"),
+        format!("SDK-HMAC-SHA256 Access=AK1, SignedHeaders=;host, Signature={sig}"),
+        format!("SDK-HMAC-SHA256 Access=AK1, SignedHeaders=, Signature={sig}"),
+        format!("SDK-HMAC-SHA256 Access=, SignedHeaders=host, Signature={sig}"),
+        format!("SDK-HMAC-SHA256 Access=A=B, SignedHeaders=host, Signature={sig}"),
+        format!("SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host, Signature={sig}0"),
+        format!("SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host, Signature={sig}, X=1"),
+        format!(
+            "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host, Signature={}",
+            &sig[1..]
+        ),
+        format!("SDK-HMAC-SHA256 Access=AK1, SignedHeaders=h\u{e9}, Signature={sig}"),
+        format!("SDK-HMAC-SHA256  Access=AK1, SignedHeaders=host, Signature={sig}"),
+    ];
+    let mut fast = 0;
+    for c in &cases {
+        let general = parse_any_form(c);
+        if let Some(a) = sdk_form(c) {
+            fast += 1;
+            assert_eq!(Some(&a), general.as_ref().ok(), "{c:?}");
+        }
+        assert_eq!(
+            parse_authorization(c).ok(),
+            general.ok(),
+            "parse_authorization of {c:?}"
+        );
+    }
+    assert_eq!(fast, 2, "the first two are the SDK's own form");
+}
+
+#[test]
+fn plain_paths_are_their_own_canonical_uri() {
+    for path in [
+        "",
+        "/",
+        "/v3/auth/projects",
+        "/v3/auth/projects/",
+        "/v1/0a1b/instances/x-y_z.~",
+        "/a%20b",
+        "/%7e",
+        "/a b",
+        "/\u{4e2d}",
+        "//x//",
+        "/a+b",
+    ] {
+        let mut general = String::new();
+        write_decoded_canonical_uri(&mut general, path);
+        assert_eq!(canonical_uri(path), general, "{path:?}");
+    }
+}

@@ -27,6 +27,7 @@ use axum::response::Response;
 use plugboard_core::ids::is_hex32;
 use plugboard_core::time;
 use plugboard_store::identity::{Group, Project, Role, User};
+use serde_json::value::RawValue;
 
 type Result<T> = std::result::Result<T, IamError>;
 
@@ -65,6 +66,13 @@ pub(super) fn project_view(state: &AppState, p: Project) -> ProjectView {
         is_domain: false,
         description: p.description,
     }
+}
+
+/// [`project_view`] as JSON text, for replies that hold views written earlier.
+pub(super) fn project_view_json(state: &AppState, p: &Project) -> Box<RawValue> {
+    let text = serde_json::to_string(&project_view(state, p.clone()))
+        .unwrap_or_else(|e| unreachable!("a project view is strings and booleans: {e}"));
+    RawValue::from_string(text).unwrap_or_else(|e| unreachable!("serde_json wrote valid JSON: {e}"))
 }
 
 pub(super) fn user_view(state: &AppState, u: User) -> UserView {

@@ -1,6 +1,6 @@
 //! Projects and domains.
 
-use super::{json, links, page, project_view, require_id, Result};
+use super::{json, links, page, project_view, project_view_json, require_id, Result};
 use crate::common::auth::Caller;
 use crate::common::extract::{JsonBody, PathParams, QueryParams};
 use crate::iam::dto::*;
@@ -43,21 +43,21 @@ pub async fn keystone_list_projects(
     )
 }
 
-/// `GET /v3/auth/projects` (KeystoneListAuthProjects): the projects the caller can use.
+/// `GET /v3/auth/projects` (KeystoneListAuthProjects): the projects the caller can use. The
+/// views are written once per cached project list ([`crate::DomainProjects`]).
 pub async fn keystone_list_auth_projects(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Response> {
-    let projects = state
-        .domain_projects(caller.domain_id())
-        .await?
-        .iter()
-        .filter(|p| p.enabled && caller.principal.may_use_project(&p.id, &p.domain_id))
-        .map(|p| project_view(&state, p.clone()))
+    let domain = state.domain_projects(caller.domain_id()).await?;
+    let projects = domain
+        .with_views(|p| project_view_json(&state, p))
+        .filter(|(p, _)| p.enabled && caller.principal.may_use_project(&p.id, &p.domain_id))
+        .map(|(_, view)| view)
         .collect();
     json(
         StatusCode::OK,
-        &ProjectList {
+        &ProjectListOf {
             links: links(&state, "/v3/auth/projects"),
             projects,
         },
