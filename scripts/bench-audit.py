@@ -22,8 +22,11 @@ measures, each figure printed beside a baseline of the same run:
            PostgreSQL 15 cluster (scripts/audit-capture.sh pg-start: initdb in a temporary
            directory, a free port, pgaudit writing jsonlog): no auditing, pgaudit alone, pgaudit
            with the agent shipping to the server (run as the download's systemd unit runs it:
-           SCHED_IDLE, idle I/O; the server, which a deployment runs on another machine, on
-           SCHED_IDLE and idle I/O too); --pgbench-rounds interleaved rounds, medians and spread; ratios
+           SCHED_IDLE, idle I/O). The server runs on another machine in a deployment: with
+           --cpus split (the default) the database host is CPU 0 (cluster, pgbench, agent) and
+           the server CPU 1 in every mode; with --cpus shared all share both CPUs and the server
+           runs under --server-sched (SCHED_IDLE and idle I/O by default);
+           --pgbench-rounds interleaved rounds, medians and spread; ratios
            agent/pgaudit (goal ≥ 0.95) and pgaudit/none; after each agent run, how long until
            every event of its log is stored, and whether each was stored exactly once.
 
@@ -71,7 +74,7 @@ def psql(url, sql):
 class Target:
     """An audit instance with one PostgreSQL database and one agent, made through the API."""
 
-    def __init__(self, server, token, name, edition=None):
+    def __init__(self, server, token, name, edition=None, cpu_threshold=100):
         self.server, self.token = server, token
         p = self.project = server.boot["project_id"]
         body = {"name": name, "edition": edition} if edition else {"name": name, "database_limit": 10}
@@ -81,7 +84,10 @@ class Target:
                            "charset": "UTF8", "ip": "127.0.0.1", "port": "5432", "os": "LINUX64"}}
         self.db_id = json.loads(bd.call(server, "POST", f"/v2/{p}/audit/{self.instance}/databases", token,
                                         db)[0])["id"]
-        agent = {"db_id": self.db_id, "mode": 0, "agent_type": "DB", "agent_os": "LINUX64_X86"}
+        # cpu_threshold 100: never pause over the host's load (the ingest scenario's server, which
+        # stands for another machine, keeps these two CPUs busy); the pgbench scenario passes its own.
+        agent = {"db_id": self.db_id, "mode": 0, "agent_type": "DB", "agent_os": "LINUX64_X86",
+                 "cpu_threshold": cpu_threshold, "mem_threshold": 80}
         bd.call(server, "POST", f"/v3/{p}/audit/{self.instance}/agents", token, agent)
         listed = json.loads(bd.call(server, "GET", f"/v3/{p}/audit/{self.instance}/agents?db_id={self.db_id}",
                                     token)[0])
@@ -440,6 +446,19 @@ def set_sched(pid, policy):
     subprocess.run(["ionice", *io, "-p", *tids], check=True, capture_output=True)
 
 
+def pin(pid, cpus):
+    """Every thread of `pid` to the CPUs `cpus` (e.g. "0")."""
+    subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], check=True, capture_output=True)
+
+
+def pin_cluster(data_dir, cpus):
+    """The cluster's postmaster and every process it has to `cpus` (backends forked later inherit it)."""
+    pm = int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["pgrep", "-P", str(pm)], capture_output=True, text=True).stdout.split()
+    for pid in [pm, *map(int, children)]:
+        pin(pid, cpus)
+
+
 def logged_events(log_dir):
     """The events the agent makes of a pgaudit jsonlog directory: one per statement and
     substatement (the relation lines of `log_relation` are one statement), per login, failed
@@ -470,11 +489,22 @@ def scenario_pgbench(server, token, args, work, report):
     port.close()
     subprocess.run(["bash", str(CAPTURE), "pg-start", str(d), str(port_no)], check=True)
     url = f"postgres://postgres@127.0.0.1:{port_no}/postgres"
-    target = Target(server, token, "pgbench", edition="advanced")
+    target = Target(server, token, "pgbench", edition="advanced", cpu_threshold=args.agent_cpu_threshold)
     # The server runs on another machine in a deployment: here it gets only CPU time nothing else
     # wants (SCHED_IDLE), so that what pgbench loses is what the database host loses (pgaudit,
     # the agent), not the ingest of a server that is not there in production.
-    if args.server_sched == "idle":
+    # With --cpus split the machine stands for two (a `taskset -c 1` burner does not move the
+    # TPS of pgbench on CPU 0; a SCHED_IDLE one on CPU 0 takes 18 %: docs/benchmarks.md): the
+    # database host is CPU 0 — the cluster, pgbench and the agent — and the server CPU 1, in
+    # every mode alike.
+    split = args.cpus == "split"
+    db_cpu = ["taskset", "-c", "0"] if split else []
+    # --agent-cpus 1: the agent beside the server instead (a diagnosis: what the server's side costs)
+    agent_cpu = ["taskset", "-c", args.agent_cpus] if split else []
+    if split:
+        pin_cluster(d / "data", "0")
+        pin(server.proc.pid, "1")
+    elif args.server_sched == "idle":
         set_sched(server.proc.pid, "idle")
     proc = None
     try:
@@ -499,11 +529,11 @@ def scenario_pgbench(server, token, args, work, report):
                 if mode == "pgaudit + agent":
                     log_dir.mkdir(exist_ok=True)
                     before = target.total()
-                    proc = target.agent(args.binary, work / f"agent-pgbench-{rnd}", log_dir,
-                                        prefix=agent_prefix(args))
+                    proc = target.agent(args.binary, work / f"agent-pgbench-{rnd}", log_dir, tuning=args.agent_tuning,
+                                        prefix=agent_cpu + agent_prefix(args))
                     time.sleep(0.5)
                     a0, s0 = cpu_seconds(proc.pid), cpu_seconds(server.proc.pid)
-                out = subprocess.run(["pgbench", "-n", "-c", "4", "-j", "2", "-T", str(args.pgbench_seconds), url],
+                out = subprocess.run(db_cpu + ["pgbench", "-n", "-c", "4", "-j", "2", "-T", str(args.pgbench_seconds), url],
                                      check=True, capture_output=True, text=True).stdout
                 value = float(next(line.split("=")[1].split()[0] for line in out.splitlines()
                                    if line.startswith("tps")))
@@ -540,8 +570,11 @@ def scenario_pgbench(server, token, args, work, report):
     finally:
         if proc is not None:
             stop(proc)
-        if args.server_sched == "idle" and server.proc.poll() is None:
-            set_sched(server.proc.pid, "other")
+        if server.proc.poll() is None:
+            if split:
+                pin(server.proc.pid, "0-1")
+            elif args.server_sched == "idle":
+                set_sched(server.proc.pid, "other")
         subprocess.run(["bash", str(CAPTURE), "pg-stop", str(d)])
         shutil.rmtree(d, ignore_errors=True)
 
@@ -624,6 +657,13 @@ def main():
     ap.add_argument("--server-sched", choices=["idle", "normal"], default="idle",
                     help="the server's CPU policy during the pgbench scenario (idle: it stands for a server on "
                          "another machine)")
+    ap.add_argument("--cpus", choices=["split", "shared"], default="split",
+                    help="pgbench scenario: split = the database host (cluster, pgbench, agent) on CPU 0 and the "
+                         "server on CPU 1, as two machines; shared = everything on both CPUs, the server under "
+                         "--server-sched")
+    ap.add_argument("--agent-cpu-threshold", type=int, default=80,
+                    help="pgbench scenario: the agent's cpu_threshold (80, AddAuditAgent's default; 100: never pause)")
+    ap.add_argument("--agent-cpus", default="0", help="with --cpus split: the agent's CPUs (0: the database host's)")
     ap.add_argument("--catch-up-timeout", type=float, default=180,
                     help="seconds the agent may take after pgbench ends to ship the run's log")
     ap.add_argument("--only", default="ingest,list,pgbench", help="comma list of scenarios")

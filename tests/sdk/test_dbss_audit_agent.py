@@ -101,6 +101,9 @@ def test_mariadb_rotation_under_the_agent(pb, client, maria, agents):
     a = agents(pb, instance, agent["agent_id"], [(db_id, "mariadb-server-audit", maria.path)]).start()
     t = marker()
     maria.sql(f"CREATE DATABASE {t}", f"CREATE TABLE {t}.x (id int)")
+    # A new agent starts at the beginning of the log file it finds: it must be following the
+    # file before the first rotation, or the rotated file is one it never knew.
+    assert wait_sqls(client, instance, 1, sql_statement=f"create database {t}")["total"] == 1, a.log()
     for r in range(3):
         maria.sql(*[f"INSERT INTO {t}.x VALUES ({r * 10 + i})" for i in range(10)])
         maria.rotate()
@@ -348,3 +351,34 @@ def test_the_download_bundle_runs_as_it_is_with_keys_from_the_environment(pb, cl
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0, (tmp_path / "agent.log").read_text()
         log.close()
+
+
+def test_an_agent_pauses_reading_while_its_host_is_over_its_thresholds(pb, client, pgaudit, agents):
+    """cpu_threshold 0: any use of the CPUs by anything but the agent is over it. The agent reads
+    nothing more for `max_pause_seconds`, then reads until caught up: every statement is stored."""
+    instance = create_audit_instance(pb, database_limit=10)["id"]
+    db_id = add_database(client, instance, "pauses", "POSTGRESQL", pgaudit.port)
+    agent_id = add_agent(client, instance, db_id, cpu_threshold=0)["agent_id"]
+    a = agents(pb, instance, agent_id, [(db_id, "pgaudit-jsonlog", pgaudit.log_dir)],
+               extra="max_pause_seconds = 6").start()
+    # Its first heartbeat told it the thresholds; its first look at the host's load is 0.2 s later.
+    deadline = time.monotonic() + 15
+    while list_agents(client, instance, db_id)[0]["datacap_status"] == 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.6)
+    t = marker()
+    pgaudit.psql(f"CREATE TABLE {t} (id int)", f"INSERT INTO {t} VALUES (1)")
+    for _ in range(4):
+        assert list_sqls(client, instance, sql_statement=t)["total"] == 0, a.log()
+        time.sleep(0.5)
+    raw = wait_sqls(client, instance, 2, timeout=30, sql_statement=t)
+    assert raw["total"] == 2, (raw, a.log())
+    assert "reading until caught up" in a.log(), a.log()
+    assert a.stop() == 0, a.log()
+    # The heartbeat's answer carries the thresholds.
+    hb = signed_call(pb, "POST", ingest_path(pb, instance, agent_id).replace("statements", "heartbeat"),
+                     {"version": "test", "cpu": 12.5, "mem": 40})
+    assert hb.status == 200, hb.body
+    assert hb.json() == {"status": 1, "databases": [{"id": db_id, "type": "POSTGRESQL", "ip": "127.0.0.1",
+                         "port": str(pgaudit.port), "name": "pauses"}], "batch_max": 1000, "interval_s": 5,
+                         "cpu_threshold": 0, "mem_threshold": 80}, hb.body

@@ -4,10 +4,12 @@
 //! batches ([`ship`]). A checkpoint is written only after plugboard acknowledged a batch, and
 //! every event carries a sequence number derived from where it lies in the log, so a batch
 //! sent again after a crash stores nothing twice. While plugboard is away it backs off
-//! (1 s → 60 s) and reads nothing more; a heartbeat says whether the agent is switched on.
+//! (1 s → 60 s) and reads nothing more; a heartbeat says whether the agent is switched on and
+//! its thresholds, over which it pauses reading ([`host_load`]).
 //! Foreground, logs on stderr; SIGTERM / Ctrl-C stop it cleanly (exit 0).
 
 pub mod config;
+pub mod host_load;
 pub mod mariadb;
 pub mod parser;
 pub mod pgaudit;
@@ -117,6 +119,7 @@ async fn agent(
 ) -> ExitCode {
     let stop = CancellationToken::new();
     let enabled = Arc::new(AtomicBool::new(true));
+    let limits = Arc::new(host_load::Limits::default());
     tracing::info!(
         endpoint = %cfg.endpoint,
         agent_id = %cfg.agent_id,
@@ -128,6 +131,7 @@ async fn agent(
         cfg.clone(),
         shipper.clone(),
         enabled.clone(),
+        limits.clone(),
         stop.clone(),
     )));
     for (s, ckpt) in cfg.sources.iter().zip(checkpoints) {
@@ -137,6 +141,7 @@ async fn agent(
             ckpt,
             shipper.clone(),
             enabled.clone(),
+            limits.clone(),
             stop.clone(),
         )));
     }
@@ -162,8 +167,10 @@ async fn heartbeat(
     cfg: AgentConfig,
     shipper: Arc<Shipper>,
     enabled: Arc<AtomicBool>,
+    limits: Arc<host_load::Limits>,
     stop: CancellationToken,
 ) {
+    let mut meter = host_load::LoadMeter::default();
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
@@ -175,14 +182,24 @@ async fn heartbeat(
         .join(",");
     let mut interval = Duration::from_secs(5);
     loop {
+        let load = meter.load();
         let hb = HeartbeatRequest {
             version: env!("CARGO_PKG_VERSION").into(),
             host: host.clone(),
             source: source.clone(),
             idle_ms: Some(shipper.idle_ms()),
+            cpu: load.map_or(0.0, |l| (l.cpu * 10.0).round() / 10.0),
+            mem: load.map_or(0.0, |l| (l.mem * 10.0).round() / 10.0),
             ..Default::default()
         };
-        match shipper.heartbeat(&hb).await {
+        let answer = shipper.heartbeat(&hb).await;
+        limits.heard(
+            answer
+                .as_ref()
+                .ok()
+                .map(|a| (a.cpu_threshold, a.mem_threshold)),
+        );
+        match answer {
             Ok(answer) => {
                 let on = answer.status == 1;
                 if enabled.swap(on, Ordering::SeqCst) != on {
@@ -232,6 +249,12 @@ struct SourceRun {
     /// The first offset of a batch whose journey was cut short by the stop.
     stopped_at: Option<u64>,
     saved_at: Instant,
+    /// Whether a checkpoint has been written (or was there at the start): the first batch is
+    /// sent only after one is, so that a stop before its answer still leaves the file's `base`
+    /// behind — a restart must give every line the sequence number it was sent with.
+    checkpointed: bool,
+    /// Whether to read now or wait (the host over the agent's thresholds).
+    yielding: host_load::Yield,
 }
 
 impl SourceRun {
@@ -262,6 +285,7 @@ impl SourceRun {
             tracing::error!(path = %self.ckpt_path.display(), "cannot write the checkpoint: {e}");
         }
         self.unsaved = false;
+        self.checkpointed = true;
         self.saved_at = Instant::now();
     }
 
@@ -272,6 +296,9 @@ impl SourceRun {
 
     /// Cut a batch from the ready events and send it on its way.
     fn send_one(&mut self) {
+        if !self.checkpointed {
+            self.save();
+        }
         let max = self.batch_events();
         let c = pipeline::cut(&self.source.db_id, &mut self.ready, max, BATCH_BYTES);
         let journey = journey(self.shipper.clone(), self.stop.clone(), c.batch_id, c.body);
@@ -348,8 +375,8 @@ impl SourceRun {
         true
     }
 
-    async fn run(mut self, enabled: Arc<AtomicBool>) {
-        self.follow(enabled).await;
+    async fn run(mut self, enabled: Arc<AtomicBool>, limits: Arc<host_load::Limits>) {
+        self.follow(enabled, &limits).await;
         if self.unsaved {
             // What was acknowledged so far; the batches still on their way count as not
             // acknowledged (a restart reads them again), so this comes before they are dropped.
@@ -358,7 +385,7 @@ impl SourceRun {
         self.pipeline.abort();
     }
 
-    async fn follow(&mut self, enabled: Arc<AtomicBool>) {
+    async fn follow(&mut self, enabled: Arc<AtomicBool>, limits: &host_load::Limits) {
         let cfg_dir = self.cfg.state_dir.display().to_string();
         tracing::info!(db_id = %self.source.db_id, kind = %self.source.kind, path = %self.source.path.display(), state_dir = %cfg_dir, in_flight = self.cfg.in_flight, "following");
         loop {
@@ -373,12 +400,20 @@ impl SourceRun {
                 }
                 continue;
             }
+            if self.yielding.wait(limits) {
+                // The database first: what was read is still shipped, nothing more is read.
+                if !self.ship_ready(true, false).await || !pause(&self.stop, POLL).await {
+                    return;
+                }
+                continue;
+            }
             let now = Instant::now();
             let parser = &mut self.parser;
             let ready = &mut self.ready;
             let caught_up = self.follower.read_lines(READ_BYTES, |off, seq, text| {
                 parser.feed(text, off, seq, now, ready);
             }) == 0;
+            self.yielding.read(caught_up);
             self.parser.tick(now, false, &mut self.ready);
             if !self.ready.is_empty() && self.ready_since.is_none() {
                 self.ready_since = Some(now);
@@ -485,6 +520,7 @@ async fn source_task(
     ckpt: Option<Checkpoint>,
     shipper: Arc<Shipper>,
     enabled: Arc<AtomicBool>,
+    limits: Arc<host_load::Limits>,
     stop: CancellationToken,
 ) {
     let mut parser = parser_for(&source.kind);
@@ -497,15 +533,17 @@ async fn source_task(
         unsaved: false,
         stopped_at: None,
         saved_at: Instant::now(),
+        checkpointed: ckpt.is_some(),
         ckpt_path: Checkpoint::path(&cfg.state_dir, &source.db_id),
         follower: Follower::new(&source.path, ckpt.as_ref()),
         parser,
         ready: Vec::new(),
         ready_since: None,
+        yielding: host_load::Yield::new(cfg.max_pause),
         shipper,
         stop,
         source,
         cfg,
     };
-    run.run(enabled).await;
+    run.run(enabled, limits).await;
 }
