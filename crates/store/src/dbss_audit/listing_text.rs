@@ -22,8 +22,6 @@ const SAMPLE_CHARS: i64 = 1024;
 const MAX_WINDOWS: usize = 24;
 /// A second window is looked up only when at most one sampled statement in this many holds it.
 const SECOND_WINDOW_SHARE: usize = 32;
-/// Matches of a text lookup counted and paged from their keys in memory (more: two reads).
-const KEYS_MAX: i64 = 50_000;
 
 /// Whether pg_trgm finds a trigram in `%w%` for a three-character window: three letters or
 /// digits, or two at either end beside a separator (a word's start or end).
@@ -47,26 +45,43 @@ pub(super) fn like_escape(s: &str) -> String {
     out
 }
 
-/// The windows to look up, from `(sampled statements holding it, window)` in the substring's
-/// order over `n` sampled statements: the rarest, and the second rarest when it is rare too —
-/// intersecting with a common one reads its long list (1 in 9 statements holds ` t7` at 10
-/// million rows: 1.1 million entries) to remove few rows, as the windows of one substring mostly
-/// come together. None when even the rarest is in more than a quarter of the sample.
-fn pick_windows(scored: Vec<(usize, String)>, n: usize) -> Vec<String> {
-    let mut scored: Vec<(usize, usize, String)> = scored
+/// The windows to look up, from `(which sampled statements hold it, window)` in the
+/// substring's order: the rarest, and a second one only when it is rare too and, in the sample,
+/// leaves out at least half of the statements holding the first (or the first is in none of
+/// them). Among such windows the one the fewest first-window statements hold is taken, then the
+/// rarer. A second window that comes with the first removes no row and costs its whole list:
+/// at 10 million rows ` t7` is in 1 statement of 9 (1.1 million entries) and in every statement
+/// holding `t7 `, and the newest 512 statements held it only 11 times — rare by count, useless
+/// to intersect (+10–60 ms a lookup). None when even the rarest is in more than a quarter of the
+/// sample.
+fn pick_windows(scored: Vec<(Vec<bool>, String)>) -> Vec<String> {
+    let n = scored.first().map_or(0, |s| s.0.len());
+    let count = |h: &[bool]| h.iter().filter(|x| **x).count();
+    let mut scored: Vec<(usize, usize, Vec<bool>, String)> = scored
         .into_iter()
         .enumerate()
-        .map(|(i, (count, w))| (count, i, w))
+        .map(|(i, (h, w))| (count(&h), i, h, w))
         .collect();
     scored.sort();
-    if scored.first().is_none_or(|s| s.0 * 4 > n) {
+    let Some((c1, _, first, w1)) = scored.first().cloned() else {
+        return Vec::new();
+    };
+    if c1 * 4 > n {
         return Vec::new();
     }
-    let second_rare = scored
-        .get(1)
-        .is_some_and(|s| s.0 * SECOND_WINDOW_SHARE <= n);
-    let take = if second_rare { 2 } else { 1 };
-    scored.into_iter().take(take).map(|(_, _, w)| w).collect()
+    let second = scored
+        .iter()
+        .skip(1)
+        .filter(|s| s.0 * SECOND_WINDOW_SHARE <= n)
+        .map(|s| {
+            let both = s.2.iter().zip(&first).filter(|(a, b)| **a && **b).count();
+            (both, s.0, s.1, &s.3)
+        })
+        .min()
+        .filter(|(both, ..)| c1 == 0 || both * 2 <= c1);
+    let mut out = vec![w1];
+    out.extend(second.map(|s| s.3.clone()));
+    out
 }
 
 /// The text index lookups that narrow a listing (none: read the rows the other filters give).
@@ -76,44 +91,49 @@ pub(super) struct TextLookup<'a> {
 }
 
 impl Store {
-    /// A text lookup's answer from one read of its candidates: the keys `(start_time, seq,
-    /// id)` of every match, sorted here; `total` is their number; the page's rows are then read
-    /// by id. `None` (nothing answered) when the page lies past [`KEYS_MAX`] matches or the
-    /// lookup finds more than that.
+    /// A text lookup's answer from one read of its candidates, in one statement: the keys
+    /// `(start_time, seq, id)` of every match are collected once (`MATERIALIZED`), counted for
+    /// `total`, and the page's keys cut from them by the database's top-N sort; only those few
+    /// keys come back, and the page's rows are then read by id. (Sending every match's key to
+    /// the store to be counted and sorted there cost more than reading the candidates: at 10
+    /// million statements 10,000 keys took ~60 ms through the driver, the candidates 15–30 ms.)
+    /// `None` (nothing answered) for a negative offset or limit.
     pub(super) async fn list_by_keys(
         &self,
         f: &SqlFilter,
         attrs: &[(&'static str, Vec<String>)],
         text: &TextLookup<'_>,
     ) -> Result<Option<(Vec<SqlRow>, i64)>> {
-        if f.offset.saturating_add(f.limit) > KEYS_MAX || f.offset < 0 || f.limit < 0 {
+        if f.offset < 0 || f.limit < 0 {
             return Ok(None);
         }
         let mut tx = self.begin_read().await?;
         let (from, mut sql) = self.rows_of(f, attrs, Some(text), f.from, f.to);
         let conds = sql.conds.join(" AND ");
-        let cap = sql.int(KEYS_MAX + 1);
-        let stmt = format!("SELECT s.start_time, s.seq, s.id {from} WHERE {conds} LIMIT {cap}");
+        let (limit, offset) = (sql.int(f.limit), sql.int(f.offset));
+        let order = if f.ascending { "ASC" } else { "DESC" };
+        let by = |t: &str| format!("{t}.start_time {order}, {t}.seq {order}, {t}.id {order}");
+        // One row with NULL keys when the page is empty (past `total`, or no match).
+        let stmt = format!(
+            "WITH m AS MATERIALIZED (SELECT s.start_time, s.seq, s.id {from} WHERE {conds}) \
+             SELECT k.start_time, k.seq, k.id, t.n FROM (SELECT COUNT(*) AS n FROM m) AS t \
+             LEFT JOIN (SELECT m.start_time, m.seq, m.id FROM m ORDER BY {} LIMIT {limit} \
+             OFFSET {offset}) AS k ON 1 = 1 ORDER BY {}",
+            by("m"),
+            by("k")
+        );
         let found = sql.query(&stmt).fetch_all(&mut *tx).await?;
-        if found.len() as i64 > KEYS_MAX {
-            tx.commit().await?;
-            return Ok(None);
+        let total: i64 = match found.first() {
+            Some(r) => r.try_get(3)?,
+            None => 0,
+        };
+        let mut page: Vec<(i64, i64, String)> = Vec::with_capacity(found.len());
+        for r in &found {
+            if let (Some(t), Some(s), Some(id)) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?) {
+                page.push((t, s, id));
+            }
         }
-        let mut keys = found
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-            .collect::<Result<Vec<(i64, i64, String)>>>()?;
         drop(found);
-        let total = keys.len() as i64;
-        keys.sort_unstable();
-        if !f.ascending {
-            keys.reverse();
-        }
-        let page: Vec<(i64, i64, String)> = keys
-            .into_iter()
-            .skip(f.offset as usize)
-            .take(f.limit as usize)
-            .collect();
         let (Some(lo), Some(hi)) = (
             page.iter().map(|k| k.0).min(),
             page.iter().map(|k| k.0).max(),
@@ -191,11 +211,11 @@ impl Store {
         if n == 0 || sample.iter().filter(|t| t.contains(needle)).count() * 8 > n {
             return Ok(Vec::new());
         }
-        let scored: Vec<(usize, String)> = windows
+        let scored: Vec<(Vec<bool>, String)> = windows
             .into_iter()
-            .map(|w| (sample.iter().filter(|t| t.contains(w.as_str())).count(), w))
+            .map(|w| (sample.iter().map(|t| t.contains(w.as_str())).collect(), w))
             .collect();
-        Ok(pick_windows(scored, n))
+        Ok(pick_windows(scored))
     }
 }
 
@@ -211,24 +231,55 @@ mod tests {
     }
 
     #[test]
-    fn a_second_window_only_when_it_is_rare_too() {
-        let w = |v: &[(usize, &str)]| -> Vec<(usize, String)> {
-            v.iter().map(|(c, s)| (*c, s.to_string())).collect()
+    fn a_second_window_only_when_it_is_rare_and_leaves_rows_out() {
+        // 512 sampled statements; each window held by the statements of the given indices.
+        let w = |v: &[(&[usize], &str)]| -> Vec<(Vec<bool>, String)> {
+            v.iter()
+                .map(|(held, s)| ((0..512).map(|i| held.contains(&i)).collect(), s.to_string()))
+                .collect()
         };
-        // ` t7` in 56 of 512 sampled statements: only `t7 ` is looked up.
-        let common = w(&[(400, "fro"), (56, " t7"), (1, "t7 "), (300, " wh")]);
-        assert_eq!(pick_windows(common, 512), ["t7 "]);
-        // Both rare: both, the rarest first; ties in the substring's order.
-        let rare = w(&[(500, "id "), (3, "424"), (3, "242"), (16, "42 ")]);
-        assert_eq!(pick_windows(rare, 512), ["424", "242"]);
+        let range = |a: usize, b: usize| (a..b).collect::<Vec<_>>();
+        let (many, some, few) = (range(0, 400), range(0, 56), range(100, 116));
+        // ` t7` in 56 sampled statements: only `t7 ` is looked up.
+        let common = w(&[
+            (&many, "fro"),
+            (&some, " t7"),
+            (&[7], "t7 "),
+            (&many, " wh"),
+        ]);
+        assert_eq!(pick_windows(common), ["t7 "]);
+        // ` t7` rare by count but in every statement holding `t7 `: it removes nothing.
+        let eleven = [7, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79];
+        let together = w(&[(&eleven, " t7"), (&[7], "t7 ")]);
+        assert_eq!(pick_windows(together), ["t7 "]);
+        // Both rare and apart: both, the rarest first; ties in the substring's order.
+        let rare = w(&[
+            (&many, "id "),
+            (&[1, 2, 3], "424"),
+            (&[4, 5, 6], "242"),
+            (&few, "42 "),
+        ]);
+        assert_eq!(pick_windows(rare), ["424", "242"]);
+        let apart = w(&[(&few, "abc"), (&range(200, 216), "bcd")]);
+        assert_eq!(pick_windows(apart), ["abc", "bcd"]);
+        // Too common for a second lookup (17 of 512 > 1 in 32).
+        let seventeen = range(200, 217);
         assert_eq!(
-            pick_windows(w(&[(16, "abc"), (16, "bcd")]), 512),
-            ["abc", "bcd"]
+            pick_windows(w(&[(&few, "abc"), (&seventeen, "bcd")])),
+            ["abc"]
         );
-        assert_eq!(pick_windows(w(&[(16, "abc"), (17, "bcd")]), 512), ["abc"]);
+        // The first in no sampled statement: a rare second is taken.
+        assert_eq!(
+            pick_windows(w(&[(&[], "xyz"), (&[3], "yzw")])),
+            ["xyz", "yzw"]
+        );
+        // The second leaving out the most first-window statements wins over the rarer.
+        let pick = w(&[(&[1, 2], "aaa"), (&[1, 9], "bbb"), (&[5, 6, 7], "ccc")]);
+        assert_eq!(pick_windows(pick), ["aaa", "ccc"]);
         // Common everywhere: no lookup.
-        assert!(pick_windows(w(&[(129, "sel"), (200, "ele")]), 512).is_empty());
-        assert!(pick_windows(Vec::new(), 512).is_empty());
+        let (a, b) = (range(0, 129), range(0, 200));
+        assert!(pick_windows(w(&[(&a, "sel"), (&b, "ele")])).is_empty());
+        assert!(pick_windows(Vec::new()).is_empty());
     }
 
     #[test]
