@@ -25,6 +25,7 @@ pub mod notify;
 mod page;
 pub mod retry;
 pub mod servicestage;
+mod sqlite_pool;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod zstack;
@@ -306,20 +307,6 @@ async fn returns_outside_transaction(
     Ok(true)
 }
 
-/// A SQLite pool's options: WAL, `synchronous = NORMAL`, a 10 s busy timeout on each
-/// connection.
-fn sqlite_pool_options() -> AnyPoolOptions {
-    AnyPoolOptions::new().after_connect(|conn, _| {
-        Box::pin(async move {
-            conn.execute(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
-            )
-            .await?;
-            Ok(())
-        })
-    })
-}
-
 /// The handle every service uses. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -357,7 +344,9 @@ impl Store {
                 };
                 (
                     url,
-                    sqlite_pool_options().max_connections(8).min_connections(1),
+                    sqlite_pool::sqlite_pool_options(true)
+                        .max_connections(8)
+                        .min_connections(1),
                 )
             }
             Backend::Postgres => {
@@ -394,7 +383,7 @@ impl Store {
             .await?;
         let ingest_pool = match backend {
             Backend::Sqlite => Some(
-                sqlite_pool_options()
+                sqlite_pool::sqlite_pool_options(false)
                     .max_connections(1)
                     .min_connections(0)
                     .after_release(move |conn, _| {
