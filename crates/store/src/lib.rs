@@ -25,7 +25,6 @@ pub mod notify;
 mod page;
 pub mod retry;
 pub mod servicestage;
-mod sqlite_pool;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod zstack;
@@ -307,6 +306,20 @@ async fn returns_outside_transaction(
     Ok(true)
 }
 
+/// A SQLite pool's options: WAL, `synchronous = NORMAL`, a 10 s busy timeout on each
+/// connection.
+fn sqlite_pool_options() -> AnyPoolOptions {
+    AnyPoolOptions::new().after_connect(|conn, _| {
+        Box::pin(async move {
+            conn.execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+            )
+            .await?;
+            Ok(())
+        })
+    })
+}
+
 /// The handle every service uses. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -344,9 +357,7 @@ impl Store {
                 };
                 (
                     url,
-                    sqlite_pool::sqlite_pool_options(true)
-                        .max_connections(8)
-                        .min_connections(1),
+                    sqlite_pool_options().max_connections(8).min_connections(1),
                 )
             }
             Backend::Postgres => {
@@ -383,7 +394,7 @@ impl Store {
             .await?;
         let ingest_pool = match backend {
             Backend::Sqlite => Some(
-                sqlite_pool::sqlite_pool_options(false)
+                sqlite_pool_options()
                     .max_connections(1)
                     .min_connections(0)
                     .after_release(move |conn, _| {
