@@ -30,6 +30,7 @@ measures, each figure printed beside a baseline of the same run:
     cargo build --release -p plugboard
     python3 scripts/bench-audit.py --postgres --pgbench
     python3 scripts/bench-audit.py --statements 30000 --list-rows 100000   # a quick check
+    python3 scripts/bench-audit.py --only list --list-data /tmp/d10m   # load once, list again later
 """
 
 import argparse
