@@ -7,8 +7,8 @@
 //! of the substring's three-character windows is looked up, and a second one when it is rare
 //! as well and leaves rows out (`pick_windows`) — the others are in most statements, and
 //! intersecting their long lists is what made a full-phrase lookup slow — judged on a sample of
-//! the window's newest statements. The
-//! answer never depends on the choice: the whole substring is checked on every row either way.
+//! the window's newest statements. The answer never depends on the choice: the whole
+//! substring is checked on every row either way.
 
 use super::listing::Sql;
 use super::sqls::{row_from, SqlFilter, SqlRow, COLS};
