@@ -33,6 +33,7 @@ measures, each figure printed beside a baseline of the same run:
     cargo build --release -p plugboard
     python3 scripts/bench-audit.py --postgres --pgbench
     python3 scripts/bench-audit.py --statements 30000 --list-rows 100000   # a quick check
+    python3 scripts/bench-audit.py --only list --list-data /tmp/d10m   # load once, list again later
 """
 
 import argparse
@@ -74,9 +75,12 @@ def psql(url, sql):
 class Target:
     """An audit instance with one PostgreSQL database and one agent, made through the API."""
 
-    def __init__(self, server, token, name, edition=None, cpu_threshold=100):
+    def __init__(self, server, token, name, edition=None, cpu_threshold=100, kept=None):
         self.server, self.token = server, token
         p = self.project = server.boot["project_id"]
+        if kept:  # made by an earlier run on this data directory (--list-data)
+            self.instance, self.db_id, self.agent_id = kept["instance"], kept["db_id"], kept["agent_id"]
+            return
         body = {"name": name, "edition": edition} if edition else {"name": name, "database_limit": 10}
         self.instance = json.loads(bd.call(server, "POST", f"/plugboard/v1/projects/{p}/dbss/instances", token,
                                            body, expect=201)[0])["id"]
@@ -372,12 +376,26 @@ LIST_CASES = [
 
 
 def scenario_list(server, token, args, report, database_url):
-    target = Target(server, token, "list")
-    took = bulk_load(server, target, args.list_rows, database_url)
-    print(f"  loaded {args.list_rows:,} statements in {took:.1f} s (load average {os.getloadavg()[0]:.2f})",
-          flush=True)
-    if not database_url:
-        token = target.token = bd.get_token(server)  # the server was restarted
+    # --list-data: the loaded statements are kept with the server's data directory (and its
+    # PostgreSQL database) and listed again by the next run with the same --list-rows, for up to
+    # 4 hours after the load (the rows span the load's last 20 hours; the window is the last DAY).
+    state = server.root / "list.json"
+    kept = json.loads(state.read_text()) if args.list_data and state.is_file() else None
+    if kept and (kept["rows"] != args.list_rows or time.time() - kept["loaded_at"] > 4 * 3600):
+        raise SystemExit(f"{server.root} holds {kept['rows']:,} statements loaded at "
+                         f"{time.ctime(kept['loaded_at'])}: remove it to load again")
+    target = Target(server, token, "list", kept=kept)
+    if kept:
+        print(f"  reusing the {args.list_rows:,} statements loaded at {time.ctime(kept['loaded_at'])}", flush=True)
+    else:
+        took = bulk_load(server, target, args.list_rows, database_url)
+        print(f"  loaded {args.list_rows:,} statements in {took:.1f} s (load average {os.getloadavg()[0]:.2f})",
+              flush=True)
+        if not database_url:
+            token = target.token = bd.get_token(server)  # the server was restarted
+        if args.list_data:
+            state.write_text(json.dumps({"rows": args.list_rows, "loaded_at": time.time(), "instance": target.instance,
+                                         "db_id": target.db_id, "agent_id": target.agent_id}))
     assert target.total() == args.list_rows, target.total()
     path = f"/v2/{target.project}/audit/{target.instance}/sqls"
     hdr = {"X-Auth-Token": token, "Content-Type": "application/json"}
@@ -398,6 +416,8 @@ def scenario_list(server, token, args, report, database_url):
             base = await sample("GET", "/healthz", b"")
             rows.append(("GET /healthz (baseline)", base, None))
             for label, filt in LIST_CASES:
+                if args.list_cases and not any(c in label for c in args.list_cases.split(",")):
+                    continue
                 body = dict({"time": {"time_range": "DAY"}, "page": 1, "size": 10}, **filt)
                 lat = await sample("POST", path, json.dumps(body).encode())
                 rows.append((label, lat, None))
@@ -581,7 +601,8 @@ def scenario_pgbench(server, token, args, work, report):
 
 # -- driver ------------------------------------------------------------------------------------------------
 def run_once(args, label, database_url):
-    work = Path(tempfile.mkdtemp(prefix="pb-bench-audit-"))
+    kept = args.list_data is not None and args.only == "list"
+    work = args.list_data / label.lower() if kept else Path(tempfile.mkdtemp(prefix="pb-bench-audit-"))
     report = {}
     server = bd.Server(args.binary, work / "server", database_url,
                        config="[dbss]\nstorage_interval_seconds = 3600\n").start()
@@ -596,7 +617,7 @@ def run_once(args, label, database_url):
             scenario_pgbench(server, token, args, work, report)
     finally:
         server.stop()
-        if not args.keep:
+        if not args.keep and not kept:
             shutil.rmtree(work, ignore_errors=True)
     return report
 
@@ -669,6 +690,11 @@ def main():
     ap.add_argument("--only", default="ingest,list,pgbench", help="comma list of scenarios")
     ap.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (with --postgres)")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--list-data", type=Path,
+                    help="with --only list: keep the loaded statements in this directory (and, with --postgres, "
+                         "its PostgreSQL database) and reuse them in later runs with the same --list-rows")
+    ap.add_argument("--list-cases", default="",
+                    help="comma list of substrings of the list cases' labels to measure (default: all)")
     args = ap.parse_args()
     if args.build:
         subprocess.run(["cargo", "build", "--release", "-p", "plugboard"], cwd=REPO, check=True)
@@ -676,17 +702,29 @@ def main():
     if not args.binary.is_file():
         raise SystemExit(f"no binary at {args.binary}: cargo build --release -p plugboard (or --build)")
     reports = [] if args.no_sqlite else [("SQLite", run_once(args, "SQLite", None))]
+    if args.list_data:
+        args.list_data = args.list_data.resolve()
+        if args.only != "list":
+            raise SystemExit("--list-data goes with --only list")
     if args.postgres:
-        name = "pbbench_audit_" + os.urandom(4).hex()
         admin = args.pg_admin_url
-        psql(admin, f"CREATE DATABASE {name}")
+        named = args.list_data / "postgres-database" if args.list_data else None
+        if named and named.is_file():
+            name = named.read_text().strip()
+        else:
+            name = "pbbench_audit_" + os.urandom(4).hex()
+            psql(admin, f"CREATE DATABASE {name}")
+            if named:
+                named.parent.mkdir(parents=True, exist_ok=True)
+                named.write_text(name + "\n")
         url = admin.rsplit("/", 1)[0] + "/" + name
         try:
             args_pg = argparse.Namespace(**vars(args))
             args_pg.pgbench = args.no_sqlite and args.pgbench  # once: the cluster under test is its own
             reports.append(("PostgreSQL", run_once(args_pg, "PostgreSQL", url)))
         finally:
-            psql(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            if not named:
+                psql(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     print()
     for label, report in reports:
         print(markdown(label, report))

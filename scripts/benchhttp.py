@@ -123,7 +123,7 @@ class Server:
     def __init__(self, binary, root, database_url=None, config=""):
         self.binary, self.root, self.database_url = binary, Path(root), database_url
         self.data = self.root / "data"
-        self.data.mkdir(parents=True)
+        self.data.mkdir(parents=True, exist_ok=True)  # a kept data directory is started again
         (self.data / "plugboard.toml").write_text(config)
         self.proc = None
 

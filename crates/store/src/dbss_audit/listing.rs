@@ -5,17 +5,10 @@
 //!   columns of `dbss_sql_minutes` ([`super::sql_minutes`]), the whole minutes of the window
 //!   are summed there and only its two partial end minutes are counted in `dbss_sqls`; other
 //!   filters are counted over their own index. A `total` of 0 (or a page past it) reads no page.
-//! - The statement text filter (a case-insensitive substring; the text is stored lower-cased)
-//!   is checked on every row with `instr`/`strpos`. When the substring is not common, a text
-//!   index narrows the rows first: SQLite's FTS5 trigram table `dbss_sqls_fts`, PostgreSQL's
-//!   pg_trgm index `dbss_sqls_trgm`. Only the two rarest of the substring's three-character
-//!   windows are looked up (the second only when it is rare as well) — the others are in most
-//!   statements, and intersecting their long lists is what made a full-phrase lookup slow —
-//!   judged on a sample of the window's newest statements. The answer never depends on the choice: the whole substring is checked on
-//!   every row either way. Such a lookup reads its candidates once: the keys of the matching
-//!   rows are sorted in memory, their number is `total`, and only the page's rows are read
-//!   whole (up to [`KEYS_MAX`] matches; more are counted and paged by two reads as before).
+//! - The statement text filter narrows the rows through a text index first when the substring
+//!   is not common ([`super::listing_text`]).
 
+use super::listing_text::{like_escape, TextLookup};
 use super::sql_minutes::{minute_of, MINUTE};
 use super::sqls::{row_from, SqlFilter, SqlRow, COLS};
 use crate::{Backend, Result, Store};
@@ -31,40 +24,29 @@ const MINUTE_COLUMNS: [&str; 6] = [
     "rule_name",
     "client_name",
 ];
-/// Statements of the window sampled to judge how common a substring and its windows are.
-const SAMPLE_ROWS: i64 = 512;
-/// Characters of each sampled statement looked at.
-const SAMPLE_CHARS: i64 = 1024;
-/// Three-character windows of a substring judged at most (spread over it).
-const MAX_WINDOWS: usize = 24;
-/// A second window is looked up only when at most one sampled statement in this many holds it.
-const SECOND_WINDOW_SHARE: usize = 32;
-/// Matches of a text lookup counted and paged from their keys in memory (more: two reads).
-const KEYS_MAX: i64 = 50_000;
-
-enum Arg {
+pub(super) enum Arg {
     Text(String),
     Int(i64),
 }
 
 /// A statement's conditions and the values bound to them (`$1`, `$2`, … in order).
 #[derive(Default)]
-struct Sql {
-    conds: Vec<String>,
-    args: Vec<Arg>,
+pub(super) struct Sql {
+    pub(super) conds: Vec<String>,
+    pub(super) args: Vec<Arg>,
 }
 
 impl Sql {
-    fn bind(&mut self, a: Arg) -> String {
+    pub(super) fn bind(&mut self, a: Arg) -> String {
         self.args.push(a);
         format!("${}", self.args.len())
     }
 
-    fn text(&mut self, v: &str) -> String {
+    pub(super) fn text(&mut self, v: &str) -> String {
         self.bind(Arg::Text(v.to_string()))
     }
 
-    fn int(&mut self, v: i64) -> String {
+    pub(super) fn int(&mut self, v: i64) -> String {
         self.bind(Arg::Int(v))
     }
 
@@ -72,7 +54,7 @@ impl Sql {
     /// risk level or the rule also repeats the condition of its partial index (migration 0064)
     /// when every value meets it: SQLite's planner uses a partial index only for a query that
     /// says its `WHERE` term itself (PostgreSQL proves it from the values).
-    fn attributes(
+    pub(super) fn attributes(
         &mut self,
         prefix: &str,
         attrs: &[(&'static str, Vec<String>)],
@@ -93,7 +75,7 @@ impl Sql {
         }
     }
 
-    fn query<'a>(
+    pub(super) fn query<'a>(
         &'a self,
         sql: &'a str,
     ) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
@@ -142,50 +124,6 @@ fn partial_index_condition(col: &str, values: &[String]) -> Option<&'static str>
         "rule_name" if values.iter().all(|v| !v.is_empty()) => Some("rule_name <> ''"),
         _ => None,
     }
-}
-
-/// Whether pg_trgm finds a trigram in `%w%` for a three-character window: three letters or
-/// digits, or two at either end beside a separator (a word's start or end).
-fn trigram_usable(w: &[char]) -> bool {
-    let a = |c: char| c.is_ascii_alphanumeric();
-    matches!(
-        (a(w[0]), a(w[1]), a(w[2])),
-        (true, true, true) | (false, true, true) | (true, true, false)
-    )
-}
-
-/// `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`).
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The windows to look up, from `(sampled statements holding it, window)` in the substring's
-/// order over `n` sampled statements: the rarest, and the second rarest when it is rare too —
-/// intersecting with a common one reads its long list (1 in 9 statements holds ` t7` at 10
-/// million rows: 1.1 million entries) to remove few rows, as the windows of one substring mostly
-/// come together. None when even the rarest is in more than a quarter of the sample.
-fn pick_windows(scored: Vec<(usize, String)>, n: usize) -> Vec<String> {
-    let mut scored: Vec<(usize, usize, String)> = scored
-        .into_iter()
-        .enumerate()
-        .map(|(i, (count, w))| (count, i, w))
-        .collect();
-    scored.sort();
-    if scored.first().is_none_or(|s| s.0 * 4 > n) {
-        return Vec::new();
-    }
-    let second_rare = scored
-        .get(1)
-        .is_some_and(|s| s.0 * SECOND_WINDOW_SHARE <= n);
-    let take = if second_rare { 2 } else { 1 };
-    scored.into_iter().take(take).map(|(_, _, w)| w).collect()
 }
 
 /// How a window's `total` is read from the per-minute counts: the minutes `[minutes.0,
@@ -244,12 +182,6 @@ impl MinutePlan {
     }
 }
 
-/// The text index lookups that narrow a listing (none: read the rows the other filters give).
-struct TextLookup<'a> {
-    needle: &'a str,
-    windows: Vec<String>,
-}
-
 impl Store {
     /// A page of statements matching `f` and how many match in all.
     pub async fn list_audit_sqls(&self, f: &SqlFilter) -> Result<(Vec<SqlRow>, i64)> {
@@ -299,77 +231,8 @@ impl Store {
         Ok((rows.iter().map(row_from).collect::<Result<_>>()?, total))
     }
 
-    /// A text lookup's answer from one read of its candidates: the keys `(start_time, seq,
-    /// id)` of every match, sorted here; `total` is their number; the page's rows are then read
-    /// by id. `None` (nothing answered) when the page lies past [`KEYS_MAX`] matches or the
-    /// lookup finds more than that.
-    async fn list_by_keys(
-        &self,
-        f: &SqlFilter,
-        attrs: &[(&'static str, Vec<String>)],
-        text: &TextLookup<'_>,
-    ) -> Result<Option<(Vec<SqlRow>, i64)>> {
-        if f.offset.saturating_add(f.limit) > KEYS_MAX || f.offset < 0 || f.limit < 0 {
-            return Ok(None);
-        }
-        let mut tx = self.begin_read().await?;
-        let (from, mut sql) = self.rows_of(f, attrs, Some(text), f.from, f.to);
-        let conds = sql.conds.join(" AND ");
-        let cap = sql.int(KEYS_MAX + 1);
-        let stmt = format!("SELECT s.start_time, s.seq, s.id {from} WHERE {conds} LIMIT {cap}");
-        let found = sql.query(&stmt).fetch_all(&mut *tx).await?;
-        if found.len() as i64 > KEYS_MAX {
-            tx.commit().await?;
-            return Ok(None);
-        }
-        let mut keys = found
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-            .collect::<Result<Vec<(i64, i64, String)>>>()?;
-        drop(found);
-        let total = keys.len() as i64;
-        keys.sort_unstable();
-        if !f.ascending {
-            keys.reverse();
-        }
-        let page: Vec<(i64, i64, String)> = keys
-            .into_iter()
-            .skip(f.offset as usize)
-            .take(f.limit as usize)
-            .collect();
-        let (Some(lo), Some(hi)) = (
-            page.iter().map(|k| k.0).min(),
-            page.iter().map(|k| k.0).max(),
-        ) else {
-            tx.commit().await?;
-            return Ok(Some((Vec::new(), total)));
-        };
-        let mut sql = Sql::default();
-        let i = sql.text(&f.instance_id);
-        let (l, h) = (sql.int(lo), sql.int(hi));
-        let ids: Vec<String> = page.iter().map(|k| sql.text(&k.2)).collect();
-        let stmt = format!(
-            "SELECT {COLS} FROM dbss_sqls WHERE instance_id = {i} AND start_time >= {l} \
-             AND start_time <= {h} AND id IN ({})",
-            ids.join(", ")
-        );
-        let mut rows = sql
-            .query(&stmt)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(row_from)
-            .collect::<Result<Vec<SqlRow>>>()?;
-        tx.commit().await?;
-        // In the page's order (ids are unique; a row deleted meanwhile is not in this snapshot's
-        // keys either).
-        let rank = |r: &SqlRow| page.iter().position(|k| k.2 == r.id).unwrap_or(usize::MAX);
-        rows.sort_by_key(rank);
-        Ok(Some((rows, total)))
-    }
-
     /// The `FROM` clause and conditions of the statements of `f` in `[from, to]`.
-    fn rows_of(
+    pub(super) fn rows_of(
         &self,
         f: &SqlFilter,
         attrs: &[(&'static str, Vec<String>)],
@@ -460,92 +323,11 @@ impl Store {
         let stmt = format!("SELECT CAST({expr} AS BIGINT)");
         Ok(sql.query(&stmt).fetch_one(&mut **tx).await?.try_get(0)?)
     }
-
-    /// The (at most two) rarest three-character windows of `needle` to look up in the text
-    /// index, judged on the newest statements of the window; none when the substring is
-    /// shorter than three characters, common in the sample (the page is then found by reading
-    /// rows in time order), or when no window is rare.
-    async fn rare_windows(&self, f: &SqlFilter, needle: &str) -> Result<Vec<String>> {
-        let chars: Vec<char> = needle.chars().collect();
-        if chars.len() < 3 {
-            return Ok(Vec::new());
-        }
-        let pg = self.backend() == Backend::Postgres;
-        let mut windows: Vec<String> = Vec::new();
-        for w in chars.windows(3) {
-            let s: String = w.iter().collect();
-            if (!pg || trigram_usable(w)) && !windows.contains(&s) {
-                windows.push(s);
-            }
-        }
-        if windows.len() > MAX_WINDOWS {
-            let n = windows.len();
-            windows = (0..MAX_WINDOWS)
-                .map(|k| windows[k * (n - 1) / (MAX_WINDOWS - 1)].clone())
-                .collect();
-            windows.dedup();
-        }
-        if windows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(&format!(
-            "SELECT substr(sql_lower, 1, {SAMPLE_CHARS}) FROM dbss_sqls WHERE instance_id = $1 \
-             AND start_time >= $2 AND start_time <= $3 ORDER BY start_time DESC LIMIT {SAMPLE_ROWS}"
-        ))
-        .persistent(false)
-        .bind(&f.instance_id)
-        .bind(f.from)
-        .bind(f.to)
-        .fetch_all(self.pool())
-        .await?;
-        let sample: Vec<String> = rows
-            .iter()
-            .map(|r| r.try_get::<String, _>(0))
-            .collect::<std::result::Result<_, _>>()?;
-        let n = sample.len();
-        // An empty window costs nothing to read; a common substring is found on the first rows.
-        if n == 0 || sample.iter().filter(|t| t.contains(needle)).count() * 8 > n {
-            return Ok(Vec::new());
-        }
-        let scored: Vec<(usize, String)> = windows
-            .into_iter()
-            .map(|w| (sample.iter().filter(|t| t.contains(w.as_str())).count(), w))
-            .collect();
-        Ok(pick_windows(scored, n))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pg_trgm_windows_need_two_letters_or_digits_together() {
-        let ok = |s: &str| trigram_usable(&s.chars().collect::<Vec<_>>());
-        assert!(ok("t7a") && ok(" t7") && ok("t7 ") && ok("=12"));
-        assert!(!ok("7 w") && !ok(" = ") && !ok("a b") && !ok("é  "));
-    }
-
-    #[test]
-    fn a_second_window_only_when_it_is_rare_too() {
-        let w = |v: &[(usize, &str)]| -> Vec<(usize, String)> {
-            v.iter().map(|(c, s)| (*c, s.to_string())).collect()
-        };
-        // ` t7` in 56 of 512 sampled statements: only `t7 ` is looked up.
-        let common = w(&[(400, "fro"), (56, " t7"), (1, "t7 "), (300, " wh")]);
-        assert_eq!(pick_windows(common, 512), ["t7 "]);
-        // Both rare: both, the rarest first; ties in the substring's order.
-        let rare = w(&[(500, "id "), (3, "424"), (3, "242"), (16, "42 ")]);
-        assert_eq!(pick_windows(rare, 512), ["424", "242"]);
-        assert_eq!(
-            pick_windows(w(&[(16, "abc"), (16, "bcd")]), 512),
-            ["abc", "bcd"]
-        );
-        assert_eq!(pick_windows(w(&[(16, "abc"), (17, "bcd")]), 512), ["abc"]);
-        // Common everywhere: no lookup.
-        assert!(pick_windows(w(&[(129, "sel"), (200, "ele")]), 512).is_empty());
-        assert!(pick_windows(Vec::new(), 512).is_empty());
-    }
 
     #[test]
     fn a_partial_minute_is_counted_on_its_shorter_side() {
@@ -586,10 +368,5 @@ mod tests {
             all.counts.iter().all(|c| c.2 == '+' && c.0 <= c.1),
             "{all:?}"
         );
-    }
-
-    #[test]
-    fn like_patterns_take_wildcards_literally() {
-        assert_eq!(like_escape(r"50%_\x"), r"50\%\_\\x");
     }
 }

@@ -1,5 +1,5 @@
 //! DBSS audit rows (docs/dbss-audit.md): agents and the databases they serve ([`agents`]),
-//! captured statements ([`sqls`]; listed by [`listing`], counted per minute in [`sql_minutes`])
+//! captured statements ([`sqls`]; listed by [`listing`] and [`listing_text`], counted per minute in [`sql_minutes`])
 //! and the statistics counters they bump ([`counters`]), the
 //! QPS budget ([`qps`]), risk-operation and SQL-injection rules ([`rules`]), alarms
 //! ([`alarms`]; the silent-agent alarm: [`agent_alarms`]), and how their storage stays bounded
@@ -11,6 +11,7 @@ pub mod agents;
 pub mod alarms;
 pub mod counters;
 pub mod listing;
+pub mod listing_text;
 pub mod qps;
 pub mod rule_changes;
 pub mod rules;

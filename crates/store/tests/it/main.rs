@@ -8,6 +8,7 @@ mod conformance_dbss_audit;
 mod conformance_dbss_audit_counters;
 mod conformance_dbss_audit_indexes;
 mod conformance_dbss_audit_listing;
+mod conformance_dbss_audit_text;
 mod conformance_dbss_storage;
 mod conformance_gaussdb;
 mod conformance_identity;
