@@ -553,7 +553,11 @@ def scenario_pgbench(server, token, args, work, report):
                                         prefix=agent_cpu + agent_prefix(args))
                     time.sleep(0.5)
                     a0, s0 = cpu_seconds(proc.pid), cpu_seconds(server.proc.pid)
-                out = subprocess.run(db_cpu + ["pgbench", "-n", "-c", "4", "-j", "2", "-T", str(args.pgbench_seconds), url],
+                # pgbench's own vacuum before each run (no -n): every run starts from the same
+                # tables (with -n the history table and the dead rows grew run by run, and the
+                # mode measured last in a round — the agent's — paid for it: 0.84-1.00 with the
+                # agent paused the whole run, docs/benchmarks.md)
+                out = subprocess.run(db_cpu + ["pgbench", "-c", "4", "-j", "2", "-T", str(args.pgbench_seconds), url],
                                      check=True, capture_output=True, text=True).stdout
                 value = float(next(line.split("=")[1].split()[0] for line in out.splitlines()
                                    if line.startswith("tps")))
