@@ -56,6 +56,9 @@ pub struct HeartbeatAnswer {
     pub databases: Vec<AuditDatabase>,
     pub batch_max: usize,
     pub interval_s: i64,
+    /// The agent's `cpu_threshold` and `mem_threshold` (%): above them it pauses reading.
+    pub cpu_threshold: i64,
+    pub mem_threshold: i64,
 }
 
 /// `datacap_status` of an agent at `now`: 3 switched off; 4 abnormal (no heartbeat for more
@@ -387,6 +390,8 @@ impl Dbss {
             databases,
             batch_max: BATCH_MAX,
             interval_s: HEARTBEAT_INTERVAL_S,
+            cpu_threshold: agent.cpu_threshold,
+            mem_threshold: agent.mem_threshold,
         })
     }
 }
