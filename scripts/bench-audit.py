@@ -37,6 +37,7 @@ measures, each figure printed beside a baseline of the same run:
 """
 
 import argparse
+import shlex
 import asyncio
 import importlib.util
 import json
@@ -209,7 +210,7 @@ def scenario_ingest(server, token, args, work, report, database_url=None):
         pg_cpu0 = pg_backend_cpu(database_url)
         polls = 0
         t0 = time.perf_counter()
-        proc = target.agent(args.binary, root, log_dir, args.agent_tuning)
+        proc = target.agent(args.binary, root, log_dir, args.agent_tuning, prefix=shlex.split(args.agent_wrap))
         try:
             # A fresh state directory numbers every event above the earlier ones (docs), so the
             # second agent's re-read stores a second copy: the same work as the first, all rows
@@ -669,6 +670,8 @@ def main():
     ap.add_argument("--poll", type=float, default=0.25, help="seconds between ListAuditSqlsNew polls (ingest)")
     ap.add_argument("--poll-window", choices=("minutes", "day"), default="day",
                     help="the polls' window (ingest): whole minutes around the log's time, or the last DAY")
+    ap.add_argument("--agent-wrap", default="",
+                    help="a command the ingest agent runs under, e.g. 'perf record -g -o agent.perf --' (a profile)")
     ap.add_argument("--agent-tuning", default="", help="extra agent.toml lines, e.g. 'in_flight = 1'")
     ap.add_argument("--list-rows", type=int, default=10_000_000)
     ap.add_argument("--samples", type=int, default=200)

@@ -9,6 +9,7 @@
 //! Foreground, logs on stderr; SIGTERM / Ctrl-C stop it cleanly (exit 0).
 
 pub mod config;
+mod event_json;
 pub mod host_load;
 pub mod mariadb;
 pub mod parser;

@@ -5,7 +5,11 @@
 //! shipping again.
 
 use plugboard_api::dbss::dto_audit::{IngestEvent, IngestObject};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+
+/// Maps keyed by session id, hashed with foldhash (seeded per process; ids the database
+/// writes): looked up several times per statement.
+pub type SessionMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
 use std::time::{Duration, Instant};
 
 /// Longest statement text shipped (the server keeps no more).
@@ -41,7 +45,7 @@ pub trait Parser: Send {
 
 /// Per session, the highest statement acknowledged by plugboard.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct Marks(pub HashMap<String, StmtKey>);
+pub struct Marks(pub SessionMap<StmtKey>);
 
 impl Marks {
     /// Whether a line of statement `key` of `session` belongs to an acknowledged statement.
@@ -85,10 +89,11 @@ pub struct Pending {
     pub last_line: Instant,
 }
 
-/// Pending statements by session.
+/// Pending statements by session (a hash map: a B-tree shifted its large values within a node
+/// on every insert and removal, one of each per statement).
 #[derive(Debug, Default)]
 pub struct PendingSet {
-    pub by_session: BTreeMap<String, Pending>,
+    pub by_session: SessionMap<Pending>,
 }
 
 impl PendingSet {
@@ -97,13 +102,15 @@ impl PendingSet {
     }
 
     pub fn tick(&mut self, now: Instant, all: bool, out: &mut Vec<Captured>) {
-        let due: Vec<String> = self
+        let mut due: Vec<(u64, String)> = self
             .by_session
             .iter()
             .filter(|(_, p)| all || now.duration_since(p.last_line) >= PENDING_IDLE)
-            .map(|(s, _)| s.clone())
+            .map(|(s, p)| (p.c.offset, s.clone()))
             .collect();
-        for s in due {
+        // In the order their statements began in the log.
+        due.sort_unstable();
+        for (_, s) in due {
             if let Some(p) = self.by_session.remove(&s) {
                 out.push(p.c);
             }
@@ -135,6 +142,10 @@ pub fn clean_sql(s: &str) -> String {
 
 /// Text fields other than the statement: NULs shown as U+FFFD, at most 255 characters.
 pub fn clean(s: &str) -> String {
+    // Most fields are short and NUL-free: copied as they are.
+    if s.len() <= 255 && !s.as_bytes().contains(&0) {
+        return s.to_string();
+    }
     s.replace('\0', "\u{FFFD}").chars().take(255).collect()
 }
 

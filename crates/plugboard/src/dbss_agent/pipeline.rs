@@ -64,12 +64,7 @@ pub fn cut(db_id: &str, ready: &mut Vec<Captured>, max_events: usize, max_bytes:
         if take > 0 {
             body.push(b',');
         }
-        if serde_json::to_writer(&mut body, &c.ev).is_err() {
-            // An event serde cannot write (none can: strings and numbers only) is left out.
-            body.truncate(mark);
-            take += 1;
-            continue;
-        }
+        super::event_json::write_event(&mut body, &c.ev);
         if take > 0 && body.len() > max_bytes {
             body.truncate(mark);
             break;

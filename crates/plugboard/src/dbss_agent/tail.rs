@@ -7,6 +7,7 @@
 
 use super::parser::Marks;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -243,19 +244,14 @@ impl Follower {
         };
         let mut read = 0;
         while read < max {
-            let have = self.buf.len();
-            self.buf.resize(have + READ_CHUNK, 0);
-            match cur.file.read(&mut self.buf[have..]) {
-                Ok(0) => {
-                    self.buf.truncate(have);
-                    break;
-                }
-                Ok(n) => {
-                    self.buf.truncate(have + n);
-                    read += n;
-                }
+            // Appended to the buffer's spare room as read, none of it zeroed first.
+            match (&mut cur.file)
+                .take(READ_CHUNK as u64)
+                .read_to_end(&mut self.buf)
+            {
+                Ok(0) => break,
+                Ok(n) => read += n,
                 Err(e) => {
-                    self.buf.truncate(have);
                     tracing::warn!(file = %cur.path.display(), "reading the log failed: {e}");
                     break;
                 }
@@ -263,7 +259,7 @@ impl Follower {
         }
         let mut n = 0;
         let mut start = 0;
-        while let Some(i) = self.buf[start..].iter().position(|b| *b == b'\n') {
+        while let Some(i) = memchr::memchr(b'\n', &self.buf[start..]) {
             let end = start + i;
             let mut line = &self.buf[start..end];
             if line.last() == Some(&b'\r') {
@@ -273,7 +269,11 @@ impl Follower {
             each(
                 offset,
                 self.base.saturating_add(offset as i64),
-                &String::from_utf8_lossy(line),
+                // std's validation has an ASCII fast path the lossy reader lacks.
+                &match std::str::from_utf8(line) {
+                    Ok(text) => Cow::Borrowed(text),
+                    Err(_) => String::from_utf8_lossy(line),
+                },
             );
             n += 1;
             start = end + 1;
