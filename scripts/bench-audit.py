@@ -551,7 +551,7 @@ def scenario_pgbench(server, token, args, work, report):
                     log_dir.mkdir(exist_ok=True)
                     before = target.total()
                     proc = target.agent(args.binary, work / f"agent-pgbench-{rnd}", log_dir, tuning=args.agent_tuning,
-                                        prefix=agent_cpu + agent_prefix(args))
+                                        prefix=agent_cpu + agent_prefix(args) + shlex.split(args.agent_wrap))
                     time.sleep(0.5)
                     a0, s0 = cpu_seconds(proc.pid), cpu_seconds(server.proc.pid)
                 # pgbench's own vacuum before each run (no -n): every run starts from the same
@@ -671,7 +671,7 @@ def main():
     ap.add_argument("--poll-window", choices=("minutes", "day"), default="day",
                     help="the polls' window (ingest): whole minutes around the log's time, or the last DAY")
     ap.add_argument("--agent-wrap", default="",
-                    help="a command the ingest agent runs under, e.g. 'perf record -g -o agent.perf --' (a profile)")
+                    help="a command the agents run under, e.g. 'perf record -g -o agent.perf --' (a profile)")
     ap.add_argument("--agent-tuning", default="", help="extra agent.toml lines, e.g. 'in_flight = 1'")
     ap.add_argument("--list-rows", type=int, default=10_000_000)
     ap.add_argument("--samples", type=int, default=200)

@@ -121,7 +121,7 @@ const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
 /// matches its submodules. Unset or malformed: [`DEFAULT_LOG_FILTER`]; empty: errors only.
 /// (A `Targets` filter, not an `EnvFilter`: the same directives without span and field
 /// filters, and without a regex engine in the build.)
-fn log_filter(value: Option<&str>) -> Targets {
+pub(crate) fn log_filter(value: Option<&str>) -> Targets {
     let default = || {
         DEFAULT_LOG_FILTER
             .parse()

@@ -122,10 +122,12 @@ impl LoadMeter {
                     .busy
                     .saturating_sub(before.busy)
                     .saturating_sub(sample.own.saturating_sub(before.own));
-                self.load = Some(Load {
+                let load = Load {
                     cpu: (others as f64 * 100.0 / total as f64).min(100.0),
                     mem: mem_percent(&meminfo)?,
-                });
+                };
+                tracing::debug!(cpu = load.cpu, mem = load.mem, "the host's load");
+                self.load = Some(load);
             }
         }
         self.last = Some((now, sample));
@@ -182,7 +184,10 @@ impl Yield {
         true
     }
 
-    /// After a read: `caught_up` ends a catch-up.
+    /// After a read: `caught_up` (the read reached the end of the log, even if the database
+    /// wrote more since) ends a catch-up. Under a database that never stops writing, a read
+    /// that finds nothing new never comes: waiting for one kept a source reading for good
+    /// after its first pause.
     pub fn read(&mut self, caught_up: bool) {
         if caught_up {
             self.catching_up = false;

@@ -56,9 +56,18 @@ pub struct AgentArgs {
 
 /// Run the agent until SIGTERM / Ctrl-C; a config it cannot use exits 2 with a sentence.
 pub fn run(args: AgentArgs) -> ExitCode {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
+    // The server's `PLUGBOARD_LOG` filter (docs/configuration.md), default `info`.
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = crate::serve::log_filter(std::env::var("PLUGBOARD_LOG").ok().as_deref());
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_writer(std::io::stderr)
+                .with_target(false),
+        )
         .try_init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -414,7 +423,7 @@ impl SourceRun {
             let caught_up = self.follower.read_lines(READ_BYTES, |off, seq, text| {
                 parser.feed(text, off, seq, now, ready);
             }) == 0;
-            self.yielding.read(caught_up);
+            self.yielding.read(self.follower.reached_end);
             self.parser.tick(now, false, &mut self.ready);
             if !self.ready.is_empty() && self.ready_since.is_none() {
                 self.ready_since = Some(now);

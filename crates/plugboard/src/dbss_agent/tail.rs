@@ -74,6 +74,9 @@ pub struct Follower {
     /// Offset of the next unread line.
     pub pos: u64,
     buf: Vec<u8>,
+    /// Whether the last [`Self::read_lines`] read to the end of the file (rather than
+    /// stopping at its byte budget): the log is caught up as of that read.
+    pub reached_end: bool,
 }
 
 /// Bytes asked of the file per read.
@@ -93,6 +96,7 @@ impl Follower {
             base: ckpt.map(|c| c.base).unwrap_or_else(fresh_base),
             pos: ckpt.map(|c| c.offset).unwrap_or(0),
             buf: Vec::new(),
+            reached_end: false,
         };
         if let Some(c) = ckpt {
             f.resume(c);
@@ -223,6 +227,7 @@ impl Follower {
     /// plus its offset). The text borrows the read buffer (copied only where bytes that are
     /// not UTF-8 are replaced). Returns how many lines were read.
     pub fn read_lines(&mut self, max: usize, mut each: impl FnMut(u64, i64, &str)) -> usize {
+        self.reached_end = true;
         if self.cur.is_none() {
             let first = if self.dir_mode {
                 self.candidates().into_iter().next()
@@ -243,15 +248,20 @@ impl Follower {
             return 0;
         };
         let mut read = 0;
+        self.reached_end = false;
         while read < max {
             // Appended to the buffer's spare room as read, none of it zeroed first.
             match (&mut cur.file)
                 .take(READ_CHUNK as u64)
                 .read_to_end(&mut self.buf)
             {
-                Ok(0) => break,
+                Ok(0) => {
+                    self.reached_end = true;
+                    break;
+                }
                 Ok(n) => read += n,
                 Err(e) => {
+                    self.reached_end = true;
                     tracing::warn!(file = %cur.path.display(), "reading the log failed: {e}");
                     break;
                 }
@@ -448,6 +458,27 @@ mod tests {
         assert!(f.moved_on());
         f.switch();
         assert_eq!(texts(&mut f, 1 << 20), ["3"]);
+    }
+
+    /// A read that stops at its byte budget has not reached the end; one that reads to the
+    /// end has, though it read lines (a database that never stops writing never gives a read
+    /// with none: the agent's catch-up ends at such a read, host_load.rs).
+    #[test]
+    fn a_read_tells_whether_it_reached_the_end_of_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("audit.log");
+        let line = format!("{}\n", "x".repeat(99));
+        append(&log, &line.repeat(6_000));
+        let mut f = Follower::new(&log, None);
+        let first = texts(&mut f, READ_CHUNK).len();
+        assert!(!f.reached_end, "600 kB read 256 kB at a time");
+        assert!(first >= READ_CHUNK / 100 - 1 && first < 6_000, "{first}");
+        let rest = texts(&mut f, 4 << 20).len();
+        assert_eq!(first + rest, 6_000);
+        assert!(f.reached_end);
+        append(&log, &line.repeat(3));
+        assert_eq!(texts(&mut f, 4 << 20).len(), 3);
+        assert!(f.reached_end, "lines were read, and the end with them");
     }
 
     /// `copytruncate`: the file shrinks under the follower, which starts it again from 0.
