@@ -293,6 +293,22 @@ mod tests {
         assert_eq!(mem_percent(meminfo), Some(75.0));
     }
 
+    /// A server from before the thresholds answers the heartbeat without them: never pause.
+    #[test]
+    fn an_answer_without_thresholds_never_pauses() {
+        let old: plugboard_api::dbss::dto_audit::HeartbeatResponse =
+            serde_json::from_str(r#"{"status":1,"databases":[],"batch_max":1000,"interval_s":5}"#)
+                .unwrap();
+        let limits = Limits::default();
+        limits.heard(Some((old.cpu_threshold, old.mem_threshold)));
+        assert_eq!(limits.get(), (100, 100));
+        let busy = Load {
+            cpu: 100.0,
+            mem: 100.0,
+        };
+        assert!(!busy.over(limits.get()));
+    }
+
     #[test]
     fn a_threshold_of_100_never_pauses() {
         let busy = Load {
