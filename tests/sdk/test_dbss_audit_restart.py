@@ -4,8 +4,12 @@ exactly once. The agent reaches the server through a loopback relay, so the serv
 a new port. Its own module: restarting the module's server would strand other tests' clients.
 """
 
+import gzip
+import json
 import socket
 import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -91,3 +95,92 @@ def test_plugboard_restarted_while_the_agent_ships(pb, pgaudit, agents):
         assert a.stop() == 0, a.log()
     finally:
         relay.close()
+
+
+class HeldServer:
+    """A stand-in for plugboard that answers the heartbeat and holds every batch of statements
+    unanswered until `release` (then answers each as stored): what an agent stopped before its
+    first answer leaves behind is all a test looks at."""
+
+    def __init__(self):
+        self.batches = []
+        self.arrived = threading.Event()
+        self.released = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path.endswith("/heartbeat"):
+                    answer = {"status": 1, "databases": [], "batch_max": 1000, "interval_s": 5,
+                              "cpu_threshold": 100, "mem_threshold": 100}
+                else:
+                    if self.headers.get("Content-Encoding") == "gzip":
+                        body = gzip.decompress(body)
+                    batch = json.loads(body)
+                    outer.batches.append(batch)
+                    outer.arrived.set()
+                    outer.released.wait(30)
+                    answer = {"accepted": len(batch["events"]), "duplicates": 0, "throttled": False}
+                raw = json.dumps(answer).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(raw)))
+                    self.end_headers()
+                    self.wfile.write(raw)
+                except OSError:
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_agent_stopped_before_its_first_answer_sends_the_same_numbers_again(agents, tmp_path):
+    """A new agent writes its checkpoint before its first batch leaves: stopped before plugboard
+    answered, it numbers the same lines the same way when it starts again, so a batch that was
+    stored after all is recognised (without the checkpoint the restart chose a new numbering base
+    and the same statements were stored twice)."""
+    held = HeldServer()
+    try:
+        log_dir = tmp_path / "pglog"
+        log_dir.mkdir()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S.000 UTC", time.gmtime())
+        lines = []
+        for i in range(1, 21):
+            base = {"timestamp": stamp, "user": "app", "dbname": "orders", "remote_host": "[local]",
+                    "session_id": "6630f2a1.1", "error_severity": "LOG", "application_name": "psql"}
+            lines.append(dict(base, message=f"AUDIT: SESSION,{i},1,READ,SELECT,,,select {i},<not logged>"))
+            lines.append(dict(base, message="duration: 0.100 ms"))
+        (log_dir / "postgresql-1.json").write_text("".join(json.dumps(l) + "\n" for l in lines))
+        pb = type("Held", (), {"base_url": held.base_url,
+                               "bootstrap": {"project_id": "p" * 32, "access_key": "A" * 20,
+                                             "secret_key": "s" * 40}})()
+        agent = agents(pb, "i" * 32, "agentheld0000000", [("dbheld00000000000000", "pgaudit-jsonlog", log_dir)])
+        agent.start()
+        assert held.arrived.wait(20), agent.log()
+        assert agent.stop() == 0, agent.log()
+        first = held.batches[0]
+        assert len(first["events"]) == 20
+        state = list((agent.state_dir).iterdir())
+        assert state, "a checkpoint was written before the first batch left"
+        held.released.set()
+        held.arrived.clear()
+        agent.start()
+        assert held.arrived.wait(20), agent.log()
+        again = held.batches[1]
+        assert again["batch_id"] == first["batch_id"]
+        assert [e["seq"] for e in again["events"]] == [e["seq"] for e in first["events"]]
+        assert [e["sql"] for e in again["events"]] == [f"select {i}" for i in range(1, 21)]
+    finally:
+        held.close()
