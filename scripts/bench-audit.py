@@ -607,7 +607,8 @@ def scenario_pgbench(server, token, args, work, report):
 # -- driver ------------------------------------------------------------------------------------------------
 def run_once(args, label, database_url):
     kept = args.list_data is not None and args.only == "list"
-    work = args.list_data / label.lower() if kept else Path(tempfile.mkdtemp(prefix="pb-bench-audit-"))
+    work = args.list_data / label.lower() if kept else Path(tempfile.mkdtemp(prefix="pb-bench-audit-",
+                                                                               dir=args.work_dir))
     report = {}
     server = bd.Server(args.binary, work / "server", database_url,
                        config="[dbss]\nstorage_interval_seconds = 3600\n").start()
@@ -670,6 +671,9 @@ def main():
     ap.add_argument("--poll", type=float, default=0.25, help="seconds between ListAuditSqlsNew polls (ingest)")
     ap.add_argument("--poll-window", choices=("minutes", "day"), default="day",
                     help="the polls' window (ingest): whole minutes around the log's time, or the last DAY")
+    ap.add_argument("--work-dir", type=Path, default=None,
+                    help="where the server's data and the agents' state go (default: the system's temporary "
+                         "directory; /dev/shm keeps the server's writes off the database's disk)")
     ap.add_argument("--agent-wrap", default="",
                     help="a command the agents run under, e.g. 'perf record -g -o agent.perf --' (a profile)")
     ap.add_argument("--agent-tuning", default="", help="extra agent.toml lines, e.g. 'in_flight = 1'")
