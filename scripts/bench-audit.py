@@ -174,8 +174,9 @@ def write_log(path, n):
                     "remote_host": "10.0.0.7", "remote_port": 50000 + i % 16, "session_id": session,
                     "line_num": i, "ps": cmd, "error_severity": "LOG", "application_name": "bench",
                     "backend_type": "client backend"}
-            f.write(json.dumps(dict(base, message=msg)) + "\n")
-            f.write(json.dumps(dict(base, message="duration: 0.%03d ms" % (i % 1000))) + "\n")
+            # As PostgreSQL writes them: no spaces between the tokens.
+            f.write(json.dumps(dict(base, message=msg), separators=(",", ":")) + "\n")
+            f.write(json.dumps(dict(base, message="duration: 0.%03d ms" % (i % 1000)), separators=(",", ":")) + "\n")
     return at
 
 
