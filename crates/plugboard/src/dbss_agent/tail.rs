@@ -86,6 +86,16 @@ fn inode_of(p: &Path) -> Option<u64> {
     std::fs::metadata(p).ok().map(|m| m.ino())
 }
 
+/// How a file named `<log><suffix>` sorts among files last written in the same clock tick:
+/// `.N` copies from the highest N down, then other suffixes by name, the log itself last.
+fn rotation_rank(suffix: &str) -> (u8, std::cmp::Reverse<u64>) {
+    match suffix.strip_prefix('.').and_then(|n| n.parse::<u64>().ok()) {
+        _ if suffix.is_empty() => (2, std::cmp::Reverse(0)),
+        Some(n) => (0, std::cmp::Reverse(n)),
+        None => (1, std::cmp::Reverse(0)),
+    }
+}
+
 impl Follower {
     /// Follow `path` from `ckpt` (or from the start of the oldest file).
     pub fn new(path: &Path, ckpt: Option<&Checkpoint>) -> Self {
@@ -118,13 +128,18 @@ impl Follower {
         files
     }
 
-    fn open(&mut self, path: &Path, offset: u64, rotated: bool) -> bool {
+    /// Open `path` at `offset`; with `expect`, only if the file opened is that inode (a
+    /// rotation may rename another file to the name between a listing and the open).
+    fn open(&mut self, path: &Path, offset: u64, rotated: bool, expect: Option<u64>) -> bool {
         let Ok(mut file) = File::open(path) else {
             return false;
         };
         let Ok(meta) = file.metadata() else {
             return false;
         };
+        if expect.is_some_and(|ino| ino != meta.ino()) {
+            return false;
+        }
         let offset = if meta.len() < offset {
             // Truncated since (copytruncate while we were away): a new numbering range.
             self.base = self.base.saturating_add(offset as i64 + 1);
@@ -149,7 +164,7 @@ impl Follower {
     fn resume(&mut self, c: &Checkpoint) {
         let offset = c.offset;
         if self.dir_mode {
-            if inode_of(&c.file) == Some(c.inode) && self.open(&c.file.clone(), offset, false) {
+            if self.open(&c.file.clone(), offset, false, Some(c.inode)) {
                 return;
             }
             if let Some(p) = self
@@ -157,7 +172,7 @@ impl Follower {
                 .into_iter()
                 .find(|p| inode_of(p) == Some(c.inode))
             {
-                if self.open(&p, offset, false) {
+                if self.open(&p, offset, false, Some(c.inode)) {
                     return;
                 }
             }
@@ -165,34 +180,58 @@ impl Follower {
             self.base = c.base.saturating_add(c.offset as i64 + 1);
             self.pos = 0;
             if let Some(next) = self.candidates().into_iter().find(|p| *p > c.file) {
-                self.open(&next, 0, false);
+                self.open(&next, 0, false, None);
             }
             return;
         }
-        if inode_of(&self.path) == Some(c.inode) {
-            let p = self.path.clone();
-            self.open(&p, offset, false);
+        // Still the log, or rotated while we were away: then the rotated file is finished first.
+        if self.open_inode(c.inode, offset) {
             return;
-        }
-        // Rotated while we were away: finish the rotated file first.
-        let rotated = self
-            .siblings()
-            .into_iter()
-            .find(|(_, ino, _)| *ino == c.inode)
-            .map(|(_, _, p)| p);
-        if let Some(r) = rotated {
-            if self.open(&r, offset, true) {
-                return;
-            }
         }
         tracing::warn!(file = %c.file.display(), "the checkpointed log file is gone; going on with the current one");
         self.base = c.base.saturating_add(c.offset as i64 + 1);
         let p = self.path.clone();
-        self.open(&p, 0, false);
+        self.open(&p, 0, false, None);
     }
 
-    /// One-file mode: the log and its rotated copies (`<name>*` beside it), oldest write first.
-    fn siblings(&self) -> Vec<(std::time::SystemTime, u64, PathBuf)> {
+    /// One-file mode: open the file of inode `ino` at `offset` — the log itself, or one of
+    /// its rotated copies (then marked rotated). Looked for again when a rotation renames
+    /// files between the listing and the open.
+    fn open_inode(&mut self, ino: u64, offset: u64) -> bool {
+        let log = self.path.clone();
+        for _ in 0..8 {
+            if self.open(&log, offset, false, Some(ino)) {
+                return true;
+            }
+            let Some((path, _)) = self.siblings().into_iter().find(|(_, i)| *i == ino) else {
+                return false;
+            };
+            if path != log && self.open(&path, offset, true, Some(ino)) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// One-file mode: the log and its rotated copies (`<name>*` beside it) with their inodes,
+    /// oldest first. The directory is read until two readings agree: a rotation renaming
+    /// files while it is read can show a file twice or not at all.
+    fn siblings(&self) -> Vec<(PathBuf, u64)> {
+        let mut last = self.list_siblings();
+        for _ in 0..8 {
+            let again = self.list_siblings();
+            if again == last {
+                break;
+            }
+            last = again;
+        }
+        last
+    }
+
+    /// One reading of [`Self::siblings`]: by last write, and files written in the same clock
+    /// tick by their names — a higher `.N` is older (server_audit, logrotate), the log itself
+    /// is the newest, other suffixes (dates) in name order.
+    fn list_siblings(&self) -> Vec<(PathBuf, u64)> {
         let dir = self
             .path
             .parent()
@@ -203,23 +242,24 @@ impl Follower {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = std::fs::read_dir(&dir)
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| {
-                        p.file_name()
-                            .is_some_and(|n| n.to_string_lossy().starts_with(&stem))
-                    })
-                    .filter_map(|p| {
-                        let m = std::fs::metadata(&p).ok()?;
-                        Some((m.modified().ok()?, m.ino(), p))
+                    .filter_map(|e| {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        let suffix = name.strip_prefix(stem.as_str())?.to_string();
+                        let m = std::fs::metadata(e.path()).ok()?;
+                        let rank = rotation_rank(&suffix);
+                        Some((m.modified().ok()?, rank, suffix, e.path(), m.ino()))
                     })
                     .collect()
             })
             .unwrap_or_default();
         files.sort();
         files
+            .into_iter()
+            .map(|(_, _, _, path, ino)| (path, ino))
+            .collect()
     }
 
     /// Read complete lines now (at most about `max` bytes): `each(offset, seq, text)` for
@@ -237,7 +277,7 @@ impl Follower {
             match first {
                 Some(p) => {
                     let pos = self.pos;
-                    if !self.open(&p, pos, false) {
+                    if !self.open(&p, pos, false, None) {
                         return 0;
                     }
                 }
@@ -353,7 +393,7 @@ impl Follower {
             drop(cur);
             match next {
                 Some(n) => {
-                    self.open(&n, 0, false);
+                    self.open(&n, 0, false, None);
                 }
                 None => self.pos = 0,
             }
@@ -366,20 +406,16 @@ impl Follower {
             let files = self.siblings();
             files
                 .iter()
-                .position(|(_, ino, _)| *ino == cur.inode)
+                .position(|(_, ino)| *ino == cur.inode)
                 .and_then(|i| files.get(i + 1))
-                .map(|(_, ino, p)| (p.clone(), *ino))
+                .map(|(_, ino)| *ino)
         };
         drop(cur);
-        match next {
-            Some((p, ino)) if inode_of(&self.path) != Some(ino) => {
-                self.open(&p, 0, true);
-            }
-            _ => {
-                let p = self.path.clone();
-                self.open(&p, 0, false);
-            }
+        if next.is_some_and(|ino| self.open_inode(ino, 0)) {
+            return;
         }
+        let p = self.path.clone();
+        self.open(&p, 0, false, None);
     }
 
     /// The checkpoint for resuming at `offset` of the current file.
@@ -479,6 +515,43 @@ mod tests {
         append(&log, &line.repeat(3));
         assert_eq!(texts(&mut f, 4 << 20).len(), 3);
         assert!(f.reached_end, "lines were read, and the end with them");
+    }
+
+    /// Rotated copies last written in the same clock tick (fast rotations) are read in the
+    /// order their names give (`.2` before `.1` before the log), whatever their inode numbers:
+    /// here the oldest copy has the newest inode, as a reused inode number can give it.
+    #[test]
+    fn copies_written_in_the_same_tick_are_read_oldest_name_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server_audit.log");
+        let (one, two) = (log.with_extension("log.1"), log.with_extension("log.2"));
+        append(&log, "new\n");
+        append(&one, "middle\n");
+        append(&two, "old\n");
+        let tick = std::time::SystemTime::now();
+        for p in [&log, &one, &two] {
+            File::options()
+                .append(true)
+                .open(p)
+                .unwrap()
+                .set_modified(tick)
+                .unwrap();
+        }
+        let ckpt = Checkpoint {
+            file: log.clone(),
+            inode: inode_of(&two).unwrap(),
+            ..Checkpoint::default()
+        };
+        let mut f = Follower::new(&log, Some(&ckpt));
+        let mut read = Vec::new();
+        for _ in 0..3 {
+            read.extend(texts(&mut f, 1 << 20));
+            if f.moved_on() {
+                f.switch();
+            }
+        }
+        assert_eq!(read, ["old", "middle", "new"]);
+        assert!(!f.moved_on());
     }
 
     /// `copytruncate`: the file shrinks under the follower, which starts it again from 0.
