@@ -248,6 +248,15 @@ pub fn canonical_request(
     req: &RequestParts<'_>,
     auth: &Authorization,
 ) -> Result<String, SigningError> {
+    canonical_request_with(req, auth, content_sha256(req.headers)?)
+}
+
+/// [`canonical_request`] with the `X-Sdk-Content-Sha256` header already read.
+fn canonical_request_with(
+    req: &RequestParts<'_>,
+    auth: &Authorization,
+    content_sha256: Option<&str>,
+) -> Result<String, SigningError> {
     let mut out = String::with_capacity(512);
     out.extend(req.method.chars().map(|c| c.to_ascii_uppercase()));
     out.push('\n');
@@ -265,7 +274,7 @@ pub fn canonical_request(
     out.push('\n');
     out.push_str(&auth.signed_headers_raw);
     out.push('\n');
-    match content_sha256(req.headers)? {
+    match content_sha256 {
         Some(v) => out.push_str(v),
         None => out.push_str(hex_sha256(req.body, &mut [0; 64])),
     }
@@ -345,8 +354,9 @@ pub fn verify_with(
     if (now - signed_at).abs() > max_skew {
         return Err(SigningError::ClockSkew);
     }
-    let canonical = canonical_request(req, auth)?;
-    if let Some(claimed) = content_sha256(req.headers)? {
+    let claimed = content_sha256(req.headers)?;
+    let canonical = canonical_request_with(req, auth, claimed)?;
+    if let Some(claimed) = claimed {
         if claimed != UNSIGNED_PAYLOAD {
             let mut buf = [0; 64];
             let actual = hex_sha256(req.body, &mut buf);

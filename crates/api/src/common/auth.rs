@@ -203,9 +203,15 @@ async fn huawei_gateway(
     if let Some(value) = header(parts, &AUTHORIZATION) {
         let auth = signing::parse_authorization(value)
             .map_err(|_| GatewayError::BadSignature(None).into_response())?;
-        let bytes = axum::body::to_bytes(body, state.config.http.max_body_bytes)
-            .await
-            .map_err(|_| GatewayError::TooLarge.into_response())?;
+        // A request without a body (most GETs) is handed on as it came, not collected.
+        let (bytes, body) = if axum::body::HttpBody::is_end_stream(&body) {
+            (axum::body::Bytes::new(), body)
+        } else {
+            let bytes = axum::body::to_bytes(body, state.config.http.max_body_bytes)
+                .await
+                .map_err(|_| GatewayError::TooLarge.into_response())?;
+            (bytes.clone(), Body::from(bytes))
+        };
         let uri = parts
             .extensions
             .get::<OriginalUri>()
@@ -221,7 +227,7 @@ async fn huawei_gateway(
             .authenticate_signature(&request, &auth)
             .await
             .map_err(auth_failure)?;
-        Ok((principal, Body::from(bytes)))
+        Ok((principal, body))
     } else if let Some(token) = header(parts, &X_AUTH_TOKEN) {
         let principal = identity
             .authenticate_token(token.trim())
