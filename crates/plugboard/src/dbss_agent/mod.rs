@@ -35,8 +35,8 @@ use tokio_util::sync::CancellationToken;
 const BATCH_BYTES: usize = 900 * 1024;
 /// How long a completed event may wait for company before it is shipped.
 const BATCH_WAIT: Duration = Duration::from_millis(300);
-/// Log bytes read at a time.
-const READ_BYTES: usize = 4 << 20;
+/// Log bytes read at a time (small: the agent shares the database's CPU caches).
+const READ_BYTES: usize = 64 << 10;
 /// How often the checkpoint is written at most while batches keep being acknowledged (a
 /// checkpoint behind the acknowledged batches only makes a restart re-send what plugboard
 /// already holds, which it stores once).
@@ -69,8 +69,10 @@ pub fn run(args: AgentArgs) -> ExitCode {
                 .with_target(false),
         )
         .try_init();
+    // One worker (gzip runs on the blocking pool beside it): a second one only handed the
+    // tasks to and fro, 15 % more agent CPU for the same statements (docs/benchmarks.md).
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
     {

@@ -80,7 +80,7 @@ pub struct Follower {
 }
 
 /// Bytes asked of the file per read.
-const READ_CHUNK: usize = 256 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 
 fn inode_of(p: &Path) -> Option<u64> {
     std::fs::metadata(p).ok().map(|m| m.ino())
@@ -507,7 +507,7 @@ mod tests {
         append(&log, &line.repeat(6_000));
         let mut f = Follower::new(&log, None);
         let first = texts(&mut f, READ_CHUNK).len();
-        assert!(!f.reached_end, "600 kB read 256 kB at a time");
+        assert!(!f.reached_end, "600 kB read {READ_CHUNK} bytes at a time");
         assert!((READ_CHUNK / 100 - 1..6_000).contains(&first), "{first}");
         let rest = texts(&mut f, 4 << 20).len();
         assert_eq!(first + rest, 6_000);
