@@ -554,6 +554,24 @@ mod tests {
         assert!(!f.moved_on());
     }
 
+    /// A rotation may rename another file to the name a listing gave for an inode before
+    /// it is opened: that file is not taken for the one looked for.
+    #[test]
+    fn a_file_is_opened_by_name_only_as_the_inode_looked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server_audit.log");
+        let one = log.with_extension("log.1");
+        append(&log, "new\n");
+        append(&one, "old\n");
+        let mut f = Follower::new(&log, None);
+        let old = inode_of(&one).unwrap();
+        assert!(!f.open(&log, 0, true, Some(old)));
+        assert!(f.cur.is_none());
+        assert!(f.open_inode(old, 0));
+        assert_eq!(texts(&mut f, 1 << 20), ["old"]);
+        assert!(f.moved_on(), "a rotated copy, read to its end");
+    }
+
     /// `copytruncate`: the file shrinks under the follower, which starts it again from 0.
     #[test]
     fn a_file_truncated_in_place_is_followed_from_its_start() {
