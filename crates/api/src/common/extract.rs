@@ -111,6 +111,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CommonError> {
             "{path}: text must not contain NUL characters (\\u0000)"
         )));
     }
+    // Most bodies are good: parsed once without tracking the path, which only the message
+    // of a bad one needs (it is parsed again for that).
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
