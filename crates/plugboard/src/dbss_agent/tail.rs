@@ -89,8 +89,10 @@ fn inode_of(p: &Path) -> Option<u64> {
 /// How a file named `<log><suffix>` sorts among files last written in the same clock tick:
 /// `.N` copies from the highest N down, then other suffixes by name, the log itself last.
 fn rotation_rank(suffix: &str) -> (u8, std::cmp::Reverse<u64>) {
+    if suffix.is_empty() {
+        return (2, std::cmp::Reverse(0));
+    }
     match suffix.strip_prefix('.').and_then(|n| n.parse::<u64>().ok()) {
-        _ if suffix.is_empty() => (2, std::cmp::Reverse(0)),
         Some(n) => (0, std::cmp::Reverse(n)),
         None => (1, std::cmp::Reverse(0)),
     }
