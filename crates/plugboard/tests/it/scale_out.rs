@@ -407,6 +407,11 @@ async fn a_dropped_listener_connection_heals_without_losing_a_job() {
             n
         }
     };
+    // The worker's engine starts listening just after its HTTP side is up: wait for it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count(listeners).await == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(
         count(listeners).await,
         1,
@@ -414,6 +419,7 @@ async fn a_dropped_listener_connection_heals_without_losing_a_job() {
     );
     let first = pair.submit(&instances[0]).await;
     pair.ended(&store, &first, Duration::from_secs(1)).await;
+    assert_eq!(count(listeners).await, 1, "still only the worker");
     for round in 0..3 {
         let killed: Vec<bool> = sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%plugboard_jobs%'")
             .fetch_all(store.pool())
