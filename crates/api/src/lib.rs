@@ -27,7 +27,7 @@ use plugboard_store::{Store, StoreError};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 /// The maps below are keyed by ids of projects and domains that exist (a lookup of anything
@@ -84,7 +84,7 @@ pub struct Inner {
     /// Project id → domain id (projects never move between domains).
     project_domains: RwLock<FastMap<String, Arc<str>>>,
     /// Domain id → its projects, read through for `auth_cache_seconds`.
-    domain_projects: Mutex<FastMap<String, CachedProjects>>,
+    domain_projects: RwLock<FastMap<String, CachedProjects>>,
 }
 
 impl Deref for AppState {
@@ -120,7 +120,7 @@ impl AppState {
             public_url,
             metrics,
             project_domains: RwLock::default(),
-            domain_projects: Mutex::default(),
+            domain_projects: RwLock::default(),
         }))
     }
 
@@ -195,7 +195,7 @@ impl AppState {
         let ttl = Duration::from_secs(self.config.iam.auth_cache_seconds);
         if let Some((at, projects)) = self
             .domain_projects
-            .lock()
+            .read()
             .ok()
             .and_then(|m| m.get(domain_id).cloned())
         {
@@ -211,7 +211,7 @@ impl AppState {
                 })
                 .await?,
         ));
-        if let Ok(mut m) = self.domain_projects.lock() {
+        if let Ok(mut m) = self.domain_projects.write() {
             if m.len() > 10_000 {
                 m.clear();
             }
@@ -222,7 +222,7 @@ impl AppState {
 
     /// Forget cached project lists (after a project is created).
     pub fn projects_changed(&self) {
-        if let Ok(mut m) = self.domain_projects.lock() {
+        if let Ok(mut m) = self.domain_projects.write() {
             m.clear();
         }
     }

@@ -18,7 +18,7 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// The system role that makes its holder a tenant administrator.
@@ -180,9 +180,9 @@ pub struct Identity {
     user_lockout: Lockout,
     generation: AtomicU64,
     /// Tokens by their SHA-256.
-    cache: Mutex<CacheMap<[u8; 32]>>,
+    cache: RwLock<CacheMap<[u8; 32]>>,
     /// Access keys by their id.
-    key_cache: Mutex<CacheMap<String>>,
+    key_cache: RwLock<CacheMap<String>>,
 }
 
 /// A cache's map. Its keys are digests and ids that exist, not text a client chooses freely
@@ -218,8 +218,8 @@ impl Identity {
             key,
             cfg,
             generation: AtomicU64::new(0),
-            cache: Mutex::new(CacheMap::default()),
-            key_cache: Mutex::new(CacheMap::default()),
+            cache: RwLock::new(CacheMap::default()),
+            key_cache: RwLock::new(CacheMap::default()),
         }
     }
 
@@ -241,31 +241,31 @@ impl Identity {
     /// Forget everything cached: call after any change to users, groups, grants, tokens or keys.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut cache) = self.cache.lock() {
+        if let Ok(mut cache) = self.cache.write() {
             cache.clear();
         }
-        if let Ok(mut cache) = self.key_cache.lock() {
+        if let Ok(mut cache) = self.key_cache.write() {
             cache.clear();
         }
     }
 
     /// The entry of `map` under `key` while it is fresh: younger than `auth_cache_seconds`
     /// and written since the last [`Self::invalidate`].
-    fn cached<K, Q>(&self, map: &Mutex<CacheMap<K>>, key: &Q) -> Option<Cached>
+    fn cached<K, Q>(&self, map: &RwLock<CacheMap<K>>, key: &Q) -> Option<Cached>
     where
         K: Hash + Eq + Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
         let ttl = Duration::from_secs(self.cfg.auth_cache_seconds);
         let generation = self.generation.load(Ordering::SeqCst);
-        let cache = map.lock().ok()?;
+        let cache = map.read().ok()?;
         let entry = cache.get(key)?;
         (entry.generation == generation && entry.at.elapsed() < ttl).then(|| entry.value.clone())
     }
 
     fn cache_put<K: Hash + Eq>(
         &self,
-        map: &Mutex<CacheMap<K>>,
+        map: &RwLock<CacheMap<K>>,
         key: K,
         value: Cached,
         generation: u64,
@@ -273,7 +273,7 @@ impl Identity {
         if self.cfg.auth_cache_seconds == 0 {
             return;
         }
-        if let Ok(mut cache) = map.lock() {
+        if let Ok(mut cache) = map.write() {
             if cache.len() >= CACHE_CAP {
                 cache.clear();
             }

@@ -16,7 +16,7 @@ use plugboard_core::time::now_micros;
 use plugboard_store::lockout::{LockKind, LockPolicy, LockState};
 use plugboard_store::{Store, StoreError};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 /// Subjects whose last-read state one process remembers, at most.
@@ -30,7 +30,7 @@ pub struct Lockout {
     recheck: Duration,
     /// The state last read or written per subject (`None`: no row), and when.
     /// Keyed by user ids and access keys that exist (see the module's note), hence the fast hash.
-    seen: Mutex<HashMap<String, (Instant, Option<LockState>), foldhash::fast::RandomState>>,
+    seen: RwLock<HashMap<String, (Instant, Option<LockState>), foldhash::fast::RandomState>>,
 }
 
 impl Lockout {
@@ -51,12 +51,12 @@ impl Lockout {
                 lock_micros: i64::try_from(duration.as_micros()).unwrap_or(i64::MAX / 2),
             },
             recheck,
-            seen: Mutex::new(HashMap::default()),
+            seen: RwLock::new(HashMap::default()),
         }
     }
 
     fn remember(&self, subject: &str, state: Option<LockState>) {
-        if let Ok(mut seen) = self.seen.lock() {
+        if let Ok(mut seen) = self.seen.write() {
             if seen.len() >= MEMORY_CAP {
                 seen.clear();
             }
@@ -65,7 +65,7 @@ impl Lockout {
     }
 
     fn remembered(&self, subject: &str) -> Option<(Instant, Option<LockState>)> {
-        self.seen.lock().ok()?.get(subject).cloned()
+        self.seen.read().ok()?.get(subject).cloned()
     }
 
     /// Is `subject` locked now?
@@ -135,7 +135,7 @@ impl Lockout {
 
     /// Forget what this process remembers about `subject` (after an unlock).
     pub fn forget(&self, subject: &str) {
-        if let Ok(mut seen) = self.seen.lock() {
+        if let Ok(mut seen) = self.seen.write() {
             seen.remove(subject);
         }
     }
