@@ -39,12 +39,10 @@ measures, each figure printed beside a baseline of the same run:
 import argparse
 import shlex
 import asyncio
-import importlib.util
 import json
 import os
 import random
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -54,100 +52,12 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("bench_dbss", REPO / "scripts" / "bench-dbss.py")
-bd = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bd)
-CAPTURE = REPO / "scripts" / "audit-capture.sh"
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_audit_common import REPO, Target, bd, cpu_seconds, pct, pg_backend_cpu, psql, stop  # noqa: E402
+from bench_audit_pgbench import PGBENCH_RATIO_TARGET, scenario_pgbench  # noqa: E402
+
 INGEST_TARGET = 30_000  # statements/s
-PGBENCH_RATIO_TARGET = 0.95
-
-
-def pct(values, p):
-    return bd.pct(values, p)
-
-
-def psql(url, sql):
-    return subprocess.run(["psql", "-X", "-q", "-At", url, "-c", sql], check=True, capture_output=True,
-                          text=True).stdout
-
-
-# -- the audit instance, database and agent --------------------------------------------------------------
-class Target:
-    """An audit instance with one PostgreSQL database and one agent, made through the API."""
-
-    def __init__(self, server, token, name, edition=None, cpu_threshold=100, kept=None):
-        self.server, self.token = server, token
-        p = self.project = server.boot["project_id"]
-        if kept:  # made by an earlier run on this data directory (--list-data)
-            self.instance, self.db_id, self.agent_id = kept["instance"], kept["db_id"], kept["agent_id"]
-            return
-        body = {"name": name, "edition": edition} if edition else {"name": name, "database_limit": 10}
-        self.instance = json.loads(bd.call(server, "POST", f"/plugboard/v1/projects/{p}/dbss/instances", token,
-                                           body, expect=201)[0])["id"]
-        db = {"database": {"db_classification": "ECS", "name": name, "type": "POSTGRESQL", "version": "15",
-                           "charset": "UTF8", "ip": "127.0.0.1", "port": "5432", "os": "LINUX64"}}
-        self.db_id = json.loads(bd.call(server, "POST", f"/v2/{p}/audit/{self.instance}/databases", token,
-                                        db)[0])["id"]
-        # cpu_threshold 100: never pause over the host's load (the ingest scenario's server, which
-        # stands for another machine, keeps these two CPUs busy); the pgbench scenario passes its own.
-        agent = {"db_id": self.db_id, "mode": 0, "agent_type": "DB", "agent_os": "LINUX64_X86",
-                 "cpu_threshold": cpu_threshold, "mem_threshold": 80}
-        bd.call(server, "POST", f"/v3/{p}/audit/{self.instance}/agents", token, agent)
-        listed = json.loads(bd.call(server, "GET", f"/v3/{p}/audit/{self.instance}/agents?db_id={self.db_id}",
-                                    token)[0])
-        self.agent_id = listed["agents"][0]["agent_id"]
-
-    def total(self, body=None):
-        body = body or {"time": {"time_range": "DAY"}, "size": 1}
-        raw = bd.call(self.server, "POST", f"/v2/{self.project}/audit/{self.instance}/sqls", self.token, body)[0]
-        return json.loads(raw)["total"]
-
-    def agent(self, binary, root, log_dir, tuning="", prefix=()):
-        root.mkdir(parents=True, exist_ok=True)
-        boot = self.server.boot
-        cfg = root / "agent.toml"
-        cfg.write_text("\n".join([
-            f'endpoint = "http://{self.server.addr[0]}:{self.server.addr[1]}"',
-            f'project_id = "{self.project}"', f'instance_id = "{self.instance}"',
-            f'agent_id = "{self.agent_id}"', f'access_key = "{boot["access_key"]}"',
-            f'secret_key = "{boot["secret_key"]}"', f'state_dir = "{root / "state"}"', tuning,
-            "[[source]]", f'db_id = "{self.db_id}"', 'kind = "pgaudit-jsonlog"', f'path = "{log_dir}"', ""]))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
-        env["PLUGBOARD_LOG"] = "warn"
-        log = open(root / "agent.log", "wb")
-        return subprocess.Popen(list(prefix) + [str(binary), "dbss-agent", "--config", str(cfg)], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-
-def cpu_seconds(pid):
-    """User + system CPU seconds a process (all its threads) has used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
-
-def pg_backend_cpu(database_url):
-    """CPU seconds of the PostgreSQL backends serving `database_url`'s database, by pid."""
-    if not database_url:
-        return {}
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
-    admin = database_url.rsplit("/", 1)[0] + "/postgres"
-    pids = psql(admin, f"SELECT pid FROM pg_stat_activity WHERE datname = '{name}'").split()
-    return {p: cpu_seconds(p) for p in pids}
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
 
 # -- ingest ------------------------------------------------------------------------------------------------
 def write_log(path, n):
@@ -445,166 +355,6 @@ def scenario_list(server, token, args, report, database_url):
             report.setdefault("explain", []).append((what, plan))
 
 
-# -- pgbench -----------------------------------------------------------------------------------------------
-# How the agent is run on the database host. `unit` is what the download's systemd unit does
-# (CPUSchedulingPolicy=idle, IOSchedulingClass=idle: the agent runs on CPU time the database
-# leaves); `nice` is the earlier unit (Nice=10, --agent-nice); `normal` is no care at all.
-AGENT_SCHED = {"unit": ["chrt", "--idle", "0", "ionice", "-c", "3"], "normal": []}
-
-
-def agent_prefix(args):
-    if args.agent_sched == "nice":
-        return ["nice", "-n", str(args.agent_nice)]
-    return AGENT_SCHED[args.agent_sched]
-
-
-def set_sched(pid, policy):
-    """Every thread of `pid` to SCHED_IDLE and the idle I/O class (`idle`: what the database host
-    does not want, CPU and disk alike), or back to SCHED_OTHER and best effort (`other`)."""
-    subprocess.run(["chrt", "-a", f"--{policy}", "-p", "0", str(pid)], check=True, capture_output=True)
-    tids = [t.name for t in Path(f"/proc/{pid}/task").iterdir()]
-    io = ["-c", "3"] if policy == "idle" else ["-c", "2", "-n", "4"]
-    # I/O priority is a thread's own: name every thread of the process
-    subprocess.run(["ionice", *io, "-p", *tids], check=True, capture_output=True)
-
-
-def pin(pid, cpus):
-    """Every thread of `pid` to the CPUs `cpus` (e.g. "0")."""
-    subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], check=True, capture_output=True)
-
-
-def pin_cluster(data_dir, cpus):
-    """The cluster's postmaster and every process it has to `cpus` (backends forked later inherit it)."""
-    pm = int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
-    children = subprocess.run(["pgrep", "-P", str(pm)], capture_output=True, text=True).stdout.split()
-    for pid in [pm, *map(int, children)]:
-        pin(pid, cpus)
-
-
-def logged_events(log_dir):
-    """The events the agent makes of a pgaudit jsonlog directory: one per statement and
-    substatement (the relation lines of `log_relation` are one statement), per login, failed
-    login and logout — what ListAuditSqls must count once each after the agent caught up."""
-    statements, others = set(), 0
-    for f in sorted(Path(log_dir).glob("*.json")):
-        for line in f.read_text(errors="replace").splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            msg = rec.get("message", "")
-            if msg.startswith("AUDIT: SESSION,"):
-                _, stmt, sub = msg.split(",", 3)[:3]
-                statements.add((rec.get("session_id"), stmt, sub))
-            elif msg.startswith(("connection authorized: ", "disconnection: ")) or (
-                    rec.get("error_severity") == "FATAL" and rec.get("state_code") in ("28P01", "28000")):
-                others += 1
-    return len(statements) + others
-
-
-def scenario_pgbench(server, token, args, work, report):
-    d = Path(tempfile.mkdtemp(prefix="pb-bench-pgaudit-"))
-    os.chmod(d, 0o755)
-    port = bd.socket.socket()
-    port.bind(("127.0.0.1", 0))
-    port_no = port.getsockname()[1]
-    port.close()
-    subprocess.run(["bash", str(CAPTURE), "pg-start", str(d), str(port_no)], check=True)
-    url = f"postgres://postgres@127.0.0.1:{port_no}/postgres"
-    target = Target(server, token, "pgbench", edition="advanced", cpu_threshold=args.agent_cpu_threshold)
-    # The server runs on another machine in a deployment: here it gets only CPU time nothing else
-    # wants (SCHED_IDLE), so that what pgbench loses is what the database host loses (pgaudit,
-    # the agent), not the ingest of a server that is not there in production.
-    # With --cpus split the machine stands for two (a `taskset -c 1` burner does not move the
-    # TPS of pgbench on CPU 0; a SCHED_IDLE one on CPU 0 takes 18 %: docs/benchmarks.md): the
-    # database host is CPU 0 — the cluster, pgbench and the agent — and the server CPU 1, in
-    # every mode alike.
-    split = args.cpus == "split"
-    db_cpu = ["taskset", "-c", "0"] if split else []
-    # --agent-cpus 1: the agent beside the server instead (a diagnosis: what the server's side costs)
-    agent_cpu = ["taskset", "-c", args.agent_cpus] if split else []
-    if split:
-        pin_cluster(d / "data", "0")
-        pin(server.proc.pid, "1")
-    elif args.server_sched == "idle":
-        set_sched(server.proc.pid, "idle")
-    proc = None
-    try:
-        subprocess.run(["pgbench", "-i", "-q", "-s", "5", url], check=True, capture_output=True)
-        none = ["ALTER SYSTEM SET pgaudit.log = 'none'", "ALTER SYSTEM SET log_min_duration_statement = -1",
-                "ALTER SYSTEM SET log_connections = off", "ALTER SYSTEM SET log_disconnections = off"]
-        audit = ["ALTER SYSTEM RESET pgaudit.log", "ALTER SYSTEM RESET log_min_duration_statement",
-                 "ALTER SYSTEM RESET log_connections", "ALTER SYSTEM RESET log_disconnections"]
-        modes = ("none", "pgaudit", "pgaudit + agent")
-        tps = {m: [] for m in modes}
-        lags, cpu, stored_ok = [], [], True
-        for rnd in range(args.pgbench_rounds):
-            for mode in modes:
-                # Each run logs into a directory of its own: the agent of a run reads that run's
-                # statements only (none of pgaudit alone's), from a fresh state directory.
-                log_dir = d / f"log-{rnd}-{mode.replace(' + ', '-')}"
-                settings = (none if mode == "none" else audit) + [f"ALTER SYSTEM SET log_directory = '{log_dir}'"]
-                for s in settings:
-                    psql(url, s)
-                psql(url, "SELECT pg_reload_conf()")
-                time.sleep(0.5)
-                if mode == "pgaudit + agent":
-                    log_dir.mkdir(exist_ok=True)
-                    before = target.total()
-                    proc = target.agent(args.binary, work / f"agent-pgbench-{rnd}", log_dir, tuning=args.agent_tuning,
-                                        prefix=agent_cpu + agent_prefix(args) + shlex.split(args.agent_wrap))
-                    time.sleep(0.5)
-                    a0, s0 = cpu_seconds(proc.pid), cpu_seconds(server.proc.pid)
-                # pgbench's own vacuum before each run (no -n): every run starts from the same
-                # tables (with -n the history table and the dead rows grew run by run, and the
-                # mode measured last in a round — the agent's — paid for it: 0.84-1.00 with the
-                # agent paused the whole run, docs/benchmarks.md)
-                out = subprocess.run(db_cpu + ["pgbench", "-c", "4", "-j", "2", "-T", str(args.pgbench_seconds), url],
-                                     check=True, capture_output=True, text=True).stdout
-                value = float(next(line.split("=")[1].split()[0] for line in out.splitlines()
-                                   if line.startswith("tps")))
-                tps[mode].append(value)
-                extra = ""
-                if proc is not None:
-                    t_end = time.perf_counter()
-                    a1, s1 = cpu_seconds(proc.pid), cpu_seconds(server.proc.pid)
-                    behind = target.total() - before
-                    # Caught up when every event of the run's log is stored once.
-                    expected = logged_events(log_dir)
-                    while True:
-                        got = target.total() - before
-                        if got >= expected or time.perf_counter() - t_end > args.catch_up_timeout:
-                            break
-                        time.sleep(0.1)
-                    lag = time.perf_counter() - t_end
-                    time.sleep(1.0)
-                    got = target.total() - before
-                    stored_ok &= got == expected
-                    lags.append(lag)
-                    cpu.append((a1 - a0, s1 - s0))
-                    stop(proc)
-                    proc = None
-                    extra = (f"; agent CPU {a1 - a0:.2f} s, server {s1 - s0:.2f} s during the run; stored at its "
-                             f"end {behind:,}, caught up {lag:.1f} s after it: {got:,} of {expected:,} events")
-                print(f"  {mode:<16} {value:,.0f} TPS (load average {os.getloadavg()[0]:.2f}){extra}", flush=True)
-        report["pgbench"] = {k: statistics.median(v) for k, v in tps.items()}
-        report["pgbench_runs"] = tps
-        report["pgbench_ratios"] = [a / p for a, p in zip(tps["pgaudit + agent"], tps["pgaudit"])]
-        report["pgbench_lag"] = lags
-        report["pgbench_cpu"] = cpu
-        report["pgbench_exact"] = stored_ok
-    finally:
-        if proc is not None:
-            stop(proc)
-        if server.proc.poll() is None:
-            if split:
-                pin(server.proc.pid, "0-1")
-            elif args.server_sched == "idle":
-                set_sched(server.proc.pid, "other")
-        subprocess.run(["bash", str(CAPTURE), "pg-stop", str(d)])
-        shutil.rmtree(d, ignore_errors=True)
-
-
 # -- driver ------------------------------------------------------------------------------------------------
 def run_once(args, label, database_url):
     kept = args.list_data is not None and args.only == "list"
@@ -653,11 +403,17 @@ def markdown(label, report):
                 f"| no auditing | {t['none']:,.0f} | {spread['none']} | 1.00 |",
                 f"| pgaudit alone | {t['pgaudit']:,.0f} | {spread['pgaudit']} | "
                 f"{t['pgaudit'] / t['none']:.2f} vs none |",
-                f"| pgaudit + agent | {t['pgaudit + agent']:,.0f} | {spread['pgaudit + agent']} | "
-                f"**{t['pgaudit + agent'] / t['pgaudit']:.2f}** vs pgaudit (goal ≥ {PGBENCH_RATIO_TARGET}) |", "",
+                f"| pgaudit + agent{' (plugboard elsewhere: stand-in)' if report.get('pgbench_elsewhere') else ''} "
+                f"| {t['pgaudit + agent']:,.0f} | {spread['pgaudit + agent']} | "
+                f"**{t['pgaudit + agent'] / t['pgaudit']:.2f}** vs pgaudit (goal ≥ {PGBENCH_RATIO_TARGET}) |"]
+        if "pgaudit + burner" in t:
+            out += [f"| pgaudit + memory burner on CPU 1 | {t['pgaudit + burner']:,.0f} | {spread['pgaudit + burner']} | "
+                    f"{t['pgaudit + burner'] / t['pgaudit']:.2f} vs pgaudit |"]
+        out += ["",
                 f"agent/pgaudit per round: {', '.join(f'{x:.2f}' for x in r)} (median {statistics.median(r):.2f}); "
                 f"caught up after pgbench ended in {', '.join(f'{x:.1f}' for x in report['pgbench_lag'])} s; "
-                f"every event stored exactly once: {'yes' if report['pgbench_exact'] else 'NO'}", ""]
+                f"every event {'received by the stand-in' if report.get('pgbench_elsewhere') else 'stored'} exactly once: "
+                f"{'yes' if report['pgbench_exact'] else 'NO'}", ""]
     return "\n".join(out)
 
 
@@ -696,6 +452,11 @@ def main():
                          "--server-sched")
     ap.add_argument("--agent-cpu-threshold", type=int, default=80,
                     help="pgbench scenario: the agent's cpu_threshold (80, AddAuditAgent's default; 100: never pause)")
+    ap.add_argument("--plugboard-at", choices=["cpu1", "elsewhere"], default="cpu1",
+                    help="pgbench: the agent ships to the real server on the other CPU (cpu1), or to a stand-in for "
+                         "a server on another machine (scripts/ingest_stand_in.py) that stores nothing")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="pgbench: a fourth mode, pgaudit with a memory-streaming process on the other CPU")
     ap.add_argument("--agent-cpus", default="0", help="with --cpus split: the agent's CPUs (0: the database host's)")
     ap.add_argument("--catch-up-timeout", type=float, default=180,
                     help="seconds the agent may take after pgbench ends to ship the run's log")
