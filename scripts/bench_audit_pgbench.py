@@ -88,8 +88,9 @@ def scenario_pgbench(server, token, args, work, report):
     # The server runs on another machine in a deployment: here it gets only CPU time nothing else
     # wants (SCHED_IDLE), so that what pgbench loses is what the database host loses (pgaudit,
     # the agent), not the ingest of a server that is not there in production.
-    # With --cpus split the machine stands for two (a `taskset -c 1` burner does not move the
-    # TPS of pgbench on CPU 0; a SCHED_IDLE one on CPU 0 takes 18 %: docs/benchmarks.md): the
+    # With --cpus split the machine stands for two in CPU time (a tight loop on CPU 1 does not
+    # move the TPS of pgbench on CPU 0; a SCHED_IDLE one on CPU 0 takes 18 %), not in memory
+    # traffic (a memory-streaming one on CPU 1 takes 5-12 %: --calibrate; docs/benchmarks.md): the
     # database host is CPU 0 — the cluster, pgbench and the agent — and the server CPU 1, in
     # every mode alike.
     split = args.cpus == "split"
@@ -106,14 +107,6 @@ def scenario_pgbench(server, token, args, work, report):
     # (scripts/ingest_stand_in.py: answers batches as the server does without storing them,
     # relays the heartbeat), on the server's CPU; what is stored is then counted there.
     endpoint = None
-    if args.plugboard_at == "elsewhere":
-        addr_file = d / "stand-in-addr"
-        stand_in = subprocess.Popen(["taskset", "-c", "1" if split else "0-1", sys.executable,
-                                     str(REPO / "scripts" / "ingest_stand_in.py"),
-                                     f"{server.addr[0]}:{server.addr[1]}", str(addr_file)])
-        while not addr_file.exists():
-            time.sleep(0.05)
-        endpoint = f"http://{addr_file.read_text().strip()}"
 
     def received():
         if endpoint is None:
@@ -121,6 +114,16 @@ def scenario_pgbench(server, token, args, work, report):
         with urllib.request.urlopen(f"{endpoint}/__stand_in", timeout=10) as r:
             return json.loads(r.read())["events"]
     try:
+        if args.plugboard_at == "elsewhere":
+            addr_file = d / "stand-in-addr"
+            stand_in = subprocess.Popen(["taskset", "-c", "1" if split else "0-1", sys.executable,
+                                         str(REPO / "scripts" / "ingest_stand_in.py"),
+                                         f"{server.addr[0]}:{server.addr[1]}", str(addr_file)])
+            while not addr_file.exists():
+                if stand_in.poll() is not None:
+                    raise SystemExit(f"the stand-in exited with {stand_in.returncode}")
+                time.sleep(0.05)
+            endpoint = f"http://{addr_file.read_text().strip()}"
         subprocess.run(["pgbench", "-i", "-q", "-s", "5", url], check=True, capture_output=True)
         none = ["ALTER SYSTEM SET pgaudit.log = 'none'", "ALTER SYSTEM SET log_min_duration_statement = -1",
                 "ALTER SYSTEM SET log_connections = off", "ALTER SYSTEM SET log_disconnections = off"]
