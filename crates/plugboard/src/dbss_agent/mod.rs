@@ -11,6 +11,7 @@
 pub mod config;
 mod event_json;
 pub mod host_load;
+mod jsonlog;
 pub mod mariadb;
 pub mod parser;
 pub mod pgaudit;

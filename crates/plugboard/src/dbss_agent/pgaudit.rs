@@ -5,41 +5,14 @@
 //! `connection authorized`, a FATAL `28P01`/`28000` and `disconnection` are the login, the
 //! failed login and the logout.
 
+use super::jsonlog::{self, Line};
 use super::parser::{
     add_object, clean, clean_sql, split_object, Captured, Marks, Parser, Pending, PendingSet,
 };
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone, Utc};
 use plugboard_api::dbss::dto_audit::IngestEvent;
-use serde::Deserialize;
 use std::borrow::Cow;
 use std::time::Instant;
-
-/// The jsonlog keys read (borrowed from the line where JSON escapes allow).
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
-struct Line<'a> {
-    #[serde(borrow)]
-    timestamp: Cow<'a, str>,
-    #[serde(borrow)]
-    user: Cow<'a, str>,
-    #[serde(borrow)]
-    dbname: Cow<'a, str>,
-    #[serde(borrow)]
-    remote_host: Cow<'a, str>,
-    remote_port: Option<i64>,
-    #[serde(borrow)]
-    session_id: Cow<'a, str>,
-    #[serde(borrow)]
-    error_severity: Cow<'a, str>,
-    #[serde(borrow)]
-    state_code: Cow<'a, str>,
-    #[serde(borrow)]
-    message: Cow<'a, str>,
-    #[serde(borrow)]
-    statement: Cow<'a, str>,
-    #[serde(borrow)]
-    application_name: Cow<'a, str>,
-}
 
 /// The pgaudit jsonlog parser.
 #[derive(Default)]
@@ -242,7 +215,7 @@ impl PgAudit {
 
 impl Parser for PgAudit {
     fn feed(&mut self, line: &str, offset: u64, seq: i64, now: Instant, out: &mut Vec<Captured>) {
-        let Ok(l) = serde_json::from_str::<Line>(line) else {
+        let Some(l) = jsonlog::read(line) else {
             return;
         };
         let msg = &*l.message;
