@@ -492,12 +492,12 @@ impl Identity {
     pub async fn authenticate_signature(
         &self,
         req: &RequestParts<'_>,
-        auth: &Authorization,
+        auth: &Authorization<'_>,
     ) -> Result<Principal, AuthError> {
         if !plugboard_core::ids::is_access_key(&auth.access) {
             return Err(AuthError::UnknownAccessKey);
         }
-        let (subject, secret) = match self.cached(&self.key_cache, auth.access.as_str()) {
+        let (subject, secret) = match self.cached(&self.key_cache, &*auth.access) {
             Some(Cached::AccessKey(s, secret)) => (s, secret),
             _ => {
                 let generation = self.generation.load(Ordering::SeqCst);
@@ -519,7 +519,7 @@ impl Identity {
                 let subject = Arc::new(self.subject(&user).await?);
                 self.cache_put(
                     &self.key_cache,
-                    auth.access.clone(),
+                    auth.access.to_string(),
                     Cached::AccessKey(subject.clone(), secret.clone()),
                     generation,
                 );
@@ -536,7 +536,7 @@ impl Identity {
                 self.ak_lockout.record_success(&auth.access).await?;
                 Ok(Principal {
                     subject,
-                    method: Method::AccessKey(auth.access.clone()),
+                    method: Method::AccessKey(auth.access.to_string()),
                     token_project: None,
                     token_expires_at: None,
                 })

@@ -73,14 +73,14 @@ impl Lockout {
         if self.policy.threshold == 0 {
             return Ok(false);
         }
-        let now = now_micros();
+        // The clock is read only for a subject with a state (most have none).
         if let Some((at, state)) = self.remembered(subject) {
             if at.elapsed() < self.recheck {
-                return Ok(state.is_some_and(|s| s.locked_at(now)));
+                return Ok(state.is_some_and(|s| s.locked_at(now_micros())));
             }
         }
         let state = self.store.lock_state(self.kind, subject).await?;
-        let locked = state.as_ref().is_some_and(|s| s.locked_at(now));
+        let locked = state.as_ref().is_some_and(|s| s.locked_at(now_micros()));
         self.remember(subject, state);
         Ok(locked)
     }

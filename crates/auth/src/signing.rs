@@ -15,6 +15,7 @@ use hmac::{Hmac, Mac};
 use http::{HeaderMap, HeaderName};
 use percent_encoding::{percent_decode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 
 /// The only algorithm accepted in the `Authorization` header.
 pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
@@ -49,22 +50,32 @@ const MAX_ECHO: usize = 64;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The parsed `Authorization: SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...`.
+/// The parsed `Authorization: SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...`,
+/// borrowed from the header it was read from (it is read on every signed request).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Authorization {
+pub struct Authorization<'a> {
     /// The access key (AK) the request claims to be signed with.
-    pub access: String,
+    pub access: Cow<'a, str>,
     /// The `SignedHeaders` value exactly as sent (part 5 of the canonical request); the names
     /// are [`Authorization::signed_headers`].
-    pub signed_headers_raw: String,
+    pub signed_headers_raw: Cow<'a, str>,
     /// The hex signature as sent.
-    pub signature: String,
+    pub signature: Cow<'a, str>,
 }
 
-impl Authorization {
+impl Authorization<'_> {
     /// The signed header names, split on `;`, in the order sent.
     pub fn signed_headers(&self) -> std::str::Split<'_, char> {
         self.signed_headers_raw.split(';')
+    }
+
+    /// The same, owning its text.
+    pub fn into_owned(self) -> Authorization<'static> {
+        Authorization {
+            access: Cow::Owned(self.access.into_owned()),
+            signed_headers_raw: Cow::Owned(self.signed_headers_raw.into_owned()),
+            signature: Cow::Owned(self.signature.into_owned()),
+        }
     }
 }
 
@@ -124,7 +135,7 @@ pub enum SigningError {
 /// Parse the `Authorization` header value: the algorithm word, one space, then `k=v` parts
 /// separated by `,` (the SDK sends `, `). All of `Access`, `SignedHeaders` and `Signature` are
 /// required, each once; other keys are refused.
-pub fn parse_authorization(value: &str) -> Result<Authorization, SigningError> {
+pub fn parse_authorization(value: &str) -> Result<Authorization<'_>, SigningError> {
     // A header value the server reads as text is visible ASCII, spaces and tabs only.
     let value = value.trim_ascii();
     match sdk_form(value) {
@@ -134,7 +145,7 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, SigningError> {
 }
 
 /// [`parse_authorization`] of a trimmed value in any form it accepts.
-fn parse_any_form(value: &str) -> Result<Authorization, SigningError> {
+fn parse_any_form(value: &str) -> Result<Authorization<'_>, SigningError> {
     let (algorithm, rest) = match value.split_once(' ') {
         Some((a, r)) => (a, r),
         None => (value, ""),
@@ -181,9 +192,9 @@ fn parse_any_form(value: &str) -> Result<Authorization, SigningError> {
         return Err(malformed("Signature is not 64 hex digits".into()));
     }
     Ok(Authorization {
-        access: access.to_string(),
-        signed_headers_raw: signed.to_string(),
-        signature: signature.to_string(),
+        access: Cow::Borrowed(access),
+        signed_headers_raw: Cow::Borrowed(signed),
+        signature: Cow::Borrowed(signature),
     })
 }
 
@@ -191,7 +202,7 @@ fn parse_any_form(value: &str) -> Result<Authorization, SigningError> {
 /// digits>, SignedHeaders=<names>, Signature=<64 hex digits>` — read without the general
 /// parser's splitting (this runs on every signed request). `None`: any other form, which
 /// [`parse_authorization`] then reads in full; whatever this accepts, it reads the same.
-fn sdk_form(value: &str) -> Option<Authorization> {
+fn sdk_form(value: &str) -> Option<Authorization<'_>> {
     let rest = value.strip_prefix("SDK-HMAC-SHA256 Access=")?;
     let access_len = rest.bytes().position(|b| !b.is_ascii_alphanumeric())?;
     let (access, rest) = rest.split_at(access_len);
@@ -203,10 +214,10 @@ fn sdk_form(value: &str) -> Option<Authorization> {
         && !signed.split(';').any(str::is_empty)
         && signature.len() == 64
         && signature.bytes().all(|b| b.is_ascii_hexdigit());
-    well_formed.then(|| Authorization {
-        access: access.to_string(),
-        signed_headers_raw: signed.to_string(),
-        signature: signature.to_string(),
+    well_formed.then_some(Authorization {
+        access: Cow::Borrowed(access),
+        signed_headers_raw: Cow::Borrowed(signed),
+        signature: Cow::Borrowed(signature),
     })
 }
 

@@ -329,7 +329,7 @@ fn signed_headers(
     let auth = plugboard_auth::signing::Authorization {
         access: ak.into(),
         signed_headers_raw: "host;x-project-id;x-sdk-date".into(),
-        signature: String::new(),
+        signature: "".into(),
     };
     let parts = plugboard_auth::signing::RequestParts {
         method: "GET",

@@ -50,7 +50,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Leftover<S> {
             self.stream.shutdown().await.ok();
             return;
         };
-        let id = plugboard_core::ids::hex32();
+        let id = plugboard_core::ids::request_id();
         let (status, answer) = answer(&why, &id);
         tracing::info!(
             status,

@@ -27,7 +27,7 @@ pub fn request_id() -> String {
 
 /// The outermost middleware of every route.
 pub async fn request_context(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let id: Arc<str> = plugboard_core::ids::hex32().into();
+    let id: Arc<str> = plugboard_core::ids::request_id().into();
     let started = Instant::now();
     let method = req.method().clone();
     let route = req

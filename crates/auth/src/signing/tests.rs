@@ -148,14 +148,14 @@ fn sample_request_headers(body_hash: Option<&str>) -> HeaderMap {
     headers(&list)
 }
 
-fn sign(req: &RequestParts<'_>, signed: &str, sk: &[u8]) -> Authorization {
+fn sign(req: &RequestParts<'_>, signed: &str, sk: &[u8]) -> Authorization<'static> {
     let mut auth = Authorization {
         access: "AK".into(),
-        signed_headers_raw: signed.into(),
-        signature: String::new(),
+        signed_headers_raw: signed.to_string().into(),
+        signature: "".into(),
     };
     let cr = canonical_request(req, &auth).expect("canonical");
-    auth.signature = compute_signature(sk, &string_to_sign("20261122T051800Z", &cr));
+    auth.signature = compute_signature(sk, &string_to_sign("20261122T051800Z", &cr)).into();
     auth
 }
 
@@ -202,7 +202,10 @@ fn verify_round_trip_and_failures() {
     ));
     // A signed header the request lacks.
     let mut missing = auth.clone();
-    missing.signed_headers_raw.push_str(";x-project-id");
+    missing
+        .signed_headers_raw
+        .to_mut()
+        .push_str(";x-project-id");
     assert!(matches!(
         verify(&req, &missing, b"secret", now, skew),
         Err(SigningError::MissingSignedHeader(h)) if h == "x-project-id"

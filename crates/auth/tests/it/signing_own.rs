@@ -15,7 +15,7 @@ fn sign(req: &mut Req, access: &str, secret: &[u8], signed_headers: &str) {
     let mut auth = Authorization {
         access: access.into(),
         signed_headers_raw: signed_headers.into(),
-        signature: String::new(),
+        signature: "".into(),
     };
     let parts = RequestParts {
         method: &req.method,
@@ -28,7 +28,7 @@ fn sign(req: &mut Req, access: &str, secret: &[u8], signed_headers: &str) {
     let sts = signing::string_to_sign(req.header("X-Sdk-Date").expect("date"), &cr);
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
     mac.update(sts.as_bytes());
-    auth.signature = hex::encode(mac.finalize().into_bytes());
+    auth.signature = hex::encode(mac.finalize().into_bytes()).into();
     assert_eq!(auth.signature, signing::compute_signature(secret, &sts));
     req.set_header(
         "Authorization",

@@ -397,9 +397,9 @@ pub fn authorization(
 ) -> Result<String, CliError> {
     let signed_raw = SIGNED_HEADERS.join(";");
     let auth = Authorization {
-        access: access_key.to_string(),
-        signed_headers_raw: signed_raw.clone(),
-        signature: String::new(),
+        access: access_key.into(),
+        signed_headers_raw: (&signed_raw).into(),
+        signature: "".into(),
     };
     let parts = RequestParts {
         method: method.as_str(),

@@ -87,7 +87,7 @@ impl Req {
         self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
     }
 
-    pub fn authorization(&self) -> Authorization {
+    pub fn authorization(&self) -> Authorization<'_> {
         parse_authorization(self.header("Authorization").expect("Authorization header"))
             .expect("parsable Authorization header")
     }
@@ -217,7 +217,7 @@ pub fn is_tchar(b: u8) -> bool {
 pub struct Taken<'a> {
     pub req: &'a Req,
     pub headers: HeaderMap,
-    pub auth: Authorization,
+    pub auth: Authorization<'a>,
     pub now: DateTime<Utc>,
 }
 

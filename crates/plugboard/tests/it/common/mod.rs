@@ -273,9 +273,9 @@ pub fn sign_at(
         None => (path_and_query, None),
     };
     let auth = plugboard_auth::signing::Authorization {
-        access: ak.to_string(),
-        signed_headers_raw: signed_raw.clone(),
-        signature: String::new(),
+        access: ak.into(),
+        signed_headers_raw: (&signed_raw).into(),
+        signature: "".into(),
     };
     let parts = plugboard_auth::signing::RequestParts {
         method,
