@@ -68,15 +68,6 @@ impl Authorization<'_> {
     pub fn signed_headers(&self) -> std::str::Split<'_, char> {
         self.signed_headers_raw.split(';')
     }
-
-    /// The same, owning its text.
-    pub fn into_owned(self) -> Authorization<'static> {
-        Authorization {
-            access: Cow::Owned(self.access.into_owned()),
-            signed_headers_raw: Cow::Owned(self.signed_headers_raw.into_owned()),
-            signature: Cow::Owned(self.signature.into_owned()),
-        }
-    }
 }
 
 /// The parts of a received request that the signature covers.
