@@ -2,8 +2,8 @@
 //! flat objects PostgreSQL writes (no whitespace, string keys, string / number / literal
 //! values), with `serde_json` for every line outside that shape. Whatever the fast reader
 //! answers is what `serde_json` answers for the line (pinned by the differential test below);
-//! it takes about half of serde's time on the lines of a pgbench run (docs/benchmarks.md →
-//! pgbench, stop 32), two of which the agent reads per statement.
+//! it takes about half of serde's time on the lines of a pgbench run (docs/benchmarks.md → "A
+//! faster machine, and the jsonlog reader"), two of which the agent reads per statement.
 
 use serde::Deserialize;
 use std::borrow::Cow;
