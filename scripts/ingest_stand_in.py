@@ -15,12 +15,13 @@ server unchanged (the AK/SK signature covers the Host header as the agent sent i
 
 It listens on 127.0.0.1 on a free port, writes `host:port` to ADDR_FILE, and answers
 `GET /__stand_in` with `{"events": unique events received, "batches": n, "resent": n}`.
-Standard library only.
+Standard library only, plus the `lz4` command (Debian's `lz4`) for the agent's LZ4 frames.
 """
 import http.client
 import json
 import os
 import re
+import subprocess
 import sys
 import threading
 import zlib
@@ -60,14 +61,27 @@ class Handler(BaseHTTPRequestHandler):
         body = self.body()
         if not self.path.endswith("/statements"):
             return self.relay(body)
-        raw = zlib.decompress(body, 16 + zlib.MAX_WBITS) if self.headers.get("Content-Encoding") == "gzip" else body
-        # Counted without parsing (a stand-in for another machine should cost this one little):
-        # the agent writes each event's `seq` first, and a `{"seq":` inside a string is escaped.
-        found = BATCH_ID.search(raw, max(0, len(raw) - 1024))  # after the events
+        encoding = self.headers.get("Content-Encoding")
+        if encoding == "gzip":
+            raw = zlib.decompress(body, 16 + zlib.MAX_WBITS)
+        elif encoding == "lz4":
+            raw = subprocess.run(["lz4", "-d", "-c"], input=body, capture_output=True, check=True).stdout
+        else:
+            raw = body
+        # Counted without parsing (a stand-in for another machine should cost this one little).
+        if self.headers.get("Content-Type", "").startswith("application/x-plugboard-audit-lines"):
+            # A header line naming the batch, then per event a line `@<seq> <n>` and its n log
+            # lines (jsonlog lines start with `{`).
+            found = BATCH_ID.search(raw, 0, raw.find(b"\n"))
+            n = raw.count(b"\n@")
+        else:
+            # The agent writes each event's `seq` first, and a `{"seq":` inside a string is
+            # escaped; the batch id comes after the events.
+            found = BATCH_ID.search(raw, max(0, len(raw) - 1024))
+            n = raw.count(b'{"seq":')
         if found is None:
-            return self.reply(400, b'{"error": "no batch_id after the events"}')
+            return self.reply(400, b'{"error": "no batch_id"}')
         batch_id = found.group(1)
-        n = raw.count(b'{"seq":')
         global RESENT
         with LOCK:
             duplicate = batch_id in SEEN

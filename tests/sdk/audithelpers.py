@@ -320,3 +320,26 @@ def write_jsonl(path, lines):
 
 
 __all__ = ["unique"]
+
+
+def decode_batch(headers, body):
+    """A batch of statements as the agent sent it (docs/dbss-audit.md → What plugboard does with
+    a batch): decompressed (gzip or an LZ4 frame), then the JSON events, or for a batch of lines
+    its header's keys and `events` as `{"seq", "lines": [each jsonlog line as JSON]}`."""
+    import gzip
+    import lz4.frame
+
+    encoding = headers.get("Content-Encoding")
+    if encoding == "gzip":
+        body = gzip.decompress(body)
+    elif encoding == "lz4":
+        body = lz4.frame.decompress(body)
+    if not (headers.get("Content-Type") or "").startswith("application/x-plugboard-audit-lines"):
+        return json.loads(body)
+    head, *rest = body.decode().split("\n")
+    batch = dict(json.loads(head), events=[])
+    while rest and rest[0]:
+        seq, n = rest[0][1:].split(" ")
+        batch["events"].append({"seq": int(seq), "lines": [json.loads(l) for l in rest[1:1 + int(n)]]})
+        rest = rest[1 + int(n):]
+    return batch

@@ -1,14 +1,16 @@
 """The audit agent under stress and refusal (docs/dbss-audit.md → The agent, Ingest): SIGKILL mid-stream
 and restart (every statement exactly once), logs rotated under it (pgaudit's logging_collector and
 server_audit's own rotation), an agent switched off, deleted, of another instance or with a wrong key
-(refused, nothing stored), malformed, oversized and gzip-bomb batches (4xx in DBSS's envelope, nothing
-stored), and statements with NUL, invalid UTF-8 and 1 MiB of text.
+(refused, nothing stored), malformed, oversized, gzip- and LZ4-bomb batches and broken batches of lines
+(4xx in DBSS's envelope, nothing stored), a batch of pgaudit lines parsed by plugboard, and statements
+with NUL, invalid UTF-8 and 1 MiB of text.
 
 Fixtures: audithelpers.py, dbsshelpers.py.
 """
 
 import gzip
 import json
+import lz4.frame
 import signal
 import threading
 import time
@@ -42,9 +44,14 @@ def event(seq, sql, **extra):
     return e
 
 
-def post_raw(pb, path, body, encoding=None, sk=None):
+LINES = "application/x-plugboard-audit-lines"
+
+
+def post_raw(pb, path, body, encoding=None, sk=None, content_type=None):
     url = pb.base_url + path
-    headers = {"Content-Encoding": encoding} if encoding else None
+    headers = {"Content-Encoding": encoding} if encoding else {}
+    if content_type:
+        headers["Content-Type"] = content_type
     hdrs = signed_headers("POST", url, pb.bootstrap["access_key"], sk or pb.bootstrap["secret_key"], body=body,
                           headers=headers, project_id=pb.bootstrap["project_id"])
     return http("POST", url, headers=hdrs, body=body)
@@ -152,18 +159,35 @@ def test_refusals_store_nothing(pb, client):
                          b"0" * (8 << 20) + b'"}')
     assert len(bomb) < 1 << 20
     too_many = {"batch_id": "m", "db_id": db_id, "events": [event(i, f"select {t}") for i in range(1001)]}
-    for what, body, enc in [
-        ("malformed JSON", b'{"batch_id": ', None),
-        ("gzip bomb", bomb, "gzip"),
-        ("not gzip", b"plain text", "gzip"),
-        ("NUL in a statement", json.dumps(batch(5)).replace("/* 5 */", "\\u0000").encode(), None),
-        ("bad time", json.dumps(dict(batch(6), events=[event(6, f"select {t}", ts="yesterday")])).encode(), None),
-        ("too many events", gzip.compress(json.dumps(too_many).encode()), "gzip"),
-        ("unknown kind", json.dumps(dict(batch(7), events=[event(7, f"select {t}", kind="NOPE")])).encode(), None),
+    lz4_bomb = lz4.frame.compress(b'{"batch_id": "x", "db_id": "' + db_id.encode() + b'", "events": [], "pad": "' +
+                                  b"0" * (8 << 20) + b'"}')
+    assert len(lz4_bomb) < 1 << 20
+    head = json.dumps({"batch_id": "l-1", "db_id": db_id, "kind": "pgaudit-jsonlog"})
+    one = json.dumps(jsonlog_line("s1", f"AUDIT: SESSION,1,1,READ,SELECT,,,select * from {t},<not logged>"))
+    for what, body, enc, ctype, says in [
+        ("malformed JSON", b'{"batch_id": ', None, None, "JSON"),
+        ("gzip bomb", bomb, "gzip", None, "larger than 4 MiB"),
+        ("not gzip", b"plain text", "gzip", None, "gzip"),
+        ("LZ4 bomb", lz4_bomb, "lz4", None, "larger than 4 MiB"),
+        ("not LZ4", b"plain text", "lz4", None, "LZ4"),
+        ("unknown encoding", b"{}", "br", None, "Content-Encoding"),
+        ("unknown media type", b"{}", None, "text/csv", "Content-Type"),
+        ("NUL in a statement", json.dumps(batch(5)).replace("/* 5 */", "\\u0000").encode(), None, None, "NUL"),
+        ("bad time", json.dumps(dict(batch(6), events=[event(6, f"select {t}", ts="yesterday")])).encode(), None,
+         None, "ts"),
+        ("too many events", gzip.compress(json.dumps(too_many).encode()), "gzip", None, "1000"),
+        ("unknown kind", json.dumps(dict(batch(7), events=[event(7, f"select {t}", kind="NOPE")])).encode(), None,
+         None, "NOPE"),
+        ("lines: no header", f"@1 1\n{one}\n".encode(), None, LINES, "header"),
+        ("lines: a MariaDB source", f"{head.replace('pgaudit-jsonlog', 'mariadb-server-audit')}\n@1 1\n{one}\n"
+         .encode(), None, LINES, "mariadb-server-audit"),
+        ("lines: no record line", f"{head}\n{one}\n".encode(), None, LINES, "record line"),
+        ("lines: fewer lines than announced", f"{head}\n@1 2\n{one}\n".encode(), "", LINES, "ends after 1"),
+        ("lines: not UTF-8", lz4.frame.compress(f"{head}\n@1 1\n".encode() + b"\xff\n"), "lz4", LINES, "UTF-8"),
     ]:
-        resp = post_raw(pb, path, body, enc)
+        resp = post_raw(pb, path, body, enc, content_type=ctype)
         err = expect_dbss_error(resp, 400, INVALID)
-        assert err["error"]["error_msg"], what
+        assert says.lower() in err["error"]["error_msg"].lower(), (what, err)
 
     # Deleted: refused.
     resp = client.delete_audit_agent_new(dbss.DeleteAuditAgentNewRequest(instance_id=instance, agent_id=agent_id,
@@ -174,6 +198,52 @@ def test_refusals_store_nothing(pb, client):
 
     assert list_sqls(client, instance, sql_statement=t)["total"] == 0
     assert list_sqls(client, other, sql_statement=t)["total"] == 0
+
+
+def jsonlog_line(session, message, **extra):
+    """A jsonlog line as PostgreSQL 15 writes it (compact, `timestamp` first)."""
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+    return dict({"timestamp": now, "user": "app", "dbname": "orders", "remote_host": "10.0.0.7",
+                 "remote_port": 5000, "session_id": session, "error_severity": "LOG", "message": message,
+                 "application_name": "psql"}, **extra)
+
+
+def test_a_batch_of_lines_is_parsed_by_plugboard(pb, client):
+    """A pgaudit source's batch as the agent ships it: each statement's own jsonlog lines, LZ4-compressed;
+    plugboard makes the events (statement, objects, rows, duration, a failure) and stores a re-sent batch
+    once."""
+    instance = create_audit_instance(pb, database_limit=10)["id"]
+    db_id = add_database(client, instance, "lines", "POSTGRESQL", 5432)
+    agent_id = add_agent(client, instance, db_id)["agent_id"]
+    t = marker()
+    compact = lambda d: json.dumps(d, separators=(",", ":"))
+    records = [
+        (7, [jsonlog_line("s1", f'AUDIT: SESSION,1,1,WRITE,UPDATE,TABLE,public.{t},"update {t} set a = 1",'
+                                f'<not logged>,3'),
+             jsonlog_line("s1", "duration: 2.5 ms")]),
+        (9, [jsonlog_line("s2", f"AUDIT: SESSION,1,1,DDL,DROP TABLE,,,drop table {t},<not logged>"),
+             jsonlog_line("s2", f'table "{t}" does not exist', error_severity="ERROR", state_code="42P01",
+                          statement=f"drop table {t}")]),
+    ]
+    text = json.dumps({"batch_id": "l-1", "db_id": db_id, "kind": "pgaudit-jsonlog"}) + "\n"
+    for seq, lines in records:
+        text += f"@{seq} {len(lines)}\n" + "".join(compact(l) + "\n" for l in lines)
+    body = lz4.frame.compress(text.encode())
+    first = post_raw(pb, ingest_path(pb, instance, agent_id), body, "lz4", content_type=LINES)
+    assert (first.status, first.json()) == (200, {"accepted": 2, "duplicates": 0, "throttled": False}), first.body
+    again = post_raw(pb, ingest_path(pb, instance, agent_id), body, "lz4", content_type=LINES)
+    assert (again.status, again.json()) == (200, {"accepted": 0, "duplicates": 2, "throttled": False})
+    raw = list_sqls(client, instance, sql_statement=t)
+    assert raw["total"] == 2, raw
+    got = {s["sql"]["sql_statement"]: s["sql"] for s in raw["sqls"]}
+    detail = lambda s: raw_json(client.show_sql_detail(dbss.ShowSqlDetailRequest(instance_id=instance,
+                                                                                 id=s["id"])))["sql"]
+    update = detail(got[f"update {t} set a = 1"])
+    assert (update["query_type"], update["lines"], update["object"], update["sql_response"]) == \
+        ("UPDATE", "3", f"public.{t}", "SUCCESS"), update
+    drop = detail(got[f"drop table {t}"])
+    assert (drop["query_type"], drop["sql_response"], drop["response_status"]) == \
+        ("DROP_TABLE", "FAILED", "42P01"), drop
 
 
 def test_a_good_batch_twice_is_stored_once(pb, client):

@@ -4,7 +4,6 @@ exactly once. The agent reaches the server through a loopback relay, so the serv
 a new port. Its own module: restarting the module's server would strand other tests' clients.
 """
 
-import gzip
 import json
 import socket
 import threading
@@ -15,7 +14,7 @@ import pytest
 
 from sdkhelpers import create_audit_instance, dbss_client
 from dbsshelpers import pb  # noqa: F401 - fixture
-from audithelpers import add_agent, add_database, agents, list_sqls, marker, pgaudit, statements, wait_sqls
+from audithelpers import add_agent, add_database, agents, decode_batch, list_sqls, marker, pgaudit, statements, wait_sqls
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -118,9 +117,7 @@ class HeldServer:
                     answer = {"status": 1, "databases": [], "batch_max": 1000, "interval_s": 5,
                               "cpu_threshold": 100, "mem_threshold": 100}
                 else:
-                    if self.headers.get("Content-Encoding") == "gzip":
-                        body = gzip.decompress(body)
-                    batch = json.loads(body)
+                    batch = decode_batch(self.headers, body)
                     outer.batches.append(batch)
                     outer.arrived.set()
                     outer.released.wait(30)
@@ -181,6 +178,10 @@ def test_an_agent_stopped_before_its_first_answer_sends_the_same_numbers_again(a
         again = held.batches[1]
         assert again["batch_id"] == first["batch_id"]
         assert [e["seq"] for e in again["events"]] == [e["seq"] for e in first["events"]]
-        assert [e["sql"] for e in again["events"]] == [f"select {i}" for i in range(1, 21)]
+        # A pgaudit source ships each statement's lines (plugboard parses them): the AUDIT line
+        # and its duration line.
+        assert [e["lines"][0]["message"].split(",")[7] for e in again["events"]] == [
+            f"select {i}" for i in range(1, 21)]
+        assert all(e["lines"][1]["message"] == "duration: 0.100 ms" for e in again["events"])
     finally:
         held.close()

@@ -1,8 +1,10 @@
 //! DBSS agent handlers: AddAuditAgent, ListAuditAgent, DeleteAuditAgent, SwitchAgent,
 //! CreateAuditDbAgent (old and new paths), and the plugboard-only agent endpoints the agent
-//! calls (heartbeat, statements). A batch may be gzip-compressed; it is read whole, at most
-//! [`MAX_BATCH_BYTES`] once decompressed, before anything is stored.
+//! calls (heartbeat, statements). A batch is JSON events or a pgaudit source's lines
+//! ([`super::capture::lines`], parsed here), may be gzip- or LZ4-compressed, and is read whole,
+//! at most [`MAX_BATCH_BYTES`] once decompressed, before anything is stored.
 
+use super::capture::lines;
 use super::dto_audit::*;
 use super::error::DbssError;
 use super::handlers::InstancePath;
@@ -227,31 +229,32 @@ pub async fn agent_heartbeat(
     )
 }
 
-/// The batch's JSON bytes: gunzipped when the body says so, never more than
-/// [`MAX_BATCH_BYTES`] (a gzip bomb stops there).
-fn batch_bytes(encoding: Option<&str>, body: &[u8]) -> Result<Vec<u8>> {
-    let too_big = || {
-        DbssError::invalid(format!(
+/// At most [`MAX_BATCH_BYTES`] of `decoder`'s output (a compression bomb stops there).
+fn inflate(decoder: impl Read, codec: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    decoder
+        .take(MAX_BATCH_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| DbssError::invalid(format!("the body is not valid {codec}: {e}")))?;
+    if out.len() > MAX_BATCH_BYTES {
+        return Err(DbssError::invalid(format!(
             "the batch is larger than {} MiB decompressed",
             MAX_BATCH_BYTES >> 20
-        ))
-    };
+        )));
+    }
+    Ok(out)
+}
+
+/// The batch's bytes: decompressed when the body says so (gzip, or one LZ4 frame), never more
+/// than [`MAX_BATCH_BYTES`].
+fn batch_bytes(encoding: Option<&str>, body: &[u8]) -> Result<Vec<u8>> {
     match encoding.map(|e| e.trim().to_ascii_lowercase()) {
         None => Ok(body.to_vec()),
         Some(e) if e.is_empty() || e == "identity" => Ok(body.to_vec()),
-        Some(e) if e == "gzip" => {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(body)
-                .take(MAX_BATCH_BYTES as u64 + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| DbssError::invalid(format!("the body is not valid gzip: {e}")))?;
-            if out.len() > MAX_BATCH_BYTES {
-                return Err(too_big());
-            }
-            Ok(out)
-        }
+        Some(e) if e == "gzip" => inflate(flate2::read::GzDecoder::new(body), "gzip"),
+        Some(e) if e == "lz4" => inflate(lz4_flex::frame::FrameDecoder::new(body), "an LZ4 frame"),
         Some(e) => Err(DbssError::invalid(format!(
-            "Content-Encoding must be gzip or identity (got `{e}`)"
+            "Content-Encoding must be gzip, lz4 or identity (got `{e}`)"
         ))),
     }
 }
@@ -263,20 +266,22 @@ pub async fn ingest_statements(
     PathParams(path): PathParams<AgentPath>,
     req: Request,
 ) -> Result<Response> {
-    let json_type = req
+    let media = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
-    if json_type == Some(false) {
-        return Err(DbssError::Common(CommonError::BadRequest(
-            "Content-Type must be application/json".into(),
-        )));
-    }
+        .map(|v| v.trim().to_ascii_lowercase());
+    let as_lines = match media.as_deref() {
+        None => false,
+        Some(m) if m.starts_with("application/json") => false,
+        Some(m) if m.starts_with(lines::CONTENT_TYPE) => true,
+        Some(_) => {
+            return Err(DbssError::Common(CommonError::BadRequest(format!(
+                "Content-Type must be application/json or {}",
+                lines::CONTENT_TYPE
+            ))))
+        }
+    };
     let encoding = req
         .headers()
         .get(axum::http::header::CONTENT_ENCODING)
@@ -286,7 +291,11 @@ pub async fn ingest_statements(
         .await
         .map_err(|_| DbssError::Common(CommonError::TooLarge))?;
     let bytes = batch_bytes(encoding.as_deref(), &body)?;
-    let batch: IngestRequest = parse_json(&bytes)?;
+    let batch: IngestRequest = if as_lines {
+        lines::read_batch(&bytes).map_err(DbssError::invalid)?
+    } else {
+        parse_json(&bytes)?
+    };
     let outcome = state
         .services
         .dbss

@@ -3,6 +3,7 @@
 //! database in the background. The audit itself (agents, captured statements, rules, alarms:
 //! docs/dbss-audit.md) is in the `*_audit`/`*_agents` files, its statistics in `*_stats`.
 
+pub mod capture;
 pub mod dto;
 pub mod dto_audit;
 pub mod dto_rules;

@@ -1,7 +1,8 @@
 //! `plugboard dbss-agent --config FILE` (docs/dbss-audit.md → The agent): runs on the database
-//! host, tails the database's own audit log ([`pgaudit`] jsonlog, MariaDB [`mariadb`]
-//! server_audit) with [`tail`], and ships the statements to plugboard in signed, gzip-compressed
-//! batches ([`ship`]). A checkpoint is written only after plugboard acknowledged a batch, and
+//! host, tails the database's own audit log (pgaudit jsonlog, MariaDB server_audit) with
+//! [`tail`], and ships the statements to plugboard in signed, LZ4-compressed batches ([`ship`]):
+//! a pgaudit source as each statement's own lines, which plugboard parses (`plugboard_api::dbss::capture`), a
+//! MariaDB source as events. A checkpoint is written only after plugboard acknowledged a batch, and
 //! every event carries a sequence number derived from where it lies in the log, so a batch
 //! sent again after a crash stores nothing twice. While plugboard is away it backs off
 //! (1 s → 60 s) and reads nothing more; a heartbeat says whether the agent is switched on and
@@ -11,17 +12,13 @@
 pub mod config;
 mod event_json;
 pub mod host_load;
-mod jsonlog;
-pub mod mariadb;
-pub mod parser;
-pub mod pgaudit;
 pub mod pipeline;
 pub mod ship;
 pub mod tail;
 
 use config::{AgentConfig, Source};
-use parser::{Captured, Parser};
 use pipeline::{Outcome, Pipeline};
+use plugboard_api::dbss::capture::{lines::PgAuditLines, mariadb, Captured, Parser};
 use plugboard_api::dbss::dto_audit::HeartbeatRequest;
 use ship::{ShipError, Shipper};
 use std::path::PathBuf;
@@ -70,7 +67,7 @@ pub fn run(args: AgentArgs) -> ExitCode {
                 .with_target(false),
         )
         .try_init();
-    // One worker (gzip runs on the blocking pool beside it): a second one only handed the
+    // One worker (compression runs on the blocking pool beside it): a second one only handed the
     // tasks to and fro, 15 % more agent CPU for the same statements (docs/benchmarks.md).
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -240,7 +237,7 @@ async fn heartbeat(
 fn parser_for(kind: &str) -> Box<dyn Parser> {
     match kind {
         "mariadb-server-audit" => Box::<mariadb::ServerAudit>::default(),
-        _ => Box::<pgaudit::PgAudit>::default(),
+        _ => Box::<PgAuditLines>::default(),
     }
 }
 
@@ -314,7 +311,13 @@ impl SourceRun {
         }
         let max = self.batch_events();
         let c = pipeline::cut(&self.source.db_id, &mut self.ready, max, BATCH_BYTES);
-        let journey = journey(self.shipper.clone(), self.stop.clone(), c.batch_id, c.body);
+        let journey = journey(
+            self.shipper.clone(),
+            self.stop.clone(),
+            c.batch_id,
+            c.content_type,
+            c.body,
+        );
         self.pipeline.send(c.origins, journey);
     }
 
@@ -343,7 +346,7 @@ impl SourceRun {
                 Outcome::Skipped => {}
             }
             for o in &origins {
-                self.parser.marks().ack_origin(o);
+                self.parser.marks().ack_stmt(&o.session, o.stmt);
             }
             self.unsaved = true;
         }
@@ -471,15 +474,16 @@ impl SourceRun {
     }
 }
 
-/// One batch's way to plugboard: compressed, then sent until plugboard answers it (5xx,
+/// One batch's way to plugboard: compressed (LZ4), then sent until plugboard answers it (5xx,
 /// timeouts and refusals are tried again with back-off; a rejected batch is skipped).
 async fn journey(
     shipper: Arc<Shipper>,
     stop: CancellationToken,
     batch_id: String,
+    content_type: &'static str,
     raw: Vec<u8>,
 ) -> Outcome {
-    let body = match tokio::task::spawn_blocking(move || ship::gzip(&raw)).await {
+    let body = match tokio::task::spawn_blocking(move || ship::compress(&raw)).await {
         Ok(Ok(b)) => b,
         Ok(Err(e)) => {
             tracing::error!(batch = %batch_id, "cannot compress a batch; skipping it: {e}");
@@ -491,7 +495,7 @@ async fn journey(
     loop {
         let answer = tokio::select! {
             _ = stop.cancelled() => return Outcome::Stopped,
-            a = shipper.ship_compressed(body.clone()) => a,
+            a = shipper.ship_compressed(content_type, body.clone()) => a,
         };
         match answer {
             Ok(r) => {

@@ -4,9 +4,10 @@
 //! reading. Acknowledgements are taken from the head only: a batch answered before an older
 //! one waits for it, so the checkpoint (the resume offset and the per-session marks) never
 //! moves past a statement plugboard has not acknowledged. Also the one serialisation of a
-//! batch: events are written to the request body as they are cut, never cloned.
+//! batch: events (or a statement's lines) are written to the request body as they are cut,
+//! never cloned.
 
-use super::parser::{Captured, StmtKey};
+use plugboard_api::dbss::capture::{lines, Captured, StmtKey};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::time::Duration;
@@ -42,46 +43,72 @@ pub enum Outcome {
     Stopped,
 }
 
-/// A batch ready to send: the JSON body (written once) and where its events came from.
+/// A batch ready to send: the body (written once), its media type, and where its events came
+/// from.
 #[derive(Debug)]
 pub struct Cut {
     pub batch_id: String,
     pub body: Vec<u8>,
+    pub content_type: &'static str,
     pub origins: Vec<Origin>,
 }
 
 /// Cut the next batch from the front of `ready`: at most `max_events` events and, past the
-/// first, at most `max_bytes` of JSON. Each event is serialised once, into the body.
+/// first, at most `max_bytes` of body. Each event is serialised once, into the body: as JSON
+/// events, or as records of lines when the source ships lines ([`Captured::lines`]).
 pub fn cut(db_id: &str, ready: &mut Vec<Captured>, max_events: usize, max_bytes: usize) -> Cut {
-    let mut body = Vec::with_capacity(max_bytes.min(1 << 20) + 256);
-    body.extend_from_slice(b"{\"events\":[");
-    let mut take = 0;
-    for c in ready.iter() {
-        if take >= max_events.max(1) {
-            break;
-        }
-        let mark = body.len();
-        if take > 0 {
-            body.push(b',');
-        }
-        super::event_json::write_event(&mut body, &c.ev);
-        if take > 0 && body.len() > max_bytes {
-            body.truncate(mark);
-            break;
-        }
-        take += 1;
-    }
     let first_seq = ready.first().map(|c| c.ev.seq).unwrap_or(0);
-    let batch_id = format!("{db_id}-{first_seq}-{take}");
-    body.extend_from_slice(b"],\"batch_id\":");
-    let _ = serde_json::to_writer(&mut body, &batch_id);
-    body.extend_from_slice(b",\"db_id\":");
-    let _ = serde_json::to_writer(&mut body, db_id);
-    body.push(b'}');
+    let max_events = max_events.max(1);
+    let mut body = Vec::with_capacity(max_bytes.min(1 << 20) + 256);
+    let (take, content_type) = if ready.first().is_some_and(|c| c.lines.is_some()) {
+        // The header names the batch, and so the count: the records are measured first.
+        let (mut take, mut size) = (0, 0);
+        for c in ready.iter().take(max_events) {
+            let Some(text) = &c.lines else { break };
+            let len = lines::record_len(c.ev.seq, text);
+            if take > 0 && size + len > max_bytes {
+                break;
+            }
+            size += len;
+            take += 1;
+        }
+        lines::write_header(&mut body, &format!("{db_id}-{first_seq}-{take}"), db_id);
+        for c in &ready[..take] {
+            if let Some(text) = &c.lines {
+                lines::write_record(&mut body, c.ev.seq, text);
+            }
+        }
+        (take, lines::CONTENT_TYPE)
+    } else {
+        body.extend_from_slice(b"{\"events\":[");
+        let mut take = 0;
+        for c in ready.iter().take(max_events) {
+            if c.lines.is_some() {
+                break;
+            }
+            let mark = body.len();
+            if take > 0 {
+                body.push(b',');
+            }
+            super::event_json::write_event(&mut body, &c.ev);
+            if take > 0 && body.len() > max_bytes {
+                body.truncate(mark);
+                break;
+            }
+            take += 1;
+        }
+        body.extend_from_slice(b"],\"batch_id\":");
+        let _ = serde_json::to_writer(&mut body, &format!("{db_id}-{first_seq}-{take}"));
+        body.extend_from_slice(b",\"db_id\":");
+        let _ = serde_json::to_writer(&mut body, db_id);
+        body.push(b'}');
+        (take, "application/json;charset=UTF-8")
+    };
     let origins = ready.drain(..take).map(|c| Origin::of(&c)).collect();
     Cut {
-        batch_id,
+        batch_id: format!("{db_id}-{first_seq}-{take}"),
         body,
+        content_type,
         origins,
     }
 }
@@ -164,7 +191,7 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dbss_agent::parser::Marks;
+    use plugboard_api::dbss::capture::Marks;
     use plugboard_api::dbss::dto_audit::{IngestEvent, IngestRequest};
     use tokio::sync::oneshot;
 
@@ -178,6 +205,7 @@ mod tests {
                 sql: format!("select {seq} \"quoted\" \u{fffd}"),
                 ..Default::default()
             },
+            lines: None,
             offset,
             session: session.into(),
             stmt: Some((stmt, 1)),
@@ -210,6 +238,57 @@ mod tests {
         assert_eq!(c.origins.len(), 1);
         let req: IngestRequest = serde_json::from_slice(&c.body).unwrap();
         assert_eq!(req.events[0].seq, 103);
+        assert_eq!(ready.len(), 1);
+    }
+
+    /// A login line of session `s`, as a record of a pgaudit source shipped as lines.
+    fn login_record(seq: i64, offset: u64) -> Captured {
+        let line = format!(
+            r#"{{"timestamp":"2025-05-01 10:00:00.123 UTC","user":"app","dbname":"orders","remote_host":"10.0.0.7","remote_port":5,"session_id":"s{seq}","error_severity":"LOG","message":"connection authorized: user=app database=orders"}}"#
+        );
+        Captured {
+            ev: IngestEvent {
+                seq,
+                ..Default::default()
+            },
+            lines: Some(format!("{line}\n")),
+            offset,
+            session: format!("s{seq}"),
+            stmt: None,
+        }
+    }
+
+    #[test]
+    fn a_cut_of_lines_is_the_batch_plugboard_reads_and_stops_at_its_limits() {
+        let mut ready: Vec<Captured> = (0..5)
+            .map(|i| login_record(100 + i, i as u64 * 10))
+            .collect();
+        let c = cut("db1", &mut ready, 3, 1 << 20);
+        assert_eq!(c.content_type, lines::CONTENT_TYPE);
+        let req = lines::read_batch(&c.body).unwrap();
+        assert_eq!(
+            (req.batch_id.as_str(), c.batch_id.as_str()),
+            ("db1-100-3", "db1-100-3")
+        );
+        assert_eq!(req.db_id, "db1");
+        assert_eq!(
+            req.events
+                .iter()
+                .map(|e| (e.seq, e.kind.as_str(), e.session.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (100, "LOGIN", "s100"),
+                (101, "LOGIN", "s101"),
+                (102, "LOGIN", "s102")
+            ]
+        );
+        assert_eq!(ready.len(), 2);
+        // By bytes: the first record always goes, the next only while the records fit.
+        let one = lines::record_len(103, ready[0].lines.as_deref().unwrap());
+        let c = cut("db1", &mut ready, 1000, one + 5);
+        assert_eq!(c.origins.len(), 1);
+        assert_eq!(c.batch_id, "db1-103-1");
+        assert_eq!(lines::read_batch(&c.body).unwrap().events[0].seq, 103);
         assert_eq!(ready.len(), 1);
     }
 
@@ -248,7 +327,7 @@ mod tests {
         while p.head_done() {
             let (_, origins) = p.next().await.unwrap();
             for o in &origins {
-                marks.ack_origin(o);
+                marks.ack_stmt(&o.session, o.stmt);
             }
         }
         assert_eq!(p.len(), 3);
@@ -267,7 +346,7 @@ mod tests {
             assert_eq!(outcome, Outcome::Acknowledged(None));
             order.extend(origins.iter().map(|o| o.offset));
             for o in &origins {
-                marks.ack_origin(o);
+                marks.ack_stmt(&o.session, o.stmt);
             }
         }
         assert_eq!(order, [0, 100, 200, 300, 400, 500]);

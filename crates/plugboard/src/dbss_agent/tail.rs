@@ -5,7 +5,7 @@
 //! Positions survive restarts in a checkpoint (`<state_dir>/<db_id>.ckpt`, written atomically)
 //! holding the file, its inode, the sequence base of the file and the offset to resume at.
 
-use super::parser::Marks;
+use plugboard_api::dbss::capture::Marks;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fs::File;

@@ -1,10 +1,18 @@
-//! What the source parsers share: a captured event with where its first line lies (its
-//! sequence number is derived from that, so re-reading a log from a checkpoint numbers every
-//! event as before), per-session pending statements completed by later lines, and the
-//! acknowledged high-water marks that keep re-read lines of shipped statements from
-//! shipping again.
+//! The audit-log parsers the agent and the server share (docs/dbss-audit.md → The agent):
+//! PostgreSQL's pgaudit [`jsonlog`](pgaudit) and MariaDB's [`server_audit`](mariadb) lines made
+//! into events, and the [`lines`] a pgaudit source ships instead (each statement's own log
+//! lines, grouped by the agent, parsed by the server). Here too what the parsers have in
+//! common: a captured event with where its first line lies (its sequence number is derived
+//! from that, so re-reading a log from a checkpoint numbers every event as before),
+//! per-session pending statements completed by later lines, and the acknowledged high-water
+//! marks that keep re-read lines of shipped statements from shipping again.
 
-use plugboard_api::dbss::dto_audit::{IngestEvent, IngestObject};
+mod jsonlog;
+pub mod lines;
+pub mod mariadb;
+pub mod pgaudit;
+
+use crate::dbss::dto_audit::{IngestEvent, IngestObject};
 use std::collections::HashMap;
 
 /// Maps keyed by session id, hashed with foldhash (seeded per process; ids the database
@@ -23,7 +31,11 @@ pub type StmtKey = (i64, i64);
 /// One captured event and where it came from.
 #[derive(Debug, Clone)]
 pub struct Captured {
+    /// The event; for a source shipped as lines only its `seq` is set.
     pub ev: IngestEvent,
+    /// A source shipped as lines ([`lines`]): the statement's own log lines, each ended by a
+    /// newline, which the server parses into `ev`.
+    pub lines: Option<String>,
     /// Byte offset of its first line in the current file.
     pub offset: u64,
     pub session: String,
@@ -54,17 +66,12 @@ impl Marks {
     }
 
     /// Record an acknowledged event.
-    #[cfg(test)]
     pub fn ack(&mut self, c: &Captured) {
         self.ack_stmt(&c.session, c.stmt);
     }
 
-    /// Record an acknowledged event of a shipped batch.
-    pub fn ack_origin(&mut self, o: &super::pipeline::Origin) {
-        self.ack_stmt(&o.session, o.stmt);
-    }
-
-    fn ack_stmt(&mut self, session: &str, stmt: Option<StmtKey>) {
+    /// Record an acknowledged statement of `session`.
+    pub fn ack_stmt(&mut self, session: &str, stmt: Option<StmtKey>) {
         if let Some(k) = stmt {
             match self.0.get_mut(session) {
                 Some(m) if k > *m => *m = k,

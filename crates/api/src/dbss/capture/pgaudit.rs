@@ -6,11 +6,11 @@
 //! failed login and the logout.
 
 use super::jsonlog::{self, Line};
-use super::parser::{
+use super::{
     add_object, clean, clean_sql, split_object, Captured, Marks, Parser, Pending, PendingSet,
 };
+use crate::dbss::dto_audit::IngestEvent;
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone, Utc};
-use plugboard_api::dbss::dto_audit::IngestEvent;
 use std::borrow::Cow;
 use std::time::Instant;
 
@@ -95,7 +95,7 @@ fn base_event(l: &Line, ts: String, seq: i64, kind: &str) -> IngestEvent {
 
 /// The fields of an `AUDIT:` message: CSV as pgaudit writes it (a field with a comma, quote or
 /// line break is double-quoted, a quote inside doubled), borrowed unless it had quotes.
-fn audit_fields(message: &str) -> Option<Vec<Cow<'_, str>>> {
+pub(super) fn audit_fields(message: &str) -> Option<Vec<Cow<'_, str>>> {
     let body = message.strip_prefix("AUDIT: ")?;
     let mut fields = Vec::with_capacity(10);
     let mut rest = body;
@@ -204,6 +204,7 @@ impl PgAudit {
                 c: Captured {
                     ev,
                     offset,
+                    lines: None,
                     session: l.session_id.to_string(),
                     stmt: Some(key),
                 },
@@ -223,6 +224,7 @@ impl Parser for PgAudit {
         let mut single = |kind: &str| Captured {
             ev: base_event(&l, stamp(last_ts, &l.timestamp), seq, kind),
             offset,
+            lines: None,
             session: l.session_id.to_string(),
             stmt: None,
         };

@@ -4,9 +4,9 @@
 //! line and become its objects; CONNECT / FAILED_CONNECT / DISCONNECT are the login, the failed
 //! login and the logout. Times are the server's local time.
 
-use super::parser::{add_object, clean, clean_sql, Captured, Marks, Parser, Pending, PendingSet};
+use super::{add_object, clean, clean_sql, Captured, Marks, Parser, Pending, PendingSet};
+use crate::dbss::dto_audit::{IngestEvent, IngestObject};
 use chrono::{Local, NaiveDateTime, TimeZone, Utc};
-use plugboard_api::dbss::dto_audit::{IngestEvent, IngestObject};
 use std::time::Instant;
 
 /// The server_audit parser.
@@ -127,6 +127,7 @@ impl Parser for ServerAudit {
                 out.push(Captured {
                     ev,
                     offset,
+                    lines: None,
                     session,
                     stmt: None,
                 });
@@ -141,6 +142,7 @@ impl Parser for ServerAudit {
                 out.push(Captured {
                     ev,
                     offset,
+                    lines: None,
                     session,
                     stmt: None,
                 });
@@ -173,6 +175,7 @@ impl Parser for ServerAudit {
                         c: Captured {
                             ev,
                             offset,
+                            lines: None,
                             session,
                             stmt: Some(key),
                         },
@@ -195,6 +198,7 @@ impl Parser for ServerAudit {
                         Captured {
                             ev: base_event(&f, seq, "QUERY"),
                             offset,
+                            lines: None,
                             session,
                             stmt: Some(key),
                         }
