@@ -65,7 +65,7 @@ pub fn cut(db_id: &str, ready: &mut Vec<Captured>, max_events: usize, max_bytes:
         let (mut take, mut size) = (0, 0);
         for c in ready.iter().take(max_events) {
             let Some(text) = &c.lines else { break };
-            let len = lines::record_len(c.ev.seq, text);
+            let len = lines::record_len(text);
             if take > 0 && size + len > max_bytes {
                 break;
             }
@@ -197,14 +197,14 @@ mod tests {
 
     fn captured(seq: i64, offset: u64, session: &str, stmt: i64) -> Captured {
         Captured {
-            ev: IngestEvent {
+            ev: Box::new(IngestEvent {
                 seq,
                 ts: "2025-05-01T10:00:00.000Z".into(),
                 kind: "QUERY".into(),
                 session: session.into(),
                 sql: format!("select {seq} \"quoted\" \u{fffd}"),
                 ..Default::default()
-            },
+            }),
             lines: None,
             offset,
             session: session.into(),
@@ -247,10 +247,10 @@ mod tests {
             r#"{{"timestamp":"2025-05-01 10:00:00.123 UTC","user":"app","dbname":"orders","remote_host":"10.0.0.7","remote_port":5,"session_id":"s{seq}","error_severity":"LOG","message":"connection authorized: user=app database=orders"}}"#
         );
         Captured {
-            ev: IngestEvent {
+            ev: Box::new(IngestEvent {
                 seq,
                 ..Default::default()
-            },
+            }),
             lines: Some(format!("{line}\n")),
             offset,
             session: format!("s{seq}"),
@@ -284,7 +284,7 @@ mod tests {
         );
         assert_eq!(ready.len(), 2);
         // By bytes: the first record always goes, the next only while the records fit.
-        let one = lines::record_len(103, ready[0].lines.as_deref().unwrap());
+        let one = lines::record_len(ready[0].lines.as_deref().unwrap());
         let c = cut("db1", &mut ready, 1000, one + 5);
         assert_eq!(c.origins.len(), 1);
         assert_eq!(c.batch_id, "db1-103-1");

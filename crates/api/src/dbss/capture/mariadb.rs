@@ -125,7 +125,7 @@ impl Parser for ServerAudit {
                     ev.code = clean(f.retcode.trim());
                 }
                 out.push(Captured {
-                    ev,
+                    ev: Box::new(ev),
                     offset,
                     lines: None,
                     session,
@@ -140,7 +140,7 @@ impl Parser for ServerAudit {
                 let mut ev = base_event(&f, seq, "LOGOUT");
                 ev.statement_id.clear();
                 out.push(Captured {
-                    ev,
+                    ev: Box::new(ev),
                     offset,
                     lines: None,
                     session,
@@ -173,7 +173,7 @@ impl Parser for ServerAudit {
                     session.clone(),
                     Pending {
                         c: Captured {
-                            ev,
+                            ev: Box::new(ev),
                             offset,
                             lines: None,
                             session,
@@ -196,7 +196,7 @@ impl Parser for ServerAudit {
                             drop(done);
                         }
                         Captured {
-                            ev: base_event(&f, seq, "QUERY"),
+                            ev: Box::new(base_event(&f, seq, "QUERY")),
                             offset,
                             lines: None,
                             session,

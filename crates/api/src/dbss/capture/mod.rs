@@ -31,8 +31,9 @@ pub type StmtKey = (i64, i64);
 /// One captured event and where it came from.
 #[derive(Debug, Clone)]
 pub struct Captured {
-    /// The event; for a source shipped as lines only its `seq` is set.
-    pub ev: IngestEvent,
+    /// The event (boxed: a `Captured` moves several times on its way, the event's fields once);
+    /// for a source shipped as lines only its `seq` is set.
+    pub ev: Box<IngestEvent>,
     /// A source shipped as lines ([`lines`]): the statement's own log lines, each ended by a
     /// newline, which the server parses into `ev`.
     pub lines: Option<String>,

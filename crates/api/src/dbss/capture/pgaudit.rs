@@ -202,7 +202,7 @@ impl PgAudit {
             l.session_id.to_string(),
             Pending {
                 c: Captured {
-                    ev,
+                    ev: Box::new(ev),
                     offset,
                     lines: None,
                     session: l.session_id.to_string(),
@@ -222,7 +222,7 @@ impl Parser for PgAudit {
         let msg = &*l.message;
         let last_ts = &mut self.last_ts;
         let mut single = |kind: &str| Captured {
-            ev: base_event(&l, stamp(last_ts, &l.timestamp), seq, kind),
+            ev: Box::new(base_event(&l, stamp(last_ts, &l.timestamp), seq, kind)),
             offset,
             lines: None,
             session: l.session_id.to_string(),

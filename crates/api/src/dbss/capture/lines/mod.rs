@@ -192,10 +192,10 @@ fn record(line: &str, offset: u64, seq: i64, session: &str, stmt: Option<StmtKey
     text.push_str(line);
     text.push('\n');
     Captured {
-        ev: IngestEvent {
+        ev: Box::new(IngestEvent {
             seq,
             ..Default::default()
-        },
+        }),
         lines: Some(text),
         offset,
         session: session.to_string(),
@@ -356,26 +356,24 @@ pub fn write_header(out: &mut Vec<u8>, batch_id: &str, db_id: &str) {
     out.push(b'\n');
 }
 
-fn line_count(lines: &str) -> usize {
-    memchr::memchr_iter(b'\n', lines.as_bytes()).count()
-}
+/// Room for a record line's `@`, seq, space, count and newline (an i64 and a usize in decimal).
+const RECORD_LINE_MAX: usize = 1 + 20 + 1 + 20 + 1;
 
-fn digits(n: u64) -> usize {
-    n.checked_ilog10().unwrap_or(0) as usize + 1
-}
-
-/// The bytes [`write_record`] writes for a record.
-pub fn record_len(seq: i64, lines: &str) -> usize {
-    let seq_len = digits(seq.unsigned_abs()) + usize::from(seq < 0);
-    // `@`, the seq, a space, the count, a newline, then the lines.
-    1 + seq_len + 1 + digits(line_count(lines) as u64) + 1 + lines.len()
+/// At least the bytes [`write_record`] writes for a record (what a batch's size is cut by;
+/// counting the lines here too took 3 % of the agent's time).
+pub fn record_len(lines: &str) -> usize {
+    RECORD_LINE_MAX + lines.len()
 }
 
 /// Add one record: `lines` as grouped (each ended by a newline).
 pub fn write_record(out: &mut Vec<u8>, seq: i64, lines: &str) {
-    use std::io::Write;
-    // Writing to a Vec cannot fail.
-    let _ = writeln!(out, "@{seq} {}", line_count(lines));
+    let n = memchr::memchr_iter(b'\n', lines.as_bytes()).count();
+    let mut num = itoa::Buffer::new();
+    out.push(b'@');
+    out.extend_from_slice(num.format(seq).as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(num.format(n).as_bytes());
+    out.push(b'\n');
     out.extend_from_slice(lines.as_bytes());
 }
 
@@ -429,7 +427,7 @@ pub fn read_batch(body: &[u8]) -> Result<IngestRequest, String> {
             rest = after;
         }
         parser.tick(now, true, &mut out);
-        events.extend(out.drain(..).map(|c| c.ev));
+        events.extend(out.drain(..).map(|c| *c.ev));
     }
     Ok(IngestRequest {
         batch_id: h.batch_id.into_owned(),

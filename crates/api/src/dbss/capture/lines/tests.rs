@@ -162,7 +162,7 @@ fn events_on_the_host(lines: &[String], marks: &Marks) -> Vec<IngestEvent> {
         offset += l.len() as u64 + 1;
     }
     p.tick(now, true, &mut out);
-    out.into_iter().map(|c| c.ev).collect()
+    out.into_iter().map(|c| *c.ev).collect()
 }
 
 /// Grouped into records on the host, parsed by the server from batches of `per_batch`.
@@ -185,7 +185,7 @@ fn events_through_lines(lines: &[String], marks: &Marks, per_batch: usize) -> Ve
             let text = c.lines.as_deref().unwrap();
             let before = body.len();
             write_record(&mut body, c.ev.seq, text);
-            assert_eq!(body.len() - before, record_len(c.ev.seq, text));
+            assert!(body.len() - before <= record_len(text));
         }
         let batch = read_batch(&body).unwrap();
         assert_eq!(
