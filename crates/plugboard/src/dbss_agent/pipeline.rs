@@ -60,7 +60,7 @@ pub fn cut(db_id: &str, ready: &mut Vec<Captured>, max_events: usize, max_bytes:
     let first_seq = ready.first().map(|c| c.ev.seq).unwrap_or(0);
     let max_events = max_events.max(1);
     let mut body = Vec::with_capacity(max_bytes.min(1 << 20) + 256);
-    let (take, content_type) = if ready.first().is_some_and(|c| c.lines.is_some()) {
+    let (take, batch_id, content_type) = if ready.first().is_some_and(|c| c.lines.is_some()) {
         // The header names the batch, and so the count: the records are measured first.
         let (mut take, mut size) = (0, 0);
         for c in ready.iter().take(max_events) {
@@ -72,13 +72,14 @@ pub fn cut(db_id: &str, ready: &mut Vec<Captured>, max_events: usize, max_bytes:
             size += len;
             take += 1;
         }
-        lines::write_header(&mut body, &format!("{db_id}-{first_seq}-{take}"), db_id);
+        let batch_id = format!("{db_id}-{first_seq}-{take}");
+        lines::write_header(&mut body, &batch_id, db_id);
         for c in &ready[..take] {
             if let Some(text) = &c.lines {
                 lines::write_record(&mut body, c.ev.seq, text);
             }
         }
-        (take, lines::CONTENT_TYPE)
+        (take, batch_id, lines::CONTENT_TYPE)
     } else {
         body.extend_from_slice(b"{\"events\":[");
         let mut take = 0;
@@ -97,16 +98,17 @@ pub fn cut(db_id: &str, ready: &mut Vec<Captured>, max_events: usize, max_bytes:
             }
             take += 1;
         }
+        let batch_id = format!("{db_id}-{first_seq}-{take}");
         body.extend_from_slice(b"],\"batch_id\":");
-        let _ = serde_json::to_writer(&mut body, &format!("{db_id}-{first_seq}-{take}"));
+        let _ = serde_json::to_writer(&mut body, &batch_id);
         body.extend_from_slice(b",\"db_id\":");
         let _ = serde_json::to_writer(&mut body, db_id);
         body.push(b'}');
-        (take, "application/json;charset=UTF-8")
+        (take, batch_id, "application/json;charset=UTF-8")
     };
     let origins = ready.drain(..take).map(|c| Origin::of(&c)).collect();
     Cut {
-        batch_id: format!("{db_id}-{first_seq}-{take}"),
+        batch_id,
         body,
         content_type,
         origins,

@@ -150,9 +150,9 @@ fn log(seed: u64, steps: usize) -> Vec<String> {
     out
 }
 
-/// What the agent made before: every event parsed on the host.
-fn events_on_the_host(lines: &[String], marks: &Marks) -> Vec<IngestEvent> {
-    let mut p = PgAudit::default();
+/// `lines` through `p` as the agent feeds a log (each line's seq derived from its offset),
+/// everything pending completed at the end.
+fn feed_log(mut p: impl Parser, lines: &[String], marks: &Marks) -> Vec<Captured> {
     *p.marks() = marks.clone();
     let mut out = Vec::new();
     let now = Instant::now();
@@ -162,21 +162,18 @@ fn events_on_the_host(lines: &[String], marks: &Marks) -> Vec<IngestEvent> {
         offset += l.len() as u64 + 1;
     }
     p.tick(now, true, &mut out);
+    out
+}
+
+/// What the agent made before: every event parsed on the host.
+fn events_on_the_host(lines: &[String], marks: &Marks) -> Vec<IngestEvent> {
+    let out = feed_log(PgAudit::default(), lines, marks);
     out.into_iter().map(|c| *c.ev).collect()
 }
 
 /// Grouped into records on the host, parsed by the server from batches of `per_batch`.
 fn events_through_lines(lines: &[String], marks: &Marks, per_batch: usize) -> Vec<IngestEvent> {
-    let mut p = PgAuditLines::default();
-    *p.marks() = marks.clone();
-    let mut out = Vec::new();
-    let now = Instant::now();
-    let mut offset = 0u64;
-    for l in lines {
-        p.feed(l, offset, 1000 + offset as i64, now, &mut out);
-        offset += l.len() as u64 + 1;
-    }
-    p.tick(now, true, &mut out);
+    let out = feed_log(PgAuditLines::default(), lines, marks);
     let mut events = Vec::new();
     for chunk in out.chunks(per_batch) {
         let mut body = Vec::new();
